@@ -1,0 +1,121 @@
+"""OpenAI function-tool schemas derived from an env class's source (AST only: nothing is executed)."""
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+from docstring_parser import parse as parse_docstring
+
+from ..sandbox.conventions import mutating_tools
+
+_SIMPLE = {"str": "string", "int": "integer", "float": "number", "bool": "boolean", "dict": "object",
+           "list": "array", "tuple": "array", "set": "array", "Any": None, "object": None}
+
+
+@dataclass
+class ToolSpec:
+    name: str
+    description: str
+    parameters: dict
+    mutating: bool
+
+    def openai(self) -> dict:
+        return {"type": "function", "function": {"name": self.name, "description": self.description,
+                                                 "parameters": self.parameters}}
+
+
+def annotation_schema(node: ast.expr | None) -> dict:
+    """JSON Schema of a type hint: str/int/float/bool, list[X], dict, Optional[X], X | None, Literal[...]."""
+    if node is None:
+        return {}
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):  # string annotation
+        try:
+            return annotation_schema(ast.parse(node.value, mode="eval").body)
+        except SyntaxError:
+            return {}
+    if isinstance(node, ast.Constant) and node.value is None:
+        return {"type": "null"}
+    if isinstance(node, ast.Name):
+        t = _SIMPLE.get(node.id)
+        return {"type": t} if t else {}
+    if isinstance(node, ast.Attribute):  # typing.List etc.
+        return annotation_schema(ast.Name(id=node.attr))
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        return _union([node.left, node.right])
+    if isinstance(node, ast.Subscript):
+        head = node.value.attr if isinstance(node.value, ast.Attribute) else getattr(node.value, "id", "")
+        args = list(node.slice.elts) if isinstance(node.slice, ast.Tuple) else [node.slice]
+        if head in ("list", "List", "Sequence", "set", "Set", "tuple", "Tuple", "Iterable"):
+            item = annotation_schema(args[0]) if args and not (
+                isinstance(args[0], ast.Constant) and args[0].value is Ellipsis) else {}
+            return {"type": "array", "items": item} if item else {"type": "array"}
+        if head in ("dict", "Dict", "Mapping"):
+            return {"type": "object"}
+        if head == "Optional":
+            return _union([args[0], ast.Constant(value=None)])
+        if head == "Union":
+            return _union(args)
+        if head == "Literal":
+            vals = [a.value for a in args if isinstance(a, ast.Constant)]
+            return {"enum": vals}
+    return {}
+
+
+def _union(parts: list[ast.expr]) -> dict:
+    schemas = [annotation_schema(p) for p in parts]
+    types = [s.get("type") for s in schemas]
+    if all(isinstance(t, str) for t in types):
+        non_null = [t for t in types if t != "null"]
+        return {"type": non_null[0] if len(non_null) == 1 and len(types) == 1 else types}
+    return {"anyOf": [s for s in schemas if s]} if all(schemas) else {}
+
+
+def _method_spec(fn: ast.FunctionDef) -> tuple[str, dict]:
+    doc = parse_docstring(ast.get_docstring(fn) or "")
+    pdesc = {p.arg_name: p.description or "" for p in doc.params}
+    desc = " ".join(x for x in (doc.short_description, doc.long_description) if x).strip()
+    a = fn.args
+    params = a.posonlyargs + a.args
+    if params and params[0].arg in ("self", "cls"):
+        params = params[1:]
+    defaults = [None] * (len(params) - len(a.defaults)) + list(a.defaults)
+    props, required = {}, []
+    for p, d in zip(params + a.kwonlyargs, defaults + list(a.kw_defaults)):
+        schema = annotation_schema(p.annotation) or {"type": "string"}
+        if pdesc.get(p.arg):
+            schema["description"] = pdesc[p.arg]
+        if d is None:
+            required.append(p.arg)
+        elif isinstance(d, ast.Constant) and d.value is not None:
+            schema["default"] = d.value
+        props[p.arg] = schema
+    return desc or fn.name.replace("_", " "), {"type": "object", "properties": props, "required": required}
+
+
+def tool_specs(source: str, class_name: str, declared_mutating: list[str] | None = None) -> list[ToolSpec]:
+    """Public methods of ``class_name`` as tools, in source order."""
+    tree = ast.parse(source)
+    cls = next((n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == class_name), None)
+    if cls is None:
+        raise ValueError(f"class {class_name!r} not found in environment source")
+    declared: dict[str, list] = {}
+    fns = []
+    for st in cls.body:
+        if isinstance(st, ast.FunctionDef) and not st.name.startswith("_"):
+            if not any(getattr(d, "id", "") in ("staticmethod", "classmethod", "property") for d in st.decorator_list):
+                fns.append(st)
+        elif isinstance(st, ast.Assign):
+            for t in st.targets:
+                if getattr(t, "id", None) in ("MUTATING_TOOLS", "READ_ONLY_TOOLS"):
+                    try:
+                        declared[t.id] = list(ast.literal_eval(st.value))
+                    except ValueError:
+                        pass
+    names = [f.name for f in fns]
+    mut = set(declared_mutating if declared_mutating is not None else mutating_tools(
+        names, declared.get("MUTATING_TOOLS"), declared.get("READ_ONLY_TOOLS")))
+    out = []
+    for fn in fns:
+        desc, params = _method_spec(fn)
+        out.append(ToolSpec(fn.name, desc, params, fn.name in mut))
+    return out

@@ -1,0 +1,76 @@
+"""Task families: a parameterised builder of tasks for one domain and one conflict type."""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Callable
+
+from ..task.models import (
+    Blueprint, ChecklistItem, Clock, ConflictDesign, Environment, Mutation, PlanStep, Provenance,
+    ReferencePlans, Task, Trigger, UserProfile,
+)
+
+LEVELS = ("easy", "medium", "hard", "impossible")
+
+
+@dataclass(frozen=True)
+class Family:
+    """``build(rng, level)`` returns a complete Task (its task_id is replaced by the generator)."""
+
+    name: str
+    domain: str
+    conflict_type: str
+    build: Callable[[random.Random, str], Task]
+    levels: tuple[str, ...] = LEVELS
+
+
+@lru_cache(maxsize=None)
+def env_source(domain: str) -> str:
+    """Source text of ``stt_arena/domains/envs/<domain>.py`` (shipped inside the package)."""
+    return resources.files("stt_arena.domains.envs").joinpath(f"{domain}.py").read_text()
+
+
+def step(method: str, role: str = "action", **arguments: Any) -> PlanStep:
+    return PlanStep(method=method, arguments=arguments, role=role)
+
+
+def message(content: str) -> PlanStep:
+    return PlanStep(method="respond_to_user", arguments={"content": content}, role="message")
+
+
+def make_task(
+    *, family: Family, level: str, class_name: str, init_config: dict, query: str,
+    user_profile: UserProfile, triggers: list[Trigger], checklist: list[ChecklistItem],
+    normal: list[PlanStep], oracle: list[PlanStep], blueprint: Blueprint | None = None,
+    alternatives: list[list[PlanStep]] | None = None, infeasible_goal: list[ChecklistItem] | None = None,
+    clock_start: str = "2026-03-02T08:00:00", minutes_per_call: float = 1.0, seed: int = 0,
+    params: dict | None = None,
+) -> Task:
+    """Assemble a Task; the blueprint's conflict design defaults to the first trigger's."""
+    if blueprint is None:
+        t0 = triggers[0]
+        blueprint = Blueprint(
+            normal_flow=[s.method for s in normal],
+            conflict_design=ConflictDesign(
+                activation_operation=t0.activation.tool, trigger_condition=t0.condition, mode=t0.mode,
+                recovery_guard=t0.recovery_guard,
+                mutations=[Mutation(**m.model_dump()) for t in triggers for m in t.effects.mutations],
+                observable_via=sorted({s.method for s in oracle if s.role in ("observe", "requery")}),
+            ),
+            recovery_path=[s.method for s in oracle if s.role != "observe"],
+        )
+    return Task(
+        task_id=f"{family.name}-{level}",
+        conflict_type=family.conflict_type, level=level,
+        environment=Environment(
+            class_name=class_name, source=env_source(family.domain), init_config=init_config,
+            clock=Clock(start=clock_start, minutes_per_call=minutes_per_call), seed=seed,
+        ),
+        query=query, user_profile=user_profile, blueprint=blueprint, triggers=triggers,
+        checklist=checklist, infeasible_goal=infeasible_goal or [],
+        plans=ReferencePlans(normal=normal, oracle=oracle, alternatives=alternatives or []),
+        provenance=Provenance(source="builtin-procedural", generator="stt_arena.generator",
+                              family=family.name, domain=family.domain, extra={"params": params or {}}),
+    )

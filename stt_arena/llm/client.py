@@ -1,0 +1,339 @@
+"""Async chat-completions client for any OpenAI-compatible endpoint (OpenAI, vLLM, sglang).
+
+Wraps ``openai.AsyncOpenAI`` with its own retries disabled and adds: a retry loop with
+full-jitter exponential backoff (honouring ``Retry-After``), an ``rpm`` rate limiter,
+tolerant tool-call parsing, reasoning-content capture and usage/cost accounting.
+"""
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import inspect
+import json
+import os
+import random
+import threading
+import time
+import uuid
+from typing import Any
+
+import openai
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["ModelConfig", "LLMClient", "LLMError", "ChatResult", "ToolCall", "TokenUsage",
+           "Usage", "RateLimiter"]
+
+
+class ModelConfig(BaseModel):
+    """Endpoint, sampling, retry, pricing and rate-limit settings for one model."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str
+    base_url: str | None = None
+    api_key_env: str = "OPENAI_API_KEY"
+    temperature: float = 0.7
+    max_tokens: int | None = None
+    timeout_s: float = 120.0
+    max_retries: int = 6
+    extra_body: dict[str, Any] = Field(default_factory=dict)
+    price_per_1k_input: float = 0.0
+    price_per_1k_output: float = 0.0
+    rpm: float | None = None
+    backoff_base_s: float = 0.5
+    backoff_cap_s: float = 30.0
+
+    def api_key(self) -> str:
+        """The key from ``api_key_env``, or ``"EMPTY"`` (fine for local servers)."""
+        return os.environ.get(self.api_key_env) or "EMPTY"
+
+
+class LLMError(RuntimeError):
+    """A chat request failed for good (non-retryable error, or retries exhausted)."""
+
+    def __init__(self, message: str, *, model: str, base_url: str | None,
+                 status_code: int | None = None, attempts: int = 1, retryable: bool = False):
+        super().__init__(message)
+        self.model, self.base_url, self.status_code = model, base_url, status_code
+        self.attempts, self.retryable = attempts, retryable
+
+
+class ToolCall(BaseModel):
+    """One parsed tool call; bad JSON never raises, it lands in ``parse_error``."""
+
+    id: str
+    name: str
+    arguments_raw: str = ""
+    arguments: dict[str, Any] | None = None
+    parse_error: str | None = None
+
+    def __getitem__(self, key: str) -> Any:  # dict-style access, ``tc["name"]``
+        return getattr(self, key)
+
+    @classmethod
+    def parse(cls, id: str | None, name: str | None, raw: Any) -> "ToolCall":
+        if raw is None:
+            raw = ""
+        elif not isinstance(raw, str):
+            raw = json.dumps(raw)
+        args: dict[str, Any] | None = None
+        err: str | None = None
+        if not raw.strip():
+            args = {}
+        else:
+            try:
+                val = json.loads(raw)
+            except ValueError as e:
+                err = f"invalid JSON arguments: {e}"
+            else:
+                if isinstance(val, dict):
+                    args = val
+                else:
+                    err = f"arguments must be a JSON object, got {type(val).__name__}"
+        return cls(id=id or f"call_{uuid.uuid4().hex[:24]}", name=name or "",
+                   arguments_raw=raw, arguments=args, parse_error=err)
+
+    def openai_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "type": "function",
+                "function": {"name": self.name, "arguments": self.arguments_raw or "{}"}}
+
+
+class TokenUsage(BaseModel):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+class ChatResult(BaseModel):
+    """One assistant reply. ``content`` is ``""`` (never None) when the reply is empty."""
+
+    content: str | None = ""
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    reasoning_content: str | None = None
+    finish_reason: str | None = None
+    usage: TokenUsage = Field(default_factory=TokenUsage)
+    cost: float = 0.0
+    latency_s: float = 0.0
+    """Duration of the successful HTTP attempt (excludes retries and rate-limit waits)."""
+    attempts: int = 1
+    raw: dict[str, Any] = Field(default_factory=dict)
+    """The message exactly as returned by the server (``{}`` if there were no choices)."""
+
+    def message_dict(self) -> dict[str, Any]:
+        """OpenAI-format assistant message to append to the conversation history."""
+        msg: dict[str, Any] = {"role": "assistant", "content": self.content or ""}
+        if self.tool_calls:
+            msg["tool_calls"] = [tc.openai_dict() for tc in self.tool_calls]
+        if self.reasoning_content:
+            msg["reasoning_content"] = self.reasoning_content
+        return msg
+
+
+class Usage:
+    """Thread/async-safe accumulator of requests, retries, tokens and cost for one client."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.calls = 0  # successful chat() calls
+        self.requests = 0  # HTTP attempts sent
+        self.retries = 0
+        self.failures = 0  # chat() calls that raised LLMError
+        self.prompt_tokens = 0
+        self.completion_tokens = 0
+        self.cost = 0.0
+
+    def add(self, **deltas: float) -> None:
+        with self._lock:
+            for k, v in deltas.items():
+                setattr(self, k, getattr(self, k) + v)
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {k: getattr(self, k) for k in ("calls", "requests", "retries", "failures",
+                                                  "prompt_tokens", "completion_tokens", "cost")}
+
+
+class RateLimiter:
+    """Async limiter spacing requests at least ``60/rpm`` s apart (token bucket, burst 1).
+
+    Slots are reserved under a thread lock and then slept on, so it needs no event-loop-bound
+    primitives and is shared safely by all concurrent calls of one client.
+    """
+
+    def __init__(self, rpm: float):
+        if rpm <= 0:
+            raise ValueError("rpm must be > 0")
+        self.interval = 60.0 / rpm
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    async def acquire(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next)
+            self._next = slot + self.interval
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
+
+_RETRYABLE = (openai.RateLimitError, openai.InternalServerError, openai.APITimeoutError,
+              openai.APIConnectionError)
+
+
+def _retry_after(err: Exception) -> float | None:
+    """Seconds from ``retry-after-ms`` / ``retry-after`` (seconds or HTTP date), if any."""
+    resp = getattr(err, "response", None)
+    headers = getattr(resp, "headers", None)
+    if not headers:
+        return None
+    for name, div in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        val = headers.get(name)
+        if val is None:
+            continue
+        try:
+            return max(0.0, float(val) / div)
+        except ValueError:
+            try:
+                dt = email.utils.parsedate_to_datetime(val)
+                return max(0.0, dt.timestamp() - time.time())
+            except (TypeError, ValueError):
+                pass
+    return None
+
+
+def _is_retryable(err: Exception) -> bool:
+    if isinstance(err, _RETRYABLE):
+        return True
+    status = getattr(err, "status_code", None) or 0
+    return isinstance(err, openai.APIStatusError) and (status in (408, 429) or status >= 500)
+
+
+def _get(obj: Any, key: str) -> Any:
+    """Attribute, ``model_extra`` entry or dict key, whichever exists."""
+    if isinstance(obj, dict):
+        return obj.get(key)
+    val = getattr(obj, key, None)
+    if val is None:
+        val = (getattr(obj, "model_extra", None) or {}).get(key)
+    return val
+
+
+class LLMClient:
+    """Async chat client with retries, rate limiting and usage accounting."""
+
+    def __init__(self, config: ModelConfig):
+        self.config = config
+        self.usage = Usage()
+        self._limiter = RateLimiter(config.rpm) if config.rpm else None
+        self._client = openai.AsyncOpenAI(api_key=config.api_key(), base_url=config.base_url,
+                                          timeout=config.timeout_s, max_retries=0)
+        self._create_params = set(inspect.signature(self._client.chat.completions.create).parameters)
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+    async def __aenter__(self) -> "LLMClient":
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.aclose()
+
+    def _where(self) -> str:
+        return f"model={self.config.model!r} base_url={self.config.base_url or '<openai default>'}"
+
+    def _params(self, messages: list[dict[str, Any]], tools: Any, tool_choice: Any,
+                response_format: Any, overrides: dict[str, Any]) -> dict[str, Any]:
+        cfg = self.config
+        params: dict[str, Any] = {"model": cfg.model, "messages": messages,
+                                  "temperature": cfg.temperature}
+        if cfg.max_tokens is not None:
+            params["max_tokens"] = cfg.max_tokens
+        for k, v in (("tools", tools), ("tool_choice", tool_choice),
+                     ("response_format", response_format)):
+            if v is not None:
+                params[k] = v
+        extra = {**cfg.extra_body, **(overrides.pop("extra_body", None) or {})}
+        for k, v in overrides.items():
+            if k in self._create_params:
+                params[k] = v
+            else:  # server-specific sampling params (top_k, min_p, ...) go in the body
+                extra[k] = v
+        if extra:
+            params["extra_body"] = extra
+        return params
+
+    async def chat(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None,
+                   tool_choice: Any = None, response_format: Any = None,
+                   **overrides: Any) -> ChatResult:
+        """Send one chat-completions request, retrying transient failures.
+
+        ``overrides`` replace config values (``temperature``, ``max_tokens``, ``seed``, ...);
+        names unknown to the openai client, and ``extra_body``, are merged into the request body.
+        Raises ``LLMError`` on non-retryable errors or once ``max_retries`` retries are spent.
+        """
+        cfg = self.config
+        params = self._params(messages, tools, tool_choice, response_format, dict(overrides))
+        attempt = 0
+        while True:
+            if self._limiter:
+                await self._limiter.acquire()
+            self.usage.add(requests=1)
+            t0 = time.monotonic()
+            try:
+                resp = await self._client.chat.completions.create(**params)
+                break
+            except openai.OpenAIError as e:
+                status = getattr(e, "status_code", None)
+                label = type(e).__name__ + (f" (HTTP {status})" if status else "")
+                if not _is_retryable(e):
+                    self.usage.add(failures=1)
+                    raise LLMError(f"{label} from {self._where()}: {e}", model=cfg.model,
+                                   base_url=cfg.base_url, status_code=status,
+                                   attempts=attempt + 1) from e
+                if attempt >= cfg.max_retries:
+                    self.usage.add(failures=1)
+                    raise LLMError(f"{label} from {self._where()}: gave up after "
+                                   f"{attempt + 1} attempts: {e}", model=cfg.model,
+                                   base_url=cfg.base_url, status_code=status,
+                                   attempts=attempt + 1, retryable=True) from e
+                delay = _retry_after(e)
+                if delay is None:
+                    delay = random.uniform(0, min(cfg.backoff_cap_s, cfg.backoff_base_s * 2 ** attempt))
+                delay = min(delay, cfg.backoff_cap_s)
+                attempt += 1
+                self.usage.add(retries=1)
+                await asyncio.sleep(delay)
+        return self._result(resp, time.monotonic() - t0, attempt + 1)
+
+    def _result(self, resp: Any, latency: float, attempts: int) -> ChatResult:
+        cfg = self.config
+        u = _get(resp, "usage")
+        usage = TokenUsage(prompt_tokens=int(_get(u, "prompt_tokens") or 0) if u else 0,
+                           completion_tokens=int(_get(u, "completion_tokens") or 0) if u else 0)
+        cost = (usage.prompt_tokens * cfg.price_per_1k_input
+                + usage.completion_tokens * cfg.price_per_1k_output) / 1000.0
+        self.usage.add(calls=1, prompt_tokens=usage.prompt_tokens,
+                       completion_tokens=usage.completion_tokens, cost=cost)
+        common = dict(usage=usage, cost=cost, latency_s=latency, attempts=attempts)
+        choices = _get(resp, "choices") if not isinstance(resp, (str, bytes)) else None
+        if not choices:
+            return ChatResult(content="", **common)
+        choice = choices[0]
+        msg = _get(choice, "message")
+        if msg is None:
+            return ChatResult(content="", finish_reason=_get(choice, "finish_reason"), **common)
+        calls = []
+        for tc in _get(msg, "tool_calls") or []:
+            fn = _get(tc, "function") or _get(tc, "custom")
+            raw = _get(fn, "arguments") if fn is not None else None
+            if raw is None and fn is not None:
+                raw = _get(fn, "input")
+            calls.append(ToolCall.parse(_get(tc, "id"), _get(fn, "name") if fn else None, raw))
+        reasoning = _get(msg, "reasoning_content") or _get(msg, "reasoning")
+        raw_msg = msg if isinstance(msg, dict) else msg.model_dump(exclude_none=True)
+        return ChatResult(content=_get(msg, "content") or "", tool_calls=calls,
+                          reasoning_content=reasoning if isinstance(reasoning, str) else None,
+                          finish_reason=_get(choice, "finish_reason"), raw=raw_msg, **common)

@@ -1,0 +1,119 @@
+"""Static AST guard for untrusted environment code, check functions and trigger expressions.
+
+Kept free of third-party imports: it runs inside the sandbox worker too.
+"""
+from __future__ import annotations
+
+import ast
+
+ALLOWED_MODULES = frozenset({
+    "datetime", "math", "re", "copy", "json", "typing", "collections", "itertools", "random",
+    "functools", "heapq", "bisect", "statistics", "string", "enum", "dataclasses", "decimal",
+    "fractions",
+})
+
+FORBIDDEN_NAMES = frozenset({
+    "exec", "eval", "compile", "open", "globals", "locals", "vars", "getattr", "setattr", "delattr",
+    "__import__", "breakpoint", "input", "memoryview", "help", "dir", "exit", "quit", "__builtins__",
+    "__loader__", "__spec__",
+})
+
+FORBIDDEN_ATTRS = frozenset({
+    "f_globals", "f_locals", "f_back", "f_builtins", "f_code", "f_trace", "tb_frame", "tb_next",
+    "gi_frame", "gi_code", "gi_yieldfrom", "cr_frame", "cr_code", "cr_await", "ag_frame", "ag_code",
+    "format_map", "mro", "func_globals", "im_func",
+})
+
+# Trigger conditions and guards: a small expression language over plain data.
+EXPR_FUNCS = frozenset({
+    "len", "get", "min", "max", "abs", "any", "all", "sum", "str", "int", "float", "bool", "round",
+    "sorted", "list", "set", "dict", "tuple", "parse_time", "called", "count_calls",
+})
+EXPR_METHODS = frozenset({
+    "get", "keys", "values", "items", "startswith", "endswith", "lower", "upper", "strip", "count",
+    "isoformat", "date", "time", "weekday",
+})
+_EXPR_NODES = (
+    ast.Expression, ast.BoolOp, ast.BinOp, ast.UnaryOp, ast.Compare, ast.IfExp, ast.Name, ast.Load,
+    ast.Constant, ast.Subscript, ast.Slice, ast.Tuple, ast.List, ast.Dict, ast.Set, ast.Call,
+    ast.Attribute, ast.keyword, ast.GeneratorExp, ast.ListComp, ast.SetComp, ast.comprehension,
+    ast.Store, ast.boolop, ast.operator, ast.unaryop, ast.cmpop,
+)
+
+
+class GuardError(ValueError):
+    """Code rejected by the guard; ``violations`` lists (line, message)."""
+
+    def __init__(self, violations: list[tuple[int, str]], what: str = "code"):
+        self.violations = violations
+        lines = "; ".join(f"line {ln}: {msg}" for ln, msg in violations[:8])
+        super().__init__(f"{what} rejected by the sandbox guard: {lines}")
+
+
+def _dunder(name: str) -> bool:
+    return name.startswith("__") and name.endswith("__")
+
+
+def check_source(source: str, what: str = "code") -> ast.Module:
+    """Parse and vet a module's source; return the tree or raise GuardError."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as e:
+        raise GuardError([(e.lineno or 0, f"syntax error: {e.msg}")], what) from None
+    problems: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        ln = getattr(node, "lineno", 0)
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] not in ALLOWED_MODULES:
+                    problems.append((ln, f"import of '{alias.name}' is not allowed"))
+        elif isinstance(node, ast.ImportFrom):
+            if node.level or (node.module or "").split(".")[0] not in ALLOWED_MODULES:
+                problems.append((ln, f"import from '{node.module}' is not allowed"))
+            for alias in node.names:
+                if alias.name == "*" or alias.name.startswith("_"):
+                    problems.append((ln, f"import of '{alias.name}' is not allowed"))
+        elif isinstance(node, ast.Name):
+            if node.id in FORBIDDEN_NAMES or (_dunder(node.id) and node.id != "__name__"):
+                problems.append((ln, f"use of '{node.id}' is not allowed"))
+        elif isinstance(node, ast.Attribute):
+            if node.attr.startswith("__") or node.attr in FORBIDDEN_ATTRS:
+                problems.append((ln, f"access to attribute '{node.attr}' is not allowed"))
+            elif node.attr == "format" and not (
+                isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+            ):
+                problems.append((ln, "str.format is allowed on string literals only"))
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and "__" in node.value:
+            if "{" in node.value or node.value.startswith("__"):
+                problems.append((ln, "string literal with a dunder name is not allowed"))
+        elif isinstance(node, (ast.Global,)):
+            problems.append((ln, "global statements are not allowed"))
+    if problems:
+        raise GuardError(problems, what)
+    return tree
+
+
+def check_expression(expr: str, what: str = "expression") -> ast.Expression:
+    """Vet a trigger condition / guard: plain data access, comparisons and a few functions."""
+    try:
+        tree = ast.parse(expr, mode="eval")
+    except SyntaxError as e:
+        raise GuardError([(1, f"syntax error in {expr!r}: {e.msg}")], what) from None
+    problems: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        if not isinstance(node, _EXPR_NODES):
+            problems.append((1, f"{type(node).__name__} is not allowed in {expr!r}"))
+        elif isinstance(node, ast.Name) and (node.id.startswith("_") or node.id in FORBIDDEN_NAMES):
+            problems.append((1, f"name '{node.id}' is not allowed"))
+        elif isinstance(node, ast.Attribute) and node.attr.startswith("_"):
+            problems.append((1, f"attribute '{node.attr}' is not allowed"))
+        elif isinstance(node, ast.Call):
+            f = node.func
+            ok = (isinstance(f, ast.Name) and f.id in EXPR_FUNCS) or (
+                isinstance(f, ast.Attribute) and f.attr in EXPR_METHODS
+            )
+            if not ok:
+                problems.append((1, f"call of {ast.unparse(f)!r} is not allowed"))
+    if problems:
+        raise GuardError(problems, what)
+    return tree

@@ -1,0 +1,201 @@
+"""One episode of an environment: env instance, simulated clock, triggers, operation log, checks.
+
+Pure Python with no third-party imports: the sandbox worker runs it in a separate process,
+and trusted callers (benchmark validation, RL throughput) may run it in-process.
+"""
+from __future__ import annotations
+
+import ast
+import copy
+import hashlib
+import json
+import random
+from typing import Any
+
+from .conventions import IN_CODE_FLAG, mutating_tools
+from .guard import check_source
+from .safe_env import SimClock, make_globals
+from .state import public_state, to_jsonable
+from .triggers import TaskError, TriggerEngine
+
+MAX_RESULT_CHARS = 64_000
+
+
+class EnvError(RuntimeError):
+    """The environment could not be built (guard, class missing, __init__ failed)."""
+
+
+def _err(kind: str, e: BaseException) -> str:
+    return f"{kind}: {type(e).__name__}: {e}"
+
+
+def _literal_attr(tree: ast.Module, class_name: str, attr: str):
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and node.name == class_name:
+            for st in node.body:
+                if isinstance(st, ast.Assign) and any(getattr(t, "id", None) == attr for t in st.targets):
+                    try:
+                        return list(ast.literal_eval(st.value))
+                    except ValueError:
+                        return None
+    return None
+
+
+def _has_in_code_flags(tree: ast.Module) -> bool:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store) and IN_CODE_FLAG.search(node.attr):
+            return True
+    return False
+
+
+class EnvRuntime:
+    def __init__(self, spec: dict):
+        """``spec``: class_name, source, init_config, clock {start, minutes_per_call}, seed, triggers."""
+        tree = check_source(spec["source"], "environment code")
+        clock = spec.get("clock") or {}
+        self.clock = SimClock(clock.get("start", "2026-03-02T08:00:00"), clock.get("minutes_per_call", 1.0))
+        self.rng = random.Random(spec.get("seed", 0))
+        self.globals = make_globals(self.clock, self.rng)
+        self.max_result_chars = int(spec.get("max_result_chars", MAX_RESULT_CHARS))
+        try:
+            exec(compile(tree, "<environment>", "exec"), self.globals)  # noqa: S102 - guarded
+        except Exception as e:
+            raise EnvError(_err("environment code failed to load", e)) from None
+        cls = self.globals.get(spec["class_name"])
+        if not isinstance(cls, type):
+            raise EnvError(f"class {spec['class_name']!r} not found in environment code")
+        try:
+            self.env = cls(copy.deepcopy(spec.get("init_config") or {}))
+        except Exception as e:
+            raise EnvError(_err("environment __init__ failed", e)) from None
+        self.tools = sorted(n for n in dir(cls) if not n.startswith("_") and callable(getattr(cls, n)))
+        self.tools = [t for t in self.tools if t.upper() != t]  # constants are not tools
+        declared = spec.get("mutating_tools")
+        self.mutating = set(declared if declared is not None else mutating_tools(
+            self.tools, _literal_attr(tree, spec["class_name"], "MUTATING_TOOLS"),
+            _literal_attr(tree, spec["class_name"], "READ_ONLY_TOOLS"),
+        ))
+        self.log: list[dict] = []
+        self.events: list[dict] = []
+        self.step = 0
+        self.track_flags = _has_in_code_flags(tree)
+        self.triggers = TriggerEngine(spec.get("triggers") or [], self.state, self.clock, self.log)
+
+    # -- state ----------------------------------------------------------------------------
+    def state(self) -> dict:
+        return vars(self.env)
+
+    def snapshot(self) -> dict:
+        return to_jsonable(public_state(self.env))
+
+    def state_hash(self) -> str:
+        return hashlib.sha256(json.dumps(self.snapshot(), sort_keys=True).encode()).hexdigest()[:16]
+
+    def _flags(self) -> dict:
+        return {k: v for k, v in vars(self.env).items() if isinstance(v, bool) and IN_CODE_FLAG.search(k)}
+
+    # -- calls ----------------------------------------------------------------------------
+    def list_tools(self) -> list[dict]:
+        return [{"name": t, "mutating": t in self.mutating, "available": t not in self.triggers.disabled}
+                for t in self.tools]
+
+    def call(self, tool: str, args: dict | None) -> dict:
+        """Run one tool call with triggers around it; never raises for agent mistakes."""
+        args = args if isinstance(args, dict) else {}
+        self.step += 1
+        step, events = self.step, []
+        try:
+            events += self.triggers.on_call(tool, args, "before", step)
+            if tool not in self.tools:
+                result = {"success": False, "error": f"Unknown tool '{tool}'"}
+            elif tool in self.triggers.disabled:
+                result = {"success": False, "error": f"Tool '{tool}' is currently unavailable"}
+            else:
+                result = self._invoke(tool, args)
+            self.clock.advance()
+            events += self.triggers.on_call(tool, args, "after", step, result)
+        except TaskError as e:
+            events.append({"type": "task_error", "step": step, "error": str(e)})
+            result = {"success": False, "error": f"environment error: {e}"}
+        events += self._in_code_events(step)
+        self.events += events
+        self.log.append({
+            "step": step, "tool": tool, "args": to_jsonable(args), "success": bool(result.get("success")),
+            "mutating": tool in self.mutating, "time": self.clock.now().isoformat(),
+            "events": [e.get("trigger_id") or e.get("flag") or e["type"] for e in events],
+        })
+        return {"result": result, "events": events, "step": step, "now": self.clock.now().isoformat()}
+
+    def _invoke(self, tool: str, args: dict) -> dict:
+        flags = self._flags() if self.track_flags else None
+        before = copy.deepcopy(public_state(self.env)) if flags is not None else None
+        try:
+            raw = getattr(self.env, tool)(**args)
+        except TypeError as e:
+            raw = {"success": False, "error": f"bad arguments for {tool}: {e}"}
+        except Exception as e:  # env methods should never raise; record it as an observation
+            raw = {"success": False, "error": f"{type(e).__name__}: {e}"}
+        self._pre_flags, self._pre_state = flags, before
+        try:
+            result = to_jsonable(raw)
+        except Exception as e:
+            return {"success": False, "error": f"tool returned a non-serialisable result: {type(e).__name__}"}
+        if not isinstance(result, dict) or "success" not in result:
+            result = {"success": True, "data": result}
+        text = json.dumps(result)
+        if len(text) > self.max_result_chars:
+            return {"success": False, "error": f"tool result too large ({len(text)} chars > {self.max_result_chars})"}
+        return result
+
+    def _in_code_events(self, step: int) -> list[dict]:
+        pre = getattr(self, "_pre_flags", None)
+        if pre is None:
+            return []
+        self._pre_flags = None
+        events = []
+        for k, v in self._flags().items():
+            if v and not pre.get(k, False):
+                diff = _diff(to_jsonable(self._pre_state), self.snapshot())
+                events.append({"type": "in_code_trigger", "flag": k, "step": step, "mutations": diff,
+                               "time": self.clock.now().isoformat()})
+        return events
+
+    def record_message(self, role: str, content: str) -> None:
+        """Log a non-tool step (agent message to the user, user reply) for check functions."""
+        self.log.append({"step": self.step, "tool": role, "args": {"content": str(content)[:4000]},
+                         "success": True, "mutating": False, "time": self.clock.now().isoformat(), "events": []})
+
+    # -- grading --------------------------------------------------------------------------
+    def run_checks(self, items: list[dict]) -> list[dict]:
+        """Run check functions (source defining f(state) or f(state, log)) on the final state."""
+        out = []
+        for it in items:
+            try:
+                fn = self._load_check(it["check"])
+                args = (self.snapshot(), copy.deepcopy(self.log))
+                ok = bool(fn(*args[: max(1, min(2, fn.__code__.co_argcount))]))
+                out.append({"id": it["id"], "passed": ok, "error": None})
+            except Exception as e:
+                out.append({"id": it["id"], "passed": False, "error": f"{type(e).__name__}: {e}"})
+        return out
+
+    def _load_check(self, source: str):
+        tree = check_source(source, "check function")
+        names = [n.name for n in tree.body if isinstance(n, ast.FunctionDef)]
+        if not names:
+            raise ValueError("check source defines no function")
+        g = make_globals(self.clock, self.rng, "stt_check")
+        exec(compile(tree, "<check>", "exec"), g)  # noqa: S102 - guarded
+        return g[names[-1]]
+
+
+def _diff(a: Any, b: Any, path: str = "", out: list | None = None, limit: int = 20) -> list[dict]:
+    out = [] if out is None else out
+    if len(out) >= limit:
+        return out
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b), key=str):
+            _diff(a.get(k), b.get(k), f"{path}.{k}" if path else str(k), out, limit)
+    elif a != b:
+        out.append({"state_path": path, "old": a, "new": b})
+    return out

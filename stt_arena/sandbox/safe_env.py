@@ -1,0 +1,136 @@
+"""Restricted globals for untrusted code: safe builtins, filtered modules, simulated clock and rng."""
+from __future__ import annotations
+
+import builtins
+import bisect
+import collections
+import collections.abc
+import copy
+import dataclasses
+import datetime as _dt
+import decimal
+import enum
+import fractions
+import functools
+import heapq
+import itertools
+import json
+import math
+import random as _random
+import re
+import statistics
+import string
+import types
+import typing
+
+from .guard import ALLOWED_MODULES
+
+_SAFE_BUILTIN_NAMES = (
+    "abs all any ascii bin bool bytes callable chr complex dict divmod enumerate filter float format "
+    "frozenset hash hex int isinstance issubclass iter len list map max min next oct ord pow range repr "
+    "reversed round set slice sorted str sum tuple zip object property staticmethod classmethod super "
+    "type id hasattr NotImplemented Ellipsis True False None"
+).split()
+
+_EXCEPTIONS = [n for n, v in vars(builtins).items() if isinstance(v, type) and issubclass(v, BaseException)]
+
+_HIDDEN = {
+    "typing": {"get_type_hints", "ForwardRef", "evaluate_forward_ref"},
+    "string": {"Formatter"},
+    "random": {"SystemRandom"},
+}
+
+_REAL = {
+    "datetime": _dt, "math": math, "re": re, "copy": copy, "json": json, "typing": typing,
+    "collections": collections, "itertools": itertools, "random": _random, "functools": functools,
+    "heapq": heapq, "bisect": bisect, "statistics": statistics, "string": string, "enum": enum,
+    "dataclasses": dataclasses, "decimal": decimal, "fractions": fractions,
+}
+assert set(_REAL) == set(ALLOWED_MODULES)
+
+
+def _filtered(mod: types.ModuleType) -> types.SimpleNamespace:
+    """Public, non-module attributes only: no path from a module to os or sys."""
+    hidden = _HIDDEN.get(mod.__name__, set())
+    ns = {
+        k: v for k, v in vars(mod).items()
+        if not k.startswith("_") and k not in hidden and not isinstance(v, types.ModuleType)
+    }
+    return types.SimpleNamespace(**ns)
+
+
+_STATIC_SHIMS = {name: _filtered(mod) for name, mod in _REAL.items() if name not in ("datetime", "random")}
+_STATIC_SHIMS["collections"].abc = _filtered(collections.abc)
+
+
+class SimClock:
+    """Simulated time: ``start`` plus minutes advanced per tool call and by triggers."""
+
+    def __init__(self, start: str, minutes_per_call: float = 1.0):
+        self.start = _dt.datetime.fromisoformat(start)
+        self.minutes_per_call = float(minutes_per_call)
+        self.elapsed = 0.0
+
+    def now(self) -> _dt.datetime:
+        return self.start + _dt.timedelta(minutes=self.elapsed)
+
+    def advance(self, minutes: float | None = None) -> None:
+        self.elapsed += self.minutes_per_call if minutes is None else float(minutes)
+
+
+def _datetime_shim(clock: SimClock) -> types.SimpleNamespace:
+    class datetime(_dt.datetime):  # noqa: N801 - mirrors the stdlib name
+        @classmethod
+        def now(cls, tz=None):
+            t = clock.now()
+            return cls.fromisoformat(t.isoformat()) if tz is None else cls.fromisoformat(t.isoformat()).replace(tzinfo=tz)
+
+        @classmethod
+        def today(cls):
+            return cls.now()
+
+        @classmethod
+        def utcnow(cls):
+            return cls.now()
+
+    class date(_dt.date):  # noqa: N801
+        @classmethod
+        def today(cls):
+            d = clock.now().date()
+            return cls(d.year, d.month, d.day)
+
+    ns = _filtered(_dt)
+    ns.datetime, ns.date = datetime, date
+    return ns
+
+
+def _random_shim(rng: _random.Random) -> types.SimpleNamespace:
+    ns = _filtered(_random)
+    for name in list(vars(ns)):
+        bound = getattr(rng, name, None)
+        if callable(bound) and not isinstance(bound, type) and not name[0].isupper():
+            setattr(ns, name, bound)
+    return ns
+
+
+def make_globals(clock: SimClock, rng: _random.Random, module_name: str = "stt_env") -> dict:
+    """Fresh globals for one episode's untrusted code."""
+    shims = dict(_STATIC_SHIMS, datetime=_datetime_shim(clock), random=_random_shim(rng))
+
+    def guarded_import(name, globals=None, locals=None, fromlist=(), level=0):  # noqa: A002
+        root = name.split(".")[0]
+        if level or root not in shims:
+            raise ImportError(f"import of '{name}' is not allowed in the sandbox")
+        mod = shims[root]
+        if fromlist:  # from a.b import c -> return the innermost module
+            for part in name.split(".")[1:]:
+                mod = getattr(mod, part)
+        return mod
+
+    def _print(*args, **kwargs):
+        return None
+
+    safe = {n: getattr(builtins, n) for n in _SAFE_BUILTIN_NAMES}
+    safe.update({n: getattr(builtins, n) for n in _EXCEPTIONS})
+    safe.update(__build_class__=builtins.__build_class__, __import__=guarded_import, print=_print)
+    return {"__builtins__": safe, "__name__": module_name, "now": clock.now}

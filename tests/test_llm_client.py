@@ -1,0 +1,200 @@
+"""LLMClient against a real local HTTP fake of the OpenAI API (no monkeypatching)."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from stt_arena.llm import ChatResult, LLMClient, LLMError, ModelConfig
+from stt_arena.testing import FakeOpenAIServer
+
+USER = [{"role": "user", "content": "hello there"}]
+
+
+def make_client(server: FakeOpenAIServer, **kw) -> LLMClient:
+    cfg = dict(model="test-model", base_url=server.base_url, backoff_base_s=0.001,
+               backoff_cap_s=0.05, timeout_s=5, max_retries=3)
+    cfg.update(kw)
+    return LLMClient(ModelConfig(**cfg))
+
+
+async def test_plain_reply():
+    with FakeOpenAIServer(["Hi!"]) as s:
+        c = make_client(s, temperature=0.2, max_tokens=64)
+        r = await c.chat(USER)
+        assert isinstance(r, ChatResult)
+        assert r.content == "Hi!" and r.tool_calls == [] and r.finish_reason == "stop"
+        assert r.attempts == 1 and r.latency_s > 0
+        body = s.requests[0]
+        assert body["model"] == "test-model" and body["messages"] == USER
+        assert body["temperature"] == 0.2 and body["max_tokens"] == 64
+        assert s.request_headers[0]["authorization"].startswith("Bearer ")
+        # script exhausted -> default reply
+        assert (await c.chat(USER)).content == "Task Completed"
+        await c.aclose()
+
+
+async def test_tool_call_parsed_and_roundtrip():
+    tools = [{"type": "function", "function": {"name": "get_weather", "parameters": {
+        "type": "object", "properties": {"city": {"type": "string"}}}}}]
+    item = {"tool_calls": [{"name": "get_weather", "arguments": {"city": "Paris"}, "id": "call_1"}]}
+    with FakeOpenAIServer([item, "done"]) as s:
+        c = make_client(s)
+        r = await c.chat(USER, tools=tools, tool_choice="auto")
+        assert r.finish_reason == "tool_calls" and r.content == ""
+        (tc,) = r.tool_calls
+        assert (tc.id, tc.name, tc.arguments, tc.parse_error) == ("call_1", "get_weather",
+                                                                  {"city": "Paris"}, None)
+        assert tc["name"] == "get_weather"
+        assert s.requests[0]["tools"] == tools and s.requests[0]["tool_choice"] == "auto"
+        history = USER + [r.message_dict(),
+                          {"role": "tool", "tool_call_id": tc.id, "content": "sunny"}]
+        assert (await c.chat(history)).content == "done"
+        sent = s.requests[1]["messages"][1]
+        assert sent["tool_calls"][0]["function"] == {"name": "get_weather",
+                                                     "arguments": '{"city": "Paris"}'}
+
+
+async def test_bad_json_arguments_recorded():
+    item = {"tool_calls": [{"name": "f", "arguments": '{"a": 1,'},
+                           {"name": "g", "arguments": "[1, 2]"},
+                           {"name": "h", "arguments": ""}]}
+    with FakeOpenAIServer([item]) as s:
+        r = await make_client(s).chat(USER)
+        bad, notobj, empty = r.tool_calls
+        assert bad.arguments is None and bad.arguments_raw == '{"a": 1,' and "JSON" in bad.parse_error
+        assert notobj.arguments is None and "object" in notobj.parse_error
+        assert empty.arguments == {} and empty.parse_error is None
+        assert r.message_dict()["tool_calls"][0]["function"]["arguments"] == '{"a": 1,'
+
+
+async def test_reasoning_content_kept():
+    with FakeOpenAIServer([{"content": "42", "reasoning_content": "think think"},
+                           {"content": "ok", "reasoning": "alt field"}]) as s:
+        c = make_client(s)
+        r = await c.chat(USER)
+        assert r.reasoning_content == "think think"
+        assert r.message_dict() == {"role": "assistant", "content": "42",
+                                    "reasoning_content": "think think"}
+        assert (await c.chat(USER)).reasoning_content == "alt field"
+
+
+async def test_429_retry_after_honoured():
+    with FakeOpenAIServer([{"error": 429, "retry_after": 0.3}, "ok"]) as s:
+        c = make_client(s, backoff_cap_s=5)
+        r = await c.chat(USER)
+        assert r.content == "ok" and r.attempts == 2
+        assert s.request_times[1] - s.request_times[0] >= 0.25
+        assert c.usage.retries == 1 and c.usage.requests == 2
+
+
+async def test_retry_after_is_capped():
+    with FakeOpenAIServer([{"error": 429, "retry_after": 100}, "ok"]) as s:
+        c = make_client(s, backoff_cap_s=0.05)
+        assert (await asyncio.wait_for(c.chat(USER), 5)).content == "ok"
+
+
+@pytest.mark.parametrize("status", [500, 502, 503])
+async def test_5xx_retried(status):
+    with FakeOpenAIServer([{"error": status}, {"error": status}, "ok"]) as s:
+        c = make_client(s)
+        assert (await c.chat(USER)).content == "ok"
+        assert len(s.requests) == 3 and c.usage.retries == 2
+
+
+async def test_dropped_connection_retried():
+    with FakeOpenAIServer([{"drop": True}, "ok"]) as s:
+        c = make_client(s)
+        assert (await c.chat(USER)).content == "ok"
+        assert len(s.requests) == 2
+
+
+async def test_timeout_retried():
+    with FakeOpenAIServer([{"delay": 3, "content": "late"}, "ok"]) as s:
+        c = make_client(s, timeout_s=0.3)
+        r = await c.chat(USER)
+        assert r.content == "ok" and r.attempts == 2
+
+
+@pytest.mark.parametrize("status", [400, 401, 404])
+async def test_client_errors_not_retried(status):
+    with FakeOpenAIServer([{"error": status, "message": "nope"}, "ok"]) as s:
+        c = make_client(s)
+        with pytest.raises(LLMError) as ei:
+            await c.chat(USER)
+        assert len(s.requests) == 1
+        err = ei.value
+        assert "test-model" in str(err) and s.base_url in str(err)
+        assert err.status_code == status and not err.retryable
+        assert c.usage.failures == 1 and c.usage.retries == 0
+
+
+async def test_retries_exhausted():
+    with FakeOpenAIServer(lambda body: {"error": 503}) as s:
+        c = make_client(s, max_retries=2)
+        with pytest.raises(LLMError, match="gave up after 3 attempts") as ei:
+            await c.chat(USER)
+        assert len(s.requests) == 3 and ei.value.retryable and ei.value.attempts == 3
+
+
+async def test_extra_body_and_overrides_reach_server():
+    with FakeOpenAIServer() as s:
+        c = make_client(s, extra_body={"chat_template_kwargs": {"enable_thinking": False}})
+        await c.chat(USER, temperature=0.0, top_k=20, extra_body={"min_p": 0.1},
+                     response_format={"type": "json_object"})
+        body = s.requests[0]
+        assert body["chat_template_kwargs"] == {"enable_thinking": False}
+        assert body["top_k"] == 20 and body["min_p"] == 0.1 and body["temperature"] == 0.0
+        assert body["response_format"] == {"type": "json_object"}
+
+
+async def test_usage_and_cost_accumulate():
+    script = [{"content": "a", "usage": {"prompt_tokens": 1000, "completion_tokens": 500}},
+              {"error": 500},
+              {"content": "b", "usage": {"prompt_tokens": 2000, "completion_tokens": 100}}]
+    with FakeOpenAIServer(script) as s:
+        c = make_client(s, price_per_1k_input=0.5, price_per_1k_output=2.0)
+        r1 = await c.chat(USER)
+        r2 = await c.chat(USER)
+        assert r1.usage.prompt_tokens == 1000 and r1.cost == pytest.approx(1.5)
+        assert r2.cost == pytest.approx(1.2)
+        snap = c.usage.snapshot()
+        assert snap == {"calls": 2, "requests": 3, "retries": 1, "failures": 0,
+                        "prompt_tokens": 3000, "completion_tokens": 600,
+                        "cost": pytest.approx(2.7)}
+        assert c.usage.total_tokens == 3600
+
+
+async def test_rpm_limiter_spaces_concurrent_requests():
+    with FakeOpenAIServer() as s:
+        c = make_client(s, rpm=120)  # one request per 0.5 s
+        await asyncio.gather(*(c.chat(USER) for _ in range(3)))
+        t = sorted(s.request_times)
+        assert len(t) == 3
+        assert t[2] - t[0] >= 0.9
+        assert t[1] - t[0] >= 0.4
+
+
+@pytest.mark.parametrize("raw", [{"id": "x", "object": "chat.completion", "created": 0,
+                                  "model": "m", "choices": []},
+                                 {"id": "x", "object": "chat.completion", "created": 0,
+                                  "model": "m", "choices": [{"index": 0, "finish_reason": "stop",
+                                                             "message": {"role": "assistant",
+                                                                         "content": None}}]}])
+async def test_empty_reply_becomes_empty_string(raw):
+    with FakeOpenAIServer([{"raw": raw}]) as s:
+        c = make_client(s)
+        r = await c.chat(USER)
+        assert r.content == "" and r.tool_calls == [] and c.usage.calls == 1
+        assert r.message_dict() == {"role": "assistant", "content": ""}
+
+
+async def test_fake_server_models_and_stream_rejected():
+    import openai
+
+    with FakeOpenAIServer(model="fake-x") as s:
+        oc = openai.AsyncOpenAI(api_key="k", base_url=s.base_url, max_retries=0)
+        assert [m.id async for m in oc.models.list()] == ["fake-x"]
+        with pytest.raises(openai.BadRequestError):
+            await oc.chat.completions.create(model="m", messages=USER, stream=True)
+        await oc.close()
