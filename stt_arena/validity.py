@@ -47,8 +47,11 @@ def _fail(v: Validity, key: str, ok: bool, why: str) -> None:
 
 def _i2(task: Task, oracle: ReplayResult) -> tuple[bool, str]:
     fired = [e for e in oracle.events if e.get("type") == "trigger"]
+    for e in oracle.events:
+        if e.get("type") == "in_code_trigger" and not e.get("mutations"):
+            return False, f"in-code trigger {e['flag']} changed no state"
     if not fired:
-        return False, "no trigger fired"
+        return any(e.get("type") == "in_code_trigger" for e in oracle.events), "no trigger fired"
     by_id = {t.id: t for t in task.triggers}
     for e in fired:
         t = by_id[e["trigger_id"]]
@@ -60,7 +63,6 @@ def _i2(task: Task, oracle: ReplayResult) -> tuple[bool, str]:
                 return False, f"trigger {t.id}: mutation at {m.state_path} does not change the value"
         if len(e["mutations"]) != len(eff.mutations):
             return False, f"trigger {t.id}: not every mutation was applied"
-    # the last mutation written to each path must still be visible unless the plan changed it later
     return True, ""
 
 
@@ -77,8 +79,9 @@ def check_task(task: Task, open_episode: Callable[[Task], Any] = open_local) -> 
         return v
     trig_ids = {t.id for t in task.triggers}
     missing = trig_ids - oracle.fired
-    _fail(v, "I1", bool(trig_ids) and not missing and not oracle.task_errors,
-          f"triggers not fired: {sorted(missing)}; task errors: {oracle.task_errors}")
+    in_code = [e for e in oracle.events if e.get("type") == "in_code_trigger"]
+    _fail(v, "I1", (bool(trig_ids) or bool(in_code)) and not missing and not oracle.task_errors,
+          f"triggers not fired: {sorted(missing) or 'none declared or coded'}; task errors: {oracle.task_errors}")
     _fail(v, "I2", *_i2(task, oracle))
     if task.impossible:
         _fail(v, "I3", not normal.goal_reached and bool(task.infeasible_goal),

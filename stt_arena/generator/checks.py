@@ -1,8 +1,8 @@
 """Builders of checklist items: each returns a ChecklistItem whose ``check`` is self-contained source.
 
 Check functions run in the sandbox on the final state (public env attributes, JSON form) and the
-operation log: a list of ``{step, tool, args, success, mutating, time, events}`` where ``events``
-lists the trigger ids applied at that step; agent messages appear as ``tool='respond_to_user'``.
+operation log: a list of ``{step, tool, args, success, mutating, time, events, events_before}`` where
+``events`` lists the trigger ids applied at that step (``events_before``: those applied before the call ran); agent messages appear as ``tool='respond_to_user'``.
 """
 from __future__ import annotations
 
@@ -68,12 +68,15 @@ def no_records_match(cid: str, desc: str, path: str, where: dict, kind: str = "s
 
 def called_after_trigger(cid: str, desc: str, trigger_id: str, tools: list[str],
                          args: dict | None = None, kind: str = "detection") -> ChecklistItem:
-    """Evidence of detection: one of ``tools`` (with ``args``) was called after the trigger fired."""
+    """Evidence of detection: one of ``tools`` (with ``args``) was called after the trigger fired and
+    before the next successful state change (diagnosis precedes the fix, a final check does not count)."""
     return _item(cid, desc, kind, f"""
 t = _trigger_step(log, {trigger_id!r})
 if t is None:
     return False
-return any(e["step"] > t and e["success"] and any(_match(e, tool, {args or {}!r}) for tool in {tools!r}) for e in log)""")
+fix = min((e["step"] for e in log if e["mutating"] and e["success"] and (e["step"] > t or (
+    e["step"] == t and {trigger_id!r} in e.get("events_before", [])))), default=10 ** 9)
+return any(t < e["step"] < fix and e["success"] and any(_match(e, tool, {args or {}!r}) for tool in {tools!r}) for e in log)""")
 
 
 def verified_after_last_change(cid: str, desc: str, query_tools: list[str], kind: str = "verification") -> ChecklistItem:

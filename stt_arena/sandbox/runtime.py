@@ -103,9 +103,10 @@ class EnvRuntime:
         """Run one tool call with triggers around it; never raises for agent mistakes."""
         args = args if isinstance(args, dict) else {}
         self.step += 1
-        step, events = self.step, []
+        step, events, n_before = self.step, [], 0
         try:
             events += self.triggers.on_call(tool, args, "before", step)
+            n_before = len(events)
             if tool not in self.tools:
                 result = {"success": False, "error": f"Unknown tool '{tool}'"}
             elif tool in self.triggers.disabled:
@@ -123,6 +124,7 @@ class EnvRuntime:
             "step": step, "tool": tool, "args": to_jsonable(args), "success": bool(result.get("success")),
             "mutating": tool in self.mutating, "time": self.clock.now().isoformat(),
             "events": [e.get("trigger_id") or e.get("flag") or e["type"] for e in events],
+            "events_before": [e.get("trigger_id") or e["type"] for e in events[:n_before]],
         })
         return {"result": result, "events": events, "step": step, "now": self.clock.now().isoformat()}
 
@@ -163,7 +165,8 @@ class EnvRuntime:
     def record_message(self, role: str, content: str) -> None:
         """Log a non-tool step (agent message to the user, user reply) for check functions."""
         self.log.append({"step": self.step, "tool": role, "args": {"content": str(content)[:4000]},
-                         "success": True, "mutating": False, "time": self.clock.now().isoformat(), "events": []})
+                         "success": True, "mutating": False, "time": self.clock.now().isoformat(), "events": [],
+                         "events_before": []})
 
     # -- grading --------------------------------------------------------------------------
     def run_checks(self, items: list[dict]) -> list[dict]:
@@ -171,9 +174,9 @@ class EnvRuntime:
         out = []
         for it in items:
             try:
-                fn = self._load_check(it["check"])
+                fn, arity = self._load_check(it["check"])
                 args = (self.snapshot(), copy.deepcopy(self.log))
-                ok = bool(fn(*args[: max(1, min(2, fn.__code__.co_argcount))]))
+                ok = bool(fn(*args[: max(1, min(2, arity))]))
                 out.append({"id": it["id"], "passed": ok, "error": None})
             except Exception as e:
                 out.append({"id": it["id"], "passed": False, "error": f"{type(e).__name__}: {e}"})
@@ -181,12 +184,12 @@ class EnvRuntime:
 
     def _load_check(self, source: str):
         tree = check_source(source, "check function")
-        names = [n.name for n in tree.body if isinstance(n, ast.FunctionDef)]
-        if not names:
+        defs = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
+        if not defs:
             raise ValueError("check source defines no function")
         g = make_globals(self.clock, self.rng, "stt_check")
         exec(compile(tree, "<check>", "exec"), g)  # noqa: S102 - guarded
-        return g[names[-1]]
+        return g[defs[-1].name], len(defs[-1].args.args)
 
 
 def _diff(a: Any, b: Any, path: str = "", out: list | None = None, limit: int = 20) -> list[dict]:
