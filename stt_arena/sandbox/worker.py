@@ -22,9 +22,10 @@ DEFAULT_LIMITS = {
     "max_result_chars": 64_000,
 }
 
+# sys._getframe stays allowed: namedtuple and dataclasses use it; the guard blocks frame attributes.
 _BLOCKED_PREFIXES = (
     "open", "os.", "socket.", "subprocess.", "_posixsubprocess", "ctypes.", "shutil.", "marshal.",
-    "sys._getframe", "sys._current_frames", "sys.settrace", "sys.setprofile", "sys.remote_exec",
+    "sys._current_frames", "sys.settrace", "sys.setprofile", "sys.remote_exec",
     "code.__new__", "function.__new__", "object.__getattr__", "gc.get_", "mmap.", "pty.", "fcntl.",
     "resource.setrlimit", "signal.", "winreg.", "webbrowser.", "urllib.", "http.", "ftplib.", "smtplib.",
     "import", "cpython.run_", "builtins.input", "pickle.", "glob.", "tempfile.", "sqlite3.",

@@ -1,0 +1,147 @@
+"""The `stt-arena` command line."""
+from __future__ import annotations
+
+import json
+import logging
+import shlex
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .data import default_tasks_path
+from .task.io import TaskFileError, load_tasks
+from .task.models import Task
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Spatio-temporal tool-use arena for LLM agents.")
+synth_app = typer.Typer(no_args_is_help=True, help="Task synthesis: procedural generator and the LLM pipeline.")
+app.add_typer(synth_app, name="synth")
+console = Console()
+
+
+def _load(path: Optional[Path]) -> list[Task]:
+    p = path or default_tasks_path()
+    try:
+        return load_tasks(p)
+    except TaskFileError as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def schema(output: Optional[Path] = typer.Option(None, "--output", "-o", help="write to this file")) -> None:
+    """Print the JSON Schema of the task format."""
+    text = json.dumps(Task.model_json_schema(), indent=2)
+    if output:
+        output.write_text(text + "\n")
+        console.print(f"wrote {output}")
+    else:
+        sys.stdout.write(text + "\n")
+
+
+@app.command()
+def validate(
+    tasks: Optional[Path] = typer.Argument(None, help="task JSONL (default: the built-in benchmark)"),
+    sandbox: bool = typer.Option(True, "--sandbox/--no-sandbox", help="run env code in the sandbox"),
+    workers: int = typer.Option(2, help="parallel episodes"),
+    show: int = typer.Option(20, help="list at most this many problem tasks"),
+) -> None:
+    """Load tasks, vet env code, list tools, replay plans and check invariants I1-I5."""
+    from .validation import invariant_table, validate_tasks
+
+    logging.basicConfig(level=logging.WARNING)
+    items = _load(tasks)
+    reports = validate_tasks(items, sandbox=sandbox, workers=workers)
+    table = Table(title=f"Invariants per conflict type x level ({len(items)} tasks)")
+    for col in ("type", "level", "n", "I1", "I2", "I3", "I4", "I5", "valid"):
+        table.add_column(col, justify="right" if col not in ("type", "level") else "left")
+    for row in invariant_table(reports):
+        table.add_row(row["type"], row["level"], str(row["n"]),
+                      *[f"{row[k] * 100:.0f}%" for k in ("I1", "I2", "I3", "I4", "I5", "valid")])
+    console.print(table)
+    bad = [r for r in reports if not r.valid]
+    for r in bad[:show]:
+        console.print(f"[red]invalid[/red] {r.task_id} ({r.conflict_type}/{r.level}): " + "; ".join(r.problems()))
+    console.print(f"{len(items) - len(bad)}/{len(items)} tasks valid")
+    raise typer.Exit(1 if bad else 0)
+
+
+def _parse_call(line: str) -> tuple[str, dict]:
+    name, _, rest = line.strip().partition(" ")
+    rest = rest.strip()
+    if not rest:
+        return name, {}
+    if rest.startswith("{"):
+        return name, json.loads(rest)
+    args = {}
+    for tok in shlex.split(rest):
+        k, _, v = tok.partition("=")
+        try:
+            args[k] = json.loads(v)
+        except json.JSONDecodeError:
+            args[k] = v
+    return name, args
+
+
+@app.command()
+def play(
+    task_id: str = typer.Argument(..., help="task to play"),
+    tasks: Optional[Path] = typer.Option(None, "--tasks", help="task JSONL (default: the built-in benchmark)"),
+    sandbox: bool = typer.Option(True, "--sandbox/--no-sandbox"),
+) -> None:
+    """Call a task's tools by hand: `tool key=value ...` or `tool {json}`; :tools :state :checks :say :quit."""
+    from .replay import grade
+    from .sandbox.executor import Executor, open_episode
+
+    task = next((t for t in _load(tasks) if t.task_id == task_id), None)
+    if task is None:
+        console.print(f"[red]error:[/red] no task {task_id!r}")
+        raise typer.Exit(2)
+    ex = Executor() if sandbox else None
+    ep = open_episode(task, ex, sandbox)
+    console.print(f"[bold]{task.task_id}[/bold] {task.conflict_type}/{task.level}\n[cyan]User:[/cyan] {task.query}")
+    console.print("tools: " + ", ".join(t["name"] + ("*" if t["mutating"] else "") for t in ep.list_tools()))
+    try:
+        while True:
+            try:
+                line = input("stt> ").strip()
+            except EOFError:
+                break
+            if not line:
+                continue
+            if line in (":q", ":quit", "exit"):
+                break
+            if line == ":tools":
+                console.print(ep.list_tools())
+            elif line == ":state":
+                console.print_json(json.dumps(ep.snapshot()))
+            elif line == ":checks":
+                checks, goals = grade(task, ep)
+                for c in checks + goals:
+                    console.print(("[green]PASS[/green] " if c["passed"] else "[red]FAIL[/red] ") + c["id"]
+                                  + (f" ({c['error']})" if c["error"] else ""))
+            elif line.startswith(":say "):
+                ep.record_message("respond_to_user", line[5:])
+                console.print("[dim]message recorded[/dim]")
+            else:
+                try:
+                    name, args = _parse_call(line)
+                except (json.JSONDecodeError, ValueError) as e:
+                    console.print(f"[red]bad input:[/red] {e}")
+                    continue
+                out = ep.call(name, args)
+                for ev in out.get("events", []):
+                    console.print(f"[bold yellow]>> trigger event[/bold yellow] {json.dumps(ev)}")
+                console.print_json(json.dumps(out["result"]))
+                console.print(f"[dim]step {out.get('step')} @ {out.get('now')}[/dim]")
+    finally:
+        ep.close()
+        if ex:
+            ex.close()
+
+
+def main() -> None:  # pragma: no cover
+    app()
