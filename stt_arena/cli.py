@@ -19,7 +19,7 @@ from .task.models import Task
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Spatio-temporal tool-use arena for LLM agents.")
 synth_app = typer.Typer(no_args_is_help=True, help="Task synthesis: procedural generator and the LLM pipeline.")
 app.add_typer(synth_app, name="synth")
-console = Console()
+console = Console(soft_wrap=True)
 
 
 def _load(path: Optional[Path]) -> list[Task]:

@@ -62,12 +62,14 @@ def annotation_schema(node: ast.expr | None) -> dict:
 
 
 def _union(parts: list[ast.expr]) -> dict:
+    """Optional[X] / X | None -> X (optional-ness is carried by 'required'); other unions -> anyOf."""
     schemas = [annotation_schema(p) for p in parts]
-    types = [s.get("type") for s in schemas]
-    if all(isinstance(t, str) for t in types):
-        non_null = [t for t in types if t != "null"]
-        return {"type": non_null[0] if len(non_null) == 1 and len(types) == 1 else types}
-    return {"anyOf": [s for s in schemas if s]} if all(schemas) else {}
+    non_null = [s for s in schemas if s.get("type") != "null"]
+    if len(non_null) == 1:
+        return non_null[0]
+    if all(non_null) and all(isinstance(s.get("type"), str) and len(s) == 1 for s in non_null):
+        return {"type": [s["type"] for s in non_null]}
+    return {"anyOf": non_null} if all(non_null) else {}
 
 
 def _method_spec(fn: ast.FunctionDef) -> tuple[str, dict]:

@@ -1,6 +1,6 @@
 """Cold-chain medical-sample logistics: couriers carry temperature-controlled boxes to labs."""
 import heapq
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 
 def _iso(t):
@@ -67,6 +67,7 @@ class ColdChainEnv:
         return (total, sites, rids), ""
 
     def _validate(self, box, courier, lab, eta):
+        """Error text for a delivery plan, or "" (courier None: no courier check)."""
         if lab["status"] != "receiving":
             return f"lab {lab['lab_id']} status is {lab['status']}"
         if box["sample_type"] not in lab["accepts"]:
@@ -78,7 +79,7 @@ class ColdChainEnv:
             return f"ETA {eta} is after the expiry {box['expires_at']} of box {box['box_id']}"
         if not (box["temp_min"] <= box["temp_c"] <= box["temp_max"]):
             return f"box {box['box_id']} temperature {box['temp_c']} C is outside {box['temp_min']}-{box['temp_max']} C"
-        if courier["shift_end"] < eta:
+        if courier is not None and courier["shift_end"] < eta:
             return f"courier {courier['courier_id']} shift ends at {courier['shift_end']}, ETA {eta}"
         return ""
 
@@ -204,7 +205,8 @@ class ColdChainEnv:
             return {"success": False, "error": f"shipment {shipment_id} not found"}
         data = {"shipment_id": shipment_id, **sh}
         data["path_status"] = [self.sites[s]["status"] for s in sh["path"] if s in self.sites]
-        data["route_status"] = [self.routes[r]["status"] for r in sh["route_ids"] if r in self.routes]
+        data["routes"] = [{"route_id": r, "status": self.routes[r]["status"], "vehicles": self.routes[r]["vehicles"]}
+                          for r in sh["route_ids"] if r in self.routes]
         return {"success": True, "data": data}
 
     def list_shipments(self) -> dict:
@@ -279,7 +281,7 @@ class ColdChainEnv:
         lab["booked"] = max(0, lab["booked"] - 1)
         return {"success": True, "message": f"shipment {shipment_id} cancelled"}
 
-    def _replan(self, sh, lab, points, courier_id=None):
+    def _replan(self, sh, lab, points, courier_id=None, check_courier=True):
         box = self.boxes[sh["box_id"]]
         cid = courier_id or sh["courier_id"]
         c = self.couriers[cid]
@@ -287,7 +289,8 @@ class ColdChainEnv:
         if route is None:
             return None, err
         eta = _iso(now() + timedelta(minutes=route[0]))
-        bad = self._validate({"box_id": sh["box_id"], **box}, {"courier_id": cid, **c}, lab, eta)
+        cour = {"courier_id": cid, **c} if check_courier else None
+        bad = self._validate({"box_id": sh["box_id"], **box}, cour, lab, eta)
         if bad:
             return None, bad
         return (route, eta), ""
@@ -331,7 +334,8 @@ class ColdChainEnv:
         if via_site not in self.sites:
             return {"success": False, "error": f"site {via_site} not found"}
         lab = self.labs[sh["lab_id"]]
-        out, err = self._replan(sh, lab, [self.boxes[sh["box_id"]]["site"], via_site, lab["site"]])
+        out, err = self._replan(sh, lab, [self.boxes[sh["box_id"]]["site"], via_site, lab["site"]],
+                                check_courier=False)
         if out is None:
             return {"success": False, "error": err}
         sh["path"], sh["route_ids"], sh["eta"] = out[0][1], out[0][2], out[1]

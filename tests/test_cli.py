@@ -1,0 +1,48 @@
+"""The command line, run as a user would (subprocess of the installed entry point's module)."""
+import json
+import subprocess
+import sys
+
+from stt_arena.data import examples_path
+
+
+def cli(*args, input=None):
+    return subprocess.run([sys.executable, "-m", "stt_arena", *args], capture_output=True, text=True,
+                          input=input, timeout=300)
+
+
+def test_validate_examples_all_valid():
+    r = cli("validate", str(examples_path()))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "3/3 tasks valid" in r.stdout and "I5" in r.stdout
+
+
+def test_validate_reports_bad_task_and_exit_code(tmp_path):
+    rows = [json.loads(x) for x in examples_path().read_text().splitlines()]
+    rows[0]["plans"]["normal"] = rows[0]["plans"]["oracle"]  # the static plan now passes: I3 must fail
+    rows[1]["environment"]["source"] = "import os\n" + rows[1]["environment"]["source"]
+    p = tmp_path / "t.jsonl"
+    p.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    r = cli("validate", str(p))
+    assert r.returncode == 1
+    assert "example-clinic-t1" in r.stdout and "I3" in r.stdout
+    assert "import of 'os' is not allowed" in r.stdout
+    assert "1/3 tasks valid" in r.stdout
+
+
+def test_validate_missing_file_is_a_clear_error(tmp_path):
+    r = cli("validate", str(tmp_path / "nope.jsonl"))
+    assert r.returncode == 2 and "no such file" in r.stdout
+
+
+def test_schema_prints_json_schema():
+    r = cli("schema")
+    assert r.returncode == 0 and json.loads(r.stdout)["title"] == "Task"
+
+
+def test_play_shows_results_and_trigger_events():
+    script = "list_slots clinic_id=C1\nbook_slot slot_id=S1 patient=Ana\nget_slot {\"slot_id\": \"S1\"}\n:checks\n:quit\n"
+    r = cli("play", "example-clinic-t1", "--tasks", str(examples_path()), input=script)
+    assert r.returncode == 0, r.stderr
+    assert "trigger event" in r.stdout and "window_expiry" in r.stdout
+    assert '"status": "expired"' in r.stdout and "FAIL goal" in r.stdout
