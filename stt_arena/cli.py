@@ -143,5 +143,76 @@ def play(
             ex.close()
 
 
+@app.command()
+def stats(tasks: Optional[Path] = typer.Argument(None, help="task JSONL (default: the built-in benchmark)"),
+          as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
+    """Composition: tasks per type x level, domains, tools per environment, oracle plan length per level."""
+    from .generator.family import LEVELS
+    from .stats import composition
+
+    c = composition(_load(tasks))
+    if as_json:
+        sys.stdout.write(json.dumps(c, indent=2) + "\n")
+        return
+    t = Table(title=f"{c['n']} tasks: conflict type x level")
+    for col in ("type", *LEVELS, "total"):
+        t.add_column(col, justify="left" if col == "type" else "right")
+    for ct, row in c["by_type_level"].items():
+        t.add_row(ct, *[str(row[lv]) for lv in LEVELS], str(sum(row.values())))
+    t.add_row("share", *[f"{c['level_share'][lv] * 100:.0f}%" for lv in LEVELS], "100%")
+    console.print(t)
+    e = Table(title=f"{len(c['environments'])} environments over {len(c['domains'])} domains")
+    for col in ("class", "domain", "tasks", "query tools", "mutating tools"):
+        e.add_column(col)
+    for cls, info in c["environments"].items():
+        e.add_row(cls, info["domain"], str(c["domains"].get(info["domain"], "")), str(info["query_tools"]),
+                  str(info["mutating_tools"]))
+    console.print(e)
+    p = Table(title="oracle plan length (tool calls)")
+    for col in ("level", "mean", "min", "max"):
+        p.add_column(col)
+    for lv in LEVELS:
+        if lv in c["oracle_calls"]:
+            o = c["oracle_calls"][lv]
+            p.add_row(lv, f"{o['mean']:.1f}", str(o["min"]), str(o["max"]))
+    console.print(p)
+
+
+@synth_app.command("procedural")
+def synth_procedural(
+    n: int = typer.Option(..., "--n", help="number of tasks"),
+    seed: int = typer.Option(0, "--seed"),
+    out: Path = typer.Option(..., "--out", help="output JSONL"),
+    split: str = typer.Option("train", help="train (never collides with the benchmark) or test"),
+    validate: bool = typer.Option(True, "--validate/--no-validate", help="run invariants I1-I5 on every task"),
+    types: Optional[str] = typer.Option(None, help="comma-separated conflict types"),
+) -> None:
+    """Generate fresh tasks from the parameterised built-in families."""
+    import time
+
+    from tqdm import tqdm
+
+    from .generator.core import GenerationError, benchmark_fingerprints, iter_generate
+    from .task.io import save_tasks
+    from .validity import check_task
+
+    if split not in ("train", "test"):
+        console.print("[red]error:[/red] --split must be train or test")
+        raise typer.Exit(2)
+    check = (lambda t: check_task(t).valid) if validate else None
+    exclude = benchmark_fingerprints() if split == "train" else set()
+    t0 = time.perf_counter()
+    try:
+        gen = iter_generate(n, seed, split, validate=check, exclude=exclude,
+                            types=types.split(",") if types else None)
+        written = save_tasks(tqdm(gen, total=n, desc="tasks", disable=n < 50), out)
+    except GenerationError as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(1) from None
+    dt = time.perf_counter() - t0
+    console.print(f"wrote {written} {'validated ' if validate else ''}tasks to {out} in {dt:.1f}s "
+                  f"({written / dt:.0f} tasks/s)")
+
+
 def main() -> None:  # pragma: no cover
     app()
