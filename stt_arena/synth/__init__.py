@@ -1,0 +1,1 @@
+"""Synthesis pipeline (Stage 1: environment curation from public seed queries)."""
