@@ -216,3 +216,10 @@ def synth_procedural(
 
 def main() -> None:  # pragma: no cover
     app()
+
+
+# -- evaluation and reports (stt_arena/eval) --------------------------------------------------
+from .eval.commands import eval_command, report_command  # noqa: E402
+
+app.command("eval")(eval_command)
+app.command("report")(report_command)

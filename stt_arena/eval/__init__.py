@@ -1,0 +1,1 @@
+"""Evaluation: episode orchestration, the asyncio runner, the results store, metrics and commands."""

@@ -1,0 +1,168 @@
+"""Typer commands ``stt-arena eval`` and ``stt-arena report`` (registered in ``stt_arena/cli.py``)."""
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+
+console = Console(soft_wrap=True)
+
+
+def _json_opt(text: Optional[str], flag: str) -> dict:
+    if not text:
+        return {}
+    p = Path(text)
+    if not text.lstrip().startswith("{") and p.exists():
+        text = p.read_text()
+    try:
+        val = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise typer.BadParameter(f"not valid JSON ({e.msg} at column {e.colno})", param_hint=flag) from None
+    if not isinstance(val, dict):
+        raise typer.BadParameter("must be a JSON object", param_hint=flag)
+    return val
+
+
+def _split(values: Optional[List[str]]) -> list[str]:
+    out: list[str] = []
+    for v in values or []:
+        out += [x.strip() for x in v.split(",") if x.strip()]
+    return out
+
+
+def eval_command(
+    model: str = typer.Option(..., "--model", "-m", help="agent model name, or builtin:oracle|stale|retry|no-verify"),
+    base_url: Optional[str] = typer.Option(None, "--base-url", help="OpenAI-compatible endpoint of the agent model"),
+    api_key_env: str = typer.Option("OPENAI_API_KEY", "--api-key-env", help="env var holding the agent API key"),
+    temperature: float = typer.Option(0.7, "--temperature"),
+    max_tokens: Optional[int] = typer.Option(None, "--max-tokens", help="per-reply completion limit"),
+    extra_body: Optional[str] = typer.Option(None, "--extra-body",
+                                             help='extra request JSON (or a file), e.g. \'{"chat_template_kwargs": {"enable_thinking": false}}\''),
+    price_in: float = typer.Option(0.0, "--price-in", help="USD per 1k prompt tokens (agent)"),
+    price_out: float = typer.Option(0.0, "--price-out", help="USD per 1k completion tokens (agent)"),
+    user: str = typer.Option("auto", "--user", help="user simulator: auto (llm if --user-model, else scripted), scripted, llm"),
+    user_model: Optional[str] = typer.Option(None, "--user-model"),
+    user_base_url: Optional[str] = typer.Option(None, "--user-base-url", help="default: the agent's --base-url"),
+    user_api_key_env: Optional[str] = typer.Option(None, "--user-api-key-env", help="default: --api-key-env"),
+    user_extra_body: Optional[str] = typer.Option(None, "--user-extra-body"),
+    user_temperature: float = typer.Option(0.0, "--user-temperature"),
+    judge_model: Optional[str] = typer.Option(None, "--judge-model", help="LLM judge for impossible tasks (default: offline heuristic)"),
+    judge_base_url: Optional[str] = typer.Option(None, "--judge-base-url", help="default: the agent's --base-url"),
+    judge_api_key_env: Optional[str] = typer.Option(None, "--judge-api-key-env", help="default: --api-key-env"),
+    judge_extra_body: Optional[str] = typer.Option(None, "--judge-extra-body"),
+    tasks: Optional[Path] = typer.Option(None, "--tasks", help="task JSONL (default: the built-in benchmark)"),
+    types: Optional[List[str]] = typer.Option(None, "--types", help="conflict types, e.g. T1,ST2"),
+    levels: Optional[List[str]] = typer.Option(None, "--levels", help="easy,medium,hard,impossible"),
+    task_ids: Optional[List[str]] = typer.Option(None, "--task-ids", help="comma-separated task ids"),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="first N tasks after filtering"),
+    runs: int = typer.Option(3, "--runs", min=1),
+    seed: Optional[int] = typer.Option(None, "--seed", help="sent as the request seed (seed + run)"),
+    max_turns: int = typer.Option(50, "--max-turns", min=1),
+    concurrency: int = typer.Option(4, "--concurrency", "-j", min=1),
+    rpm: Optional[float] = typer.Option(None, "--rpm", help="requests per minute limit for each model"),
+    max_retries: int = typer.Option(6, "--max-retries", min=0),
+    request_timeout: float = typer.Option(120.0, "--request-timeout", help="seconds per HTTP request"),
+    episode_timeout: float = typer.Option(900.0, "--episode-timeout", help="seconds per episode"),
+    multi_call: str = typer.Option("first", "--multi-call", help="several tool calls in one reply: first (run the first, tell the model the rest were not run) or all (run them one per turn)"),
+    keep_reasoning: bool = typer.Option(True, "--keep-reasoning/--drop-reasoning", help="send reasoning_content back in later turns"),
+    max_observation_chars: int = typer.Option(16000, "--max-observation-chars"),
+    system_prompt: Optional[Path] = typer.Option(None, "--system-prompt", help="agent system prompt file"),
+    sandbox: bool = typer.Option(True, "--sandbox/--no-sandbox", help="--no-sandbox: in-process envs, trusted tasks only"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="results dir (default results/<model>-<time>)"),
+    resume: bool = typer.Option(False, "--resume", help="continue an interrupted run in --output"),
+    progress: bool = typer.Option(True, "--progress/--no-progress"),
+) -> None:
+    """Evaluate an agent on the benchmark (the paper's protocol by default) and print Table 3."""
+    from ..data import default_tasks_path
+    from ..llm.client import ModelConfig
+    from ..task.io import TaskFileError, load_tasks
+    from .config import EvalConfig, slug
+    from .orchestrator import FatalEvalError
+    from .runner import EvalSetupError, Runner
+    from .tables import print_summary
+
+    logging.basicConfig(level=logging.WARNING)
+    if multi_call not in ("first", "all"):
+        raise typer.BadParameter("choose 'first' or 'all'", param_hint="--multi-call")
+    if user not in ("auto", "scripted", "llm"):
+        raise typer.BadParameter("choose auto, scripted or llm", param_hint="--user")
+    common = dict(rpm=rpm, max_retries=max_retries, timeout_s=request_timeout)
+    agent = ModelConfig(model=model, base_url=base_url, api_key_env=api_key_env, temperature=temperature,
+                        max_tokens=max_tokens, extra_body=_json_opt(extra_body, "--extra-body"),
+                        price_per_1k_input=price_in, price_per_1k_output=price_out, **common)
+    user_cfg = judge_cfg = None
+    if user_model:
+        user_cfg = ModelConfig(model=user_model, base_url=user_base_url or base_url,
+                               api_key_env=user_api_key_env or api_key_env, temperature=user_temperature,
+                               extra_body=_json_opt(user_extra_body, "--user-extra-body"), **common)
+    if judge_model:
+        judge_cfg = ModelConfig(model=judge_model, base_url=judge_base_url or base_url,
+                                api_key_env=judge_api_key_env or api_key_env, temperature=0.0,
+                                extra_body=_json_opt(judge_extra_body, "--judge-extra-body"), **common)
+    mode = ("llm" if user_cfg else "scripted") if user == "auto" else user
+    path = tasks or default_tasks_path()
+    try:
+        items = load_tasks(path)
+    except TaskFileError as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from None
+    if output is None:
+        if resume:
+            raise typer.BadParameter("--resume needs the --output directory of the run to continue",
+                                     param_hint="--resume")
+        output = Path("results") / f"{slug(model)}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    try:
+        cfg = EvalConfig(agent=agent, user=user_cfg, judge=judge_cfg, user_mode=mode, tasks_path=str(path),
+                         max_turns=max_turns, runs=runs, seed=seed, concurrency=concurrency,
+                         episode_timeout_s=episode_timeout, multi_call=multi_call, keep_reasoning=keep_reasoning,
+                         max_observation_chars=max_observation_chars, sandbox=sandbox,
+                         system_prompt_path=str(system_prompt) if system_prompt else None,
+                         types=_split(types), levels=_split(levels), task_ids=_split(task_ids), limit=limit)
+        runner = Runner(cfg, items, output, resume=resume, progress=progress)
+    except (EvalSetupError, FileNotFoundError) as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from None
+    left = len(runner.jobs())
+    console.print(f"[bold]{model}[/bold] on {len(runner.tasks)} task(s) x {runs} run(s) from {path}; "
+                  f"{left} episode(s) to run; results in {output}")
+    try:
+        import asyncio
+        summary = asyncio.run(runner.run())
+    except FatalEvalError as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        console.print(f"[yellow]interrupted[/yellow]; finished episodes are saved. Continue with: "
+                      f"--output {output} --resume")
+        raise typer.Exit(130) from None
+    print_summary(console, summary)
+    errs = summary["expected_episodes"] - summary["completed_episodes"]
+    if errs:
+        console.print(f"[yellow]{errs} episode(s) not completed[/yellow] (see {output}/errors.jsonl); "
+                      f"re-run them with: --output {output} --resume")
+    console.print(f"results: {output}/results.jsonl, summary: {output}/summary.json")
+    raise typer.Exit(1 if errs else 0)
+
+
+def report_command(
+    results: List[Path] = typer.Argument(..., help="one or more results directories of `stt-arena eval`"),
+    output: Path = typer.Option(Path("report"), "--output", "-o", help="report directory"),
+    title: str = typer.Option("STT-Arena report", "--title"),
+    max_trajectories: int = typer.Option(2000, "--max-trajectories", help="cap on trajectories in the HTML viewer"),
+) -> None:
+    """Compare runs/models: Markdown table, radar chart over conflict types, bars per level, HTML viewer."""
+    from ..eval.store import ResultsFileError
+    from ..report import build_report
+
+    try:
+        files = build_report(results, output, title=title, max_trajectories=max_trajectories)
+    except ResultsFileError as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from None
+    for f in files:
+        console.print(f"wrote {f}")

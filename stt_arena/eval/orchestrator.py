@@ -1,0 +1,266 @@
+"""One episode: agent <-> sandboxed environment <-> user simulator, then grading.
+
+The loop: the agent acts once per turn (a tool call, a ``chat_with_user`` message, or a final reply
+without a tool call, which ends the episode); at most ``max_turns`` turns. Tool calls are validated
+here (unknown tool, rejected arguments, empty reply -> an error observation, the environment is not
+touched). Trigger events are recorded with their step index but never shown to the agent.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import traceback
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Awaitable, Callable
+
+from ..agents.base import Action, Agent, Observation
+from ..agents.llm import NOT_EXECUTED, observation_text
+from ..env.schema import tool_specs
+from ..llm.client import LLMError
+from ..task.models import CHAT_WITH_USER, FINAL_MESSAGE, Task
+from ..judge.base import Judge
+from ..user.base import UserSimulator
+
+SCHEMA = "stt-arena/trajectory/v1"
+FATAL_STATUS = (401, 403, 404)
+
+
+class InfraError(RuntimeError):
+    """The episode could not be completed for reasons outside the agent (endpoint down, sandbox);
+    it is logged to errors.jsonl and re-run on resume."""
+
+
+class FatalEvalError(RuntimeError):
+    """Retrying cannot help (bad API key, unknown model): the whole run stops."""
+
+
+def classify_llm_error(e: LLMError, who: str) -> Exception:
+    if e.status_code in FATAL_STATUS:
+        return FatalEvalError(f"{who} model: {e}")
+    return InfraError(f"{who} model: {e}")
+
+
+def agent_tools(task: Task) -> list[dict]:
+    from ..agents.llm import CHAT_TOOL
+    specs = tool_specs(task.environment.source, task.environment.class_name,
+                       task.environment.mutating_tools)
+    return [s.openai() for s in specs] + [CHAT_TOOL]
+
+
+@dataclass
+class EpisodeContext:
+    task: Task
+    run: int
+    agent: Agent
+    user: UserSimulator
+    judge: Judge
+    open_episode: Callable[[Task], Awaitable[Any]]
+    system_prompt: str
+    max_turns: int = 50
+    timeout_s: float = 900.0
+    max_observation_chars: int = 16000
+    seed: int | None = None
+    meta: dict = field(default_factory=dict)
+
+
+async def _ep(ep, name: str, *args):
+    fn = getattr(ep, name)
+    if getattr(ep, "isolated", False):
+        return await asyncio.to_thread(fn, *args)
+    return fn(*args)
+
+
+def _usage_add(acc: dict, u: dict | None) -> None:
+    for k in ("prompt_tokens", "completion_tokens", "cost"):
+        if u and u.get(k):
+            acc[k] = acc.get(k, 0) + u[k]
+    if u:
+        acc["calls"] = acc.get("calls", 0) + (1 if "prompt_tokens" in u else 0)
+
+
+def _thought(action: Action) -> str | None:
+    msg = action.message or {}
+    parts = [msg.get("reasoning_content") or "", msg.get("content") or "" if action.kind != "final" else ""]
+    text = "\n".join(p for p in parts if p).strip()
+    return text or None
+
+
+class _Transcript:
+    """OpenAI-format messages for agents that keep none (built-in policies)."""
+
+    def __init__(self, system: str, query: str):
+        self.messages: list[dict] = [{"role": "system", "content": system}, {"role": "user", "content": query}]
+
+    def call(self, i: int, name: str, args: dict) -> str:
+        cid = f"call_{i}"
+        self.messages.append({"role": "assistant", "content": "", "tool_calls": [
+            {"id": cid, "type": "function", "function": {"name": name, "arguments": json.dumps(args)}}]})
+        return cid
+
+    def result(self, cid: str, content: Any) -> None:
+        self.messages.append({"role": "tool", "tool_call_id": cid, "content": observation_text(content, 16000)})
+
+    def final(self, text: str) -> None:
+        self.messages.append({"role": "assistant", "content": text})
+
+
+async def run_episode(ctx: EpisodeContext) -> dict:
+    """Play one episode and return its trajectory record (raises InfraError / FatalEvalError)."""
+    task = ctx.task
+    t0, started = time.monotonic(), datetime.now(timezone.utc).isoformat()
+    deadline = t0 + ctx.timeout_s
+    tools = agent_tools(task)
+    names = {t["function"]["name"] for t in tools}
+    try:
+        ep = await ctx.open_episode(task)
+    except Exception as e:  # bad task or sandbox failure: not the agent's fault
+        raise InfraError(f"task {task.task_id}: could not open the environment: {e}") from e
+    ctx.agent.reset(task, tools, ctx.system_prompt, task.query)
+    ctx.user.reset(task)
+    tr = _Transcript(ctx.system_prompt, task.query)
+    steps: list[dict] = []
+    events: list[dict] = []
+    usage = {"agent": {}, "user": {}, "judge": {}}
+    timing = {"agent_s": 0.0, "env_s": 0.0, "user_s": 0.0}
+    termination, final_message, error, user_done = "max_turns", None, None, False
+    obs: Observation | None = None
+    n_turns = 0
+    try:
+        for turn in range(ctx.max_turns):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                termination = "timeout"
+                break
+            a0 = time.monotonic()
+            try:
+                action = await asyncio.wait_for(ctx.agent.step(obs), left)
+            except asyncio.TimeoutError:
+                termination = "timeout"
+                break
+            except LLMError as e:
+                if e.retryable or e.status_code is None or e.status_code in FATAL_STATUS:
+                    raise classify_llm_error(e, "agent") from e
+                termination, error = "agent_error", str(e)  # e.g. HTTP 400 context overflow: the model's fault
+                break
+            finally:
+                timing["agent_s"] += time.monotonic() - a0
+            n_turns += 1
+            _usage_add(usage["agent"], action.usage)
+            rec: dict[str, Any] = {"index": len(steps), "turn": turn, "kind": action.kind}
+            if action.note:
+                rec["note"] = action.note
+            th = _thought(action)
+            if th:
+                rec["thought"] = th
+            if action.kind == "final":
+                final_message = action.content or ""
+                await _ep(ep, "record_message", FINAL_MESSAGE, final_message)
+                tr.final(final_message)
+                rec["content"] = final_message
+                steps.append(rec)
+                termination = "final"
+                break
+            if action.kind == "chat":
+                content = action.content or ""
+                await _ep(ep, "record_message", CHAT_WITH_USER, content)
+                cid = tr.call(len(steps), CHAT_WITH_USER, {"message": content})
+                u0 = time.monotonic()
+                try:
+                    reply = await asyncio.wait_for(ctx.user.reply(content), max(1.0, deadline - time.monotonic()))
+                except asyncio.TimeoutError:
+                    termination = "timeout"
+                    break
+                except LLMError as e:
+                    raise classify_llm_error(e, "user simulator") from e
+                finally:
+                    timing["user_s"] += time.monotonic() - u0
+                _usage_add(usage["user"], reply.usage)
+                await _ep(ep, "record_message", "user", reply.text)
+                tr.result(cid, reply.text)
+                user_done = user_done or reply.done
+                rec.update(content=content, user_reply=reply.text, user_done=reply.done)
+                steps.append(rec)
+                obs = Observation(kind="user", content=reply.text, tool=CHAT_WITH_USER)
+                continue
+            # a tool call
+            tool, args = action.tool or "", action.arguments or {}
+            rec.update(tool=tool, arguments=args)
+            err = None
+            if not tool or (action.note or "").startswith(NOT_EXECUTED):
+                err = (action.note or "")[len(NOT_EXECUTED):] if (action.note or "").startswith(NOT_EXECUTED) \
+                    else "empty tool name"
+                err = f"Not executed: {err}"
+            elif tool not in names or tool == CHAT_WITH_USER:
+                err = f"Unknown tool '{tool}'. Available tools: {', '.join(sorted(names))}"
+            cid = tr.call(len(steps), tool or "(none)", args) if tool else None
+            if err:
+                result = {"success": False, "error": err}
+                rec.update(kind="invalid", error=err, result=result)
+            else:
+                e0 = time.monotonic()
+                out = await _ep(ep, "call", tool, args)
+                timing["env_s"] += time.monotonic() - e0
+                result = out.get("result")
+                rec.update(result=result, events=out.get("events") or [], step=out.get("step"), now=out.get("now"))
+                if out.get("sandbox_error"):
+                    rec["sandbox_error"] = out["sandbox_error"]
+                for ev in out.get("events") or []:
+                    events.append({**ev, "step": ev.get("step", out.get("step")), "turn": turn, "index": len(steps)})
+            if cid:
+                tr.result(cid, result)
+            steps.append(rec)
+            obs = Observation(kind="tool_result", content=result, tool=tool)
+        # -- grading --------------------------------------------------------------------------
+        g0 = time.monotonic()
+        checks = await _ep(ep, "run_checks", [c.model_dump() for c in task.checklist])
+        goals = await _ep(ep, "run_checks", [c.model_dump() for c in task.infeasible_goal]) \
+            if task.infeasible_goal else []
+        final_state = await _ep(ep, "snapshot")
+    finally:
+        try:
+            await _ep(ep, "close")
+        except Exception:  # noqa: BLE001 - closing must not hide the real outcome
+            pass
+    kinds = {c.id: c for c in task.checklist + task.infeasible_goal}
+    for c in checks + goals:
+        it = kinds.get(c["id"])
+        if it is not None:
+            c.setdefault("kind", it.kind)
+            c.setdefault("description", it.description)
+    checklist_pass = bool(checks) and all(c["passed"] for c in checks)
+    fraction = sum(c["passed"] for c in checks) / len(checks) if checks else 0.0
+    verdict = None
+    graded_by = "checklist"
+    if task.impossible:
+        try:
+            v = await ctx.judge.judge(task, steps, final_message, goals)
+        except LLMError as e:
+            raise classify_llm_error(e, "judge") from e
+        verdict = v.to_dict()
+        _usage_add(usage["judge"], v.usage)
+        graded_by = f"checklist+judge:{v.judge}"
+    passed = checklist_pass and (verdict is None or verdict["passed"])
+    msgs = getattr(ctx.agent, "messages", None) or tr.messages
+    n_calls = sum(1 for s in steps if s["kind"] == "tool")
+    return {
+        "schema": SCHEMA, "task_id": task.task_id, "run": ctx.run, "seed": ctx.seed,
+        "conflict_type": task.conflict_type, "level": task.level, "domain": task.provenance.domain,
+        **ctx.meta,
+        "passed": passed, "fraction": fraction,
+        "grade": {"passed": passed, "fraction": fraction, "checklist_passed": checklist_pass,
+                  "items": checks, "infeasible_goal": goals, "judge": verdict, "graded_by": graded_by},
+        "termination": termination, "error": error, "final_message": final_message, "user_done": user_done,
+        "n_turns": n_turns, "n_tool_calls": n_calls, "n_chat": sum(1 for s in steps if s["kind"] == "chat"),
+        "n_invalid": sum(1 for s in steps if s["kind"] == "invalid"),
+        "events": events, "steps": steps, "messages": msgs,
+        "tools": sorted(names), "final_state": final_state,
+        "usage": usage,
+        "timing": {"started": started, "duration_s": round(time.monotonic() - t0, 4),
+                   **{k: round(v, 4) for k, v in timing.items()}, "grade_s": round(time.monotonic() - g0, 4)},
+    }
+
+
+def format_exc(e: BaseException) -> str:
+    return "".join(traceback.format_exception_only(type(e), e)).strip()

@@ -1,0 +1,229 @@
+"""The evaluation runner: filters, asyncio concurrency, resume, progress, usage and the summary."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+from ..agents.builtin import BUILTIN_AGENTS, make_builtin
+from ..llm.client import LLMClient
+from ..task.models import CONFLICT_NAMES, Task
+from .config import EvalConfig
+from .metrics import summarize
+from .orchestrator import EpisodeContext, FatalEvalError, InfraError, format_exc, run_episode
+from .prompts import load_prompt
+from .store import CONFIG, SUMMARY, ResultsStore
+
+log = logging.getLogger("stt_arena.eval")
+LEVEL_NAMES = ("easy", "medium", "hard", "impossible")
+
+
+class EvalSetupError(ValueError):
+    """Bad options or an incompatible results directory; the message says what to change."""
+
+
+def select_tasks(tasks: list[Task], types=(), levels=(), task_ids=(), limit: int | None = None) -> list[Task]:
+    types = [t.strip().upper() for t in types if t.strip()]
+    levels = [lv.strip().lower() for lv in levels if lv.strip()]
+    bad = [t for t in types if t not in CONFLICT_NAMES]
+    if bad:
+        raise EvalSetupError(f"--types: unknown conflict type(s) {bad}; choose from {list(CONFLICT_NAMES)}")
+    bad = [lv for lv in levels if lv not in LEVEL_NAMES]
+    if bad:
+        raise EvalSetupError(f"--levels: unknown level(s) {bad}; choose from {list(LEVEL_NAMES)}")
+    known = {t.task_id for t in tasks}
+    missing = [i for i in task_ids if i not in known]
+    if missing:
+        raise EvalSetupError(f"--task-ids: no such task(s) {missing[:10]} in the task file")
+    out = [t for t in tasks if (not types or t.conflict_type in types) and (not levels or t.level in levels)
+           and (not task_ids or t.task_id in task_ids)]
+    if limit is not None:
+        out = out[:limit]
+    if not out:
+        raise EvalSetupError("no tasks left after the filters (--types/--levels/--task-ids/--limit)")
+    return out
+
+
+def _check_resume(store: ResultsStore, cfg: EvalConfig, resume: bool) -> None:
+    old = store.read_config()
+    if store.records and not resume:
+        raise EvalSetupError(f"{store.root} already holds {len(store.records)} episode(s); pass --resume to "
+                             f"continue that run, or choose another --output")
+    if resume and old:
+        diff = {k: (old.get("identity", {}).get(k), v) for k, v in cfg.identity().items()
+                if old.get("identity", {}).get(k) != v}
+        if diff:
+            raise EvalSetupError(f"--resume: {store.root} was run with different settings: " + "; ".join(
+                f"{k}: was {a!r}, now {b!r}" for k, (a, b) in diff.items()))
+
+
+class Runner:
+    def __init__(self, cfg: EvalConfig, tasks: list[Task], output: str | Path, *, resume: bool = False,
+                 progress: bool = True, on_record: Callable[[dict], None] | None = None, fsync: bool = True):
+        if cfg.builtin is not None and cfg.builtin not in BUILTIN_AGENTS:
+            raise EvalSetupError(f"--model builtin:{cfg.builtin}: unknown built-in agent; choose from "
+                                 + ", ".join(f"builtin:{n}" for n in BUILTIN_AGENTS))
+        if cfg.user_mode == "llm" and cfg.user is None:
+            raise EvalSetupError("--user llm needs --user-model")
+        self.cfg = cfg
+        self.tasks = select_tasks(tasks, cfg.types, cfg.levels, cfg.task_ids, cfg.limit)
+        self.system_prompt = load_prompt("agent_system", cfg.system_prompt_path)
+        self.store = ResultsStore(output, fsync=fsync)
+        _check_resume(self.store, cfg, resume)
+        self.progress = progress
+        self.on_record = on_record
+        self.errors: list[dict] = []
+        self.clients: dict[str, LLMClient] = {}
+
+    # -- factories ------------------------------------------------------------------------
+    def _client(self, role: str) -> LLMClient | None:
+        mc = getattr(self.cfg, role)
+        if mc is None or (role == "agent" and self.cfg.builtin is not None):
+            return None
+        if role not in self.clients:
+            self.clients[role] = LLMClient(mc)
+        return self.clients[role]
+
+    def _episode_seed(self, run: int) -> int | None:
+        return None if self.cfg.seed is None else self.cfg.seed + run
+
+    def _agent(self, run: int):
+        if self.cfg.builtin is not None:
+            return make_builtin(self.cfg.builtin)
+        from ..agents.llm import OpenAIAgent
+        return OpenAIAgent(self._client("agent"), multi_call=self.cfg.multi_call,
+                           keep_reasoning=self.cfg.keep_reasoning,
+                           max_observation_chars=self.cfg.max_observation_chars, seed=self._episode_seed(run))
+
+    def _user(self, run: int):
+        from ..user import make_user
+        u = make_user(self.cfg.user_mode, self._client("user"))
+        if hasattr(u, "seed"):
+            u.seed = self._episode_seed(run)
+        return u
+
+    # -- the run --------------------------------------------------------------------------
+    def jobs(self) -> list[tuple[Task, int]]:
+        return [(t, r) for r in range(self.cfg.runs) for t in self.tasks if not self.store.has(t.task_id, r)]
+
+    def _write_config(self) -> None:
+        old = self.store.read_config() or {}
+        cfg = self.cfg.model_dump(mode="json")
+        self.store.write_json(CONFIG, {
+            "identity": self.cfg.identity(), "config": cfg, "label": self.cfg.agent.model,
+            "task_ids": [t.task_id for t in self.tasks], "n_tasks": len(self.tasks),
+            "created": old.get("created") or datetime.now(timezone.utc).isoformat(),
+            "updated": datetime.now(timezone.utc).isoformat()})
+
+    async def run(self) -> dict:
+        from ..judge import make_judge
+        cfg = self.cfg
+        self._write_config()
+        jobs = self.jobs()
+        total = len(self.tasks) * cfg.runs
+        judge = make_judge(self._client("judge"))
+        executor = None
+        if cfg.sandbox:
+            from ..sandbox.executor import Executor
+            executor = Executor()
+
+            async def open_ep(task: Task):
+                return await executor.aopen(task)
+        else:
+            from ..sandbox.local import LocalEpisode
+            from ..sandbox.spec import episode_spec
+
+            async def open_ep(task: Task):
+                return LocalEpisode(episode_spec(task))
+        meta = {"model": cfg.agent.model, "user_sim": cfg.user_mode if cfg.user_mode == "scripted"
+                else f"llm:{cfg.user.model}", "judge": judge.name}
+        sem = asyncio.Semaphore(cfg.concurrency)
+        bar = None
+        if self.progress:
+            from tqdm import tqdm
+            bar = tqdm(total=total, initial=total - len(jobs), desc=f"eval {cfg.agent.model}", unit="ep",
+                       dynamic_ncols=True)
+            self._postfix(bar)
+        fatal: list[BaseException] = []
+        t0 = time.monotonic()
+
+        async def one(task: Task, run: int) -> None:
+            async with sem:
+                if fatal:
+                    return
+                ctx = EpisodeContext(task=task, run=run, agent=self._agent(run), user=self._user(run),
+                                     judge=judge, open_episode=open_ep, system_prompt=self.system_prompt,
+                                     max_turns=cfg.max_turns, timeout_s=cfg.episode_timeout_s,
+                                     max_observation_chars=cfg.max_observation_chars,
+                                     seed=self._episode_seed(run), meta=meta)
+                try:
+                    rec = await asyncio.wait_for(run_episode(ctx), cfg.episode_timeout_s + 120)
+                except FatalEvalError as e:
+                    fatal.append(e)
+                    return
+                except (InfraError, asyncio.TimeoutError, Exception) as e:  # noqa: BLE001
+                    err = {"task_id": task.task_id, "run": run, "error": format_exc(e) or type(e).__name__,
+                           "kind": "infra" if isinstance(e, InfraError) else type(e).__name__,
+                           "time": datetime.now(timezone.utc).isoformat()}
+                    if not isinstance(e, InfraError):
+                        log.exception("episode %s run %s crashed", task.task_id, run)
+                    self.errors.append(err)
+                    self.store.add_error(err)
+                    if bar is not None:
+                        bar.write(f"error: {task.task_id} run {run}: {err['error'][:300]}")
+                    return
+                self.store.add(rec)
+                if self.on_record:
+                    self.on_record(rec)
+                if bar is not None:
+                    bar.update(1)
+                    self._postfix(bar)
+
+        try:
+            await asyncio.gather(*(one(t, r) for t, r in jobs))
+        finally:
+            if bar is not None:
+                bar.close()
+            for c in self.clients.values():
+                await c.aclose()
+            if executor is not None:
+                await asyncio.to_thread(executor.close)
+            summary = self.summary(time.monotonic() - t0)
+            self.store.write_json(SUMMARY, summary)
+            self.store.close()
+        if fatal:
+            raise fatal[0]
+        return summary
+
+    def _postfix(self, bar) -> None:
+        recs = self.store.records
+        if recs:
+            bar.set_postfix_str(f"pass {100 * sum(bool(r['passed']) for r in recs) / len(recs):.1f}% "
+                                f"({len(recs)} done, {len(self.errors)} err)")
+
+    def summary(self, wall_s: float) -> dict:
+        ids = {t.task_id for t in self.tasks}
+        recs = [r for r in self.store.records if r["task_id"] in ids and int(r["run"]) < self.cfg.runs]
+        usage: dict[str, Any] = {}
+        for role in ("agent", "user", "judge"):
+            tot = {"prompt_tokens": 0, "completion_tokens": 0, "cost": 0.0, "calls": 0}
+            for r in recs:
+                for k, v in ((r.get("usage") or {}).get(role) or {}).items():
+                    tot[k] = tot.get(k, 0) + v
+            usage[role] = tot
+        for role, c in self.clients.items():
+            usage[role]["this_session"] = c.usage.snapshot()
+        return {"model": self.cfg.agent.model, "output": str(self.store.root),
+                "expected_episodes": len(self.tasks) * self.cfg.runs, "completed_episodes": len(recs),
+                "errors_this_session": len(self.errors), "wall_s_this_session": round(wall_s, 3),
+                "usage": usage, "total_cost": sum(u["cost"] for u in usage.values()),
+                "metrics": summarize(recs), "created": datetime.now(timezone.utc).isoformat()}
+
+
+def run_eval(cfg: EvalConfig, tasks: list[Task], output: str | Path, **kw) -> dict:
+    return asyncio.run(Runner(cfg, tasks, output, **kw).run())
+
+

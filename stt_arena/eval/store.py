@@ -1,0 +1,167 @@
+"""Append-only JSONL results with whole-line writes and torn-line recovery.
+
+Each finished episode is one line, written with a single ``os.write`` on an ``O_APPEND`` descriptor
+and fsync'ed. A process killed mid-write leaves at most one partial last line; ``recover`` detects it
+(no trailing newline, or not valid JSON) and truncates the file back to the last complete line, so a
+resumed run neither loses finished episodes nor records one twice.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from pathlib import Path
+from typing import Any, Iterator
+
+log = logging.getLogger("stt_arena.eval")
+
+RESULTS = "results.jsonl"
+ERRORS = "errors.jsonl"
+CONFIG = "config.json"
+SUMMARY = "summary.json"
+
+
+class ResultsFileError(ValueError):
+    """A results file is corrupt in a way recovery cannot fix; the message names file and line."""
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, default=str, separators=(",", ":"))
+
+
+def recover_jsonl(path: Path) -> tuple[list[dict], int]:
+    """Records of a JSONL file, truncating a torn last line. Returns (records, dropped bytes)."""
+    if not path.exists():
+        return [], 0
+    data = path.read_bytes()
+    end = data.rfind(b"\n") + 1  # bytes after the last newline are a torn write
+    good, dropped = data[:end], len(data) - end
+    lines = good.split(b"\n")[:-1] if good else []
+    records: list[dict] = []
+    offset = 0
+    for n, raw in enumerate(lines, 1):
+        try:
+            rec = json.loads(raw)
+            if not isinstance(rec, dict):
+                raise ValueError("not an object")
+        except ValueError as e:
+            if n == len(lines):  # a complete but garbled last line: also a torn write
+                dropped += len(raw) + 1
+                end = offset
+                break
+            raise ResultsFileError(f"{path}:{n}: invalid record ({e}); fix or delete this line") from None
+        records.append(rec)
+        offset += len(raw) + 1
+    if dropped:
+        log.warning("%s: dropped a torn last line (%d bytes)", path, dropped)
+        with path.open("r+b") as f:
+            f.truncate(end)
+            f.flush()
+            os.fsync(f.fileno())
+    return records, dropped
+
+
+def read_jsonl(path: Path) -> Iterator[dict]:
+    """Read-only: complete lines only (a torn last line is skipped, not repaired)."""
+    with Path(path).open("rb") as f:
+        for n, raw in enumerate(f, 1):
+            if not raw.endswith(b"\n"):
+                break
+            try:
+                yield json.loads(raw)
+            except ValueError:
+                raise ResultsFileError(f"{path}:{n}: invalid JSON record") from None
+
+
+class JsonlAppender:
+    def __init__(self, path: Path, fsync: bool = True):
+        self.path = path
+        self.fsync = fsync
+        self._lock = threading.Lock()
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+
+    def append(self, record: dict) -> None:
+        data = (_dumps(record) + "\n").encode("utf-8")
+        with self._lock:
+            view = memoryview(data)
+            while view:
+                n = os.write(self._fd, view)
+                view = view[n:]
+            if self.fsync:
+                os.fsync(self._fd)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._fd >= 0:
+                os.close(self._fd)
+                self._fd = -1
+
+
+class ResultsStore:
+    """``DIR/results.jsonl`` (one record per finished episode), ``errors.jsonl`` (infrastructure
+    failures, retried on resume), ``config.json`` and ``summary.json``."""
+
+    def __init__(self, root: str | Path, fsync: bool = True):
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.records, self.dropped_bytes = recover_jsonl(self.root / RESULTS)
+        _, _ = recover_jsonl(self.root / ERRORS)
+        seen: set[tuple[str, int]] = set()
+        unique = []
+        for r in self.records:
+            k = (r.get("task_id"), int(r.get("run", 0)))
+            if k not in seen:
+                seen.add(k)
+                unique.append(r)
+        self.records = unique
+        self.done = seen
+        self._results = JsonlAppender(self.root / RESULTS, fsync)
+        self._errors = JsonlAppender(self.root / ERRORS, fsync)
+
+    def has(self, task_id: str, run: int) -> bool:
+        return (task_id, run) in self.done
+
+    def add(self, record: dict) -> bool:
+        k = (record["task_id"], int(record["run"]))
+        if k in self.done:
+            return False
+        self._results.append(record)
+        self.done.add(k)
+        self.records.append(record)
+        return True
+
+    def add_error(self, record: dict) -> None:
+        self._errors.append(record)
+
+    def read_config(self) -> dict | None:
+        p = self.root / CONFIG
+        return json.loads(p.read_text()) if p.exists() else None
+
+    def write_json(self, name: str, obj: Any) -> Path:
+        p = self.root / name
+        tmp = p.with_suffix(p.suffix + ".tmp")
+        tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n")
+        os.replace(tmp, p)
+        return p
+
+    def close(self) -> None:
+        self._results.close()
+        self._errors.close()
+
+
+def load_results(root: str | Path) -> tuple[list[dict], dict]:
+    """(records, config) of a results directory, read-only; a clear error when it is not one."""
+    root = Path(root)
+    p = root / RESULTS
+    if not p.exists():
+        raise ResultsFileError(f"{root}: not a results directory (no {RESULTS})")
+    recs, seen = [], set()
+    for r in read_jsonl(p):
+        k = (r.get("task_id"), r.get("run"))
+        if k not in seen:
+            seen.add(k)
+            recs.append(r)
+    cfg_path = root / CONFIG
+    cfg = json.loads(cfg_path.read_text()) if cfg_path.exists() else {}
+    return recs, cfg
