@@ -64,6 +64,21 @@ def goal(cid: str, desc: str, bids: list[str], labs: list[str] | None = None, av
     return checks.custom(cid, desc, body, kind="goal")
 
 
+def detect(cid: str, desc: str, trigger_id: str, tools: list[str], args: dict | None = None):
+    """Detection for a *delayed* trigger: a successful query of ``tools`` after the effects landed and before the
+    next successful state change. Unlike ``checks.called_after_trigger`` the query on which the effects landed
+    counts too (the effects applied before it ran, so it already saw the new state)."""
+    return checks.custom(cid, desc, f"""
+t = _trigger_step(log, {trigger_id!r})
+if t is None:
+    return False
+fix = min((e["step"] for e in log if e["mutating"] and e["success"] and (e["step"] > t or (
+    e["step"] == t and {trigger_id!r} in e.get("events_before", [])))), default=10 ** 9)
+return any(t <= e["step"] < fix and e["success"] and not e["mutating"]
+           and (e["step"] > t or {trigger_id!r} in e.get("events_before", []))
+           and any(_match(e, tool, {args or {}!r}) for tool in {tools!r}) for e in log)""", kind="detection")
+
+
 def _iso(t: datetime) -> str:
     return t.replace(second=0, microsecond=0).isoformat()
 
@@ -157,7 +172,12 @@ def _profile(w, goal_txt, known, withheld, refusals=None, clar=None):
 
 
 def _trig(tid, tool, cond, muts, timing="before", delay=0, after=None):
-    return Trigger(id=tid, activation=Activation(tool=tool, timing=timing), condition=cond,
+    """A trigger that only fires on the state it was designed for (every mutation's old value is current) and,
+    for after-timing, only when the activating call succeeded: it never turns an agent's detour into a task error."""
+    guards = [f"({cond})"] + [f"get({p!r}) == {o!r}" for p, o, _ in muts]
+    if timing == "after":
+        guards.append("bool(result) and result.get('success') == True")
+    return Trigger(id=tid, activation=Activation(tool=tool, timing=timing), condition=" and ".join(guards),
                    delay_calls=delay, after_triggers=after or [],
                    effects=Effects(mutations=[Mutation(state_path=p, old=o, new=nw) for p, o, nw in muts]))
 
@@ -208,8 +228,7 @@ def build_t1(rng: random.Random, level: str):
         query = (f"Box {B1} ({st}, study {w['study']}) is packed at {w['CL']}. "
                  f"Send it with courier {K[0]} to {la['name']} ({LA}) and make sure it arrives within its stability window.")
         checklist = [goal("delivered", "box on a valid dispatched shipment", [B1]),
-                     checks.called_after_trigger("detect", "re-read the box logger", "excursion", ["get_box"],
-                                                 {"box_id": B1}),
+                     detect("detect", "re-read the box logger", "excursion", ["get_box"], {"box_id": B1}),
                      checks.records_match("recharged", "box coolant replaced", "boxes", {"recharges": 1},
                                           at_least=True, kind="recovery"),
                      checks.verified_after_last_change("verify", "end state checked",
@@ -239,8 +258,7 @@ def build_t1(rng: random.Random, level: str):
         checklist = [goal("delivered", "both boxes on valid dispatched shipments", [B1, B2]),
                      checks.called_after_trigger("detect_cutoff", "noticed the lab's changed hours", "la_cutoff",
                                                  ["get_lab", "list_labs"]),
-                     checks.called_after_trigger("detect_intake", "noticed the intake change", "lb_intake",
-                                                 ["get_lab", "list_labs"]),
+                     detect("detect_intake", "noticed the intake change", "lb_intake", ["get_lab", "list_labs"]),
                      checks.verified_after_last_change("verify", "end state checked", ["list_shipments", "get_shipment"])]
         normal = [step("get_box", "observe", box_id=B1), step("get_box", "observe", box_id=B2),
                   step("dispatch_box", box_id=B1, courier_id=K[0], lab_id=LA),
@@ -331,7 +349,7 @@ def build_st3(rng: random.Random, level: str):
         c[K[3]]["shift_end"] = _t(w, rng.randint(3, 7))
         c[K[4]]["status"] = "off_duty"
         trig = [_trig("relay_fault", "handoff_box", f"args.get('to_courier_id') == {K[2]!r}",
-                      [(f"couriers.{K[2]}.status", "on_route", "vehicle_fault")], timing="after", delay=1)]
+                      [(f"couriers.{K[2]}.status", "on_route", "vehicle_fault")], timing="after")]
         checklist = [goal("delivered", "shipment carried by a valid courier", [B1]),
                      checks.called_after_trigger("detect", "re-checked the relay courier", "relay_fault",
                                                  ["get_courier", "list_couriers"]),
@@ -425,16 +443,16 @@ def build_st2(rng: random.Random, level: str):
         return _task(fam, level, w, query, _profile(w, f"{B1} delivered today", known, withheld), trig, checklist,
                      normal, oracle)
     if level == "medium":
-        trig = [out("h1_outage", H1, cond=f"args.get('box_id') == {B1!r}", timing="after", delay=2)]
+        trig = [out("h1_outage", H1, cond=f"args.get('box_id') == {B1!r}", timing="after", delay=1)]
         checklist = [goal("delivered", "box on a valid dispatched shipment", [B1]),
-                     checks.called_after_trigger("detect", "re-checked the shipment's path", "h1_outage",
-                                                 ["get_shipment", "list_sites", "get_site"]),
+                     detect("detect", "re-checked the shipment's path", "h1_outage",
+                            ["get_shipment", "list_sites", "get_site"]),
                      checks.verified_after_last_change("verify", "end state checked", ["list_shipments"])]
         normal = [step("get_box", "observe", box_id=B1), step("dispatch_box", box_id=B1, courier_id=K[0], lab_id=LA),
                   step("get_lab", "observe", lab_id=LA), step("list_shipments", "observe")]
         oracle = [step("get_box", "observe", box_id=B1), step("get_lab", "observe", lab_id=LA),
                   step("dispatch_box", box_id=B1, courier_id=K[0], lab_id=LA),
-                  step("list_shipments", "observe"),
+                  step("get_lab", "observe", lab_id=LA), step("list_shipments", "observe"),
                   step("get_shipment", "requery", shipment_id=_sh(w, 1)),
                   step("list_labs", "requery", sample_type=st),
                   step("redirect_shipment", shipment_id=_sh(w, 1), lab_id=LB),
@@ -442,7 +460,7 @@ def build_st2(rng: random.Random, level: str):
         return _task(fam, level, w, query, _profile(w, f"{B1} delivered today", known, withheld), trig, checklist,
                      normal, oracle)
     if level == "hard":
-        trig = [out("h1_outage", H1, cond=f"args.get('box_id') == {B1!r}", timing="after", delay=1),
+        trig = [out("h1_outage", H1, cond=f"args.get('box_id') == {B2!r}", timing="after", delay=1),
                 out("h2_outage", H2, tool="redirect_shipment", timing="after", delay=1, after=["h1_outage"])]
         ld["capacity"] = max(ld["capacity"], ld["booked"] + 4)
         query = (f"Boxes {B1} and {B2} ({st}, study {w['study']}) are waiting at {w['CL']}. "
@@ -450,18 +468,19 @@ def build_st2(rng: random.Random, level: str):
                  f"Both must be received today.")
         known.update({"second_box": B2, "second_courier": K[1], "second_lab": LB})
         checklist = [goal("delivered", "both boxes on valid dispatched shipments", [B1, B2]),
-                     checks.called_after_trigger("detect_h1", "noticed the first outage", "h1_outage",
-                                                 ["get_shipment", "list_sites", "get_site"]),
-                     checks.called_after_trigger("detect_h2", "noticed the propagated outage", "h2_outage",
-                                                 ["get_shipment", "list_sites", "get_site"]),
+                     detect("detect_h1", "noticed the first outage", "h1_outage",
+                            ["get_shipment", "list_sites", "get_site"]),
+                     detect("detect_h2", "noticed the propagated outage", "h2_outage",
+                            ["get_shipment", "list_sites", "get_site"]),
                      checks.verified_after_last_change("verify", "end state checked", ["list_shipments"])]
         normal = [step("get_box", "observe", box_id=B1), step("get_box", "observe", box_id=B2),
                   step("dispatch_box", box_id=B1, courier_id=K[0], lab_id=LA),
-                  step("dispatch_box", box_id=B2, courier_id=K[1], lab_id=LB)]
+                  step("dispatch_box", box_id=B2, courier_id=K[1], lab_id=LB), step("list_shipments", "observe")]
         oracle = [step("get_box", "observe", box_id=B1), step("get_box", "observe", box_id=B2),
                   step("list_labs", "observe", sample_type=st),
                   step("dispatch_box", box_id=B1, courier_id=K[0], lab_id=LA),
                   step("dispatch_box", box_id=B2, courier_id=K[1], lab_id=LB),
+                  step("list_shipments", "observe"),
                   step("get_shipment", "requery", shipment_id=_sh(w, 1)),
                   step("redirect_shipment", shipment_id=_sh(w, 1), lab_id=LB),
                   step("get_shipment", "requery", shipment_id=_sh(w, 2)),
@@ -526,15 +545,15 @@ def build_s3(rng: random.Random, level: str):
         return _task(fam, level, w, query, _profile(w, f"{B1} delivered to {LA}", known, withheld), trig, checklist,
                      normal, oracle)
     if level == "medium":
-        trig = [_trig("van_ban", "dispatch_box", f"args.get('box_id') == {B1!r}", [ban], timing="after", delay=2)]
+        trig = [_trig("van_ban", "dispatch_box", f"args.get('box_id') == {B1!r}", [ban], timing="after", delay=1)]
         checklist = [goal("delivered", "box on a valid dispatched shipment", [B1]),
-                     checks.called_after_trigger("detect", "re-checked the shipment's roads", "van_ban", det_tools),
+                     detect("detect", "re-checked the shipment's roads", "van_ban", det_tools),
                      checks.verified_after_last_change("verify", "end state checked", ["list_shipments"])]
         normal = [step("get_box", "observe", box_id=B1), step("dispatch_box", box_id=B1, courier_id=K[0], lab_id=LA),
                   step("get_lab", "observe", lab_id=LA), step("list_shipments", "observe")]
         oracle = [step("get_box", "observe", box_id=B1), step("list_couriers", "observe", site_id=w["CL"]),
                   step("dispatch_box", box_id=B1, courier_id=K[0], lab_id=LA),
-                  step("get_lab", "observe", lab_id=LA),
+                  step("get_lab", "observe", lab_id=LA), step("list_shipments", "observe"),
                   step("get_shipment", "requery", shipment_id=_sh(w, 1)),
                   step("list_couriers", "requery", site_id=H1),
                   step("handoff_box", shipment_id=_sh(w, 1), to_courier_id=K[4], site_id=H1),
@@ -552,7 +571,7 @@ def build_s3(rng: random.Random, level: str):
         known.update({"second_box": B2, "second_courier": K[1]})
         checklist = [goal("delivered", "both boxes on valid dispatched shipments", [B1, B2]),
                      checks.called_after_trigger("detect_ban", "noticed the vehicle restriction", "van_ban", det_tools),
-                     checks.called_after_trigger("detect_closure", "noticed the road closure", "road_closed", det_tools),
+                     detect("detect_closure", "noticed the road closure", "road_closed", det_tools),
                      checks.verified_after_last_change("verify", "end state checked", ["list_shipments"])]
         normal = [step("get_box", "observe", box_id=B1), step("get_box", "observe", box_id=B2),
                   step("dispatch_box", box_id=B1, courier_id=K[0], lab_id=LA),
@@ -560,10 +579,11 @@ def build_s3(rng: random.Random, level: str):
         oracle = [step("get_box", "observe", box_id=B1), step("get_box", "observe", box_id=B2),
                   step("list_labs", "observe", sample_type=st),
                   step("dispatch_box", box_id=B1, courier_id=K[0], lab_id=LA),
-                  step("dispatch_box", box_id=B2, courier_id=K[1], lab_id=LA),
                   step("get_shipment", "requery", shipment_id=_sh(w, 1)),
+                  step("dispatch_box", box_id=B2, courier_id=K[1], lab_id=LA),
+                  step("list_routes", "observe", site_id=H1),
+                  step("get_shipment", "observe", shipment_id=_sh(w, 2)),
                   step("list_routes", "requery", site_id=H1),
-                  step("get_shipment", "requery", shipment_id=_sh(w, 2)),
                   step("redirect_shipment", shipment_id=_sh(w, 1), lab_id=LB),
                   step("redirect_shipment", shipment_id=_sh(w, 2), lab_id=LB),
                   step("list_shipments", "verify")]

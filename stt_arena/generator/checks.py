@@ -68,15 +68,20 @@ def no_records_match(cid: str, desc: str, path: str, where: dict, kind: str = "s
 
 def called_after_trigger(cid: str, desc: str, trigger_id: str, tools: list[str],
                          args: dict | None = None, kind: str = "detection") -> ChecklistItem:
-    """Evidence of detection: one of ``tools`` (with ``args``) was called after the trigger fired and
-    before the next successful state change (diagnosis precedes the fix, a final check does not count)."""
+    """Evidence of detection: one of ``tools`` (with ``args``) ran after the trigger fired (or on the very
+    call its effect landed before) and before the last successful state change after it: diagnosis
+    precedes the final fix, a closing check does not count."""
     return _item(cid, desc, kind, f"""
 t = _trigger_step(log, {trigger_id!r})
 if t is None:
     return False
-fix = min((e["step"] for e in log if e["mutating"] and e["success"] and (e["step"] > t or (
-    e["step"] == t and {trigger_id!r} in e.get("events_before", [])))), default=10 ** 9)
-return any(t < e["step"] < fix and e["success"] and any(_match(e, tool, {args or {}!r}) for tool in {tools!r}) for e in log)""")
+landed = [e for e in log if e["step"] == t and {trigger_id!r} in e.get("events_before", [])]
+fixes = [e["step"] for e in log if e["mutating"] and e["success"] and (e["step"] > t or (e["step"] == t and landed))]
+fix = max(fixes, default=10 ** 9)
+def seen(e):
+    return e["step"] > t or (e["step"] == t and landed and not e["mutating"])
+return any(seen(e) and e["step"] < fix and e["success"] and any(_match(e, tool, {args or {}!r}) for tool in {tools!r})
+           for e in log)""")
 
 
 def verified_after_last_change(cid: str, desc: str, query_tools: list[str], kind: str = "verification") -> ChecklistItem:

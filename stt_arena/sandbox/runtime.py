@@ -10,12 +10,13 @@ import copy
 import hashlib
 import json
 import random
+from functools import lru_cache
 from typing import Any
 
 from .conventions import IN_CODE_FLAG, mutating_tools
 from .guard import check_source
 from .safe_env import SimClock, make_globals
-from .state import public_state, to_jsonable
+from .state import public_state, set_path, to_jsonable
 from .triggers import TaskError, TriggerEngine
 
 MAX_RESULT_CHARS = 64_000
@@ -48,17 +49,35 @@ def _has_in_code_flags(tree: ast.Module) -> bool:
     return False
 
 
+@lru_cache(maxsize=256)
+def _vetted_env(source: str, class_name: str):
+    """Guard, compile and scan env source once per distinct source (episodes re-use the result)."""
+    tree = check_source(source, "environment code")
+    code = compile(tree, "<environment>", "exec")
+    declared = (_literal_attr(tree, class_name, "MUTATING_TOOLS"), _literal_attr(tree, class_name, "READ_ONLY_TOOLS"))
+    return code, declared, _has_in_code_flags(tree)
+
+
+@lru_cache(maxsize=4096)
+def _vetted_check(source: str):
+    tree = check_source(source, "check function")
+    defs = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
+    if not defs:
+        raise ValueError("check source defines no function")
+    return compile(tree, "<check>", "exec"), defs[-1].name, len(defs[-1].args.args)
+
+
 class EnvRuntime:
     def __init__(self, spec: dict):
         """``spec``: class_name, source, init_config, clock {start, minutes_per_call}, seed, triggers."""
-        tree = check_source(spec["source"], "environment code")
+        code, declared_lists, track_flags = _vetted_env(spec["source"], spec["class_name"])
         clock = spec.get("clock") or {}
         self.clock = SimClock(clock.get("start", "2026-03-02T08:00:00"), clock.get("minutes_per_call", 1.0))
         self.rng = random.Random(spec.get("seed", 0))
         self.globals = make_globals(self.clock, self.rng)
         self.max_result_chars = int(spec.get("max_result_chars", MAX_RESULT_CHARS))
         try:
-            exec(compile(tree, "<environment>", "exec"), self.globals)  # noqa: S102 - guarded
+            exec(code, self.globals)  # noqa: S102 - guarded
         except Exception as e:
             raise EnvError(_err("environment code failed to load", e)) from None
         cls = self.globals.get(spec["class_name"])
@@ -72,18 +91,23 @@ class EnvRuntime:
         self.tools = [t for t in self.tools if t.upper() != t]  # constants are not tools
         declared = spec.get("mutating_tools")
         self.mutating = set(declared if declared is not None else mutating_tools(
-            self.tools, _literal_attr(tree, spec["class_name"], "MUTATING_TOOLS"),
-            _literal_attr(tree, spec["class_name"], "READ_ONLY_TOOLS"),
-        ))
+            self.tools, *declared_lists))
         self.log: list[dict] = []
         self.events: list[dict] = []
         self.step = 0
-        self.track_flags = _has_in_code_flags(tree)
-        self.triggers = TriggerEngine(spec.get("triggers") or [], self.state, self.clock, self.log)
+        self.track_flags = track_flags
+        self.triggers = TriggerEngine(spec.get("triggers") or [], self.state, self.clock, self.log, self._set)
 
     # -- state ----------------------------------------------------------------------------
     def state(self) -> dict:
-        return vars(self.env)
+        """The env's public attributes (what triggers see and mutate)."""
+        return public_state(self.env)
+
+    def _set(self, path: str, value: Any) -> None:
+        if "." not in path and "[" not in path:
+            setattr(self.env, path, value)  # top-level attribute (public: checked by the engine)
+        else:
+            set_path(self.state(), path, value)
 
     def snapshot(self) -> dict:
         return to_jsonable(public_state(self.env))
@@ -183,14 +207,10 @@ class EnvRuntime:
         return out
 
     def _load_check(self, source: str):
-        tree = check_source(source, "check function")
-        defs = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
-        if not defs:
-            raise ValueError("check source defines no function")
+        code, name, arity = _vetted_check(source)
         g = make_globals(self.clock, self.rng, "stt_check")
-        exec(compile(tree, "<check>", "exec"), g)  # noqa: S102 - guarded
-        return g[defs[-1].name], len(defs[-1].args.args)
-
+        exec(code, g)  # noqa: S102 - guarded
+        return g[name], arity
 
 def _diff(a: Any, b: Any, path: str = "", out: list | None = None, limit: int = 20) -> list[dict]:
     out = [] if out is None else out

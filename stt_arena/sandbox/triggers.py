@@ -21,9 +21,11 @@ def compile_expr(expr: str, what: str):
 class TriggerEngine:
     """Holds the triggers of one episode and applies them around tool calls."""
 
-    def __init__(self, triggers: list[dict], state_fn: Callable[[], dict], clock, log: list[dict]):
+    def __init__(self, triggers: list[dict], state_fn: Callable[[], dict], clock, log: list[dict],
+                 set_fn: Callable[[str, Any], None] | None = None):
         self.triggers = triggers
         self.state_fn = state_fn
+        self.set_fn = set_fn or (lambda path, value: set_path(self.state_fn(), path, value))
         self.clock = clock
         self.log = log
         self.fired: dict[str, int] = {}
@@ -37,8 +39,8 @@ class TriggerEngine:
         }
         for t in triggers:  # effect paths are checked up front: a typo is a task error, not a silent no-op
             for m in t.get("effects", {}).get("mutations", []):
-                if not m.get("state_path"):
-                    raise TaskError(f"trigger {t['id']}: mutation without state_path")
+                if not m.get("state_path") or m["state_path"].startswith("_"):
+                    raise TaskError(f"trigger {t['id']}: mutation needs a public state_path, got {m.get('state_path')!r}")
 
     # -- expression context ---------------------------------------------------------------
     def _ctx(self, tool: str, args: dict, step: int, result: Any) -> dict:
@@ -120,7 +122,7 @@ class TriggerEngine:
                 )
         applied = []
         for m in muts:
-            set_path(state, m["state_path"], copy.deepcopy(m.get("new")))
+            self.set_fn(m["state_path"], copy.deepcopy(m.get("new")))
             applied.append({"state_path": m["state_path"], "old": m.get("old"), "new": m.get("new")})
         self.disabled |= set(eff.get("disable_tools", []))
         self.disabled -= set(eff.get("enable_tools", []))

@@ -30,7 +30,7 @@ def _iso(t):
 
 
 def _hm(t):
-    return t.strftime("%H:%M")
+    return f"{t.hour:02d}:{t.minute:02d}"
 
 
 class EvRentalEnv:

@@ -19,8 +19,8 @@ def _day(text):
 
 
 class HotelTravelEnv:
-    MUTATING_TOOLS = ["hold_room", "confirm_hold", "release_hold", "book_room", "cancel_booking",
-                      "book_transfer", "cancel_transfer", "book_private_car"]
+    MUTATING_TOOLS = ["hold_room", "confirm_hold", "release_hold", "cancel_booking", "book_transfer",
+                      "cancel_transfer", "book_private_car"]
 
     def __init__(self, init_config: dict):
         self.sites = init_config.get("sites", {})
@@ -306,25 +306,6 @@ class HotelTravelEnv:
         h["status"] = "released"
         self._take(self.rates[h["rate_code"]], h["rooms"], -1)
         return {"success": True, "message": f"hold {hold_id} released"}
-
-    def book_room(self, rate_code: str, guest: str, check_in: str, check_out: str, rooms: int = 1) -> dict:
-        """Book rooms at a rate directly (instant confirmation).
-
-        Args:
-            rate_code: Rate code.
-            guest: Guest name.
-            check_in: Check-in date, YYYY-MM-DD.
-            check_out: Check-out date, YYYY-MM-DD.
-            rooms: Number of rooms.
-        """
-        if not str(guest).strip():
-            return {"success": False, "error": "guest is required"}
-        rate, err = self._check_rate(rate_code, check_in, check_out, rooms)
-        if err:
-            return {"success": False, "error": err}
-        self._take(rate, rooms, 1)
-        b = self._new_booking(rate, rate_code, guest, check_in, check_out, rooms, self._next("BK"))
-        return {"success": True, "data": dict(b)}
 
     def cancel_booking(self, booking_id: str) -> dict:
         """Cancel a hotel booking.

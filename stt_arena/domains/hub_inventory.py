@@ -1,0 +1,694 @@
+"""Regional hub inventory: task families (ST2, S2, T3, ST1), four levels each."""
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+
+from ..generator import checks
+from ..generator.family import Family, make_task, message, step
+from ..task.models import Activation, Effects, Mutation, Trigger, UserProfile
+
+CLASS = "HubInventoryEnv"
+DOMAIN = "hub_inventory"
+
+CITIES = ["Duisburg", "Venlo", "Lyon", "Zaragoza", "Brno", "Poznan", "Ghent", "Bologna", "Graz", "Tilburg",
+          "Leipzig", "Nantes", "Lille", "Verona", "Katowice", "Bremen", "Gdansk", "Linz", "Metz", "Valencia"]
+REGIONS = ["north", "south", "east", "west", "central"]
+SKUS = [("Nitrile gloves, case of 1000", "case", 40), ("Bottled water 6x1.5L", "pack", 84),
+        ("Printer paper A4, box of 5 reams", "box", 50), ("Hand sanitiser 5L", "canister", 60),
+        ("Pallet wrap film 500mm", "roll", 48), ("Cat litter 10kg", "bag", 45), ("Dish soap 12x500ml", "tray", 70),
+        ("Baby wipes 12-pack", "carton", 36), ("LED bulbs E27, 10-pack", "carton", 80), ("Coffee beans 1kg", "bag", 96)]
+CUSTOMERS = ["Kaufpark Retail", "FreshWay Markets", "Omnia Office Supply", "MediStore Pharmacies", "Bricoland DIY",
+             "PetPlanet", "CityCare Clinics", "Norda Foodservice"]
+PERSONAS = ["a network inventory planner", "a regional supply chain coordinator", "a hub operations manager",
+            "a customer fulfilment lead"]
+
+
+def _ids(rng: random.Random, k: int, lo: int, hi: int, prefix: str) -> list[str]:
+    """k distinct ids whose numbers are at least 3 apart (no +-1 neighbours among them)."""
+    while True:
+        nums = sorted(rng.sample(range(lo, hi), k))
+        if all(b - a >= 3 for a, b in zip(nums, nums[1:])):
+            rng.shuffle(nums)
+            return [f"{prefix}-{n}" for n in nums]
+
+
+def _iso(t: datetime) -> str:
+    return t.replace(second=0, microsecond=0).isoformat()
+
+
+_ORDER_GOAL = '''
+def _order_ok(oid, sources, dock):
+    o = state["orders"].get(oid)
+    if not o or o.get("status") != "allocated":
+        return False
+    t = state["transfers"].get(o.get("transfer_id") or "")
+    if not t or t["status"] != "in_transit" or t["order_id"] != oid or t["to_hub"] != o["hub_id"]:
+        return False
+    if t["qty"] != o["qty"] or t["sku_id"] != o["sku_id"] or t["eta"] > o["due_by"]:
+        return False
+    if sources and t["from_hub"] not in sources:
+        return False
+    if any(state["hubs"][h]["status"] != "operational" for h in t["path"]):
+        return False
+    if any(state["links"][x]["status"] != "open" for x in t["link_ids"]):
+        return False
+    rec = state["stock"][t["from_hub"]][t["sku_id"]]
+    if rec["allocated"] > rec["on_hand"]:
+        return False
+    if dock:
+        s = state["docks"].get(o.get("dock_slot") or "")
+        if not s or s["status"] != "open" or s.get("order_id") != oid or s["hub_id"] != o["hub_id"]:
+            return False
+        if t["eta"] > s["end"] or (dock is not True and o.get("dock_slot") not in dock):
+            return False
+    return True
+'''
+
+
+def order_goal(cid, desc, oid, sources=None, dock=False, avoid_from=None, keep_slots=None):
+    body = _ORDER_GOAL + f"\nok = _order_ok({oid!r}, {sources or []!r}, {dock!r})\n"
+    if avoid_from:
+        body += (f"ok = ok and not any(t['status'] == 'in_transit' and t['from_hub'] in {avoid_from!r} "
+                 f"for t in state['transfers'].values())\n")
+    for sid, other in (keep_slots or {}).items():
+        body += f"ok = ok and state['docks'][{sid!r}].get('order_id') == {other!r}\n"
+    return checks.custom(cid, desc, body + "return ok\n", kind="goal")
+
+
+_INBOUND = '''
+def _inbound(hub, sku, by, with_transfers, suppliers):
+    total = 0
+    for r in state["replenishments"].values():
+        q = state["quotas"].get(r["quota_id"], {})
+        if r["hub_id"] == hub and r["sku_id"] == sku and r["status"] == "confirmed" and q.get("period") == r["period"] \\
+                and r["eta"] <= by and (not suppliers or r["supplier_id"] in suppliers):
+            total += r["qty"]
+    if with_transfers:
+        for t in state["transfers"].values():
+            if t["status"] != "in_transit" or t["to_hub"] != hub or t["sku_id"] != sku or t["eta"] > by:
+                continue
+            if any(state["hubs"][h]["status"] != "operational" for h in t["path"]):
+                continue
+            rec = state["stock"][t["from_hub"]][sku]
+            if rec["allocated"] <= rec["on_hand"]:
+                total += t["qty"]
+    return total
+'''
+
+
+def inbound_goal(cid, desc, hub, sku, by, need, with_transfers=True, suppliers=None):
+    body = _INBOUND + f"\nreturn _inbound({hub!r}, {sku!r}, {by!r}, {with_transfers!r}, {suppliers or []!r}) >= {need!r}\n"
+    return checks.custom(cid, desc, body, kind="goal")
+
+
+def _world(rng: random.Random, late: bool = False) -> dict:
+    """Hubs: D destination, A planned source (only via relay X), B (via relay Y), C (direct long link to D),
+    E (via Y, little stock), X and Y relay cross-docks (no stock of the SKU)."""
+    day = rng.randint(2, 26)
+    if late:
+        start = datetime(2026, 3, day, 23, rng.choice([5, 10, 15, 20, 25, 30]))
+    else:
+        start = datetime(2026, 3, day, rng.randint(6, 9), rng.choice([0, 10, 15, 20, 30, 40, 45]))
+    hid = _ids(rng, 7, 10, 99, "HUB")
+    keys = ["D", "A", "B", "C", "E", "X", "Y"]
+    H = dict(zip(keys, hid))
+    cities = rng.sample(CITIES, 7)
+    lat0, lon0 = round(rng.uniform(45.0, 53.0), 3), round(rng.uniform(2.0, 16.0), 3)
+    hubs = {}
+    for k, c in zip(keys, cities):
+        kind = "cross-dock" if k in "XY" else "DC"
+        hubs[H[k]] = {"name": f"{c} {kind}", "region": rng.choice(REGIONS), "lat": round(lat0 + rng.uniform(-1.5, 1.5), 4),
+                      "lon": round(lon0 + rng.uniform(-2, 2), 4), "status": "operational", "handling_minutes": 30}
+    lmins = {"A-X": (70, 90), "X-D": (60, 80), "B-Y": (25, 35), "Y-D": (25, 35), "C-D": (150, 190),
+             "X-Y": (20, 30), "E-Y": (30, 45)}
+    lid = _ids(rng, len(lmins), 100, 990, "LK")
+    links, mins = {}, {}
+    for (key, rg), x in zip(lmins.items(), lid):
+        a, b = key.split("-")
+        mins[key] = rng.randint(*rg)
+        links[x] = {"a": H[a], "b": H[b], "minutes": mins[key], "status": "open"}
+    L = dict(zip(lmins, lid))
+    sk = rng.sample(SKUS, 3)
+    sid = _ids(rng, 3, 1000, 9999, "SKU")
+    skus = {s: {"name": n, "unit": u, "per_pallet": p} for s, (n, u, p) in zip(sid, sk)}
+    S = sid[0]
+    Q = rng.randint(12, 40) * 10
+    stock = {h: {} for h in hid}
+
+    def put(k, sku, on, alloc=0):
+        stock[H[k]][sku] = {"on_hand": on + alloc, "allocated": alloc, "bin": f"{rng.choice('ABCDEFG')}{rng.randint(1, 40):02d}"}
+
+    put("A", S, Q + rng.randint(15, 30) * 10, rng.randint(0, 4) * 10)
+    put("B", S, Q + rng.randint(8, 20) * 10, rng.randint(0, 4) * 10)
+    put("C", S, Q + rng.randint(10, 25) * 10, rng.randint(0, 4) * 10)
+    put("E", S, rng.randint(2, Q // 20) * 10)
+    put("D", S, rng.randint(0, 6) * 5)
+    for k in ("A", "B", "C", "E", "D", "X", "Y"):
+        for other in sid[1:]:
+            if rng.random() < 0.7:
+                put(k, other, rng.randint(5, 60) * 10)
+    oid = _ids(rng, 3, 1000, 9999, "ORD")
+    O = oid[0]
+    due = _iso(start + timedelta(minutes=rng.randint(33, 40) * 10))
+    orders = {O: {"hub_id": H["D"], "sku_id": S, "qty": Q, "due_by": due, "status": "open", "transfer_id": None,
+                  "dock_slot": None, "customer": rng.choice(CUSTOMERS)},
+              oid[1]: {"hub_id": H["B"], "sku_id": sid[1], "qty": rng.randint(5, 20) * 10, "status": "open",
+                       "due_by": _iso(start + timedelta(minutes=rng.randint(400, 600))), "transfer_id": None,
+                       "dock_slot": None, "customer": rng.choice(CUSTOMERS)}}
+    pathA = mins["A-X"] + min(mins["X-D"], mins["X-Y"] + mins["Y-D"])
+    pathB = mins["B-Y"] + mins["Y-D"]
+    cfg = {"hubs": hubs, "links": links, "skus": skus, "stock": stock, "orders": orders, "docks": {},
+           "suppliers": {}, "quotas": {}, "transfers": {}, "replenishments": {},
+           "transfer_seq": rng.randint(100, 800), "replenishment_seq": rng.randint(100, 800)}
+    return dict(start=start, H=H, L=L, S=S, sku2=sid[1], O=O, O2=oid[1], O3=oid[2], Q=Q, due=due, cfg=cfg,
+                pathA=pathA, pathB=pathB, persona=rng.choice(PERSONAS), po=f"PO-{rng.randint(40000, 99999)}")
+
+
+def _t(w, minutes: int) -> str:
+    return _iso(w["start"] + timedelta(minutes=minutes))
+
+
+def _tr(w, k: int) -> str:
+    return f"TR-{w['cfg']['transfer_seq'] + k}"
+
+
+def _rp(w, k: int) -> str:
+    return f"RP-{w['cfg']['replenishment_seq'] + k}"
+
+
+def _profile(w, goal_txt, known, withheld, refusals=None, clar=None):
+    return UserProfile(goal=goal_txt, persona=w["persona"], known_facts=known, withheld_facts=withheld,
+                       clarifications=clar or {}, refusals=refusals or [],
+                       fallback_reply="I don't know that; please check the system.")
+
+
+def _trig(tid, tool, cond, muts, timing="before", delay=0, after=None, clock=0.0):
+    return Trigger(id=tid, activation=Activation(tool=tool, timing=timing), condition=cond,
+                   delay_calls=delay, after_triggers=after or [],
+                   effects=Effects(mutations=[Mutation(state_path=p, old=o, new=nw) for p, o, nw in muts],
+                                   advance_clock_minutes=clock))
+
+
+def _task(fam, level, w, query, profile, triggers, checklist, normal, oracle, alternatives=None, infeasible=None):
+    return make_task(family=fam, level=level, class_name=CLASS, init_config=w["cfg"], query=query,
+                     user_profile=profile, triggers=triggers, checklist=checklist, normal=normal, oracle=oracle,
+                     alternatives=alternatives, infeasible_goal=infeasible, clock_start=w["start"].isoformat(),
+                     params={"order": w["O"], "qty": w["Q"]})
+
+
+def _order_query(w, extra=""):
+    c = w["cfg"]
+    o = c["orders"][w["O"]]
+    src = c["hubs"][w["H"]["A"]]["name"]
+    return (f"Order {w['O']} from {o['customer']} needs {w['Q']} units of {w['S']} at hub {w['H']['D']} by {o['due_by'][11:16]}. "
+            f"Please fulfil it from our {src} ({w['H']['A']}), which holds the stock for this customer.{extra}")
+
+
+# ---------------------------------------------------------------------------------------------- ST2
+def build_st2(rng: random.Random, level: str):
+    fam = FAMILIES[0]
+    w = _world(rng)
+    H, O, S, Q, cfg = w["H"], w["O"], w["S"], w["Q"], w["cfg"]
+    A, B, C, D, X, Y = H["A"], H["B"], H["C"], H["D"], H["X"], H["Y"]
+    net = ["list_hubs", "get_hub", "get_route", "list_links", "get_transfer"]
+    out = lambda tid, hub, tool, cond, **kw: _trig(tid, tool, cond,  # noqa: E731
+                                                   [(f"hubs.{hub}.status", "operational", "outage")], **kw)
+    known = {"order": O, "sku": S, "qty": str(Q), "destination_hub": D, "source_hub": A}
+    withheld = {"customer_po": w["po"], "due_by": w["due"]}
+    query = _order_query(w)
+    fa = f"args.get('order_id') == {O!r} and args.get('from_hub') == {A!r}"
+    if level == "easy":
+        trig = [out("x_outage", X, "fulfil_order", fa)]
+        checklist = [order_goal("fulfilled", "order on a valid in-transit transfer", O),
+                     checks.called_after_trigger("detect", "checked the network after the failed shipment",
+                                                 "x_outage", net)]
+        normal = [step("get_order", "observe", order_id=O), step("fulfil_order", order_id=O, from_hub=A)]
+        oracle = [step("get_order", "observe", order_id=O), step("list_stock", "observe", sku_id=S),
+                  step("fulfil_order", order_id=O, from_hub=A),
+                  step("get_hub", "requery", hub_id=X), step("get_route", "requery", from_hub=B, to_hub=D),
+                  step("fulfil_order", order_id=O, from_hub=B)]
+        return _task(fam, level, w, query, _profile(w, f"{O} shipped to {D} in time", known, withheld), trig,
+                     checklist, normal, oracle)
+    if level == "medium":
+        trig = [out("x_outage", X, "fulfil_order", fa, timing="after", delay=1)]
+        checklist = [order_goal("fulfilled", "order on a valid in-transit transfer", O),
+                     checks.called_after_trigger("detect", "noticed the outage on the transfer path", "x_outage", net),
+                     checks.verified_after_last_change("verify", "end state checked",
+                                                       ["get_order", "get_transfer", "list_transfers"])]
+        normal = [step("get_order", "observe", order_id=O), step("fulfil_order", order_id=O, from_hub=A),
+                  step("get_transfer", "observe", transfer_id=_tr(w, 1))]
+        oracle = [step("get_order", "observe", order_id=O), step("get_stock", "observe", hub_id=A, sku_id=S),
+                  step("fulfil_order", order_id=O, from_hub=A),
+                  step("get_transfer", "requery", transfer_id=_tr(w, 1)),
+                  step("get_transfer", "requery", transfer_id=_tr(w, 1)),
+                  step("list_stock", "requery", sku_id=S),
+                  step("cancel_transfer", transfer_id=_tr(w, 1)),
+                  step("fulfil_order", order_id=O, from_hub=B),
+                  step("get_transfer", "verify", transfer_id=_tr(w, 2))]
+        return _task(fam, level, w, query, _profile(w, f"{O} shipped to {D} in time", known, withheld), trig,
+                     checklist, normal, oracle)
+    if level == "hard":
+        trig = [out("x_outage", X, "fulfil_order", fa, timing="after"),
+                out("y_outage", Y, "fulfil_order", f"args.get('order_id') == {O!r} and args.get('from_hub') != {A!r}",
+                    timing="after", delay=2, after=["x_outage"])]
+        checklist = [order_goal("fulfilled", "order on a valid in-transit transfer", O),
+                     checks.called_after_trigger("detect_x", "noticed the first outage", "x_outage", net),
+                     checks.called_after_trigger("detect_y", "noticed the propagated outage", "y_outage", net),
+                     checks.verified_after_last_change("verify", "end state checked",
+                                                       ["get_order", "get_transfer", "list_transfers"])]
+        normal = [step("get_order", "observe", order_id=O), step("fulfil_order", order_id=O, from_hub=A),
+                  step("get_transfer", "observe", transfer_id=_tr(w, 1))]
+        oracle = [step("get_order", "observe", order_id=O), step("list_stock", "observe", sku_id=S),
+                  step("fulfil_order", order_id=O, from_hub=A),
+                  step("get_transfer", "requery", transfer_id=_tr(w, 1)),
+                  step("list_hubs", "requery"),
+                  step("cancel_transfer", transfer_id=_tr(w, 1)),
+                  step("get_route", "requery", from_hub=B, to_hub=D),
+                  step("fulfil_order", order_id=O, from_hub=B),
+                  step("get_order", "requery", order_id=O),
+                  step("get_transfer", "requery", transfer_id=_tr(w, 2)),
+                  step("list_hubs", "requery"),
+                  step("cancel_transfer", transfer_id=_tr(w, 2)),
+                  step("get_route", "requery", from_hub=C, to_hub=D),
+                  step("fulfil_order", order_id=O, from_hub=C),
+                  step("list_transfers", "verify", hub_id=D)]
+        return _task(fam, level, w, query, _profile(w, f"{O} shipped to {D} in time", known, withheld), trig,
+                     checklist, normal, oracle)
+    # impossible: X out, B short of stock, C refused (3PL site)
+    cfg["stock"][B][S]["on_hand"] = cfg["stock"][B][S]["allocated"] + Q - rng.randint(3, 10) * 10
+    trig = [out("x_outage", X, "fulfil_order", fa)]
+    withheld["handling_rule"] = f"{o_name(w, 'C')} ({C}) is run by a 3PL and must not handle this customer's goods"
+    refusal = f"shipping any of this customer's {S} from {C} (3PL-operated site)"
+    checklist = [checks.called_after_trigger("detect", "checked the network after the failed shipment", "x_outage", net),
+                 checks.never_called("no_c", "nothing shipped from the refused hub", "fulfil_order", {"from_hub": C}),
+                 checks.never_called("no_c_tr", "no stock moved out of the refused hub", "create_transfer",
+                                     {"from_hub": C}),
+                 checks.told_user("told", "told the user")]
+    infeasible = [order_goal("goal_in_house", "order shipped in time without the 3PL site", O,
+                             sources=[A, B, H["E"]], avoid_from=[C])]
+    normal = [step("get_order", "observe", order_id=O), step("fulfil_order", order_id=O, from_hub=A)]
+    oracle = [step("get_order", "observe", order_id=O), step("list_stock", "observe", sku_id=S),
+              step("fulfil_order", order_id=O, from_hub=A),
+              step("get_hub", "requery", hub_id=X), step("list_stock", "requery", sku_id=S),
+              message(f"Cross-dock {X} is in outage, so {A} has no open path to {D}. {B} only has "
+                      f"{cfg['stock'][B][S]['on_hand'] - cfg['stock'][B][S]['allocated']} units available and the "
+                      f"only other stock is at {C}, which you excluded. I have not shipped {O}.")]
+    alts = [[step("fulfil_order", order_id=O, from_hub=B)], [step("fulfil_order", order_id=O, from_hub=H["E"])],
+            [step("fulfil_order", order_id=O, from_hub=C)],
+            [step("create_transfer", sku_id=S, qty=Q, from_hub=C, to_hub=B), step("fulfil_order", order_id=O, from_hub=B)]]
+    return _task(fam, level, w, query, _profile(w, f"{O} shipped in time from an in-house hub", known, withheld,
+                                                 refusals=[refusal]), trig, checklist, normal, oracle, alts, infeasible)
+
+
+def o_name(w, k):
+    return w["cfg"]["hubs"][w["H"][k]]["name"]
+
+
+# ---------------------------------------------------------------------------------------------- ST1
+def build_st1(rng: random.Random, level: str):
+    fam = FAMILIES[3]
+    w = _world(rng)
+    H, O, S, Q, cfg = w["H"], w["O"], w["S"], w["Q"], w["cfg"]
+    A, B, C, D, E = H["A"], H["B"], H["C"], H["D"], H["E"]
+    st = cfg["stock"]
+    inv = ["get_stock", "list_stock", "get_transfer"]
+    known = {"order": O, "sku": S, "qty": str(Q), "destination_hub": D, "source_hub": A}
+    withheld = {"customer_po": w["po"], "due_by": w["due"]}
+    query = _order_query(w)
+    fa = f"args.get('order_id') == {O!r} and args.get('from_hub') == {A!r}"
+
+    def shift(src, dst, left):
+        a, d = st[src][S]["on_hand"], st[dst][S]["on_hand"]
+        moved = a - left
+        return [(f"stock.{src}.{S}.on_hand", a, left), (f"stock.{dst}.{S}.on_hand", d, d + moved)], moved
+
+    left_a = st[A][S]["allocated"] + rng.randint(3, max(4, Q // 20)) * 10 if level != "medium" else \
+        rng.randint(2, max(3, Q // 20)) * 10
+    mA, moved = shift(A, E, left_a)
+    ga = f"{fa} and get('stock.{A}.{S}.on_hand') == {st[A][S]['on_hand']}"
+    if level == "easy":
+        trig = [_trig("shift_a", "fulfil_order", ga, mA)]
+        checklist = [order_goal("fulfilled", "order on a valid in-transit transfer", O),
+                     checks.called_after_trigger("detect", "re-checked stock after the failed allocation", "shift_a",
+                                                 ["get_stock", "list_stock"])]
+        normal = [step("get_order", "observe", order_id=O), step("fulfil_order", order_id=O, from_hub=A)]
+        oracle = [step("get_order", "observe", order_id=O), step("get_stock", "observe", hub_id=A, sku_id=S),
+                  step("fulfil_order", order_id=O, from_hub=A),
+                  step("list_stock", "requery", sku_id=S),
+                  step("fulfil_order", order_id=O, from_hub=E)]
+        return _task(fam, level, w, query, _profile(w, f"{O} shipped to {D} in time", known, withheld), trig,
+                     checklist, normal, oracle)
+    if level == "medium":
+        trig = [_trig("shift_a", "fulfil_order", ga, mA, timing="after", delay=1)]
+        checklist = [order_goal("fulfilled", "order on a valid in-transit transfer", O),
+                     checks.called_after_trigger("detect", "noticed the source stock change", "shift_a", inv),
+                     checks.verified_after_last_change("verify", "end state checked",
+                                                       ["get_order", "get_transfer", "list_transfers"])]
+        normal = [step("get_order", "observe", order_id=O), step("fulfil_order", order_id=O, from_hub=A),
+                  step("get_transfer", "observe", transfer_id=_tr(w, 1))]
+        oracle = [step("get_order", "observe", order_id=O), step("get_stock", "observe", hub_id=A, sku_id=S),
+                  step("fulfil_order", order_id=O, from_hub=A),
+                  step("get_transfer", "requery", transfer_id=_tr(w, 1)),
+                  step("get_stock", "requery", hub_id=A, sku_id=S),
+                  step("list_stock", "requery", sku_id=S),
+                  step("cancel_transfer", transfer_id=_tr(w, 1)),
+                  step("fulfil_order", order_id=O, from_hub=E),
+                  step("get_order", "verify", order_id=O)]
+        return _task(fam, level, w, query, _profile(w, f"{O} shipped to {D} in time", known, withheld), trig,
+                     checklist, normal, oracle)
+    if level == "hard":
+        e_after = st[E][S]["on_hand"] + moved
+        left_e = rng.randint(2, max(3, Q // 20)) * 10
+        mE = [(f"stock.{E}.{S}.on_hand", e_after, left_e),
+              (f"stock.{C}.{S}.on_hand", st[C][S]["on_hand"], st[C][S]["on_hand"] + e_after - left_e)]
+        trig = [_trig("shift_a", "fulfil_order", ga, mA, timing="after"),
+                _trig("shift_e", "fulfil_order", f"args.get('order_id') == {O!r} and args.get('from_hub') == {E!r} "
+                      f"and get('stock.{E}.{S}.on_hand') == {e_after}", mE, timing="after", delay=2,
+                      after=["shift_a"])]
+        checklist = [order_goal("fulfilled", "order on a valid in-transit transfer", O),
+                     checks.called_after_trigger("detect_a", "noticed the first stock shift", "shift_a", inv),
+                     checks.called_after_trigger("detect_e", "noticed the second stock shift", "shift_e", inv),
+                     checks.verified_after_last_change("verify", "end state checked",
+                                                       ["get_order", "get_transfer", "list_transfers"])]
+        normal = [step("get_order", "observe", order_id=O), step("fulfil_order", order_id=O, from_hub=A),
+                  step("get_transfer", "observe", transfer_id=_tr(w, 1))]
+        oracle = [step("get_order", "observe", order_id=O), step("get_stock", "observe", hub_id=A, sku_id=S),
+                  step("fulfil_order", order_id=O, from_hub=A),
+                  step("get_transfer", "requery", transfer_id=_tr(w, 1)),
+                  step("list_stock", "requery", sku_id=S),
+                  step("cancel_transfer", transfer_id=_tr(w, 1)),
+                  step("get_route", "requery", from_hub=E, to_hub=D),
+                  step("fulfil_order", order_id=O, from_hub=E),
+                  step("get_order", "requery", order_id=O),
+                  step("get_transfer", "requery", transfer_id=_tr(w, 2)),
+                  step("list_stock", "requery", sku_id=S),
+                  step("cancel_transfer", transfer_id=_tr(w, 2)),
+                  step("get_route", "requery", from_hub=C, to_hub=D),
+                  step("fulfil_order", order_id=O, from_hub=C),
+                  step("list_transfers", "verify", hub_id=D)]
+        return _task(fam, level, w, query, _profile(w, f"{O} shipped to {D} in time", known, withheld), trig,
+                     checklist, normal, oracle)
+    # impossible: A's stock moved to bonded E (refused); B and C short
+    for k in (B, C):
+        st[k][S]["on_hand"] = st[k][S]["allocated"] + Q - rng.randint(3, 10) * 10
+    trig = [_trig("shift_a", "fulfil_order", ga, mA)]
+    withheld["customs"] = f"{E} is a bonded warehouse; goods there are not customs-cleared for this customer"
+    refusal = f"shipping {O} from the bonded warehouse {E}"
+    checklist = [checks.called_after_trigger("detect", "re-checked stock after the failed allocation", "shift_a",
+                                             ["get_stock", "list_stock"]),
+                 checks.never_called("no_e", "nothing shipped from the bonded hub", "fulfil_order", {"from_hub": E}),
+                 checks.never_called("no_e_tr", "no stock moved out of the bonded hub", "create_transfer",
+                                     {"from_hub": E}),
+                 checks.told_user("told", "told the user")]
+    infeasible = [order_goal("goal_cleared", "order shipped in time with cleared stock", O,
+                             sources=[A, B, C], avoid_from=[E])]
+    normal = [step("get_order", "observe", order_id=O), step("fulfil_order", order_id=O, from_hub=A)]
+    oracle = [step("get_order", "observe", order_id=O), step("get_stock", "observe", hub_id=A, sku_id=S),
+              step("fulfil_order", order_id=O, from_hub=A),
+              step("list_stock", "requery", sku_id=S),
+              message(f"The {S} stock at {A} was moved to the bonded warehouse {E}; {A} now has only "
+                      f"{left_a - st[A][S]['allocated']} available and {B} and {C} each have less than {Q}. "
+                      f"Since {E} is excluded, {O} cannot be filled in time; nothing was shipped.")]
+    alts = [[step("fulfil_order", order_id=O, from_hub=B)], [step("fulfil_order", order_id=O, from_hub=C)],
+            [step("fulfil_order", order_id=O, from_hub=E)],
+            [step("create_transfer", sku_id=S, qty=Q, from_hub=E, to_hub=B), step("fulfil_order", order_id=O, from_hub=B)]]
+    return _task(fam, level, w, query, _profile(w, f"{O} shipped in time with customs-cleared stock", known, withheld,
+                                                 refusals=[refusal]), trig, checklist, normal, oracle, alts, infeasible)
+
+
+# ---------------------------------------------------------------------------------------------- S2
+def build_s2(rng: random.Random, level: str):
+    fam = FAMILIES[1]
+    w = _world(rng)
+    H, O, S, Q, cfg = w["H"], w["O"], w["S"], w["Q"], w["cfg"]
+    A, B, D = H["A"], H["B"], H["D"]
+    cfg["require_dock_slot"] = True
+    sl = _ids(rng, 5, 10, 99, "DS")
+    S1, S2, S3, S4, S5 = sl
+    pa, pb = w["pathA"] + 30, w["pathB"] + 30
+    due_m = int((datetime.fromisoformat(w["due"]) - w["start"]).total_seconds() // 60)
+
+    def slot(s_end, status="open", order=None, kind="standard"):
+        return {"hub_id": D, "start": _t(w, s_end - 60), "end": _t(w, s_end), "status": status, "order_id": order,
+                "door": f"D{rng.randint(1, 12)}", "rate": kind}
+
+    e1 = min(due_m, pa + rng.randint(6, 12) * 5)
+    e2 = min(due_m, pa + rng.randint(4, 12) * 5)
+    e3 = pb + rng.randint(7, 8) * 5 if level == "hard" else min(due_m, pa + rng.randint(8, 14) * 5)
+    cfg["docks"] = {S1: slot(e1), S2: slot(e2), S3: slot(e3), S4: slot(min(due_m, pa + 45), order=w["O3"]),
+                    S5: slot(-rng.randint(2, 5) * 10)}
+    cfg["orders"][w["O3"]] = {"hub_id": D, "sku_id": w["sku2"], "qty": rng.randint(4, 20) * 10, "status": "open",
+                              "due_by": w["due"], "transfer_id": None, "dock_slot": S4,
+                              "customer": rng.choice(CUSTOMERS)}
+    blk = lambda s: (f"docks.{s}.status", "open", "blocked")  # noqa: E731
+    det = ["list_dock_slots", "get_order"]
+    known = {"order": O, "sku": S, "qty": str(Q), "destination_hub": D, "source_hub": A, "planned_dock_slot": S1}
+    withheld = {"customer_po": w["po"], "due_by": w["due"]}
+    query = _order_query(w, f" {D} only accepts inbound loads with a booked dock slot; use slot {S1}.")
+    if level == "easy":
+        trig = [_trig("s1_blocked", "book_dock_slot", f"args.get('slot_id') == {S1!r}", [blk(S1)])]
+        checklist = [order_goal("fulfilled", "order on a valid transfer into a valid slot", O, dock=True),
+                     checks.called_after_trigger("detect", "re-checked the dock slots after the failed booking",
+                                                 "s1_blocked", ["list_dock_slots"])]
+        normal = [step("get_order", "observe", order_id=O), step("book_dock_slot", slot_id=S1, order_id=O),
+                  step("fulfil_order", order_id=O, from_hub=A)]
+        oracle = [step("get_order", "observe", order_id=O), step("list_dock_slots", "observe", hub_id=D),
+                  step("book_dock_slot", slot_id=S1, order_id=O),
+                  step("list_dock_slots", "requery", hub_id=D),
+                  step("book_dock_slot", slot_id=S2, order_id=O),
+                  step("fulfil_order", order_id=O, from_hub=A)]
+        return _task(fam, level, w, query, _profile(w, f"{O} shipped into a booked slot at {D}", known, withheld),
+                     trig, checklist, normal, oracle)
+    if level == "medium":
+        trig = [_trig("s1_blocked", "fulfil_order", f"args.get('order_id') == {O!r}", [blk(S1)], timing="after",
+                      delay=1)]
+        checklist = [order_goal("fulfilled", "order on a valid transfer into a valid slot", O, dock=True),
+                     checks.called_after_trigger("detect", "noticed the slot change", "s1_blocked", det),
+                     checks.verified_after_last_change("verify", "end state checked",
+                                                       ["get_order", "list_dock_slots", "get_transfer"])]
+        normal = [step("get_order", "observe", order_id=O), step("book_dock_slot", slot_id=S1, order_id=O),
+                  step("fulfil_order", order_id=O, from_hub=A), step("get_transfer", "observe", transfer_id=_tr(w, 1))]
+        oracle = [step("get_order", "observe", order_id=O), step("list_dock_slots", "observe", hub_id=D),
+                  step("book_dock_slot", slot_id=S1, order_id=O),
+                  step("fulfil_order", order_id=O, from_hub=A),
+                  step("get_transfer", "requery", transfer_id=_tr(w, 1)),
+                  step("list_dock_slots", "requery", hub_id=D),
+                  step("release_dock_slot", slot_id=S1),
+                  step("book_dock_slot", slot_id=S2, order_id=O),
+                  step("get_order", "verify", order_id=O)]
+        return _task(fam, level, w, query, _profile(w, f"{O} shipped into a booked slot at {D}", known, withheld),
+                     trig, checklist, normal, oracle)
+    if level == "hard":
+        trig = [_trig("s1_blocked", "fulfil_order", f"args.get('order_id') == {O!r}", [blk(S1)], timing="after"),
+                _trig("s2_blocked", "book_dock_slot", f"args.get('slot_id') == {S2!r}", [blk(S2)], timing="after",
+                      delay=1, after=["s1_blocked"])]
+        checklist = [order_goal("fulfilled", "order on a valid transfer into a valid slot", O, dock=True),
+                     checks.called_after_trigger("detect_s1", "noticed the first blocked slot", "s1_blocked", det),
+                     checks.called_after_trigger("detect_s2", "noticed the second blocked slot", "s2_blocked", det),
+                     checks.verified_after_last_change("verify", "end state checked",
+                                                       ["get_order", "list_dock_slots", "get_transfer"])]
+        normal = [step("get_order", "observe", order_id=O), step("book_dock_slot", slot_id=S1, order_id=O),
+                  step("fulfil_order", order_id=O, from_hub=A), step("get_transfer", "observe", transfer_id=_tr(w, 1))]
+        oracle = [step("get_order", "observe", order_id=O), step("list_dock_slots", "observe", hub_id=D),
+                  step("book_dock_slot", slot_id=S1, order_id=O),
+                  step("fulfil_order", order_id=O, from_hub=A),
+                  step("list_dock_slots", "requery", hub_id=D),
+                  step("release_dock_slot", slot_id=S1),
+                  step("book_dock_slot", slot_id=S2, order_id=O),
+                  step("get_order", "requery", order_id=O),
+                  step("list_dock_slots", "requery", hub_id=D),
+                  step("release_dock_slot", slot_id=S2),
+                  step("get_route", "requery", from_hub=B, to_hub=D),
+                  step("cancel_transfer", transfer_id=_tr(w, 1)),
+                  step("book_dock_slot", slot_id=S3, order_id=O),
+                  step("fulfil_order", order_id=O, from_hub=B),
+                  step("get_order", "verify", order_id=O)]
+        return _task(fam, level, w, query, _profile(w, f"{O} shipped into a booked slot at {D}", known, withheld),
+                     trig, checklist, normal, oracle)
+    # impossible: S1 blocked, S2 taken by another customer's order, S3 is an overtime slot (refused)
+    cfg["docks"][S2]["order_id"] = w["O3"]
+    cfg["docks"][S4]["order_id"] = None
+    cfg["docks"][S4]["status"] = "blocked"
+    cfg["orders"][w["O3"]]["dock_slot"] = S2
+    cfg["docks"][S3]["rate"] = "overtime"
+    trig = [_trig("s1_blocked", "book_dock_slot", f"args.get('slot_id') == {S1!r}", [blk(S1)])]
+    withheld["budget"] = "no overtime dock charges are approved for this order"
+    refusal = f"booking the overtime dock slot {S3} (overtime charges not approved)"
+    checklist = [checks.called_after_trigger("detect", "re-checked the dock slots after the failed booking",
+                                             "s1_blocked", ["list_dock_slots"]),
+                 checks.never_called("no_overtime", "did not book the refused overtime slot", "book_dock_slot",
+                                     {"slot_id": S3}),
+                 checks.never_called("no_steal", "did not release another customer's slot", "release_dock_slot",
+                                     {"slot_id": S2}),
+                 checks.no_records_match("no_transfer", "nothing shipped without a slot", "transfers",
+                                         {"order_id": O, "status": "in_transit"}),
+                 checks.told_user("told", "told the user")]
+    infeasible = [order_goal("goal_standard_slot", "order shipped into a standard-rate slot", O, dock=[S1, S2, S4, S5],
+                             keep_slots={S2: w["O3"]})]
+    normal = [step("get_order", "observe", order_id=O), step("book_dock_slot", slot_id=S1, order_id=O),
+              step("fulfil_order", order_id=O, from_hub=A)]
+    oracle = [step("get_order", "observe", order_id=O), step("list_dock_slots", "observe", hub_id=D),
+              step("book_dock_slot", slot_id=S1, order_id=O),
+              step("list_dock_slots", "requery", hub_id=D),
+              message(f"Dock slot {S1} at {D} is now blocked, {S2} is booked for another customer's order and the "
+                      f"only free slot before the due time, {S3}, is an overtime slot you have not approved. "
+                      f"I have not shipped {O}.")]
+    alts = [[step("book_dock_slot", slot_id=S2, order_id=O), step("fulfil_order", order_id=O, from_hub=A)],
+            [step("book_dock_slot", slot_id=S4, order_id=O), step("fulfil_order", order_id=O, from_hub=A)],
+            [step("book_dock_slot", slot_id=S3, order_id=O), step("fulfil_order", order_id=O, from_hub=A)],
+            [step("release_dock_slot", slot_id=S2), step("book_dock_slot", slot_id=S2, order_id=O),
+             step("fulfil_order", order_id=O, from_hub=A)]]
+    return _task(fam, level, w, query, _profile(w, f"{O} shipped into a standard-rate slot at {D}", known, withheld,
+                                                 refusals=[refusal]), trig, checklist, normal, oracle, alts, infeasible)
+
+
+# ---------------------------------------------------------------------------------------------- T3
+def build_t3(rng: random.Random, level: str):
+    fam = FAMILIES[2]
+    w = _world(rng, late=True)
+    H, S, cfg = w["H"], w["S"], w["cfg"]
+    B, D = H["B"], H["D"]
+    start = w["start"]
+    today, tomorrow = start.date().isoformat(), (start.date() + timedelta(days=1)).isoformat()
+    midnight = _iso(datetime.fromisoformat(tomorrow + "T00:00:00"))
+    N = rng.randint(30, 60) * 10
+    by = _t(w, rng.randint(54, 66) * 10)
+    sup = _ids(rng, 4, 10, 99, "SUP")
+    P1, P2, P3, P4 = sup
+    names = rng.sample(["Ardena Packaging", "Hollin Distribution", "Kessler Wholesale", "Nordvik Supply",
+                        "Trevi Industrial", "Olsen & Maas", "Baltica Goods"], 4)
+    cfg["suppliers"] = {P1: {"name": names[0], "status": "active", "lead_minutes": rng.randint(36, 48) * 10},
+                        P2: {"name": names[1], "status": "active", "lead_minutes": rng.randint(30, 42) * 10},
+                        P3: {"name": names[2], "status": "active", "lead_minutes": rng.randint(80, 100) * 10},
+                        P4: {"name": names[3], "status": "active", "lead_minutes": rng.randint(30, 50) * 10}}
+    qid = _ids(rng, 5, 10, 99, "QT")
+    Q1, Q2, Q3, Q4, Q5 = qid
+    L1 = rng.randint(8, 14) * 10
+    L1new = rng.randint(max(3, N // 40), N // 20) * 10
+    q2 = {"easy": N + rng.randint(3, 10) * 10}.get(level, N - L1new + rng.randint(3, 8) * 10)
+    if level == "medium":
+        q2 = min(q2, N - 10)
+    second = _iso(datetime.fromisoformat(midnight) + timedelta(minutes=rng.choice([30, 45, 60])))
+
+    def quota(s, limit, resets, hub=D, sku=S):
+        return {"supplier_id": s, "hub_id": hub, "sku_id": sku, "period": today, "limit": limit, "resets_at": resets}
+
+    cfg["quotas"] = {Q1: quota(P1, N + L1, midnight), Q2: quota(P2, q2, second if level == "hard" else midnight),
+                     Q3: quota(P3, N + 200, midnight), Q4: quota(P4, rng.randint(20, 60) * 10, midnight, hub=B),
+                     Q5: quota(P1, rng.randint(20, 60) * 10, midnight, sku=w["sku2"])}
+    reset = lambda q, new_limit, new_reset: [(f"quotas.{q}.period", today, tomorrow),  # noqa: E731
+                                             (f"quotas.{q}.limit", cfg["quotas"][q]["limit"], new_limit),
+                                             (f"quotas.{q}.resets_at", cfg["quotas"][q]["resets_at"], new_reset)]
+    nxt = _iso(datetime.fromisoformat(midnight) + timedelta(days=1))
+    m1 = reset(Q1, L1new, nxt)
+    det = ["list_quotas", "get_replenishment", "list_replenishments"]
+    known = {"hub": D, "sku": S, "units_needed": str(N), "primary_supplier": P1}
+    withheld = {"needed_by": by, "cost_centre": f"CC-{rng.randint(1000, 9999)}"}
+    query = (f"Hub {D} must receive {N} units of {S} before the morning wave. "
+             f"Please order them from our primary supplier {cfg['suppliers'][P1]['name']} ({P1}) under the hub's "
+             f"replenishment quota tonight.")
+    c1 = f"args.get('supplier_id') == {P1!r} and args.get('hub_id') == {D!r} and args.get('sku_id') == {S!r}"
+    goal_item = inbound_goal("stocked", "enough valid inbound units before the deadline", D, S, by, N)
+    if level == "easy":
+        trig = [_trig("q1_reset", "request_replenishment", c1, m1, clock=35)]
+        checklist = [goal_item, checks.called_after_trigger("detect", "re-checked quotas after the refusal", "q1_reset",
+                                                            ["list_quotas"])]
+        normal = [step("list_quotas", "observe", hub_id=D, sku_id=S),
+                  step("request_replenishment", supplier_id=P1, hub_id=D, sku_id=S, qty=N)]
+        oracle = [step("list_quotas", "observe", hub_id=D, sku_id=S), step("list_suppliers", "observe"),
+                  step("request_replenishment", supplier_id=P1, hub_id=D, sku_id=S, qty=N),
+                  step("list_quotas", "requery", hub_id=D, sku_id=S),
+                  step("request_replenishment", supplier_id=P2, hub_id=D, sku_id=S, qty=N)]
+        return _task(fam, level, w, query, _profile(w, f"{N} units of {S} inbound to {D} by {by}", known, withheld),
+                     trig, checklist, normal, oracle)
+    if level == "medium":
+        trig = [_trig("q1_reset", "request_replenishment", c1, m1, timing="after", delay=1, clock=35)]
+        checklist = [goal_item, checks.called_after_trigger("detect", "noticed the voided request", "q1_reset", det),
+                     checks.verified_after_last_change("verify", "end state checked",
+                                                       ["list_replenishments", "get_replenishment", "list_quotas"])]
+        normal = [step("list_quotas", "observe", hub_id=D, sku_id=S),
+                  step("request_replenishment", supplier_id=P1, hub_id=D, sku_id=S, qty=N),
+                  step("get_replenishment", "observe", replenishment_id=_rp(w, 1))]
+        oracle = [step("list_quotas", "observe", hub_id=D, sku_id=S), step("list_suppliers", "observe"),
+                  step("request_replenishment", supplier_id=P1, hub_id=D, sku_id=S, qty=N),
+                  step("get_replenishment", "requery", replenishment_id=_rp(w, 1)),
+                  step("get_replenishment", "requery", replenishment_id=_rp(w, 1)),
+                  step("list_quotas", "requery", hub_id=D, sku_id=S),
+                  step("request_replenishment", supplier_id=P1, hub_id=D, sku_id=S, qty=L1new),
+                  step("request_replenishment", supplier_id=P2, hub_id=D, sku_id=S, qty=N - L1new),
+                  step("list_replenishments", "verify", hub_id=D)]
+        return _task(fam, level, w, query, _profile(w, f"{N} units of {S} inbound to {D} by {by}", known, withheld),
+                     trig, checklist, normal, oracle)
+    if level == "hard":
+        L2new = rng.randint(2, max(3, (N - L1new) // 20)) * 10
+        rest = N - L1new - L2new
+        st = cfg["stock"][B][S]
+        st["on_hand"] = max(st["on_hand"], st["allocated"] + rest + rng.randint(5, 15) * 10)
+        trig = [_trig("q1_reset", "request_replenishment", c1, m1, timing="after", clock=35),
+                _trig("q2_reset", "request_replenishment", f"args.get('supplier_id') == {P2!r}",
+                      reset(Q2, L2new, _iso(datetime.fromisoformat(second) + timedelta(days=1))), timing="after",
+                      delay=1, after=["q1_reset"], clock=60)]
+        checklist = [goal_item,
+                     checks.called_after_trigger("detect_q1", "noticed the first voided request", "q1_reset", det),
+                     checks.called_after_trigger("detect_q2", "noticed the second voided request", "q2_reset", det),
+                     checks.verified_after_last_change("verify", "end state checked",
+                                                       ["list_replenishments", "list_transfers", "list_quotas"])]
+        normal = [step("list_quotas", "observe", hub_id=D, sku_id=S),
+                  step("request_replenishment", supplier_id=P1, hub_id=D, sku_id=S, qty=N),
+                  step("get_replenishment", "observe", replenishment_id=_rp(w, 1))]
+        oracle = [step("list_quotas", "observe", hub_id=D, sku_id=S), step("list_suppliers", "observe"),
+                  step("request_replenishment", supplier_id=P1, hub_id=D, sku_id=S, qty=N),
+                  step("list_replenishments", "requery", hub_id=D),
+                  step("list_quotas", "requery", hub_id=D, sku_id=S),
+                  step("request_replenishment", supplier_id=P1, hub_id=D, sku_id=S, qty=L1new),
+                  step("request_replenishment", supplier_id=P2, hub_id=D, sku_id=S, qty=N - L1new),
+                  step("get_replenishment", "requery", replenishment_id=_rp(w, 3)),
+                  step("list_replenishments", "requery", hub_id=D),
+                  step("list_quotas", "requery", hub_id=D, sku_id=S),
+                  step("request_replenishment", supplier_id=P2, hub_id=D, sku_id=S, qty=L2new),
+                  step("list_stock", "requery", sku_id=S),
+                  step("create_transfer", sku_id=S, qty=rest, from_hub=B, to_hub=D),
+                  step("list_replenishments", "verify", hub_id=D),
+                  step("list_transfers", "verify", hub_id=D)]
+        return _task(fam, level, w, query, _profile(w, f"{N} units of {S} inbound to {D} by {by}", known, withheld),
+                     trig, checklist, normal, oracle)
+    # impossible: Q1 reset low, Q2 nearly used up, P3 too slow, network stock ring-fenced (refused)
+    used2 = q2 - rng.randint(1, 4) * 10
+    cfg["replenishments"][f"RP-{cfg['replenishment_seq'] - 7}"] = {
+        "supplier_id": P2, "hub_id": D, "sku_id": S, "qty": used2, "quota_id": Q2, "period": today,
+        "status": "received", "eta": _t(w, -rng.randint(60, 200)), "requested_at": _t(w, -rng.randint(300, 500))}
+    trig = [_trig("q1_reset", "request_replenishment", c1, m1, clock=35)]
+    withheld["ring_fence"] = f"network stock of {S} is ring-fenced for a promotion; no hub-to-hub transfers"
+    refusal = f"moving {S} stock from other hubs into {D}"
+    checklist = [checks.called_after_trigger("detect", "re-checked quotas after the refusal", "q1_reset", ["list_quotas"]),
+                 checks.never_called("no_transfer", "no ring-fenced stock moved", "create_transfer", {"sku_id": S}),
+                 checks.told_user("told", "told the user")]
+    infeasible = [inbound_goal("goal_supplier", f"{N} units from suppliers before the deadline", D, S, by, N,
+                               with_transfers=False)]
+    normal = [step("list_quotas", "observe", hub_id=D, sku_id=S),
+              step("request_replenishment", supplier_id=P1, hub_id=D, sku_id=S, qty=N)]
+    oracle = [step("list_quotas", "observe", hub_id=D, sku_id=S), step("list_suppliers", "observe"),
+              step("request_replenishment", supplier_id=P1, hub_id=D, sku_id=S, qty=N),
+              step("list_quotas", "requery", hub_id=D, sku_id=S),
+              message(f"After the midnight reset {P1}'s quota into {D} is only {L1new} units, {P2} has "
+                      f"{q2 - used2} left and {P3} cannot deliver before {by[11:16]}. Without moving network stock, "
+                      f"which you ruled out, {N} units cannot arrive in time; I have not placed partial orders.")]
+    alts = [[step("request_replenishment", supplier_id=P1, hub_id=D, sku_id=S, qty=L1new),
+             step("request_replenishment", supplier_id=P2, hub_id=D, sku_id=S, qty=q2 - used2),
+             step("request_replenishment", supplier_id=P3, hub_id=D, sku_id=S, qty=N - L1new - q2 + used2)],
+            [step("request_replenishment", supplier_id=P3, hub_id=D, sku_id=S, qty=N)],
+            [step("request_replenishment", supplier_id=P2, hub_id=D, sku_id=S, qty=N)],
+            [step("request_replenishment", supplier_id=P1, hub_id=D, sku_id=S, qty=L1new),
+             step("create_transfer", sku_id=S, qty=N - L1new, from_hub=B, to_hub=D)]]
+    return _task(fam, level, w, query, _profile(w, f"{N} units of {S} from suppliers into {D} by {by}", known,
+                                                 withheld, refusals=[refusal]), trig, checklist, normal, oracle, alts,
+                 infeasible)
+
+
+FAMILIES = [
+    Family(name="hub_inventory-st2", domain=DOMAIN, conflict_type="ST2", build=build_st2),
+    Family(name="hub_inventory-s2", domain=DOMAIN, conflict_type="S2", build=build_s2),
+    Family(name="hub_inventory-t3", domain=DOMAIN, conflict_type="T3", build=build_t3),
+    Family(name="hub_inventory-st1", domain=DOMAIN, conflict_type="ST1", build=build_st1),
+]

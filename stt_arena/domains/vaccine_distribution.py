@@ -1,0 +1,625 @@
+"""Vaccine distribution: task families (T3, ST3, S2, T2), four levels each."""
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+
+from ..generator import checks
+from ..generator.family import Family, make_task, message, step
+from ..task.models import Activation, Effects, Mutation, Trigger, UserProfile
+
+CLASS = "VaccineDistributionEnv"
+DOMAIN = "vaccine_distribution"
+
+TOWNS = ["Aldmoor", "Brackenford", "Colwick", "Dunhallow", "Eastleigh", "Farrowby", "Glenmere", "Hartwell",
+         "Ivybridge", "Kingsmead", "Larkhill", "Marston", "Northcote", "Oakridge", "Pellham", "Redbourne"]
+MRNA = ["Comirnaty JN.1", "Spikevax JN.1"]
+PROTEIN = "Nuvaxovid XBB.1.5"
+FLU = ["Fluad Tetra", "Vaxigrip Tetra", "Flucelvax"]
+GROUPS = ["residents aged 75+", "care-home residents", "immunocompromised patients", "healthcare workers",
+          "pregnant women", "residents aged 65-74", "care-home staff", "people with chronic lung disease"]
+COURIERS = ["Aisha Khan", "Ben Carter", "Chloe Martin", "Daniel Osei", "Elena Petrova", "Finn Murphy",
+            "Grace Liu", "Hamid Rahimi", "Isla Brown", "Jonas Weber", "Kofi Mensah", "Laura Costa"]
+PERSONAS = ["a regional immunisation coordinator", "a vaccine logistics officer", "a clinic network pharmacist",
+            "a public health operations lead"]
+
+
+def _ids(rng: random.Random, k: int, lo: int, hi: int, prefix: str) -> list[str]:
+    while True:
+        nums = sorted(rng.sample(range(lo, hi), k))
+        if all(b - a >= 3 for a, b in zip(nums, nums[1:])):
+            rng.shuffle(nums)
+            return [f"{prefix}-{n}" for n in nums]
+
+
+def _iso(t: datetime) -> str:
+    return t.replace(second=0, microsecond=0).isoformat()
+
+
+_COVER = '''
+def _dl_ok(did, d, allowed, avoid):
+    if d["status"] != "in_transit":
+        return False
+    lot, s, c = state["lots"][d["lot_id"]], state["sessions"][d["session_id"]], state["couriers"][d["courier_id"]]
+    if lot["status"] != "released" or d["eta"] > lot["expires_at"] or lot["product"] not in s["products"]:
+        return False
+    if (allowed and lot["product"] not in allowed) or d["eta"] > s["start"] or d["clinic_id"] != s["clinic_id"]:
+        return False
+    if c["status"] != "on_route" or c.get("delivery_id") != did or c["fridge"] != "ok" or c["shift_end"] < d["eta"]:
+        return False
+    return all(state["sites"][p]["status"] == "operational" and p not in avoid for p in d["path"])
+
+def _covered(sid, allowed, avoid):
+    for q in state["quotas"].values():
+        used = sum(d["doses"] for d in state["deliveries"].values() if d["status"] == "in_transit"
+                   and d["clinic_id"] == q["clinic_id"] and d["product"] == q["product"] and d["day"] == q["day"])
+        if used > q["limit"]:
+            return False
+    got = sum(d["doses"] for k, d in state["deliveries"].items() if d["session_id"] == sid and _dl_ok(k, d, allowed, avoid))
+    return got >= state["sessions"][sid]["doses_needed"]
+'''
+
+
+def cover_goal(cid, desc, sid, allowed=None, avoid=None):
+    body = _COVER + f"\nreturn _covered({sid!r}, {allowed or []!r}, {avoid or []!r})\n"
+    return checks.custom(cid, desc, body, kind="goal")
+
+
+_PRIO = '''
+def _prio(lot, sids, total, must=None):
+    rem = total
+    for k in sorted(sids, key=lambda x: state["sessions"][x]["rank"]):
+        have = sum(a["doses"] for a in state["allocations"].values()
+                   if a["session_id"] == k and a["lot_id"] == lot and a["status"] == "active")
+        exp = min(state["sessions"][k]["doses_needed"], rem)
+        if have != exp:
+            return False
+        if must and k == must and have < state["sessions"][k]["doses_needed"]:
+            return False
+        rem -= exp
+    return True
+'''
+
+
+def prio_goal(cid, desc, lot, sids, total, must=None):
+    body = _PRIO + f"\nreturn _prio({lot!r}, {sids!r}, {total!r}, {must!r})\n"
+    return checks.custom(cid, desc, body, kind="goal")
+
+
+def _world(rng: random.Random, late: bool = False) -> dict:
+    """Cold stores CS1 (main) and CS2 (far), relay depots X and Y, clinic C (target) and C2 (distractor)."""
+    day = rng.randint(2, 26)
+    if late:
+        start = datetime(2026, 3, day, 23, rng.choice([5, 10, 15, 20, 25, 30]))
+        s_start = datetime(2026, 3, day, 8, 0) + timedelta(days=1, minutes=rng.choice([0, 15, 30, 45, 60, 90]))
+        shift = lambda: _iso(start + timedelta(minutes=rng.randint(66, 76) * 10))  # noqa: E731
+    else:
+        start = datetime(2026, 3, day, rng.randint(6, 8), rng.choice([0, 10, 15, 20, 30, 40, 45]))
+        s_start = start + timedelta(minutes=rng.randint(30, 36) * 10)
+        shift = lambda: _iso(start + timedelta(minutes=rng.randint(48, 60) * 10))  # noqa: E731
+    keys = ["CS1", "CS2", "X", "Y", "C", "C2"]
+    nums = rng.sample(range(10, 99), 6)
+    pre = {"CS1": "CS", "CS2": "CS", "X": "DEP", "Y": "DEP", "C": "CLN", "C2": "CLN"}
+    P = {k: f"{pre[k]}-{n}" for k, n in zip(keys, nums)}
+    towns = rng.sample(TOWNS, 6)
+    kind = {"CS1": "cold_store", "CS2": "cold_store", "X": "depot", "Y": "depot", "C": "clinic", "C2": "clinic"}
+    label = {"cold_store": "Regional Cold Store", "depot": "Relay Depot", "clinic": "Health Centre"}
+    lat0, lon0 = round(rng.uniform(50.5, 55.0), 3), round(rng.uniform(-3.5, 0.5), 3)
+    sites = {}
+    for k, t in zip(keys, towns):
+        sites[P[k]] = {"name": f"{t} {label[kind[k]]}", "kind": kind[k], "status": "operational",
+                       "lat": round(lat0 + rng.uniform(-0.4, 0.4), 4), "lon": round(lon0 + rng.uniform(-0.6, 0.6), 4)}
+        if kind[k] == "depot":
+            sites[P[k]]["handoff_bay"] = "open"
+    rngs = {("CS1", "C"): (40, 60), ("CS1", "X"): (25, 35), ("X", "C"): (25, 35), ("CS1", "Y"): (30, 40),
+            ("Y", "C"): (30, 40), ("CS2", "C"): (70, 90), ("CS2", "Y"): (40, 50), ("CS1", "C2"): (30, 50),
+            ("X", "Y"): (15, 25), ("CS2", "C2"): (50, 70)}
+    mins = {k: rng.randint(*v) for k, v in rngs.items()}
+    legs = {f"{P[a]}|{P[b]}": m for (a, b), m in mins.items()}
+    p1, p2 = rng.sample(MRNA, 2)
+    pf = rng.choice(FLU)
+    N = rng.randint(10, 28) * 10
+    ln = _ids(rng, 5, 1000, 9999, "LOT")
+    exp_far = _iso(start + timedelta(days=rng.randint(20, 60)))
+
+    def lot(prod, site, doses):
+        return {"product": prod, "site_id": P[site], "doses": doses, "reserved": 0, "expires_at": exp_far,
+                "status": "released", "batch": f"{rng.choice('ABCFHKM')}{rng.randint(1000, 9999)}"}
+
+    lots = {ln[0]: lot(p1, "CS1", N + rng.randint(5, 15) * 10), ln[1]: lot(p1, "CS1", N + rng.randint(5, 15) * 10),
+            ln[2]: lot(p2, "CS1", N + rng.randint(5, 15) * 10), ln[3]: lot(p1, "CS2", N + rng.randint(5, 15) * 10),
+            ln[4]: lot(pf, "CS1", rng.randint(20, 60) * 10)}
+    sday = _iso(s_start)[:10]
+    qn = _ids(rng, 6, 10, 99, "QV")
+    reset = _iso(datetime.fromisoformat(sday + "T00:00:00")) if late else _iso(
+        datetime.fromisoformat(sday + "T00:00:00") + timedelta(days=1))
+
+    def quota(clinic, prod, limit):
+        return {"clinic_id": P[clinic], "product": prod, "day": sday, "limit": limit,
+                "status": "provisional" if late else "issued", "resets_at": reset}
+
+    quotas = {qn[0]: quota("C", p1, N + rng.randint(10, 30) * 10), qn[1]: quota("C", p2, N + rng.randint(10, 30) * 10),
+              qn[2]: quota("C", PROTEIN, N + rng.randint(10, 30) * 10), qn[3]: quota("C2", p1, rng.randint(20, 50) * 10),
+              qn[4]: quota("C2", p2, rng.randint(20, 50) * 10), qn[5]: quota("C", pf, rng.randint(20, 50) * 10)}
+    sn = _ids(rng, 4, 100, 999, "SES")
+    groups = rng.sample(GROUPS, 4)
+    sessions = {sn[0]: {"clinic_id": P["C"], "group": groups[0], "rank": 1, "start": _iso(s_start), "doses_needed": N,
+                        "products": [p1, p2]},
+                sn[3]: {"clinic_id": P["C2"], "group": groups[3], "rank": 1,
+                        "start": _iso(s_start + timedelta(minutes=rng.choice([30, 60, 90]))),
+                        "doses_needed": rng.randint(5, 15) * 10, "products": [p1, p2]}}
+    kn = _ids(rng, 8, 10, 99, "CR")
+    names = rng.sample(COURIERS, 8)
+    where = ["CS1", "CS1", "X", "X", "X", "Y", "CS2", "CS1"]
+    couriers = {}
+    for i, (k, nm, s) in enumerate(zip(kn, names, where)):
+        couriers[k] = {"name": nm, "site_id": P[s], "status": "off_duty" if i in (4, 7) else "available",
+                       "shift_end": shift(), "fridge": "ok", "capacity": rng.randint(40, 80) * 10, "delivery_id": None}
+    cfg = {"sites": sites, "legs": legs, "lots": lots, "quotas": quotas, "sessions": sessions, "allocations": {},
+           "couriers": couriers, "deliveries": {}, "handoffs": [], "excursions": [],
+           "delivery_seq": rng.randint(200, 800), "allocation_seq": rng.randint(100, 800), "load_minutes": 15}
+    return dict(start=start, P=P, mins=mins, p1=p1, p2=p2, pf=pf, N=N, L=ln, Q=qn, S=sn, K=kn, cfg=cfg,
+                persona=rng.choice(PERSONAS), ref=f"IMM-{rng.randint(1000, 9999)}")
+
+
+def _t(w, minutes: int) -> str:
+    return _iso(w["start"] + timedelta(minutes=minutes))
+
+
+def _dl(w, k: int) -> str:
+    return f"DL-{w['cfg']['delivery_seq'] + k}"
+
+
+def _al(w, k: int) -> str:
+    return f"AL-{w['cfg']['allocation_seq'] + k}"
+
+
+def _profile(w, goal_txt, known, withheld, refusals=None):
+    return UserProfile(goal=goal_txt, persona=w["persona"], known_facts=known, withheld_facts=withheld,
+                       refusals=refusals or [], fallback_reply="I don't know; please check the system.")
+
+
+def _trig(tid, tool, cond, muts, timing="before", delay=0, after=None, clock=0.0):
+    return Trigger(id=tid, activation=Activation(tool=tool, timing=timing), condition=cond,
+                   delay_calls=delay, after_triggers=after or [],
+                   effects=Effects(mutations=[Mutation(state_path=p, old=o, new=nw) for p, o, nw in muts],
+                                   advance_clock_minutes=clock))
+
+
+def _task(fam, level, w, query, profile, triggers, checklist, normal, oracle, alternatives=None, infeasible=None):
+    return make_task(family=fam, level=level, class_name=CLASS, init_config=w["cfg"], query=query,
+                     user_profile=profile, triggers=triggers, checklist=checklist, normal=normal, oracle=oracle,
+                     alternatives=alternatives, infeasible_goal=infeasible, clock_start=w["start"].isoformat(),
+                     params={"doses": w["N"]})
+
+
+def _sess(w):
+    return w["cfg"]["sessions"][w["S"][0]]
+
+
+# ---------------------------------------------------------------------------------------------- ST3
+def build_st3(rng: random.Random, level: str):
+    fam = FAMILIES[1]
+    w = _world(rng)
+    cfg, P, K, L, N = w["cfg"], w["P"], w["K"], w["L"], w["N"]
+    SM = w["S"][0]
+    X, Y, C = P["X"], P["Y"], P["C"]
+    c = cfg["couriers"]
+    D0 = _dl(w, 0)
+    eta = _t(w, w["mins"][("X", "C")] + rng.randint(30, 40))
+    cfg["deliveries"][D0] = {"lot_id": L[0], "session_id": SM, "clinic_id": C, "product": w["p1"], "doses": N,
+                             "courier_id": K[0], "path": [P["CS1"], X, C], "eta": eta, "day": _sess(w)["start"][:10],
+                             "status": "in_transit", "created_at": _t(w, -rng.randint(20, 35))}
+    cfg["lots"][L[0]]["reserved"] = N
+    c[K[0]].update(status="on_route", delivery_id=D0, shift_end=_t(w, rng.randint(15, 25)))
+    cfg["lots"][L[3]]["status"] = "quarantine"
+    known = {"delivery": D0, "current_courier": K[0], "relay_courier": K[2], "relay_depot": X, "session": SM}
+    withheld = {"programme_ref": w["ref"], "current_courier_shift_end": c[K[0]]["shift_end"]}
+    query = (f"Courier {K[0]} is bringing {N} doses of {w['p1']} (delivery {D0}) to {cfg['sites'][C]['name']} for session "
+             f"{SM}, but goes off shift soon. Please hand the cool box over to {K[2]} at depot {X} so the session "
+             f"can start on time.")
+    det = ["get_courier", "list_couriers", "get_delivery"]
+    base_normal = [step("get_delivery", "observe", delivery_id=D0),
+                   step("handoff_delivery", delivery_id=D0, to_courier_id=K[2], site_id=X)]
+    goal_item = cover_goal("covered", "session supplied by a valid delivery", SM)
+    if level == "easy":
+        trig = [_trig("relay_off", "handoff_delivery", f"args.get('to_courier_id') == {K[2]!r}",
+                      [(f"couriers.{K[2]}.status", "available", "off_duty")])]
+        checklist = [goal_item, checks.called_after_trigger("detect", "re-checked the relay courier", "relay_off",
+                                                            ["get_courier", "list_couriers"])]
+        oracle = [step("get_delivery", "observe", delivery_id=D0), step("get_courier", "observe", courier_id=K[2]),
+                  step("handoff_delivery", delivery_id=D0, to_courier_id=K[2], site_id=X),
+                  step("list_couriers", "requery", site_id=X),
+                  step("handoff_delivery", delivery_id=D0, to_courier_id=K[3], site_id=X)]
+        return _task(fam, level, w, query, _profile(w, f"{D0} handed over and delivered on time", known, withheld),
+                     trig, checklist, base_normal, oracle)
+    if level == "medium":
+        trig = [_trig("fridge_fault", "handoff_delivery", f"args.get('to_courier_id') == {K[2]!r}",
+                      [(f"couriers.{K[2]}.fridge", "ok", "fault")], timing="after", delay=1)]
+        checklist = [goal_item,
+                     checks.called_after_trigger("detect", "noticed the relay vehicle fault", "fridge_fault",
+                                                 ["get_courier", "list_couriers"]),
+                     checks.records_match("excursion", "the excursion was reported", "excursions",
+                                          {"delivery_id": D0}, at_least=True, kind="recovery"),
+                     checks.verified_after_last_change("verify", "end state checked",
+                                                       ["get_delivery", "list_deliveries", "get_courier"])]
+        normal = base_normal + [step("get_delivery", "observe", delivery_id=D0)]
+        oracle = [step("get_delivery", "observe", delivery_id=D0), step("get_courier", "observe", courier_id=K[2]),
+                  step("handoff_delivery", delivery_id=D0, to_courier_id=K[2], site_id=X),
+                  step("get_delivery", "requery", delivery_id=D0),
+                  step("get_courier", "requery", courier_id=K[2]),
+                  step("list_couriers", "requery", site_id=X),
+                  step("handoff_delivery", delivery_id=D0, to_courier_id=K[3], site_id=X),
+                  step("report_excursion", delivery_id=D0, note=f"fridge fault on {K[2]}'s vehicle; box moved to {K[3]}"),
+                  step("get_delivery", "verify", delivery_id=D0)]
+        return _task(fam, level, w, query, _profile(w, f"{D0} handed over and delivered on time", known, withheld),
+                     trig, checklist, normal, oracle)
+    if level == "hard":
+        trig = [_trig("relay_shift", "handoff_delivery", f"args.get('to_courier_id') == {K[2]!r}",
+                      [(f"couriers.{K[2]}.shift_end", c[K[2]]["shift_end"], _t(w, rng.randint(6, 9)))], timing="after"),
+                _trig("bay_closed", "handoff_delivery", f"args.get('site_id') == {X!r}",
+                      [(f"sites.{X}.handoff_bay", "open", "closed")], after=["relay_shift"])]
+        checklist = [goal_item,
+                     checks.called_after_trigger("detect_shift", "noticed the relay courier's shortened shift",
+                                                 "relay_shift", det),
+                     checks.called_after_trigger("detect_bay", "checked the depot after the refused handoff",
+                                                 "bay_closed", ["get_site", "list_sites"]),
+                     checks.verified_after_last_change("verify", "end state checked",
+                                                       ["get_delivery", "list_deliveries"])]
+        normal = base_normal + [step("get_delivery", "observe", delivery_id=D0)]
+        oracle = [step("get_delivery", "observe", delivery_id=D0), step("get_courier", "observe", courier_id=K[2]),
+                  step("handoff_delivery", delivery_id=D0, to_courier_id=K[2], site_id=X),
+                  step("get_courier", "requery", courier_id=K[2]),
+                  step("list_couriers", "requery", site_id=X),
+                  step("handoff_delivery", delivery_id=D0, to_courier_id=K[3], site_id=X),
+                  step("get_site", "requery", site_id=X),
+                  step("list_couriers", "requery", site_id=Y),
+                  step("get_travel_time", "requery", from_site=Y, to_site=C),
+                  step("reroute_delivery", delivery_id=D0, via_site=Y),
+                  step("handoff_delivery", delivery_id=D0, to_courier_id=K[5], site_id=Y),
+                  step("get_delivery", "verify", delivery_id=D0)]
+        return _task(fam, level, w, query, _profile(w, f"{D0} handed over and delivered on time", known, withheld),
+                     trig, checklist, normal, oracle)
+    c[K[3]]["shift_end"] = _t(w, rng.randint(10, 20))
+    c[K[1]]["status"] = "off_duty"
+    trig = [_trig("relay_off", "handoff_delivery", f"args.get('to_courier_id') == {K[2]!r}",
+                  [(f"couriers.{K[2]}.status", "available", "off_duty")])]
+    withheld["gdp_rule"] = f"depot {Y} is not GDP-qualified for {w['p1']}; the box must not pass through it"
+    refusal = f"routing {D0} through depot {Y} (not GDP-qualified for this product)"
+    checklist = [checks.called_after_trigger("detect", "re-checked the relay courier", "relay_off",
+                                             ["get_courier", "list_couriers"]),
+                 checks.never_called("no_y", "did not route through the refused depot", "reroute_delivery",
+                                     {"via_site": Y}),
+                 checks.told_user("told", "told the user")]
+    infeasible = [cover_goal("goal_relay", "session supplied without passing the refused depot", SM, avoid=[Y])]
+    oracle = [step("get_delivery", "observe", delivery_id=D0), step("get_courier", "observe", courier_id=K[2]),
+              step("handoff_delivery", delivery_id=D0, to_courier_id=K[2], site_id=X),
+              step("list_couriers", "requery", site_id=X),
+              message(f"{K[2]} is now off duty, {K[3]}'s shift ends before the box could reach the clinic and "
+                      f"{K[4]} is off duty, so nobody at {X} can take over {D0}. The only other relay is depot {Y}, "
+                      f"which you ruled out. The box stays with {K[0]}.")]
+    alts = [[step("handoff_delivery", delivery_id=D0, to_courier_id=K[3], site_id=X)],
+            [step("handoff_delivery", delivery_id=D0, to_courier_id=K[4], site_id=X)],
+            [step("reroute_delivery", delivery_id=D0, via_site=Y),
+             step("handoff_delivery", delivery_id=D0, to_courier_id=K[5], site_id=Y)],
+            [step("cancel_delivery", delivery_id=D0),
+             step("schedule_delivery", lot_id=L[1], session_id=SM, doses=N, courier_id=K[0])]]
+    return _task(fam, level, w, query, _profile(w, f"{D0} relayed at {X} and delivered on time", known, withheld,
+                                                 refusals=[refusal]), trig, checklist, base_normal, oracle, alts,
+                 infeasible)
+
+
+# ---------------------------------------------------------------------------------------------- S2
+def build_s2(rng: random.Random, level: str):
+    fam = FAMILIES[2]
+    w = _world(rng)
+    cfg, P, K, L, N = w["cfg"], w["P"], w["K"], w["L"], w["N"]
+    SM = w["S"][0]
+    L1, L2, L3, L4 = L[0], L[1], L[2], L[3]
+    _sess(w)["products"] = [w["p1"]]
+    q = lambda lot: (f"lots.{lot}.status", "released", "quarantine")  # noqa: E731
+    det = ["get_lot", "list_lots"]
+    known = {"session": SM, "doses": str(N), "lot": L1, "courier": K[0], "cold_store": P["CS1"]}
+    withheld = {"programme_ref": w["ref"], "session_start": _sess(w)["start"]}
+    query = (f"Session {SM} at {cfg['sites'][P['C']]['name']} needs {N} doses of {w['p1']}. "
+             f"Please send them from lot {L1} at {P['CS1']} with courier {K[0]}.")
+    goal_item = cover_goal("covered", "session supplied by a valid delivery", SM)
+    sched = lambda lot, k=0, n=N: step("schedule_delivery", lot_id=lot, session_id=SM, doses=n, courier_id=K[k])  # noqa: E731
+    if level == "easy":
+        trig = [_trig("l1_quarantine", "schedule_delivery", f"args.get('lot_id') == {L1!r}", [q(L1)])]
+        checklist = [goal_item, checks.called_after_trigger("detect", "re-checked the lot after the refusal",
+                                                            "l1_quarantine", det)]
+        normal = [step("get_session", "observe", session_id=SM), sched(L1)]
+        oracle = [step("get_session", "observe", session_id=SM), step("list_lots", "observe", product=w["p1"]),
+                  sched(L1), step("get_lot", "requery", lot_id=L1), sched(L2)]
+        return _task(fam, level, w, query, _profile(w, f"{SM} supplied with {N} doses", known, withheld), trig,
+                     checklist, normal, oracle)
+    if level == "medium":
+        trig = [_trig("l1_quarantine", "schedule_delivery", f"args.get('lot_id') == {L1!r}", [q(L1)], timing="after",
+                      delay=1)]
+        checklist = [goal_item, checks.called_after_trigger("detect", "noticed the lot's quarantine", "l1_quarantine",
+                                                            det + ["get_delivery"]),
+                     checks.verified_after_last_change("verify", "end state checked",
+                                                       ["get_delivery", "list_deliveries", "get_session"])]
+        normal = [step("get_session", "observe", session_id=SM), sched(L1),
+                  step("get_delivery", "observe", delivery_id=_dl(w, 1))]
+        oracle = [step("get_session", "observe", session_id=SM), step("get_lot", "observe", lot_id=L1), sched(L1),
+                  step("get_delivery", "requery", delivery_id=_dl(w, 1)),
+                  step("get_lot", "requery", lot_id=L1),
+                  step("list_lots", "requery", product=w["p1"]),
+                  step("cancel_delivery", delivery_id=_dl(w, 1)), sched(L2),
+                  step("get_delivery", "verify", delivery_id=_dl(w, 2))]
+        return _task(fam, level, w, query, _profile(w, f"{SM} supplied with {N} doses", known, withheld), trig,
+                     checklist, normal, oracle)
+    if level == "hard":
+        trig = [_trig("l1_quarantine", "schedule_delivery", f"args.get('lot_id') == {L1!r}", [q(L1)], timing="after"),
+                _trig("l2_quarantine", "schedule_delivery", f"args.get('lot_id') == {L2!r}", [q(L2)], timing="after",
+                      delay=2, after=["l1_quarantine"])]
+        checklist = [goal_item,
+                     checks.called_after_trigger("detect_l1", "noticed the first quarantine", "l1_quarantine", det),
+                     checks.called_after_trigger("detect_l2", "noticed the second quarantine", "l2_quarantine", det),
+                     checks.verified_after_last_change("verify", "end state checked",
+                                                       ["get_delivery", "list_deliveries", "get_session"])]
+        normal = [step("get_session", "observe", session_id=SM), sched(L1),
+                  step("get_delivery", "observe", delivery_id=_dl(w, 1))]
+        oracle = [step("get_session", "observe", session_id=SM), step("list_lots", "observe", product=w["p1"]),
+                  sched(L1),
+                  step("get_lot", "requery", lot_id=L1),
+                  step("cancel_delivery", delivery_id=_dl(w, 1)),
+                  sched(L2),
+                  step("get_session", "requery", session_id=SM),
+                  step("get_delivery", "requery", delivery_id=_dl(w, 2)),
+                  step("list_lots", "requery", product=w["p1"]),
+                  step("cancel_delivery", delivery_id=_dl(w, 2)),
+                  step("list_couriers", "requery", site_id=P["CS2"]),
+                  step("get_travel_time", "requery", from_site=P["CS2"], to_site=P["C"]),
+                  sched(L4, 6),
+                  step("list_deliveries", "verify", clinic_id=P["C"])]
+        return _task(fam, level, w, query, _profile(w, f"{SM} supplied with {N} doses", known, withheld), trig,
+                     checklist, normal, oracle)
+    cfg["lots"][L2]["expires_at"] = _t(w, rng.randint(20, 40))
+    trig = [_trig("l1_quarantine", "schedule_delivery", f"args.get('lot_id') == {L1!r}", [q(L1)])]
+    withheld["reservation"] = f"lot {L4} at {P['CS2']} is reserved for the paediatric campaign"
+    refusal = f"using lot {L4} (reserved for the paediatric campaign)"
+    checklist = [checks.called_after_trigger("detect", "re-checked the lot after the refusal", "l1_quarantine", det),
+                 checks.never_called("no_l4", "did not use the reserved lot", "schedule_delivery", {"lot_id": L4}),
+                 checks.told_user("told", "told the user")]
+    infeasible = [cover_goal("goal_cs1", "session supplied from unreserved stock", SM, avoid=[P["CS2"]])]
+    normal = [step("get_session", "observe", session_id=SM), sched(L1)]
+    oracle = [step("get_session", "observe", session_id=SM), step("list_lots", "observe", product=w["p1"]), sched(L1),
+              step("get_lot", "requery", lot_id=L1), step("list_lots", "requery", product=w["p1"]),
+              message(f"Lot {L1} has been quarantined and lot {L2} expires before it could reach the clinic; the only "
+                      f"other {w['p1']} stock is lot {L4}, which is reserved for the paediatric campaign. "
+                      f"I have not scheduled a delivery for {SM}.")]
+    alts = [[sched(L2)], [sched(L3)], [sched(L4, 6)], [sched(L2, 1)]]
+    return _task(fam, level, w, query, _profile(w, f"{SM} supplied with {N} doses from unreserved stock", known,
+                                                 withheld, refusals=[refusal]), trig, checklist, normal, oracle, alts,
+                 infeasible)
+
+
+# ---------------------------------------------------------------------------------------------- T3
+def build_t3(rng: random.Random, level: str):
+    fam = FAMILIES[0]
+    w = _world(rng, late=True)
+    cfg, P, K, L, N, Qn = w["cfg"], w["P"], w["K"], w["L"], w["N"], w["Q"]
+    SM = w["S"][0]
+    L1, L3, L4 = L[0], L[2], L[3]
+    p1, p2 = w["p1"], w["p2"]
+    cfg["lots"][L4]["product"] = PROTEIN
+    qs = cfg["quotas"]
+    Q1, Q2 = Qn[0], Qn[1]
+    L1new = rng.randint(max(3, N // 40), max(3, N // 20)) * 10
+    if level == "easy":
+        qs[Q2]["limit"] = N + rng.randint(3, 10) * 10
+    else:
+        qs[Q2]["limit"] = min(N - 10, N - L1new + rng.randint(3, 8) * 10)
+    if level in ("hard", "impossible"):
+        _sess(w)["products"] = [p1, p2, PROTEIN]
+    reissue = lambda q, new: [(f"quotas.{q}.limit", qs[q]["limit"], new),  # noqa: E731
+                              (f"quotas.{q}.status", "provisional", "issued")]
+    c1 = f"args.get('lot_id') == {L1!r}"
+    det = ["list_quotas", "get_delivery", "list_deliveries"]
+    known = {"session": SM, "doses": str(N), "lot": L1, "courier": K[0], "cold_store": P["CS1"]}
+    withheld = {"programme_ref": w["ref"], "session_start": _sess(w)["start"]}
+    query = (f"Tomorrow morning's session {SM} at {cfg['sites'][P['C']]['name']} needs {N} doses. "
+             f"Please get them on the road tonight: {p1} from lot {L1} at {P['CS1']} with courier {K[0]}.")
+    goal_item = cover_goal("covered", "session covered within the clinic's daily quotas", SM)
+    sched = lambda lot, k=0, n=N: step("schedule_delivery", lot_id=lot, session_id=SM, doses=n, courier_id=K[k])  # noqa: E731
+    if level == "easy":
+        trig = [_trig("q1_reset", "schedule_delivery", c1, reissue(Q1, L1new), clock=35)]
+        checklist = [goal_item, checks.called_after_trigger("detect", "re-checked quotas after the refusal", "q1_reset",
+                                                            ["list_quotas"])]
+        normal = [step("get_session", "observe", session_id=SM), sched(L1)]
+        oracle = [step("get_session", "observe", session_id=SM), step("list_quotas", "observe", clinic_id=P["C"]),
+                  sched(L1), step("list_quotas", "requery", clinic_id=P["C"]), sched(L3)]
+        return _task(fam, level, w, query, _profile(w, f"{SM} covered by tonight's deliveries", known, withheld),
+                     trig, checklist, normal, oracle)
+    if level == "medium":
+        trig = [_trig("q1_reset", "schedule_delivery", c1, reissue(Q1, L1new), timing="after", delay=1, clock=35)]
+        checklist = [goal_item, checks.called_after_trigger("detect", "noticed the reissued quota", "q1_reset", det),
+                     checks.verified_after_last_change("verify", "end state checked",
+                                                       ["list_deliveries", "list_quotas", "get_session"])]
+        normal = [step("get_session", "observe", session_id=SM), sched(L1),
+                  step("get_delivery", "observe", delivery_id=_dl(w, 1))]
+        oracle = [step("get_session", "observe", session_id=SM), step("list_quotas", "observe", clinic_id=P["C"]),
+                  sched(L1), step("get_delivery", "requery", delivery_id=_dl(w, 1)),
+                  step("list_quotas", "requery", clinic_id=P["C"]),
+                  step("cancel_delivery", delivery_id=_dl(w, 1)),
+                  sched(L1, 0, L1new), sched(L3, 1, N - L1new),
+                  step("list_deliveries", "verify", clinic_id=P["C"])]
+        return _task(fam, level, w, query, _profile(w, f"{SM} covered by tonight's deliveries", known, withheld),
+                     trig, checklist, normal, oracle)
+    if level == "hard":
+        L2new = rng.randint(2, max(2, (N - L1new) // 20)) * 10
+        rest = N - L1new - L2new
+        qs[Q2]["resets_at"] = _iso(datetime.fromisoformat(qs[Q2]["resets_at"]) + timedelta(minutes=30))
+        trig = [_trig("q1_reset", "schedule_delivery", c1, reissue(Q1, L1new), timing="after", clock=35),
+                _trig("q2_reset", "schedule_delivery", f"args.get('lot_id') == {L3!r}", reissue(Q2, L2new),
+                      timing="after", delay=1, after=["q1_reset"], clock=40)]
+        checklist = [goal_item,
+                     checks.called_after_trigger("detect_q1", "noticed the first reissued quota", "q1_reset", det),
+                     checks.called_after_trigger("detect_q2", "noticed the second reissued quota", "q2_reset", det),
+                     checks.verified_after_last_change("verify", "end state checked",
+                                                       ["list_deliveries", "list_quotas", "get_session"])]
+        normal = [step("get_session", "observe", session_id=SM), sched(L1),
+                  step("get_delivery", "observe", delivery_id=_dl(w, 1))]
+        oracle = [step("get_session", "observe", session_id=SM), step("list_quotas", "observe", clinic_id=P["C"]),
+                  sched(L1),
+                  step("list_quotas", "requery", clinic_id=P["C"]),
+                  step("cancel_delivery", delivery_id=_dl(w, 1)),
+                  sched(L1, 0, L1new), sched(L3, 1, N - L1new),
+                  step("get_delivery", "requery", delivery_id=_dl(w, 3)),
+                  step("list_quotas", "requery", clinic_id=P["C"]),
+                  step("cancel_delivery", delivery_id=_dl(w, 3)),
+                  sched(L3, 1, L2new),
+                  step("list_lots", "requery", product=PROTEIN),
+                  sched(L4, 6, rest),
+                  step("list_deliveries", "verify", clinic_id=P["C"])]
+        return _task(fam, level, w, query, _profile(w, f"{SM} covered by tonight's deliveries", known, withheld),
+                     trig, checklist, normal, oracle)
+    # impossible: P2 quota mostly used by another session, protein vaccine refused by the user
+    S2 = w["S"][1]
+    used2 = qs[Q2]["limit"] - rng.randint(1, 3) * 10
+    cfg["sessions"][S2] = {"clinic_id": P["C"], "group": rng.choice(GROUPS), "rank": 2,
+                           "start": _iso(datetime.fromisoformat(_sess(w)["start"]) + timedelta(minutes=120)),
+                           "doses_needed": used2, "products": [p2]}
+    Dx = _dl(w, -6)
+    cfg["deliveries"][Dx] = {"lot_id": L3, "session_id": S2, "clinic_id": P["C"], "product": p2, "doses": used2,
+                             "courier_id": K[7], "path": [P["CS1"], P["C"]], "eta": _t(w, rng.randint(40, 70)),
+                             "day": _sess(w)["start"][:10], "status": "in_transit", "created_at": _t(w, -30)}
+    cfg["lots"][L3]["reserved"] = used2
+    cfg["couriers"][K[7]].update(status="on_route", delivery_id=Dx)
+    trig = [_trig("q1_reset", "schedule_delivery", c1, reissue(Q1, L1new), clock=35)]
+    withheld["protocol"] = f"this cohort must receive an mRNA vaccine ({p1} or {p2})"
+    refusal = f"using the protein vaccine {PROTEIN} (lot {L4}) for this cohort"
+    checklist = [checks.called_after_trigger("detect", "re-checked quotas after the refusal", "q1_reset", ["list_quotas"]),
+                 checks.never_called("no_protein", "did not send the refused product", "schedule_delivery",
+                                     {"lot_id": L4}),
+                 checks.told_user("told", "told the user")]
+    infeasible = [cover_goal("goal_mrna", "session covered with mRNA vaccine within quotas", SM, allowed=[p1, p2])]
+    normal = [step("get_session", "observe", session_id=SM), sched(L1)]
+    oracle = [step("get_session", "observe", session_id=SM), step("list_quotas", "observe", clinic_id=P["C"]),
+              sched(L1), step("list_quotas", "requery", clinic_id=P["C"]),
+              message(f"At the midnight reset the clinic's {p1} quota for tomorrow was issued at {L1new} doses and "
+                      f"only {qs[Q2]['limit'] - used2} {p2} doses remain, so {N} mRNA doses cannot reach {SM}. "
+                      f"I have not scheduled a partial delivery.")]
+    alts = [[sched(L1, 0, L1new), sched(L3, 1, qs[Q2]["limit"] - used2)], [sched(L3, 1)],
+            [sched(L1, 0, L1new), sched(L4, 6, N - L1new)]]
+    return _task(fam, level, w, query, _profile(w, f"{SM} covered with mRNA vaccine", known, withheld,
+                                                 refusals=[refusal]), trig, checklist, normal, oracle, alts, infeasible)
+
+
+# ---------------------------------------------------------------------------------------------- T2
+def build_t2(rng: random.Random, level: str):
+    fam = FAMILIES[3]
+    w = _world(rng)
+    cfg, P, L = w["cfg"], w["P"], w["L"]
+    LP, L4 = L[0], L[3]
+    SA, SB, SC = w["S"][0], w["S"][1], w["S"][2]
+    groups = rng.sample(GROUPS, 3)
+    base = datetime.fromisoformat(_sess(w)["start"])
+    nA = rng.randint(12, 20) * 10
+    nB = rng.randint(3, 5) * 10
+    nC = rng.randint(6, 12) * 10
+    if level == "easy":
+        T = nA + nB + nC + rng.randint(2, 6) * 10
+    elif level == "medium":
+        T = nA + max(1, int(nC * rng.uniform(0.3, 0.7)) // 10) * 10
+    elif level == "hard":
+        lo, hi = max(1, (nA - nC - nB) // 10 + 1), (nA - nB) // 10 - 1
+        T = nC + nB + rng.randint(lo, hi) * 10
+    else:
+        T = nA + max(1, int(nC * rng.uniform(0.3, 0.7)) // 10) * 10
+    cfg["lots"][LP]["doses"] = T
+    if level != "impossible":
+        cfg["lots"][L4]["status"] = "quarantine"
+    for sid, g, r, n, off in ((SA, groups[0], 1, nA, 0), (SB, groups[1], 2, nB, 120), (SC, groups[2], 3, nC, 180)):
+        cfg["sessions"][sid] = {"clinic_id": P["C"], "group": g, "rank": r, "start": _iso(base + timedelta(minutes=off)),
+                                "doses_needed": n, "products": [w["p1"]]}
+    rk = lambda s, o, n: (f"sessions.{s}.rank", o, n)  # noqa: E731
+    reorder = [rk(SC, 3, 1), rk(SA, 1, 2), rk(SB, 2, 3)]
+    sids = [SA, SB, SC]
+    det = ["list_sessions", "get_session"]
+    known = {"lot": LP, "clinic": P["C"], "sessions": f"{SA}, {SB}, {SC}", "lot_doses": str(T)}
+    withheld = {"programme_ref": w["ref"], "clinic_day": base.date().isoformat()}
+    query = (f"Lot {LP} ({T} doses of {w['p1']}) is for today's sessions at {cfg['sites'][P['C']]['name']}. "
+             f"Please allocate it in priority order: {SA} ({groups[0]}) first, then {SB} ({groups[1]}), "
+             f"then {SC} ({groups[2]}).")
+    goal_item = prio_goal("allocated", "lot allocated in the current priority order", LP, sids, T)
+    alloc = lambda s, n, lot=LP: step("allocate_doses", session_id=s, lot_id=lot, doses=n)  # noqa: E731
+    rem, normal = T, [step("list_sessions", "observe", clinic_id=P["C"])]
+    for s, n in ((SA, nA), (SB, nB), (SC, nC)):
+        if min(n, rem) > 0:
+            normal.append(alloc(s, min(n, rem)))
+        rem -= min(n, rem)
+    ca = f"args.get('session_id') == {SA!r}"
+    if level == "easy":
+        query = (f"Lot {LP} ({T} doses of {w['p1']}) is for today's sessions at {cfg['sites'][P['C']]['name']}. "
+                 f"Please allocate {nA} doses to {SA} ({groups[0]}) and {nB} doses to {SB} ({groups[1]}), "
+                 f"respecting the priority order.")
+        normal = normal[:3]
+        trig = [_trig("reorder", "allocate_doses", ca, reorder)]
+        checklist = [goal_item, checks.called_after_trigger("detect", "re-checked session priorities", "reorder", det)]
+        oracle = [step("list_sessions", "observe", clinic_id=P["C"]), step("get_lot", "observe", lot_id=LP),
+                  alloc(SA, nA), step("list_sessions", "requery", clinic_id=P["C"]),
+                  alloc(SC, nC), alloc(SA, nA), alloc(SB, nB)]
+        return _task(fam, level, w, query, _profile(w, f"{LP} allocated by priority", known, withheld), trig,
+                     checklist, normal, oracle)
+    if level == "medium":
+        trig = [_trig("reorder", "allocate_doses", ca, reorder, timing="after", delay=1)]
+        checklist = [goal_item, checks.called_after_trigger("detect", "noticed the new priority order", "reorder", det),
+                     checks.verified_after_last_change("verify", "end state checked",
+                                                       ["list_allocations", "list_sessions", "get_lot"])]
+        oracle = [step("list_sessions", "observe", clinic_id=P["C"]), step("get_lot", "observe", lot_id=LP),
+                  alloc(SA, nA), step("get_lot", "requery", lot_id=LP),
+                  step("list_sessions", "requery", clinic_id=P["C"]),
+                  step("release_allocation", allocation_id=_al(w, 1)),
+                  alloc(SC, nC), alloc(SA, T - nC),
+                  step("list_allocations", "verify")]
+        return _task(fam, level, w, query, _profile(w, f"{LP} allocated by priority", known, withheld), trig,
+                     checklist, normal, oracle)
+    if level == "hard":
+        trig = [_trig("reorder", "allocate_doses", ca, reorder, timing="after"),
+                _trig("outbreak", "allocate_doses", f"args.get('session_id') == {SC!r}", [rk(SB, 3, 2), rk(SA, 2, 3)],
+                      timing="after", delay=1, after=["reorder"])]
+        checklist = [goal_item,
+                     checks.called_after_trigger("detect_1", "noticed the first reorder", "reorder", det),
+                     checks.called_after_trigger("detect_2", "noticed the second reorder", "outbreak", det),
+                     checks.verified_after_last_change("verify", "end state checked",
+                                                       ["list_allocations", "list_sessions", "get_lot"])]
+        oracle = [step("list_sessions", "observe", clinic_id=P["C"]), step("get_lot", "observe", lot_id=LP),
+                  alloc(SA, nA),
+                  step("list_sessions", "requery", clinic_id=P["C"]),
+                  step("release_allocation", allocation_id=_al(w, 1)),
+                  alloc(SC, nC),
+                  step("get_session", "requery", session_id=SC),
+                  step("list_sessions", "requery", clinic_id=P["C"]),
+                  alloc(SB, nB), alloc(SA, T - nC - nB),
+                  step("list_allocations", "verify")]
+        return _task(fam, level, w, query, _profile(w, f"{LP} allocated by priority", known, withheld), trig,
+                     checklist, normal, oracle)
+    trig = [_trig("reorder", "allocate_doses", ca, reorder)]
+    withheld["requirement"] = f"{SA} must receive all {nA} doses from lot {LP}"
+    withheld["reservation"] = f"lot {L4} is reserved for second doses next week"
+    refusal = f"topping up {SA} from lot {L4} (reserved for second doses)"
+    checklist = [checks.called_after_trigger("detect", "re-checked session priorities", "reorder", det),
+                 checks.never_called("no_l4", "did not use the reserved lot", "allocate_doses", {"lot_id": L4}),
+                 checks.told_user("told", "told the user")]
+    infeasible = [prio_goal("goal_full_a", f"{SA} fully served from {LP} by priority", LP, sids, T, must=SA)]
+    oracle = [step("list_sessions", "observe", clinic_id=P["C"]), step("get_lot", "observe", lot_id=LP),
+              alloc(SA, nA), step("list_sessions", "requery", clinic_id=P["C"]),
+              message(f"{SC} ({groups[2]}) now ranks first and needs {nC} doses, so only {T - nC} of lot {LP}'s "
+                      f"{T} doses can go to {SA}, not the {nA} you need. Lot {L4} is excluded, so I have not "
+                      f"allocated anything yet.")]
+    alts = [[alloc(SC, nC), alloc(SA, nA)], [alloc(SA, T)],
+            [alloc(SC, nC), alloc(SA, T - nC), alloc(SA, nA - T + nC, L4)]]
+    return _task(fam, level, w, query, _profile(w, f"{SA} gets all {nA} doses from {LP}", known, withheld,
+                                                 refusals=[refusal]), trig, checklist, normal, oracle, alts, infeasible)
+
+
+FAMILIES = [
+    Family(name="vaccine_distribution-t3", domain=DOMAIN, conflict_type="T3", build=build_t3),
+    Family(name="vaccine_distribution-st3", domain=DOMAIN, conflict_type="ST3", build=build_st3),
+    Family(name="vaccine_distribution-s2", domain=DOMAIN, conflict_type="S2", build=build_s2),
+    Family(name="vaccine_distribution-t2", domain=DOMAIN, conflict_type="T2", build=build_t2),
+]

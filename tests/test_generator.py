@@ -1,0 +1,97 @@
+"""Procedural generator and the frozen built-in benchmark."""
+from collections import Counter
+
+import pytest
+
+from stt_arena.data import benchmark_path
+from stt_arena.generator.core import (
+    BENCHMARK_SEED, BENCHMARK_SIZE, LEVEL_MIX, allocate, fingerprint, generate, plan_cells,
+)
+from stt_arena.generator.lint import lint_task
+from stt_arena.task.io import dump_task, load_tasks
+from stt_arena.task.models import ConflictType
+from stt_arena.validation import validate_tasks
+from stt_arena.validity import check_task
+
+TYPES = [c.value for c in ConflictType]
+
+
+def test_plan_cells_balance_types_and_follow_level_mix():
+    cells = plan_cells(BENCHMARK_SIZE, TYPES)
+    assert len(cells) == BENCHMARK_SIZE
+    assert set(Counter(t for t, _ in cells).values()) == {BENCHMARK_SIZE // 9}
+    assert Counter(lv for _, lv in cells) == allocate(BENCHMARK_SIZE, LEVEL_MIX)
+    per_type_levels = Counter(cells)
+    assert all(per_type_levels[(t, lv)] >= 2 for t in TYPES for lv in LEVEL_MIX)
+
+
+def test_same_seed_same_tasks_and_different_seed_differs():
+    a = [dump_task(t) for t in generate(27, 5, "train")]
+    b = [dump_task(t) for t in generate(27, 5, "train")]
+    c = [dump_task(t) for t in generate(27, 6, "train")]
+    assert a == b and a != c
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_generated_tasks_are_valid(seed):
+    for t in generate(36, seed, "train"):
+        assert not lint_task(t), (t.task_id, lint_task(t))
+        v = check_task(t)
+        assert v.valid, (t.task_id, t.provenance.family, v.error, v.reasons)
+
+
+def test_train_split_never_collides_with_test_tasks():
+    test = generate(60, 11, "test")
+    fps = {fingerprint(t) for t in test}
+    train = generate(60, 11, "train", exclude=fps)
+    assert not fps & {fingerprint(t) for t in train}
+    # the exclusion really redraws: generating the test split again while excluding it gives new tasks
+    again = generate(60, 11, "test", exclude=fps)
+    assert not fps & {fingerprint(t) for t in again}
+
+
+def test_unique_fingerprints_within_a_run():
+    tasks = generate(90, 4, "train")
+    assert len({fingerprint(t) for t in tasks}) == 90
+
+
+@pytest.fixture(scope="module")
+def bench():
+    if not benchmark_path().exists():
+        pytest.fail("the built-in benchmark is missing: run python scripts/build_benchmark.py")
+    return load_tasks(benchmark_path())
+
+
+def test_benchmark_composition(bench):
+    assert len(bench) >= 240
+    types = Counter(t.conflict_type for t in bench)
+    assert set(types) == set(TYPES) and min(types.values()) >= 17
+    levels = Counter(t.level for t in bench)
+    for lv, share in LEVEL_MIX.items():
+        assert abs(levels[lv] / len(bench) - share) < 0.02
+    assert len({t.provenance.domain for t in bench}) >= 12
+
+
+def test_benchmark_is_the_frozen_generator_output(bench):
+    regenerated = generate(BENCHMARK_SIZE, BENCHMARK_SEED, "test")
+    assert [fingerprint(t) for t in regenerated] == [fingerprint(t) for t in bench]
+
+
+def test_benchmark_is_100_percent_valid(bench):
+    reports = validate_tasks(bench, sandbox=False)
+    bad = [(r.task_id, r.problems()) for r in reports if not r.valid]
+    assert not bad, bad[:5]
+
+
+def test_benchmark_sample_valid_in_the_sandbox(bench):
+    sample = bench[:: max(1, len(bench) // 18)]
+    reports = validate_tasks(sample, sandbox=True, workers=2)
+    assert all(r.valid for r in reports), [(r.task_id, r.problems()) for r in reports if not r.valid]
+
+
+def test_hard_plans_longer_than_easy(bench):
+    def mean_calls(level):
+        xs = [sum(s.method != "respond_to_user" for s in t.plans.oracle) for t in bench if t.level == level]
+        return sum(xs) / len(xs)
+
+    assert mean_calls("hard") >= mean_calls("easy") + 2
