@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from .data import default_tasks_path
@@ -19,7 +18,7 @@ from .task.models import Task
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Spatio-temporal tool-use arena for LLM agents.")
 synth_app = typer.Typer(no_args_is_help=True, help="Task synthesis: procedural generator and the LLM pipeline.")
 app.add_typer(synth_app, name="synth")
-console = Console(soft_wrap=True)
+from .util.console import console
 
 
 def _load(path: Optional[Path]) -> list[Task]:

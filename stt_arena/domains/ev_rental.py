@@ -212,7 +212,7 @@ def build_st1(rng: random.Random, level: str):
     P = _iso(pick)
     C, K = w.cid, w.trip
     hname = w.depots[d_home]["name"]
-    r1, r2 = w.rid(1), w.rid(2)
+    r1 = w.rid(1)
     query = (f"Hi, I'm customer {C} and I need an electric car from the {hname} depot ({d_home}) "
              f"with pick-up at {_hm(pick)} today. My round trip is about {K} km, so the car must manage that "
              f"on its current charge. Please book the best car for it.")
@@ -305,11 +305,8 @@ def build_st1(rng: random.Random, level: str):
         infeasible = [_res_goal("user_goal", "car at the requested depot and time covering the trip",
                                 C, [d_home], K, ["confirmed"], P)]
         alternatives = [
-            [step("reserve_vehicle", customer_id=C, vehicle_id=vb, depot_id=d_home, pickup_start=P)],
             [step("charge_vehicle", vehicle_id=vb, target_pct=100),
              step("reserve_vehicle", customer_id=C, vehicle_id=vb, depot_id=d_home, pickup_start=P)],
-            [step("transfer_vehicle", vehicle_id=vd, to_depot_id=d_home),
-             step("reserve_vehicle", customer_id=C, vehicle_id=vd, depot_id=d_home, pickup_start=P)],
             [step("transfer_vehicle", vehicle_id=ve, to_depot_id=d_home),
              step("reserve_vehicle", customer_id=C, vehicle_id=ve, depot_id=d_home, pickup_start=P)],
             [step("reserve_vehicle", customer_id=C, vehicle_id=va, depot_id=d_home, pickup_start=P),
@@ -318,7 +315,7 @@ def build_st1(rng: random.Random, level: str):
     return make_task(family=FAMILIES[0], level=level, class_name=CLASS, init_config=w.config(), query=query,
                      user_profile=profile, triggers=triggers, checklist=checklist, normal=normal, oracle=oracle,
                      alternatives=alternatives, infeasible_goal=infeasible, clock_start=_iso(w.start),
-                     params={"vehicle": va, "alt": vb, "depot": d_home, "pickup": P, "trip_km": K, "unused": vc})
+                     params={"vehicle": va, "alt": vb, "depot": d_home, "pickup": P, "trip_km": K, "low": vc, "far": vd})
 
 
 # -- S1: site mismatch ----------------------------------------------------------------------------
@@ -340,7 +337,7 @@ def build_s1(rng: random.Random, level: str):
     P = _iso(pick)
     C, K = w.cid, w.trip
     hname = w.depots[d_home]["name"]
-    r1, r2, r3 = w.rid(1), w.rid(2), w.rid(3)
+    r1, r2 = w.rid(1), w.rid(2)
     query = (f"I'm customer {C} and want to pick up an EV at {hname} ({d_home}), the depot next to my home, "
              f"at {_hm(pick)}. The car has to cover about {K} km. Please sort out the booking.")
     profile = UserProfile(
@@ -438,7 +435,6 @@ def build_s1(rng: random.Random, level: str):
                                 [d_home, d_alt1, d_alt2], K, ["confirmed"], P)]
         low = [k for k, v in w.vehicles.items() if v["depot"] == d_alt1][0]
         alternatives = [
-            [step("reserve_vehicle", customer_id=C, vehicle_id=low, depot_id=d_alt1, pickup_start=P)],
             [step("charge_vehicle", vehicle_id=low, target_pct=100),
              step("reserve_vehicle", customer_id=C, vehicle_id=low, depot_id=d_alt1, pickup_start=P)],
             [step("reserve_vehicle", customer_id=C, vehicle_id=vf, depot_id=d_far, pickup_start=P)],
@@ -591,9 +587,9 @@ def build_t1(rng: random.Random, level: str):
         alternatives = [
             [step("pick_up_vehicle", reservation_id=r0), step("extend_pickup_window", reservation_id=r0, minutes=60),
              step("pick_up_vehicle", reservation_id=r0)],
-            [step("reserve_vehicle", customer_id=C, vehicle_id=v2, depot_id=d, pickup_start=_iso(_ceil5(w.at(1)))),
+            [step("charge_vehicle", vehicle_id=v2, target_pct=100),
+             step("reserve_vehicle", customer_id=C, vehicle_id=v2, depot_id=d, pickup_start=_iso(_ceil5(w.at(2)))),
              step("pick_up_vehicle", reservation_id=r1)],
-            [step("charge_vehicle", vehicle_id=v2, target_pct=100)],
             [step("transfer_vehicle", vehicle_id=vf, to_depot_id=d),
              step("reserve_vehicle", customer_id=C, vehicle_id=vf, depot_id=d, pickup_start=later),
              step("pick_up_vehicle", reservation_id=r1)],

@@ -2,7 +2,6 @@
 T2 priority reorder), four levels each."""
 from __future__ import annotations
 
-import math
 import random
 from datetime import datetime, timedelta
 

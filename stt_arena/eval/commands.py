@@ -8,9 +8,8 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
-from rich.console import Console
 
-console = Console(soft_wrap=True)
+from ..util.console import console
 
 
 def _json_opt(text: Optional[str], flag: str) -> dict:
