@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
+from functools import lru_cache
 
 from docstring_parser import parse as parse_docstring
 
@@ -12,7 +13,7 @@ _SIMPLE = {"str": "string", "int": "integer", "float": "number", "bool": "boolea
            "list": "array", "tuple": "array", "set": "array", "Any": None, "object": None}
 
 
-@dataclass
+@dataclass(frozen=True)
 class ToolSpec:
     name: str
     description: str
@@ -96,6 +97,11 @@ def _method_spec(fn: ast.FunctionDef) -> tuple[str, dict]:
 
 def tool_specs(source: str, class_name: str, declared_mutating: list[str] | None = None) -> list[ToolSpec]:
     """Public methods of ``class_name`` as tools, in source order."""
+    return list(_tool_specs(source, class_name, tuple(declared_mutating) if declared_mutating is not None else None))
+
+
+@lru_cache(maxsize=256)
+def _tool_specs(source: str, class_name: str, declared_mutating: tuple[str, ...] | None) -> tuple[ToolSpec, ...]:
     tree = ast.parse(source)
     cls = next((n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == class_name), None)
     if cls is None:
@@ -120,4 +126,4 @@ def tool_specs(source: str, class_name: str, declared_mutating: list[str] | None
     for fn in fns:
         desc, params = _method_spec(fn)
         out.append(ToolSpec(fn.name, desc, params, fn.name in mut))
-    return out
+    return tuple(out)

@@ -139,7 +139,7 @@ class EnvRuntime:
                 result = self._invoke(tool, args)
             self.clock.advance()
             events += self.triggers.on_call(tool, args, "after", step, result)
-        except TaskError as e:
+        except TaskError as e:  # a malformed trigger spec (bad path); firing mismatches are events
             events.append({"type": "task_error", "step": step, "error": str(e)})
             result = {"success": False, "error": f"environment error: {e}"}
         events += self._in_code_events(step)
@@ -194,12 +194,14 @@ class EnvRuntime:
 
     # -- grading --------------------------------------------------------------------------
     def run_checks(self, items: list[dict]) -> list[dict]:
-        """Run check functions (source defining f(state) or f(state, log)) on the final state."""
+        """Run check functions (source defining f(state) or f(state, log)) on the final state.
+        Each check gets its own copy of the state and log, so one check cannot affect another."""
+        frozen = json.dumps([self.snapshot(), self.log], default=str)
         out = []
         for it in items:
             try:
                 fn, arity = self._load_check(it["check"])
-                args = (self.snapshot(), copy.deepcopy(self.log))
+                args = json.loads(frozen)
                 ok = bool(fn(*args[: max(1, min(2, arity))]))
                 out.append({"id": it["id"], "passed": ok, "error": None})
             except Exception as e:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import builtins
+import sys
 import bisect
 import collections
 import collections.abc
@@ -20,8 +21,10 @@ import random as _random
 import re
 import statistics
 import string
+import time
 import types
 import typing
+import _strptime  # noqa: F401 - datetime.strptime imports it lazily; pre-load it
 
 from .guard import ALLOWED_MODULES
 
@@ -113,12 +116,17 @@ def _random_shim(rng: _random.Random) -> types.SimpleNamespace:
     return ns
 
 
+_C_INTERNAL = {"time": time, "_strptime": sys.modules["_strptime"]}
+
+
 def make_globals(clock: SimClock, rng: _random.Random, module_name: str = "stt_env") -> dict:
     """Fresh globals for one episode's untrusted code."""
     shims = dict(_STATIC_SHIMS, datetime=_datetime_shim(clock), random=_random_shim(rng))
 
     def guarded_import(name, globals=None, locals=None, fromlist=(), level=0):  # noqa: A002
         root = name.split(".")[0]
+        if root in _C_INTERNAL and not level:  # imports made by C code (strftime, strptime), never by env code:
+            return _C_INTERNAL[root]          # the AST guard rejects `import time` in env source
         if level or root not in shims:
             raise ImportError(f"import of '{name}' is not allowed in the sandbox")
         mod = shims[root]

@@ -32,6 +32,7 @@ class TriggerEngine:
         self.disabled: set[str] = set()
         self.pending: list[tuple[int, dict, int]] = []  # (due step, trigger, fired-at step)
         self._expr_errors: list[str] = []
+        self.failed: set[str] = set()
         self._cond = {t["id"]: compile_expr(t.get("condition", "True"), f"condition of {t['id']}") for t in triggers}
         self._guard = {
             t["id"]: compile_expr(t["recovery_guard"], f"recovery_guard of {t['id']}")
@@ -80,6 +81,8 @@ class TriggerEngine:
             if act["tool"] != tool or act.get("timing", "before") != timing:
                 continue
             tid = t["id"]
+            if tid in self.failed:
+                continue
             limit = 1 if t.get("mode", "always_once") == "always_once" else t.get("max_fires", 1)
             if self.fired.get(tid, 0) + self._pending_count(tid) >= limit:
                 continue
@@ -94,9 +97,18 @@ class TriggerEngine:
             if delay:
                 self.pending.append((step + delay, t, step))
             else:
-                events.append(self._apply(t, step, step))
+                events.append(self._safe_apply(t, step, step))
                 ctx = None  # state changed
         return events
+
+    def _safe_apply(self, t: dict, step: int, activated_at: int) -> dict:
+        """Apply a firing; an old-value mismatch becomes a task_error event (the trigger is dropped and
+        the agent's call proceeds): the task did not anticipate this state."""
+        try:
+            return self._apply(t, step, activated_at)
+        except TaskError as e:
+            self.failed.add(t["id"])
+            return {"type": "task_error", "trigger_id": t["id"], "step": step, "error": str(e)}
 
     def _pending_count(self, tid: str) -> int:
         return sum(1 for _, t, _ in self.pending if t["id"] == tid)
@@ -104,7 +116,7 @@ class TriggerEngine:
     def _due(self, step: int) -> list[dict]:
         due = [p for p in self.pending if p[0] <= step]
         self.pending = [p for p in self.pending if p[0] > step]
-        return [self._apply(t, step, at) for _, t, at in due]
+        return [self._safe_apply(t, step, at) for _, t, at in due]
 
     def _apply(self, t: dict, step: int, activated_at: int) -> dict:
         eff = t.get("effects", {})
