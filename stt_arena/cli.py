@@ -213,6 +213,28 @@ def synth_procedural(
                   f"({written / dt:.0f} tasks/s)")
 
 
+@app.command()
+def baselines(
+    tasks: Optional[Path] = typer.Argument(None, help="task JSONL (default: the built-in benchmark)"),
+    output: Optional[Path] = typer.Option(None, "--output", help="keep the agents' results here"),
+    runs: int = typer.Option(1, help="runs per task (the built-in agents are deterministic)"),
+    sandbox: bool = typer.Option(True, "--sandbox/--no-sandbox"),
+) -> None:
+    """Score the built-in reference agents (oracle, stale, retry, no-verify) per level."""
+    from .eval.baselines import score_builtins
+
+    rows = score_builtins(_load(tasks), output, runs=runs, sandbox=sandbox)
+    cols = ("easy", "medium", "hard", "impossible", "solvable", "overall")
+    t = Table(title="Built-in reference agents: pass rate (%)")
+    t.add_column("agent")
+    for c in (*cols, "avg calls"):
+        t.add_column(c, justify="right")
+    for name, row in rows.items():
+        t.add_row(f"builtin:{name}", *["-" if row[c] is None else f"{row[c] * 100:.1f}" for c in cols],
+                  f"{row['avg_calls']:.2f}" if row["avg_calls"] is not None else "-")
+    console.print(t)
+
+
 def main() -> None:  # pragma: no cover
     app()
 
