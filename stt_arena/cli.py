@@ -235,6 +235,21 @@ def baselines(
     console.print(t)
 
 
+# -- failure-mode analysis, trajectory refinement and SFT export (issue 6) ------------------------
+from .analysis.commands import analyze_command  # noqa: E402
+from .export.commands import export_command  # noqa: E402
+from .refine.commands import refine_command  # noqa: E402
+
+app.command("analyze")(analyze_command)
+app.command("refine")(refine_command)
+app.command("export-sft")(export_command)
+
+
+from .synth.commands import register_synth  # noqa: E402
+
+register_synth(synth_app)
+
+
 def main() -> None:  # pragma: no cover
     app()
 
