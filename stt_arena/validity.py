@@ -15,7 +15,6 @@ from typing import Any, Callable
 from .replay import ReplayResult, replay
 from .sandbox.local import LocalEpisode
 from .sandbox.spec import episode_spec
-from .sandbox.state import get_path
 from .task.models import FINAL_MESSAGE, Task
 
 INVARIANTS = ("I1", "I2", "I3", "I4", "I5")
@@ -81,7 +80,8 @@ def check_task(task: Task, open_episode: Callable[[Task], Any] = open_local) -> 
     missing = trig_ids - oracle.fired
     in_code = [e for e in oracle.events if e.get("type") == "in_code_trigger"]
     _fail(v, "I1", (bool(trig_ids) or bool(in_code)) and not missing and not oracle.task_errors,
-          f"triggers not fired: {sorted(missing) or 'none declared or coded'}; task errors: {oracle.task_errors}")
+          f"triggers not fired: {sorted(missing) or 'none declared or coded'}; task errors: {oracle.task_errors}; "
+          f"condition errors: {[e['error'] for e in oracle.events if e.get('type') == 'condition_error']}")
     _fail(v, "I2", *_i2(task, oracle))
     if task.impossible:
         _fail(v, "I3", not normal.goal_reached and bool(task.infeasible_goal),
@@ -104,15 +104,3 @@ def check_task(task: Task, open_episode: Callable[[Task], Any] = open_local) -> 
 def _failed(r: ReplayResult) -> str:
     return ", ".join(f"{c['id']}" + (f" ({c['error']})" if c["error"] else "") for c in r.checks if not c["passed"])
 
-
-def mutation_lint(task: Task) -> list[str]:
-    """Mutations whose ``old`` disagrees with the init config (fine only if the plan changes it first)."""
-    ep = open_local(task)
-    state = ep.snapshot()
-    out = []
-    for t in task.triggers:
-        for m in t.effects.mutations:
-            cur = get_path(state, m.state_path, None)
-            if cur is not None and cur != m.old:
-                out.append(f"{t.id}: {m.state_path} is {cur!r} at init, mutation expects {m.old!r}")
-    return out

@@ -75,6 +75,17 @@ def test_old_value_mismatch_is_a_task_error():
     assert out["events"][0]["type"] == "task_error"
     assert "old-value mismatch at 'mode'" in out["events"][0]["error"]
     assert ep.snapshot()["mode"] == "normal"  # nothing applied
+    assert out["result"]["success"] is True  # the agent's call proceeds; the task error is recorded
+    assert ep.call("add", {})["events"] == []  # the failed trigger is dropped
+
+
+def test_condition_errors_are_reported_once():
+    t = trig(condition="state['missing'] > 1")
+    ep = local(make_task(triggers=[t]))
+    ev = ep.call("add", {})["events"]
+    assert ev[0]["type"] == "condition_error" and "KeyError" in ev[0]["error"]
+    assert ep.call("add", {})["events"] == []
+    assert ep.log()[0]["events"] == ["condition_error"]  # never mistaken for the trigger firing
 
 
 def test_missing_state_path_is_a_task_error():

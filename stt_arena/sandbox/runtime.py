@@ -147,8 +147,8 @@ class EnvRuntime:
         self.log.append({
             "step": step, "tool": tool, "args": to_jsonable(args), "success": bool(result.get("success")),
             "mutating": tool in self.mutating, "time": self.clock.now().isoformat(),
-            "events": [e.get("trigger_id") or e.get("flag") or e["type"] for e in events],
-            "events_before": [e.get("trigger_id") or e["type"] for e in events[:n_before]],
+            "events": [_event_label(e) for e in events],
+            "events_before": [_event_label(e) for e in events[:n_before]],
         })
         return {"result": result, "events": events, "step": step, "now": self.clock.now().isoformat()}
 
@@ -213,6 +213,11 @@ class EnvRuntime:
         g = make_globals(self.clock, self.rng, "stt_check")
         exec(code, g)  # noqa: S102 - guarded
         return g[name], arity
+
+def _event_label(e: dict) -> str:
+    """How the operation log names an event: the trigger id or flag when state changed, else its type."""
+    return {"trigger": e.get("trigger_id"), "in_code_trigger": e.get("flag")}.get(e["type"]) or e["type"]
+
 
 def _diff(a: Any, b: Any, path: str = "", out: list | None = None, limit: int = 20) -> list[dict]:
     out = [] if out is None else out

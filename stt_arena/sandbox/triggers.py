@@ -31,7 +31,8 @@ class TriggerEngine:
         self.fired: dict[str, int] = {}
         self.disabled: set[str] = set()
         self.pending: list[tuple[int, dict, int]] = []  # (due step, trigger, fired-at step)
-        self._expr_errors: list[str] = []
+        self._expr_errors: list[dict] = []
+        self._reported: set[tuple[str, str]] = set()
         self.failed: set[str] = set()
         self._cond = {t["id"]: compile_expr(t.get("condition", "True"), f"condition of {t['id']}") for t in triggers}
         self._guard = {
@@ -66,14 +67,16 @@ class TriggerEngine:
     def _eval(self, code, ctx: dict, tid: str, what: str) -> bool:
         try:
             return bool(eval(code, ctx))  # noqa: S307 - vetted by check_expression
-        except Exception as e:  # a condition over absent data is simply false
-            self._expr_errors.append(f"{what} of {tid}: {type(e).__name__}: {e}")
+        except Exception as e:  # a condition over absent data is false; reported once as an event
+            if (tid, what) not in self._reported:
+                self._reported.add((tid, what))
+                self._expr_errors.append({"type": "condition_error", "trigger_id": tid,
+                                          "error": f"{what}: {type(e).__name__}: {e}"})
             return False
 
     # -- firing ---------------------------------------------------------------------------
     def on_call(self, tool: str, args: dict, timing: str, step: int, result: Any = None) -> list[dict]:
         """Evaluate triggers activated by this call at this timing; return the events applied now."""
-        self._expr_errors = []
         events = self._due(step) if timing == "before" else []
         ctx = None
         for t in self.triggers:
@@ -99,6 +102,9 @@ class TriggerEngine:
             else:
                 events.append(self._safe_apply(t, step, step))
                 ctx = None  # state changed
+        if self._expr_errors:
+            events += [dict(e, step=step) for e in self._expr_errors]
+            self._expr_errors = []
         return events
 
     def _safe_apply(self, t: dict, step: int, activated_at: int) -> dict:
