@@ -1,0 +1,236 @@
+"""`stt-arena synth stage1|stage2|stage3|review-import`: the LLM synthesis pipeline on the command line."""
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any, Callable, List, Optional
+
+import typer
+from rich.table import Table
+
+from ..util.console import console
+from .common import Rejection, StageStats, side_paths, write_jsonl
+
+_MODEL = typer.Option(..., "--model", "-m", help="model name on the OpenAI-compatible endpoint")
+_BASE_URL = typer.Option(None, "--base-url", help="OpenAI-compatible endpoint (default: OpenAI)")
+_KEY_ENV = typer.Option("OPENAI_API_KEY", "--api-key-env", help="env var holding the API key")
+_TEMP = typer.Option(0.2, "--temperature")
+_MAX_TOKENS = typer.Option(None, "--max-tokens")
+_EXTRA = typer.Option(None, "--extra-body", help="extra request JSON, e.g. '{\"top_k\": 20}'")
+_RPM = typer.Option(None, "--rpm", help="requests per minute limit")
+_CONC = typer.Option(4, "--concurrency", "-j", min=1, help="concurrent LLM requests")
+_RETRIES = typer.Option(6, "--max-retries", min=0, help="HTTP retries per request (backoff)")
+_REPAIRS = typer.Option(2, "--max-repairs", min=0, help="repair turns on invalid structured output")
+_CACHE = typer.Option(None, "--cache-dir", help="LLM answer cache (default: .synth_cache next to --out)")
+_PROMPTS = typer.Option(None, "--prompts-dir", help="override prompt files (name.md) from this folder")
+_JSON_MODE = typer.Option(False, "--json-mode/--no-json-mode", help="send response_format=json_object")
+_DRY = typer.Option(False, "--dry-run", help="show the calls that would be made; send nothing, write nothing")
+_PROGRESS = typer.Option(True, "--progress/--no-progress")
+
+
+def _synth(model: str, base_url, api_key_env, temperature, max_tokens, extra_body, rpm, concurrency, max_retries,
+           max_repairs, cache_dir, out: Path, prompts_dir, json_mode, dry_run):
+    from .llm import ModelConfig, Synthesizer
+
+    extra: dict[str, Any] = {}
+    if extra_body:
+        p = Path(extra_body)
+        extra = json.loads(p.read_text() if p.is_file() else extra_body)
+    cfg = ModelConfig(model=model, base_url=base_url, api_key_env=api_key_env, temperature=temperature,
+                      max_tokens=max_tokens, extra_body=extra, rpm=rpm, max_retries=max_retries)
+    cache = cache_dir or (out.parent / ".synth_cache")
+    return Synthesizer(cfg, cache_dir=cache, concurrency=concurrency, max_repairs=max_repairs,
+                       prompts_dir=prompts_dir, dry_run=dry_run, json_mode=json_mode)
+
+
+def _report(stats: StageStats, syn, rejections: list[Rejection], out: Path, kept: list, dry_run: bool,
+            write: Callable[[Path, list], int] = write_jsonl) -> None:
+    s = syn.stats
+    stats.llm = {"requests": s.requests, "cached": s.cached, "structured_calls": s.calls, "repairs": s.repairs,
+                 "failures": s.failures, "by_prompt": s.by_prompt,
+                 **({"usage": syn.client.usage.snapshot()} if syn._client is not None else {})}
+    if dry_run:
+        by = Counter(p.prompt for p in syn.planned)
+        t = Table(title=f"{stats.stage} dry run: next uncached call per item (model {syn.config.model}, "
+                        f"endpoint {syn.config.base_url or 'OpenAI'})")
+        for col in ("prompt", "calls", "prompt chars"):
+            t.add_column(col)
+        for name, n in by.most_common():
+            t.add_row(name, str(n), str(sum(p.chars for p in syn.planned if p.prompt == name)))
+        console.print(t)
+        console.print(f"{stats.n_in} items in; {stats.dry_run_pending} would call the model; "
+                      f"{s.cached} answers already cached; {stats.kept} would complete from the cache alone; "
+                      f"nothing written")
+        for p in syn.planned[:10]:
+            console.print(f"  would call [bold]{p.prompt}[/bold] for {p.item}")
+        return
+    rej_path, stats_path = side_paths(out)
+    write(out, kept)
+    write_jsonl(rej_path, [r.as_dict() for r in rejections])
+    stats_path.write_text(json.dumps(stats.as_dict(), indent=2) + "\n")
+    t = Table(title=f"{stats.stage}: {stats.n_in} in, {stats.kept} kept, {sum(stats.rejected.values())} rejected")
+    t.add_column("outcome")
+    t.add_column("n", justify="right")
+    t.add_row("kept", str(stats.kept))
+    for reason, n in stats.rejected.most_common():
+        t.add_row(f"rejected: {reason}", str(n))
+    console.print(t)
+    console.print(f"LLM: {s.requests} requests, {s.cached} cached answers reused, {s.repairs} repairs")
+    console.print(f"wrote {out} ({len(kept)}), {rej_path}, {stats_path}")
+
+
+def _run(coro_fn, syn):
+    async def main():
+        try:
+            return await coro_fn()
+        finally:
+            await syn.aclose()
+    return asyncio.run(main())
+
+
+def _seed_inputs(paths: List[Path], source: Optional[str]) -> List[Path]:
+    """A folder mixing sources (not an API-Bank tree) is read file by file, each file's source detected."""
+    from .seeds import detect_source
+
+    out: List[Path] = []
+    for p in paths:
+        if p.is_dir() and not source and detect_source(p) != "api-bank":
+            out += sorted(f for f in p.rglob("*") if f.suffix in (".json", ".jsonl", ".parquet") and f.stat().st_size)
+        else:
+            out.append(p)
+    return out
+
+
+def stage1_command(
+    seeds: List[Path] = typer.Option(..., "--seeds", help="seed file or folder (repeatable): API-Bank, ToolACE, Dolci"),
+    out: Path = typer.Option(..., "--out", help="curated environments JSONL"),
+    source: Optional[str] = typer.Option(None, "--source", help="api-bank|toolace|dolci (default: detected)"),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="first N seeds of each input"),
+    min_usefulness: int = typer.Option(3, "--min-usefulness", min=1, max=5),
+    min_modelability: int = typer.Option(3, "--min-modelability", min=1, max=5),
+    min_queries: int = typer.Option(2, "--min-queries", min=1),
+    min_changes: int = typer.Option(1, "--min-changes", min=1),
+    strict_positive: bool = typer.Option(True, "--strict-positive/--lenient-positive",
+                                         help="reject an env when no positive test of a method succeeds"),
+    model: str = _MODEL, base_url: Optional[str] = _BASE_URL, api_key_env: str = _KEY_ENV,
+    temperature: float = _TEMP, max_tokens: Optional[int] = _MAX_TOKENS, extra_body: Optional[str] = _EXTRA,
+    rpm: Optional[float] = _RPM, concurrency: int = _CONC, max_retries: int = _RETRIES, max_repairs: int = _REPAIRS,
+    cache_dir: Optional[Path] = _CACHE, prompts_dir: Optional[Path] = _PROMPTS, json_mode: bool = _JSON_MODE,
+    dry_run: bool = _DRY, progress: bool = _PROGRESS,
+) -> None:
+    """Stage 1, environment curation: seed queries -> statefulness and spatio-temporal filters -> env synthesis
+    (summary, state space, operations, class, methods, assembly) -> AST guard -> sandboxed functional tests."""
+    from ..sandbox.executor import Executor
+    from .seeds import load_seeds
+    from .stage1 import Stage1Options, run_stage1
+
+    items = []
+    for p in _seed_inputs(seeds, source):
+        got = load_seeds(p, source, skip_bad=True)
+        for e in got.errors:
+            console.print(f"[yellow]skipped bad seed:[/yellow] {e}")
+        items += list(got)[:limit] if limit else list(got)
+    syn = _synth(model, base_url, api_key_env, temperature, max_tokens, extra_body, rpm, concurrency, max_retries,
+                 max_repairs, cache_dir, out, prompts_dir, json_mode, dry_run)
+    opts = Stage1Options(min_usefulness, min_modelability, min_queries, min_changes, strict_positive)
+    with Executor() as ex:
+        kept, rej, stats = _run(lambda: run_stage1(items, syn, ex, opts, progress), syn)
+    _report(stats, syn, rej, out, kept, dry_run)
+
+
+def stage2_command(
+    envs: Path = typer.Option(..., "--envs", help="stage 1 output (curated environments JSONL)"),
+    out: Path = typer.Option(..., "--out", help="draft tasks JSONL"),
+    levels: str = typer.Option("easy,medium,hard,impossible", "--levels", help="comma-separated levels"),
+    min_types: int = typer.Option(3, "--min-types", min=1),
+    max_types: int = typer.Option(6, "--max-types", min=1),
+    trigger_mode: str = typer.Option("declarative", "--trigger-mode",
+                                     help="declarative (executor-applied) or code (the paper's LLM rewrite)"),
+    clock_start: Optional[str] = typer.Option(None, "--clock-start", help="ISO start of the simulated clock"),
+    model: str = _MODEL, base_url: Optional[str] = _BASE_URL, api_key_env: str = _KEY_ENV,
+    temperature: float = _TEMP, max_tokens: Optional[int] = _MAX_TOKENS, extra_body: Optional[str] = _EXTRA,
+    rpm: Optional[float] = _RPM, concurrency: int = _CONC, max_retries: int = _RETRIES, max_repairs: int = _REPAIRS,
+    cache_dir: Optional[Path] = _CACHE, prompts_dir: Optional[Path] = _PROMPTS, json_mode: bool = _JSON_MODE,
+    dry_run: bool = _DRY, progress: bool = _PROGRESS,
+) -> None:
+    """Stage 2, dynamic injection: conflict assignment, blueprint per type x level, init config, trigger,
+    mutation check against the init state, user query and profile."""
+    from ..sandbox.executor import Executor
+    from .common import read_jsonl
+    from .schemas import CuratedEnv
+    from .stage2 import LEVELS, Stage2Options, run_stage2
+
+    lv = tuple(x.strip() for x in levels.split(",") if x.strip())
+    if any(x not in LEVELS for x in lv) or trigger_mode not in ("declarative", "code"):
+        console.print(f"[red]error:[/red] --levels takes {','.join(LEVELS)}; --trigger-mode declarative|code")
+        raise typer.Exit(2)
+    items = read_jsonl(envs, CuratedEnv)
+    syn = _synth(model, base_url, api_key_env, temperature, max_tokens, extra_body, rpm, concurrency, max_retries,
+                 max_repairs, cache_dir, out, prompts_dir, json_mode, dry_run)
+    opts = Stage2Options(levels=lv, min_types=min_types, max_types=max_types, trigger_mode=trigger_mode,
+                         clock={"start": clock_start} if clock_start else {})
+    with Executor() as ex:
+        kept, rej, stats = _run(lambda: run_stage2(items, syn, ex, opts, progress), syn)
+    _report(stats, syn, rej, out, kept, dry_run)
+
+
+def stage3_command(
+    drafts: Path = typer.Option(..., "--drafts", help="stage 2 output (draft tasks JSONL)"),
+    out: Path = typer.Option(..., "--out", help="tasks JSONL in the benchmark format"),
+    review_dir: Optional[Path] = typer.Option(None, "--review-dir", help="write an HTML page per task and review.csv"),
+    llm_verdict: bool = typer.Option(True, "--llm-verdict/--no-llm-verdict", help="the checking agent's verdict"),
+    audit: bool = typer.Option(True, "--audit/--no-audit", help="the LLM consistency audit"),
+    model: str = _MODEL, base_url: Optional[str] = _BASE_URL, api_key_env: str = _KEY_ENV,
+    temperature: float = _TEMP, max_tokens: Optional[int] = _MAX_TOKENS, extra_body: Optional[str] = _EXTRA,
+    rpm: Optional[float] = _RPM, concurrency: int = _CONC, max_retries: int = _RETRIES, max_repairs: int = _REPAIRS,
+    cache_dir: Optional[Path] = _CACHE, prompts_dir: Optional[Path] = _PROMPTS, json_mode: bool = _JSON_MODE,
+    dry_run: bool = _DRY, progress: bool = _PROGRESS,
+) -> None:
+    """Stage 3, dual-agent assessment: checklist, plan agent, executed invariants I1-I5 in the sandbox,
+    checking agent's verdict, consistency audit; writes benchmark tasks (and the human-review sheet)."""
+    from ..sandbox.executor import Executor
+    from ..task.io import save_tasks
+    from .common import read_jsonl
+    from .review import export_review
+    from .schemas import DraftTask
+    from .stage3 import Stage3Options, run_stage3
+
+    items = read_jsonl(drafts, DraftTask)
+    syn = _synth(model, base_url, api_key_env, temperature, max_tokens, extra_body, rpm, concurrency, max_retries,
+                 max_repairs, cache_dir, out, prompts_dir, json_mode, dry_run)
+    with Executor() as ex:
+        kept, rej, stats = _run(lambda: run_stage3(items, syn, ex, Stage3Options(llm_verdict, audit), progress), syn)
+    _report(stats, syn, rej, out, kept, dry_run, write=lambda p, rows: save_tasks(rows, p))
+    if review_dir and not dry_run:
+        sheet = export_review(kept, review_dir)
+        console.print(f"review pages in {review_dir}; fill in {sheet} then run `stt-arena synth review-import`")
+
+
+def review_import_command(
+    tasks: Path = typer.Option(..., "--tasks", help="stage 3 output"),
+    sheet: Path = typer.Option(..., "--sheet", help="the filled-in review.csv (task_id, decision, note)"),
+    out: Path = typer.Option(..., "--out", help="accepted tasks JSONL"),
+    undecided: str = typer.Option("drop", "--undecided", help="drop or keep tasks without a decision"),
+) -> None:
+    """Apply human accept/reject decisions from the review sheet."""
+    from ..task.io import load_tasks, save_tasks
+    from .review import apply_decisions, read_decisions
+
+    if undecided not in ("drop", "keep"):
+        console.print("[red]error:[/red] --undecided takes drop or keep")
+        raise typer.Exit(2)
+    kept, outcome = apply_decisions(load_tasks(tasks), read_decisions(sheet), undecided)
+    save_tasks(kept, out)
+    for k, ids in outcome.items():
+        if ids:
+            console.print(f"{k}: {len(ids)}" + (f" ({', '.join(ids[:5])})" if k == "unknown_decision" else ""))
+    console.print(f"wrote {len(kept)} tasks to {out}")
+
+
+def register_synth(synth_app: typer.Typer) -> None:
+    synth_app.command("stage1")(stage1_command)
+    synth_app.command("stage2")(stage2_command)
+    synth_app.command("stage3")(stage3_command)
+    synth_app.command("review-import")(review_import_command)

@@ -1,0 +1,140 @@
+"""Stage 3 — dual-agent assessment: checklist and check functions, a plan agent's plans, the executed
+invariants I1-I5 (plans replayed in the sandbox through ``stt_arena.validity.check_task``), a checking
+agent's verdict on the three invariants, and the LLM consistency audit. Output: benchmark tasks."""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from dataclasses import dataclass
+
+from ..sandbox.executor import Executor
+from ..sandbox.guard import GuardError, check_source
+from ..task.models import CHAT_WITH_USER, FINAL_MESSAGE, Blueprint, Clock, Environment, Provenance, ReferencePlans, Task
+from ..validity import check_task
+from .common import Reject, Rejection, StageStats, run_items, slug
+from .llm import Synthesizer
+from .schemas import AUDIT_ASPECTS, AuditOut, CheckVerdict, ChecklistOut, DraftTask, PlansOut
+
+INVARIANT_REASONS = {"I1": "trigger_not_fired", "I2": "effect_not_applied", "I3": "conflict_does_not_break_plan",
+                     "I4": "oracle_fails", "I5": "shortcut"}
+
+
+@dataclass
+class Stage3Options:
+    llm_verdict: bool = True
+    audit: bool = True
+
+
+def _checklist_validator(draft: DraftTask):
+    def validate(o: ChecklistOut) -> None:
+        for it in o.checklist + o.infeasible_goal:
+            try:
+                check_source(it.check, f"check {it.id}")
+            except GuardError as e:
+                raise ValueError(str(e)) from None
+        kinds = {it.kind for it in o.checklist}
+        if draft.level == "impossible":
+            if not o.infeasible_goal:
+                raise ValueError("an impossible task needs infeasible_goal items (the user's goal)")
+        elif "goal" not in kinds or "detection" not in kinds:
+            raise ValueError("the checklist needs at least one 'goal' and one 'detection' item")
+        ids = [it.id for it in o.checklist + o.infeasible_goal]
+        if len(ids) != len(set(ids)):
+            raise ValueError(f"duplicate checklist ids {ids}")
+    return validate
+
+
+def _plans_validator(draft: DraftTask):
+    names = {t["name"] for t in draft.tools} | {FINAL_MESSAGE, CHAT_WITH_USER}
+
+    def validate(o: PlansOut) -> None:
+        for label, plan in [("normal", o.normal), ("oracle", o.oracle)] + [
+                (f"alternatives[{i}]", p) for i, p in enumerate(o.alternatives)]:
+            bad = [s.method for s in plan if s.method not in names]
+            if bad:
+                raise ValueError(f"plan {label} calls unknown tools {bad}; tools are {sorted(names)}")
+        if draft.level == "impossible" and not o.alternatives:
+            raise ValueError("an impossible task needs alternatives: plans trying every alternative")
+    return validate
+
+
+def build_task(draft: DraftTask, cl: ChecklistOut, plans: PlansOut, model: str) -> Task:
+    h = hashlib.sha256(draft.draft_id.encode()).hexdigest()[:6]
+    name = draft.provenance.get("env_name") or draft.class_name
+    env = Environment(class_name=draft.class_name, source=draft.code, init_config=draft.init_config,
+                      clock=Clock(**draft.clock) if draft.clock else Clock())
+    return Task(task_id=f"synth-{draft.conflict_type}-{draft.level}-{slug(name, 24)}-{h}",
+                conflict_type=draft.conflict_type, level=draft.level, environment=env, query=draft.query,
+                user_profile=draft.user_profile, blueprint=Blueprint.model_validate(draft.blueprint.model_dump()),
+                triggers=draft.triggers, checklist=cl.checklist, infeasible_goal=cl.infeasible_goal,
+                plans=ReferencePlans(normal=plans.normal, oracle=plans.oracle, alternatives=plans.alternatives),
+                provenance=Provenance(source="synth", generator="stt-arena synth", domain=slug(name, 40),
+                                      notes=draft.scenario[:500],
+                                      extra={"draft_id": draft.draft_id, "env_id": draft.env_id,
+                                             "seed_id": draft.provenance.get("seed_id"),
+                                             "seed_source": draft.provenance.get("seed_source"),
+                                             "trigger_mode": draft.trigger_mode, "model": model}))
+
+
+def executed_invariants(task: Task, executor: Executor) -> dict:
+    v = check_task(task, executor.open)
+    out = {"results": v.results, "reasons": v.reasons, "error": v.error, "valid": v.valid}
+    if v.error:
+        raise Reject("replay_error", v.error)
+    failed = [k for k in ("I1", "I2", "I3", "I4", "I5") if not v.results.get(k)]
+    if failed:
+        raise Reject(INVARIANT_REASONS[failed[0]], "; ".join(f"{k}: {v.reasons.get(k, '')}" for k in failed))
+    return out
+
+
+def _task_view(task: Task) -> dict:
+    return {"conflict_type": task.conflict_type, "level": task.level, "query": task.query,
+            "user_profile": task.user_profile.model_dump(), "blueprint": task.blueprint.model_dump(),
+            "init_config": task.environment.init_config, "triggers": [t.model_dump() for t in task.triggers],
+            "checklist": [{"id": c.id, "kind": c.kind, "description": c.description} for c in task.checklist],
+            "plans": task.plans.model_dump()}
+
+
+async def assess(draft: DraftTask, syn: Synthesizer, executor: Executor, opts: Stage3Options) -> list[Task]:
+    item = draft.draft_id
+    ctx = {"class_name": draft.class_name, "code": draft.code, "tools": draft.tools, "init_config": draft.init_config,
+           "conflict_type": draft.conflict_type, "level": draft.level, "scenario": draft.scenario,
+           "blueprint": draft.blueprint.model_dump(), "triggers": [t.model_dump() for t in draft.triggers],
+           "query": draft.query, "user_profile": draft.user_profile.model_dump()}
+    cl = await syn.call("checklist", ctx, ChecklistOut, item=item, validate=_checklist_validator(draft))
+    ctx = {**ctx, "checklist": [c.model_dump() for c in cl.checklist + cl.infeasible_goal]}
+    plans = await syn.call("plan_agent", ctx, PlansOut, item=item, validate=_plans_validator(draft))
+    try:
+        task = build_task(draft, cl, plans, syn.config.model)
+    except ValueError as e:
+        raise Reject("task_format", str(e)) from None
+    inv = await asyncio.to_thread(executed_invariants, task, executor)
+    extra = task.provenance.extra
+    extra["invariants"] = inv["results"]
+    view = _task_view(task)
+    if opts.llm_verdict:
+        verdict = await syn.call("check_agent", {"task": view, "class_name": draft.class_name, "code": draft.code},
+                                 CheckVerdict, item=item)
+        extra["check_agent"] = verdict.model_dump()
+        bad = [k for k, j in verdict.model_dump().items() if not j["ok"]]
+        if bad:
+            raise Reject("checker_disagrees", "; ".join(f"{k}: {verdict.model_dump()[k]['reason']}" for k in bad))
+    if opts.audit:
+        audit = await syn.call("audit", {"task": view, "scenario": draft.scenario}, AuditOut, item=item)
+        extra["audit"] = audit.model_dump()
+        bad = [k for k in AUDIT_ASPECTS if not getattr(audit, k).ok]
+        if bad:
+            raise Reject("audit_failed", "; ".join(f"{k}: {getattr(audit, k).reason}" for k in bad))
+    return [task]
+
+
+async def run_stage3(drafts: list[DraftTask], syn: Synthesizer, executor: Executor, opts: Stage3Options | None = None,
+                     progress: bool = True) -> tuple[list[Task], list[Rejection], StageStats]:
+    opts = opts or Stage3Options()
+    stats = StageStats("stage3")
+    rejections: list[Rejection] = []
+    stats.n_in = len(drafts)
+    kept = await run_items(drafts, lambda d: assess(d, syn, executor, opts), stats, rejections,
+                           lambda d: d.draft_id, "stage3", "stage3 drafts", progress)
+    stats.kept = len(kept)
+    return kept, rejections, stats
