@@ -8,6 +8,7 @@ from functools import lru_cache
 from docstring_parser import parse as parse_docstring
 
 from ..sandbox.conventions import mutating_tools
+from ..sandbox.guard import parse
 
 _SIMPLE = {"str": "string", "int": "integer", "float": "number", "bool": "boolean", "dict": "object",
            "list": "array", "tuple": "array", "set": "array", "Any": None, "object": None}
@@ -31,7 +32,7 @@ def annotation_schema(node: ast.expr | None) -> dict:
         return {}
     if isinstance(node, ast.Constant) and isinstance(node.value, str):  # string annotation
         try:
-            return annotation_schema(ast.parse(node.value, mode="eval").body)
+            return annotation_schema(parse(node.value, mode="eval").body)
         except SyntaxError:
             return {}
     if isinstance(node, ast.Constant) and node.value is None:
@@ -102,7 +103,7 @@ def tool_specs(source: str, class_name: str, declared_mutating: list[str] | None
 
 @lru_cache(maxsize=256)
 def _tool_specs(source: str, class_name: str, declared_mutating: tuple[str, ...] | None) -> tuple[ToolSpec, ...]:
-    tree = ast.parse(source)
+    tree = parse(source)
     cls = next((n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == class_name), None)
     if cls is None:
         raise ValueError(f"class {class_name!r} not found in environment source")

@@ -6,6 +6,7 @@ import re
 from functools import lru_cache
 
 from ..env.schema import tool_specs
+from ..sandbox.guard import parse
 from ..task.models import CHAT_WITH_USER, FINAL_MESSAGE, Task
 
 HINT_PATTERNS = re.compile(
@@ -26,7 +27,7 @@ def env_lint(source: str, class_name: str) -> tuple[str, ...]:
     if len(specs) - n_mut < MIN_QUERY_TOOLS or n_mut < MIN_MUTATING_TOOLS:
         problems.append(f"{class_name}: {len(specs) - n_mut} query / {n_mut} mutating tools "
                         f"(need >= {MIN_QUERY_TOOLS} / {MIN_MUTATING_TOOLS})")
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(parse(source)):
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and HINT_PATTERNS.search(node.value):
             problems.append(f"{class_name} line {node.lineno}: result text hints at a fix: {node.value!r}")
     return tuple(problems)

@@ -5,6 +5,7 @@ Kept free of third-party imports: it runs inside the sandbox worker too.
 from __future__ import annotations
 
 import ast
+import threading
 
 ALLOWED_MODULES = frozenset({
     "datetime", "math", "re", "copy", "json", "typing", "collections", "itertools", "random",
@@ -41,6 +42,22 @@ _EXPR_NODES = (
 )
 
 
+_PARSE_LOCK = threading.Lock()
+
+
+def parse(source: str, mode: str = "exec") -> ast.AST:
+    """``ast.parse`` serialised across threads (CPython 3.11 can raise SystemError when two threads
+    build ASTs at once)."""
+    with _PARSE_LOCK:
+        return ast.parse(source, mode=mode)
+
+
+def compile_tree(tree: ast.AST, filename: str, mode: str = "exec"):
+    """``compile`` of an AST under the same lock as ``parse``."""
+    with _PARSE_LOCK:
+        return compile(tree, filename, mode)
+
+
 class GuardError(ValueError):
     """Code rejected by the guard; ``violations`` lists (line, message)."""
 
@@ -57,7 +74,7 @@ def _dunder(name: str) -> bool:
 def check_source(source: str, what: str = "code") -> ast.Module:
     """Parse and vet a module's source; return the tree or raise GuardError."""
     try:
-        tree = ast.parse(source)
+        tree = parse(source)
     except SyntaxError as e:
         raise GuardError([(e.lineno or 0, f"syntax error: {e.msg}")], what) from None
     problems: list[tuple[int, str]] = []
@@ -96,7 +113,7 @@ def check_source(source: str, what: str = "code") -> ast.Module:
 def check_expression(expr: str, what: str = "expression") -> ast.Expression:
     """Vet a trigger condition / guard: plain data access, comparisons and a few functions."""
     try:
-        tree = ast.parse(expr, mode="eval")
+        tree = parse(expr, mode="eval")
     except SyntaxError as e:
         raise GuardError([(1, f"syntax error in {expr!r}: {e.msg}")], what) from None
     problems: list[tuple[int, str]] = []

@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 from .conventions import IN_CODE_FLAG, mutating_tools
-from .guard import check_source
+from .guard import check_source, compile_tree
 from .safe_env import SimClock, make_globals
 from .state import public_state, set_path, to_jsonable
 from .triggers import TaskError, TriggerEngine
@@ -53,7 +53,7 @@ def _has_in_code_flags(tree: ast.Module) -> bool:
 def _vetted_env(source: str, class_name: str):
     """Guard, compile and scan env source once per distinct source (episodes re-use the result)."""
     tree = check_source(source, "environment code")
-    code = compile(tree, "<environment>", "exec")
+    code = compile_tree(tree, "<environment>")
     declared = (_literal_attr(tree, class_name, "MUTATING_TOOLS"), _literal_attr(tree, class_name, "READ_ONLY_TOOLS"))
     return code, declared, _has_in_code_flags(tree)
 
@@ -64,7 +64,7 @@ def _vetted_check(source: str):
     defs = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
     if not defs:
         raise ValueError("check source defines no function")
-    return compile(tree, "<check>", "exec"), defs[-1].name, len(defs[-1].args.args)
+    return compile_tree(tree, "<check>"), defs[-1].name, len(defs[-1].args.args)
 
 
 class EnvRuntime:

@@ -5,7 +5,7 @@ import copy
 import datetime as _dt
 from typing import Any, Callable
 
-from .guard import check_expression
+from .guard import check_expression, compile_tree
 from .state import StatePathError, get_path, set_path
 
 
@@ -15,7 +15,7 @@ class TaskError(RuntimeError):
 
 def compile_expr(expr: str, what: str):
     expr = (expr or "").strip() or "True"
-    return compile(check_expression(expr, what), f"<{what}>", "eval")
+    return compile_tree(check_expression(expr, what), f"<{what}>", "eval")
 
 
 class TriggerEngine:

@@ -13,6 +13,7 @@ from typing import Any
 from ..env.schema import tool_specs
 from ..sandbox.executor import Executor, SandboxError
 from ..sandbox.guard import GuardError, check_source
+from ..sandbox.guard import parse as parse_ast
 from .common import Reject, Rejection, StageStats, probe_task, run_items, slug
 from .llm import Synthesizer
 from .schemas import (AttributeClass, CuratedEnv, EnvSummary, InitConfig, MethodSource, OperationList,
@@ -62,7 +63,7 @@ def _check_ops(opts: Stage1Options):
 
 def _check_class(o: AttributeClass) -> None:
     try:
-        tree = ast.parse(o.source)
+        tree = parse_ast(o.source)
     except SyntaxError as e:
         raise ValueError(f"class source does not parse: line {e.lineno}: {e.msg}") from None
     classes = [n for n in tree.body if isinstance(n, ast.ClassDef)]
@@ -76,7 +77,7 @@ def _method_validator(name: str):
     def validate(o: MethodSource) -> None:
         src = textwrap.dedent(o.source)
         try:
-            tree = ast.parse(src)
+            tree = parse_ast(src)
         except SyntaxError as e:
             raise ValueError(f"method source does not parse: line {e.lineno}: {e.msg}") from None
         defs = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
