@@ -6,6 +6,7 @@ import re
 from functools import lru_cache
 
 from ..env.schema import tool_specs
+from ..judge.heuristic import IMPOSSIBLE
 from ..sandbox.guard import parse
 from ..task.models import CHAT_WITH_USER, FINAL_MESSAGE, Task
 
@@ -55,6 +56,10 @@ def lint_task(task: Task) -> list[str]:
         if bad:
             problems.append(f"{plan_name} plan calls unknown tools {bad}")
     if task.impossible:
+        last = task.plans.oracle[-1] if task.plans.oracle else None
+        text = str(last.arguments.get("content", "")) if last and last.method == FINAL_MESSAGE else ""
+        if not IMPOSSIBLE.search(text):
+            problems.append("the oracle's final message does not state the infeasibility (offline judge phrases)")
         if not task.user_profile.refusals:
             problems.append("impossible task without refusals in the user profile")
         if not task.plans.alternatives:

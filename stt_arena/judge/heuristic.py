@@ -21,7 +21,7 @@ IMPOSSIBLE = re.compile(
     r"not available|unavailable|no (?:available|suitable|valid|open|remaining|other)\b|could not|couldn't|"
     r"won't be able|will not be able|not be able|no way to|isn't possible|is not possible|fully booked|"
     r"not able to|nothing (?:was|has been|is) (?:booked|changed|done|reserved|shipped|dispatched|moved|scheduled)|"
-    r"(?:i|we) (?:have not|haven't|did not|didn't) (?:book|change|ship|dispatch|move|reserve|schedule|make)|"
+    r"(?:i|we) (?:have not|haven't|did not|didn't) (?:book|change|ship|dispatch|move|reserve|schedule|make|allocate|assign|transfer|confirm|buy|order)|"
     r"(?:is|are|remains?|stays?) unchanged|(?:is|are) (?:now )?(?:full|blocked|closed)|ruled out|"
     r"not accepting|in outage|neither .{1,80} nor .{1,80} can|no (?:seats|capacity|slots?|route|connection)|block(?:s|ed)? every)", re.I)
 
