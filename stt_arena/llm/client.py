@@ -180,7 +180,8 @@ class RateLimiter:
 
 
 _RETRYABLE = (openai.RateLimitError, openai.InternalServerError, openai.APITimeoutError,
-              openai.APIConnectionError)
+              openai.APIConnectionError, openai.APIResponseValidationError,
+              json.JSONDecodeError)  # a 200 whose body is not JSON: a broken proxy or a truncated reply
 
 
 def _retry_after(err: Exception) -> float | None:
@@ -285,9 +286,11 @@ class LLMClient:
             try:
                 resp = await self._client.chat.completions.create(**params)
                 break
-            except openai.OpenAIError as e:
+            except (openai.OpenAIError, json.JSONDecodeError) as e:
                 status = getattr(e, "status_code", None)
                 label = type(e).__name__ + (f" (HTTP {status})" if status else "")
+                if isinstance(e, json.JSONDecodeError):
+                    label = "malformed (non-JSON) response body"
                 if not _is_retryable(e):
                     self.usage.add(failures=1)
                     raise LLMError(f"{label} from {self._where()}: {e}", model=cfg.model,

@@ -13,6 +13,7 @@ list gives ``default``):
 * ``{"delay": seconds, ...}`` -- sleep first (combine with any other keys);
 * ``{"drop": True}`` -- close the connection without answering;
 * ``{"raw": obj}`` -- send ``obj`` verbatim as the 200 JSON body (e.g. ``{"choices": []}``).
+* ``{"garbage": text}`` -- a 200 response whose body is not JSON (a broken proxy).
 """
 from __future__ import annotations
 
@@ -192,6 +193,14 @@ def _make_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
                                    item.get("message", f"scripted error {item['error']}"), headers)
             if isinstance(item, dict) and "raw" in item:
                 return self._send(200, item["raw"])
+            if isinstance(item, dict) and "garbage" in item:  # a 200 whose body is not JSON
+                data = str(item["garbage"]).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                return
             if isinstance(item, dict) and set(item) <= {"delay"}:
                 item = None  # a bare delay then the default reply
             self._send(200, server._completion(body, item))
