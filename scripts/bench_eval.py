@@ -1,39 +1,119 @@
-"""Throughput of the eval loop with built-in agents (no model): episodes/s with and without the sandbox.
+"""Eval-loop throughput through the real openai client against a local scripted OpenAI server.
 
-    python scripts/bench_eval.py [--tasks FILE] [--runs 3] [--concurrency 8]
+The server plays each task's oracle plan as tool calls. Prints:
+* zero-latency server: episodes/s and tool steps/s at concurrency 1, 16, 64;
+* server sleeping --latency s per completion: wall time vs the ideal (sum of latencies / concurrency);
+* peak RSS of this process at concurrency 256;
+
+    python scripts/bench_eval.py [--episodes 64] [--latency 0.2] [--no-sandbox]
 """
 from __future__ import annotations
 
 import argparse
+import json
+import multiprocessing as mp
+import resource
 import tempfile
 import time
+from contextlib import contextmanager
 
 from stt_arena.data import default_tasks_path
 from stt_arena.eval.config import EvalConfig
 from stt_arena.eval.runner import run_eval
 from stt_arena.llm.client import ModelConfig
 from stt_arena.task.io import load_tasks
+from stt_arena.task.models import FINAL_MESSAGE
+from stt_arena.testing.fake_openai import FakeOpenAIServer
+
+
+def oracle_policy(tasks, delay: float):
+    """A server-side script: the next oracle step of the task named in the first user message."""
+    by_query = {t.query: t for t in tasks}
+
+    def reply(body: dict):
+        msgs = body["messages"]
+        task = by_query[next(m["content"] for m in msgs if m["role"] == "user")]
+        turn = sum(1 for m in msgs if m["role"] == "assistant")
+        plan = [s for s in task.plans.oracle]
+        item: dict = {"delay": delay} if delay else {}
+        if turn >= len(plan) or plan[turn].method == FINAL_MESSAGE:
+            content = plan[turn].arguments.get("content", "Task Completed") if turn < len(plan) else "Task Completed"
+            return {**item, "content": content}
+        st = plan[turn]
+        return {**item, "tool_calls": [{"name": st.method, "arguments": st.arguments}]}
+
+    return reply
+
+
+def _serve(tasks, delay: float, conn) -> None:
+    with FakeOpenAIServer(oracle_policy(tasks, delay)) as sv:
+        conn.send(sv.base_url)
+        conn.recv()  # until the harness is done
+
+
+@contextmanager
+def server_process(tasks, delay: float):
+    """The scripted server in its own process, so its CPU time is not charged to the harness."""
+    ctx = mp.get_context("fork")
+    parent, child = ctx.Pipe()
+    p = ctx.Process(target=_serve, args=(tasks, delay, child), daemon=True)
+    p.start()
+    try:
+        yield parent.recv()
+    finally:
+        parent.send("stop")
+        p.join(10)
+
+
+def run(tasks, concurrency: int, delay: float, sandbox: bool) -> tuple[dict, float, int]:
+    with server_process(tasks, delay) as base_url, tempfile.TemporaryDirectory() as d:
+        agent = ModelConfig(model="bench-agent", base_url=base_url, max_retries=2, timeout_s=60)
+        cfg = EvalConfig(agent=agent, runs=1, concurrency=concurrency, sandbox=sandbox)
+        t = time.perf_counter()
+        s = run_eval(cfg, tasks, d, progress=False, fsync=False)
+        wall = time.perf_counter() - t
+        steps = sum(json.loads(x)["n_tool_calls"] for x in open(f"{d}/results.jsonl"))
+        return s, wall, steps
+
+
+def _copies(tasks, n: int):
+    """``n`` episodes cycling over ``tasks`` (fresh ids, so each is its own episode)."""
+    out = (tasks * (1 + n // len(tasks)))[:n]
+    return [t.model_copy(update={"task_id": f"{t.task_id}#{i}"}) for i, t in enumerate(out)]
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--tasks", default=str(default_tasks_path()))
-    ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--concurrency", type=int, default=8)
-    ap.add_argument("--agents", default="oracle,stale")
+    ap.add_argument("--episodes", type=int, default=64)
+    ap.add_argument("--latency", type=float, default=0.2)
+    ap.add_argument("--load", type=int, default=4, help="episodes per concurrency slot in the latency runs")
+    ap.add_argument("--sandbox", action=argparse.BooleanOptionalAction, default=True)
     a = ap.parse_args()
-    tasks = load_tasks(a.tasks)
-    for agent in a.agents.split(","):
-        for sandbox in (False, True):
-            with tempfile.TemporaryDirectory() as d:
-                cfg = EvalConfig(agent=ModelConfig(model=f"builtin:{agent}"), runs=a.runs, sandbox=sandbox,
-                                 concurrency=a.concurrency)
-                t = time.perf_counter()
-                s = run_eval(cfg, tasks, d, progress=False)
-                dt = time.perf_counter() - t
-                n = s["completed_episodes"]
-                print(f"{agent:10s} sandbox={sandbox!s:5s} {n} episodes in {dt:.2f}s = {n / dt:.1f} ep/s; "
-                      f"overall pass {100 * (s['metrics']['table3']['overall']['mean'] or 0):.1f}%")
+    all_tasks = load_tasks(a.tasks)
+    tasks = _copies(all_tasks, a.episodes)
+    print(f"{len(tasks)} episodes per setting, sandbox={a.sandbox}")
+
+    print("\n== zero-latency server ==")
+    print(f"{'concurrency':>11s} {'episodes/s':>11s} {'tool steps/s':>13s} {'pass':>6s}")
+    for c in (1, 16, 64):
+        s, wall, steps = run(tasks, c, 0.0, a.sandbox)
+        passed = s["metrics"]["table3"]["overall"]["mean"] or 0
+        print(f"{c:11d} {len(tasks) / wall:11.1f} {steps / wall:13.1f} {passed * 100:5.0f}%")
+
+    print(f"\n== server sleeping {a.latency * 1000:.0f} ms per completion ({a.load}x concurrency episodes) ==")
+    print(f"{'concurrency':>11s} {'episodes':>9s} {'wall s':>8s} {'ideal s':>8s} {'overhead':>9s}")
+    for c in (16, 64):
+        eps = _copies(all_tasks, a.load * c)
+        s, wall, steps = run(eps, c, a.latency, a.sandbox)
+        completions = steps + len(eps)  # one completion per tool call plus the final reply
+        ideal = completions * a.latency / c  # sum of latencies / concurrency
+        print(f"{c:11d} {len(eps):9d} {wall:8.2f} {ideal:8.2f} {100 * (wall / ideal - 1):8.1f}%")
+
+    big = _copies(all_tasks, 256)
+    run(big, 256, 0.0, a.sandbox)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\n== concurrency 256 ({len(big)} episodes) ==\npeak RSS of the harness process: {peak:.0f} MB")
 
 
 if __name__ == "__main__":

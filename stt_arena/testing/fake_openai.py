@@ -140,6 +140,9 @@ class FakeOpenAIServer:
 
 def _make_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, like real inference servers
+        disable_nagle_algorithm = True  # headers and body go out at once (no 40 ms delayed-ACK stalls)
+
         def log_message(self, *args: Any) -> None:  # keep test output quiet
             pass
 
