@@ -29,7 +29,7 @@ def analyze_command(
     as_json: bool = typer.Option(False, "--json", help="print JSON rows"),
 ) -> None:
     """Detect stale-state execution, misdiagnosis and missing verification; print their frequency."""
-    from ..eval.store import ResultsFileError, load_results, read_jsonl
+    from ..eval.store import ResultsFileError, load_results
 
     if by not in ("type", "level", "both"):
         raise typer.BadParameter("choose type, level or both", param_hint="--by")
@@ -37,10 +37,7 @@ def analyze_command(
     task_paths = list(tasks or [])
     for r in results:
         try:
-            if r.is_file():
-                recs, cfg = list(read_jsonl(r)), {}
-            else:
-                recs, cfg = load_results(r)
+            recs, cfg = load_results(r)
         except (ResultsFileError, OSError) as e:
             console.print(f"[red]error:[/red] {e}")
             raise typer.Exit(2) from None

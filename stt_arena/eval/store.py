@@ -151,8 +151,11 @@ class ResultsStore:
 
 
 def load_results(root: str | Path) -> tuple[list[dict], dict]:
-    """(records, config) of a results directory, read-only; a clear error when it is not one."""
+    """(records, config) of a results directory (or of a bare results JSONL file, with an empty config),
+    read-only; a clear error when it is neither."""
     root = Path(root)
+    if root.is_file():
+        return list(read_jsonl(root)), {}
     p = root / RESULTS
     if not p.exists():
         raise ResultsFileError(f"{root}: not a results directory (no {RESULTS})")

@@ -31,7 +31,7 @@ def refine_command(
 ) -> None:
     """Refine trajectories against the three failure modes; every result is replayed and validated."""
     from ..data import default_tasks_path
-    from ..eval.store import ResultsFileError, load_results, read_jsonl
+    from ..eval.store import ResultsFileError, load_results
     from ..judge import make_judge
     from ..llm.client import LLMClient, ModelConfig
     from ..task.io import TaskFileError, load_tasks
@@ -47,10 +47,7 @@ def refine_command(
     cfg_tasks = None
     for p in inputs:
         try:
-            if p.is_file():
-                recs, cfg = list(read_jsonl(p)), {}
-            else:
-                recs, cfg = load_results(p)
+            recs, cfg = load_results(p)
         except (ResultsFileError, OSError) as e:
             console.print(f"[red]error:[/red] {e}")
             raise typer.Exit(2) from None
