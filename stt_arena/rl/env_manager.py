@@ -22,7 +22,10 @@ def register_envs() -> list[str]:
     return [i for i in ENV_IDS if i in ENV_REGISTRY]
 
 
-register_envs()
+try:
+    register_envs()
+except ImportError:  # gem-llm is not installed ('[rl]' extra): the class paths below still import
+    pass
 
 try:  # ROLL present (its worker): subclass its managers so the config's class path is ours
     from roll.pipeline.agentic.env_manager.agent_native_env_manager import AgentNativeStepEnvManager
