@@ -145,3 +145,14 @@ def test_gem_registration_is_idempotent():
     assert isinstance(obs, str) and "<tool_call>" in obs
     obs, r, term, trunc, info = text_env.step("I cannot help.")
     assert term and isinstance(obs, str)
+
+
+def test_openai_tool_call_dicts_are_accepted(pool):
+    task = pool[2]
+    core = _core(task)
+    first = task.plans.oracle[0]
+    msg = {"content": None, "tool_calls": [{"id": "c1", "type": "function", "function": {
+        "name": first.method, "arguments": json.dumps(first.arguments)}}]}
+    msgs, r, term, _, info = core.step(msg)
+    assert not term and msgs[-2]["tool_calls"][0]["id"] == "c1" and msgs[-1]["role"] == "tool"
+    assert core.steps[-1]["kind"] == "tool" and core.steps[-1]["tool"] == first.method

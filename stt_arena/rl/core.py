@@ -115,8 +115,10 @@ class STTArenaCore:
             raise RuntimeError("step() called on a finished episode: call reset()")
         self.n_steps += 1
         parsed = parse_action(action)
-        text = action if isinstance(action, str) else json.dumps(action)
-        self.messages.append({"role": "assistant", "content": text})
+        if isinstance(action, dict):  # an OpenAI assistant message: keep its tool_calls
+            self.messages.append({**action, "role": "assistant"})
+        else:
+            self.messages.append({"role": "assistant", "content": str(action)})
         if parsed.error:
             self.n_invalid += 1
             self.steps.append({"kind": "invalid", "error": parsed.error, "thought": parsed.thought})
