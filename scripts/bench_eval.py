@@ -72,8 +72,9 @@ def run(tasks, concurrency: int, delay: float, sandbox: bool) -> tuple[dict, flo
         t = time.perf_counter()
         s = run_eval(cfg, tasks, d, progress=False, fsync=False)
         wall = time.perf_counter() - t
-        steps = sum(json.loads(x)["n_tool_calls"] for x in open(f"{d}/results.jsonl"))
-        return s, wall, steps
+        recs = [json.loads(x) for x in open(f"{d}/results.jsonl")]
+        s["longest_episode_turns"] = max(r["n_turns"] for r in recs)
+        return s, wall, sum(r["n_tool_calls"] for r in recs)
 
 
 def _copies(tasks, n: int):
@@ -87,7 +88,7 @@ def main() -> None:
     ap.add_argument("--tasks", default=str(default_tasks_path()))
     ap.add_argument("--episodes", type=int, default=64)
     ap.add_argument("--latency", type=float, default=0.2)
-    ap.add_argument("--load", type=int, default=4, help="episodes per concurrency slot in the latency runs")
+    ap.add_argument("--load", type=int, default=8, help="episodes per concurrency slot in the latency runs")
     ap.add_argument("--sandbox", action=argparse.BooleanOptionalAction, default=True)
     a = ap.parse_args()
     all_tasks = load_tasks(a.tasks)
@@ -102,13 +103,17 @@ def main() -> None:
         print(f"{c:11d} {len(tasks) / wall:11.1f} {steps / wall:13.1f} {passed * 100:5.0f}%")
 
     print(f"\n== server sleeping {a.latency * 1000:.0f} ms per completion ({a.load}x concurrency episodes) ==")
-    print(f"{'concurrency':>11s} {'episodes':>9s} {'wall s':>8s} {'ideal s':>8s} {'overhead':>9s}")
+    print(f"{'concurrency':>11s} {'episodes':>9s} {'wall s':>8s} {'ideal s':>8s} {'overhead':>9s} "
+          f"{'longest ep s':>13s} {'vs sum/c + longest':>19s}")
     for c in (16, 64):
         eps = _copies(all_tasks, a.load * c)
         s, wall, steps = run(eps, c, a.latency, a.sandbox)
         completions = steps + len(eps)  # one completion per tool call plus the final reply
         ideal = completions * a.latency / c  # sum of latencies / concurrency
-        print(f"{c:11d} {len(eps):9d} {wall:8.2f} {ideal:8.2f} {100 * (wall / ideal - 1):8.1f}%")
+        longest = s["longest_episode_turns"] * a.latency  # no schedule can finish before its longest episode
+        bound = ideal + longest  # what a greedy scheduler with zero overhead can guarantee
+        print(f"{c:11d} {len(eps):9d} {wall:8.2f} {ideal:8.2f} {100 * (wall / ideal - 1):8.1f}% {longest:13.2f} "
+              f"{100 * (wall / bound - 1):18.1f}%")
 
     big = _copies(all_tasks, 256)
     run(big, 256, 0.0, a.sandbox)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import inspect
+import itertools
 import json
 import os
 import random
@@ -43,6 +44,8 @@ class ModelConfig(BaseModel):
     rpm: float | None = None
     backoff_base_s: float = 0.5
     backoff_cap_s: float = 30.0
+    connection_pools: int = Field(8, ge=1, description="httpx pools used round-robin: each pool scans all "
+                                  "its connections per request, so many small pools scale with concurrency")
 
     def api_key(self) -> str:
         """The key from ``api_key_env``, or ``"EMPTY"`` (fine for local servers)."""
@@ -230,12 +233,15 @@ class LLMClient:
         self.config = config
         self.usage = Usage()
         self._limiter = RateLimiter(config.rpm) if config.rpm else None
-        self._client = openai.AsyncOpenAI(api_key=config.api_key(), base_url=config.base_url,
-                                          timeout=config.timeout_s, max_retries=0)
-        self._create_params = set(inspect.signature(self._client.chat.completions.create).parameters)
+        self._clients = [openai.AsyncOpenAI(api_key=config.api_key(), base_url=config.base_url,
+                                            timeout=config.timeout_s, max_retries=0)
+                         for _ in range(config.connection_pools)]
+        self._next = itertools.count()
+        self._create_params = set(inspect.signature(self._clients[0].chat.completions.create).parameters)
 
     async def aclose(self) -> None:
-        await self._client.close()
+        for c in self._clients:
+            await c.close()
 
     async def __aenter__(self) -> "LLMClient":
         return self
@@ -277,7 +283,8 @@ class LLMClient:
             options["timeout"] = params["timeout"]
         if params.get("extra_headers"):
             options["headers"] = params["extra_headers"]
-        return await self._client.post("/chat/completions", cast_to=ChatCompletion, body=body, options=options)
+        client = self._clients[next(self._next) % len(self._clients)]
+        return await client.post("/chat/completions", cast_to=ChatCompletion, body=body, options=options)
 
     async def chat(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None,
                    tool_choice: Any = None, response_format: Any = None,
