@@ -4,7 +4,7 @@ import json
 import pytest
 
 from stt_arena.eval.orchestrator import FatalEvalError
-from stt_arena.eval.runner import Runner, run_eval
+from stt_arena.eval.runner import run_eval
 from stt_arena.testing.fake_openai import FakeOpenAIServer
 
 from .test_eval_helpers import cfg, clinic, fake_cfg, impossible_clinic

@@ -1,6 +1,5 @@
 """Every built-in task family, at every level, over several seeds: a valid task (I1-I5) and lint."""
 import random
-import re
 
 import pytest
 

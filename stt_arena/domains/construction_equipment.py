@@ -264,7 +264,7 @@ def build_st1(rng: random.Random, level: str):
 # -- S3: the haul route gets a weight restriction --------------------------------------------------------
 def build_s3(rng: random.Random, level: str):
     w = _world(rng)
-    m, a1 = w.machines[0], w.atts[0]
+    m = w.machines[0]
     rn, tr = f"RN-{m}", f"TR-{m}"
     direct, bypass, ring = w.routes["direct"], w.routes["bypass"], w.routes["ring"]
     fam = FAMILIES_BY_TYPE["S3"]

@@ -156,14 +156,12 @@ class Refiner:
             res = stage(rec, info)
             out.stages.append({"stage": name, "edits": res.edits})
             if res.changed:
-                prev = rec
                 rec = await self._finish(task, res.blocks, info, source)
                 for blocks, edits in res.alternatives:  # other candidate edits, first passing replay wins
                     if rec["passed"]:
                         break
                     rec = await self._finish(task, blocks, info, source)
                     out.stages[-1] = {"stage": name, "edits": edits}
-                del prev
         if rec is source:
             out.reason, out.detail = "no_edit", "no rule applied"
             return None

@@ -30,7 +30,7 @@ from typing import Any
 
 from ..analysis.detectors import _failed, is_query_tool, trigger_index
 from ..env.schema import ToolSpec, tool_specs
-from ..task.models import CHAT_WITH_USER, FINAL_MESSAGE, Task
+from ..task.models import CHAT_WITH_USER, Task
 from .replay import blocks_of
 
 

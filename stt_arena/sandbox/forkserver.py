@@ -13,7 +13,6 @@ import socket
 import sys
 
 from . import worker  # noqa: F401 - pre-import everything the workers need (no imports after fork)
-from .runtime import EnvRuntime  # noqa: F401
 
 
 def main(ctrl_fd: int) -> None:

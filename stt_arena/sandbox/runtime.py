@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import ast
 import copy
-import hashlib
 import json
 import random
 from functools import lru_cache
@@ -111,9 +110,6 @@ class EnvRuntime:
 
     def snapshot(self) -> dict:
         return to_jsonable(public_state(self.env))
-
-    def state_hash(self) -> str:
-        return hashlib.sha256(json.dumps(self.snapshot(), sort_keys=True).encode()).hexdigest()[:16]
 
     def _flags(self) -> dict:
         return {k: v for k, v in vars(self.env).items() if isinstance(v, bool) and IN_CODE_FLAG.search(k)}

@@ -7,7 +7,6 @@ import hashlib
 import re
 import textwrap
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from ..env.schema import tool_specs
