@@ -1,4 +1,5 @@
-"""The RL environment: Qwen-format episodes, rewards, format penalty, thread isolation, ROLL configs."""
+"""The RL environment's GEM-free core and the Qwen parser (always run): episodes, rewards, format penalty,
+thread isolation, trainer-forced stops. GEM/ROLL-facing tests are in test_rl_gem.py."""
 import json
 import threading
 from pathlib import Path
@@ -116,37 +117,6 @@ def test_sandboxed_episode_same_reward(pool):
     assert play(_core(task, sandbox=True), task.plans.oracle)[1] == 1.0
 
 
-def test_roll_configs_name_our_env_manager():
-    yaml = pytest.importorskip("yaml")
-    import importlib
-
-    for name in ("reinforce_pp.yaml", "grpo.yaml"):
-        cfg = yaml.safe_load((ROOT / "RL" / name).read_text())
-        envs = cfg["custom_envs"]
-        for env in envs.values():
-            mod, _, cls = env["env_manager_cls"].rpartition(".")
-            assert hasattr(importlib.import_module(mod), cls)
-            assert env["env_type"] in ("stt_arena", "stt_arena_text")
-
-
-def test_gem_registration_is_idempotent():
-    pytest.importorskip("gem")
-    import gem
-
-    from stt_arena.rl.env_manager import register_envs
-
-    assert register_envs() == ["stt_arena", "stt_arena_text"]
-    assert register_envs() == ["stt_arena", "stt_arena_text"]  # second import/registration is a no-op
-    env = gem.make("stt_arena", pool_size=36, pool_seed=3)
-    msgs, info = env.reset(seed=5)
-    assert msgs[0]["role"] == "system" and info["tools"]
-    text_env = gem.make("stt_arena_text", pool_size=36, pool_seed=3)
-    obs, info = text_env.reset(seed=5)
-    assert isinstance(obs, str) and "<tool_call>" in obs
-    obs, r, term, trunc, info = text_env.step("I cannot help.")
-    assert term and isinstance(obs, str)
-
-
 def test_openai_tool_call_dicts_are_accepted(pool):
     task = pool[2]
     core = _core(task)
@@ -156,3 +126,39 @@ def test_openai_tool_call_dicts_are_accepted(pool):
     msgs, r, term, _, info = core.step(msg)
     assert not term and msgs[-2]["tool_calls"][0]["id"] == "c1" and msgs[-1]["role"] == "tool"
     assert core.steps[-1]["kind"] == "tool" and core.steps[-1]["tool"] == first.method
+
+
+def test_special_tokens_multi_calls_and_forced_stop(pool):
+    task = next(t for t in pool if not t.impossible)
+    core = _core(task)
+    first, second = task.plans.oracle[0], task.plans.oracle[1]
+    two = qwen(first) + "\n<tool_call>" + json.dumps({"name": second.method, "arguments": second.arguments}) \
+        + "</tool_call><|im_end|>"
+    msgs, r, term, _, info = core.step(two)
+    assert not term and "<|im_end|>" not in msgs[-3]["content"] and info["use_tool"]
+    assert [m["role"] for m in msgs[-2:]] == ["tool", "tool"] and msgs[-1]["content"].startswith("Not executed")
+    assert core.n_calls == 1 and core.steps[-1]["tool"] == first.method
+
+    class Stop:  # what ROLL passes when generation was cut (an EpisodeStopReason enum member)
+        value = "max_length"
+    _, r, term, trunc, info = core.step(Stop())
+    assert term and trunc and r == 0.0 and info["stop_reason"] == "forced:max_length"
+
+
+def test_oracle_with_end_tokens_and_failure_mode_flags(pool):
+    task = next(t for t in pool if not t.impossible)
+    core = _core(task)
+    for st in task.plans.oracle:
+        out = core.step(qwen(st) + "<|im_end|>")
+        if out[2]:
+            break
+    else:
+        out = core.step("Task Completed.<|im_end|>")
+    assert out[1] == 1.0 and out[4]["failure_mode"] == ""
+    flagged = 0
+    for t in pool[:12]:
+        info = play(_core(t), t.plans.normal)[4]
+        assert {"mode_stale_state", "mode_misdiagnosis", "mode_missing_verification"} <= set(info["metrics"])
+        assert all(isinstance(v, (bool, int, float)) for v in info["metrics"].values())
+        flagged += bool(info["failure_mode"])
+    assert flagged > 0  # the stale plan shows up as a failure mode somewhere

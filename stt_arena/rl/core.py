@@ -1,18 +1,28 @@
 """The RL environment's logic, independent of GEM: tasks in, chat messages and rewards out.
 
 ``reset(seed)`` draws a task (from a task file, or from the procedural generator's train split) and
-returns the chat messages plus OpenAI tool schemas; ``step(text)`` parses the policy's output, runs one
-tool call (or sends ``chat_with_user`` to the user simulator) and returns the full message history.
-The episode ends on a final answer (no tool call), at ``max_steps``, or when the sandbox dies.
+returns the chat messages plus OpenAI tool schemas; ``step(action)`` parses the policy's output (Qwen
+``<tool_call>`` text or an OpenAI assistant message), runs one tool call (or sends ``chat_with_user`` to
+the user simulator) and returns the full message history. The episode ends on a final answer (a reply
+without a tool call), at ``max_steps``, when the sandbox dies, or when the trainer forces a stop (any
+action that is neither text nor a dict, e.g. ROLL's ``EpisodeStopReason``); the reward comes at the end.
+
+The conventions follow the evaluation loop (``stt_arena.eval.orchestrator``): same system prompt, tools
+(``agent_tools``), one tool call executed per turn (extra calls answered with ``EXTRA_CALL``), messages
+recorded in the episode, grading with ``replay.grade`` and the judge for impossible tasks, and the
+failure-mode detectors of ``stt_arena.analysis``.
 """
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import threading
+from pathlib import Path
 from typing import Any
 
+from ..agents.llm import EXTRA_CALL, observation_text
+from ..analysis.detectors import FAILURE_MODES, detect
+from ..env.schema import tool_specs
 from ..eval.orchestrator import agent_tools
 from ..eval.prompts import load_prompt
 from ..judge import make_judge
@@ -27,8 +37,12 @@ from .qwen_format import parse_action
 from .reward import RewardConfig, episode_reward
 
 _POOLS: dict[tuple, list[Task]] = {}
-_POOL_LOCK = threading.Lock()
+_FILES: dict[str, list[Task]] = {}
+_LOCK = threading.Lock()
+_PKG_PARENT = Path(__file__).resolve().parents[2]
 _EXECUTOR: Executor | None = None
+FORMAT_HINT = ("Call one tool as <tool_call>{\"name\": ..., \"arguments\": {...}}</tool_call>, or reply "
+               "without a tool call to finish.")
 
 
 def train_pool(size: int, seed: int) -> list[Task]:
@@ -36,41 +50,51 @@ def train_pool(size: int, seed: int) -> list[Task]:
     from ..generator.core import benchmark_fingerprints, generate
 
     key = (size, seed)
-    with _POOL_LOCK:
+    with _LOCK:
         if key not in _POOLS:
             _POOLS[key] = generate(size, seed, "train", exclude=benchmark_fingerprints())
         return _POOLS[key]
 
 
+def file_pool(path: str) -> list[Task]:
+    """Tasks of a JSONL file; a relative path that is not found from the working directory (ROLL runs from
+    its own checkout) is tried from the directory holding the ``stt_arena`` package (stt_arena/data/...)."""
+    p = Path(path)
+    if not p.is_absolute() and not p.exists() and (_PKG_PARENT / p).exists():
+        path = str(_PKG_PARENT / p)
+    with _LOCK:
+        if path not in _FILES:
+            _FILES[path] = load_tasks(path)
+        return _FILES[path]
+
+
 def _shared_executor() -> Executor:
     global _EXECUTOR
-    with _POOL_LOCK:
+    with _LOCK:
         if _EXECUTOR is None:
             _EXECUTOR = Executor()
         return _EXECUTOR
 
 
-def _run(factory, sync: bool):
-    """Run an async call: built-in scripted users and heuristic judges finish without awaiting."""
-    coro = factory()
-    if sync:
-        try:
-            coro.send(None)
-        except StopIteration as e:
-            return e.value
-        coro.close()
-        raise RuntimeError("a synchronous component awaited")
-    return asyncio.run(coro)
+def _client(spec: Any):
+    """An LLM client from an object (used as is) or a dict of ``ModelConfig`` fields (from YAML)."""
+    if spec is None or not isinstance(spec, dict):
+        return spec
+    from ..llm.client import LLMClient, ModelConfig
+    return LLMClient(ModelConfig(**spec))
 
 
 class STTArenaCore:
+    """One environment; not thread-safe itself, but any number of instances run side by side in threads."""
+
     def __init__(self, task_file: str | None = None, pool_size: int = 512, pool_seed: int = 0,
-                 max_steps: int = 50, sandbox: bool = False, user_client=None, judge_client=None,
+                 max_steps: int = 50, sandbox: bool = False, user_client: Any = None, judge_client: Any = None,
                  reward: dict | None = None, max_observation_chars: int = 16000, **_: Any):
-        self.tasks = load_tasks(task_file) if task_file else None
+        self.tasks = file_pool(task_file) if task_file else None
         self.pool_size, self.pool_seed = pool_size, pool_seed
         self.max_steps = max_steps
         self.sandbox = sandbox
+        user_client, judge_client = _client(user_client), _client(judge_client)
         self.user = make_user("llm" if user_client else "scripted", user_client)
         self.judge = make_judge(judge_client)
         self.reward_cfg = RewardConfig(**(reward or {}))
@@ -78,30 +102,49 @@ class STTArenaCore:
         self.system_prompt = load_prompt("agent_system")
         self.ep = None
         self.task: Task | None = None
+        self.done = True
         self._draws = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
 
-    # -- episode lifecycle ---------------------------------------------------------------
+    # -- helpers ---------------------------------------------------------------------------
     def _pool(self) -> list[Task]:
         return self.tasks if self.tasks is not None else train_pool(self.pool_size, self.pool_seed)
 
+    def _run(self, factory, sync: bool):
+        """Run an async call: the scripted user and the heuristic judge finish without awaiting; LLM ones
+        run on this environment's own event loop (their HTTP pools stay bound to one loop)."""
+        coro = factory()
+        if sync:
+            try:
+                coro.send(None)
+            except StopIteration as e:
+                return e.value
+            coro.close()
+            raise RuntimeError("a synchronous component awaited")
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+        return self._loop.run_until_complete(coro)
+
+    # -- episode lifecycle ---------------------------------------------------------------
     def reset(self, seed: int | None = None) -> tuple[list[dict], dict]:
         self.close()
         pool = self._pool()
         idx = random.Random(seed).randrange(len(pool)) if seed is not None else self._draws % len(pool)
         self._draws += 1
-        self.task = pool[idx]
-        self.ep = open_episode(self.task, _shared_executor() if self.sandbox else None, self.sandbox)
-        self.user.reset(self.task)
-        self.tools = agent_tools(self.task)
+        self.task = task = pool[idx]
+        self.ep = open_episode(task, _shared_executor() if self.sandbox else None, self.sandbox)
+        self.user.reset(task)
+        env = task.environment
+        self.mutating = {s.name for s in tool_specs(env.source, env.class_name, env.mutating_tools) if s.mutating}
+        self.tools = agent_tools(task)
         self.tool_names = {t["function"]["name"] for t in self.tools}
-        self.messages = [{"role": "system", "content": self.system_prompt},
-                         {"role": "user", "content": self.task.query}]
+        self.messages = [{"role": "system", "content": self.system_prompt}, {"role": "user", "content": task.query}]
         self.steps: list[dict] = []
-        self.events: list[dict] = []
-        self.n_steps = self.n_invalid = 0
+        self.n_steps = self.n_invalid = self.n_calls = 0
+        self.trigger_fired = False
         self.done = False
-        info = {"tools": self.tools, "task_id": self.task.task_id, "conflict_type": self.task.conflict_type,
-                "level": self.task.level, "error_msg": "", "failure_mode": ""}
+        info = {"tools": self.tools, "task_id": task.task_id, "conflict_type": task.conflict_type,
+                "level": task.level, "impossible": task.impossible, "error_msg": "", "failure_mode": ""}
         return list(self.messages), info
 
     def close(self) -> None:
@@ -113,86 +156,107 @@ class STTArenaCore:
     def step(self, action: Any) -> tuple[list[dict], float, bool, bool, dict]:
         if self.done or self.task is None:
             raise RuntimeError("step() called on a finished episode: call reset()")
+        if action is not None and not isinstance(action, (str, dict)):  # the trainer stops the episode
+            return self._finish(f"forced:{getattr(action, 'value', action)}", None, truncated=True)
         self.n_steps += 1
+        turn = self.n_steps - 1
         parsed = parse_action(action)
         if isinstance(action, dict):  # an OpenAI assistant message: keep its tool_calls
-            self.messages.append({**action, "role": "assistant"})
+            msg = {**action, "role": "assistant"}
+            ids = [c.get("id") for c in action.get("tool_calls") or []]
         else:
-            self.messages.append({"role": "assistant", "content": str(action)})
+            msg = {"role": "assistant", "content": parsed.raw}
+            ids = []
+        self.messages.append(msg)
         if parsed.error:
             self.n_invalid += 1
-            self.steps.append({"kind": "invalid", "error": parsed.error, "thought": parsed.thought})
-            self._observe("tool", f"[harness] {parsed.error}. Call one tool as <tool_call>{{\"name\": ..., "
-                                  f"\"arguments\": {{...}}}}</tool_call>, or answer without a tool call to finish.")
+            self.steps.append({"index": len(self.steps), "turn": turn, "kind": "invalid",
+                               "error": parsed.error, "thought": parsed.thought})
+            text = f"[harness] {parsed.error}. {FORMAT_HINT}"
+            if parsed.error.startswith("malformed"):  # a tool call was attempted: answer it as its result
+                self._observe(text, ids[0] if ids else None)
+            else:  # nothing to attach a tool message to (an empty reply): a user turn, as in the eval loop
+                self.messages.append({"role": "user", "content": text})
         elif parsed.is_final:
             self.ep.record_message(FINAL_MESSAGE, parsed.content)
-            self.steps.append({"kind": "final", "content": parsed.content, "thought": parsed.thought})
+            self.steps.append({"index": len(self.steps), "turn": turn, "kind": "final",
+                               "content": parsed.content, "thought": parsed.thought})
             return self._finish("final", parsed.content)
         else:
-            call, extra = parsed.calls[0], len(parsed.calls) - 1
-            result = self._execute(call["name"], call["arguments"], parsed.thought)
-            if extra:
-                result = {"result": result, "note": f"{extra} further tool call(s) in that turn were not run"}
-            self._observe("tool", json.dumps(result, ensure_ascii=False))
+            call = parsed.calls[0]
+            self._observe(self._execute(call["name"], call["arguments"], parsed.thought, turn),
+                          ids[0] if ids else None)
+            for k in range(1, len(parsed.calls)):  # as in the eval loop: only the first call runs
+                self._observe(EXTRA_CALL, ids[k] if k < len(ids) else None)
             if not getattr(self.ep, "alive", True):
-                return self._finish("sandbox_error", None)
+                return self._finish("sandbox_error", None, failure_mode="sandbox_error")
         if self.n_steps >= self.max_steps:
             return self._finish("max_steps", None, truncated=True)
-        return list(self.messages), 0.0, False, False, {"metrics": self._metrics(), "stop_reason": ""}
+        return list(self.messages), 0.0, False, False, {"metrics": self._metrics(), "stop_reason": "",
+                                                       "use_tool": self.messages[-1]["role"] == "tool"}
 
-    def _observe(self, role: str, content: str) -> None:
-        if len(content) > self.max_obs:
-            content = content[: self.max_obs] + f"...[truncated {len(content) - self.max_obs} characters]"
-        self.messages.append({"role": role, "content": content})
+    def _observe(self, content: Any, call_id: str | None) -> None:
+        msg = {"role": "tool", "content": observation_text(content, self.max_obs)}
+        if call_id:
+            msg["tool_call_id"] = call_id
+        self.messages.append(msg)
 
-    def _execute(self, name: str, args: dict, thought: str) -> Any:
+    def _execute(self, name: str, args: dict, thought: str, turn: int) -> Any:
+        rec: dict[str, Any] = {"index": len(self.steps), "turn": turn, "kind": "tool", "tool": name,
+                               "arguments": args, "thought": thought}
+        self.steps.append(rec)
         if name == CHAT_WITH_USER:
-            msg = str(args.get("message", args.get("content", "")))
-            self.ep.record_message(CHAT_WITH_USER, msg)
-            reply = _run(lambda: self.user.reply(msg), isinstance(self.user, ScriptedUser))
-            self.steps.append({"kind": "chat", "content": msg, "reply": reply.text, "thought": thought})
-            return {"user": reply.text}
+            text = str(args.get("message", args.get("content", "")))
+            self.ep.record_message(CHAT_WITH_USER, text)
+            reply = self._run(lambda: self.user.reply(text), isinstance(self.user, ScriptedUser))
+            self.ep.record_message("user", reply.text)
+            rec.update(kind="chat", content=text, user_reply=reply.text, user_done=reply.done)
+            return reply.text
         if name not in self.tool_names:
             self.n_invalid += 1
-            res = {"success": False, "error": f"Unknown tool '{name}'"}
-            self.steps.append({"kind": "invalid", "tool": name, "arguments": args, "error": res["error"]})
-            return res
+            err = f"Unknown tool '{name}'. Available tools: {', '.join(sorted(self.tool_names))}"
+            rec.update(kind="invalid", error=err, result={"success": False, "error": err})
+            return rec["result"]
         out = self.ep.call(name, args)
-        self.events += out.get("events") or []
-        self.steps.append({"kind": "tool", "tool": name, "arguments": args, "result": out["result"],
-                           "events": out.get("events") or [], "step": out.get("step"), "thought": thought})
-        return out["result"]
+        self.n_calls += 1
+        events = out.get("events") or []
+        self.trigger_fired = self.trigger_fired or any(e.get("type") in ("trigger", "in_code_trigger")
+                                                       for e in events)
+        rec.update(result=out.get("result"), events=events, step=out.get("step"))
+        if out.get("sandbox_error"):
+            rec["sandbox_error"] = out["sandbox_error"]
+        return out.get("result")
 
-    def _finish(self, why: str, final: str | None, truncated: bool = False):
+    def _finish(self, why: str, final: str | None, truncated: bool = False, failure_mode: str = ""):
         self.done = True
         checks, goals = grade(self.task, self.ep)
         verdict = None
         if self.task.impossible:
-            verdict = _run(lambda: self.judge.judge(self.task, self.steps, final, goals),
-                           isinstance(self.judge, HeuristicJudge)).to_dict()
+            verdict = self._run(lambda: self.judge.judge(self.task, self.steps, final, goals),
+                                isinstance(self.judge, HeuristicJudge)).to_dict()
         reward, passed, fraction = episode_reward(self.reward_cfg, checks, verdict, self.n_invalid)
-        metrics = {**self._metrics(), "success": passed, "checklist_fraction": fraction, "reward": reward}
+        findings = detect(self.steps, self.mutating, self.task.impossible)
+        modes = {m: any(f.mode == m for f in findings) for m in FAILURE_MODES}
+        if not failure_mode and not passed:
+            failure_mode = next((m for m in FAILURE_MODES if modes[m]), "")
+        metrics = {**self._metrics(), "success": passed, "checklist_fraction": fraction, "reward": reward,
+                   "final_answer": final is not None, **{f"mode_{m}": v for m, v in modes.items()}}
         info = {"metrics": metrics, "metrics_agg_mode": {k: "last" for k in metrics}, "stop_reason": why,
-                "grade": {"items": checks, "infeasible_goal": goals, "judge": verdict}, "failure_mode": "",
+                "use_tool": False, "failure_mode": failure_mode,
+                "grade": {"items": checks, "infeasible_goal": goals, "judge": verdict},
+                "findings": [f.to_dict() for f in findings],
                 "error_messages": [s["error"] for s in self.steps if s.get("kind") == "invalid"],
                 "task_id": self.task.task_id}
         self.close()
         return list(self.messages), reward, True, truncated, info
 
     def _metrics(self) -> dict:
-        fired = [e for e in self.events if e.get("type") in ("trigger", "in_code_trigger")]
-        first = min((e.get("step") or 0 for e in fired), default=None)
-        calls = [s for s in self.steps if s.get("kind") == "tool"]
-        mutating = {t["name"] for t in (self.ep.list_tools() if self.ep else []) if t.get("mutating")}
-        after = [s for s in calls if first is not None and (s.get("step") or 0) > first]
-        last_change = max((i for i, s in enumerate(calls) if s["tool"] in mutating and s["result"].get("success")),
-                          default=None)
-        return {
-            "trigger_fired": bool(fired), "n_calls": len(calls), "n_invalid": self.n_invalid,
-            "queried_after_trigger": any(s["tool"] not in mutating for s in after),
-            "verified_at_end": last_change is not None and any(
-                s["tool"] not in mutating for s in calls[last_change + 1:]),
-            "repeated_failing_call": any(
-                a["tool"] == b["tool"] and a["arguments"] == b["arguments"] and not a["result"].get("success")
-                for a, b in zip(calls, calls[1:])),
-        }
+        """Numbers only (ROLL averages them with float())."""
+        return {"trigger_fired": self.trigger_fired, "n_calls": self.n_calls, "n_invalid": self.n_invalid,
+                "n_turns": self.n_steps}
+
+    @property
+    def env_info(self) -> dict:
+        t = self.task
+        return {} if t is None else {"task_id": t.task_id, "conflict_type": t.conflict_type, "level": t.level,
+                                     "n_turns": self.n_steps, "n_calls": self.n_calls}

@@ -9,6 +9,8 @@ from typing import Any
 
 _THINK = re.compile(r"<think>(.*?)</think>", re.S)
 _CALL = re.compile(r"<tool_call>(.*?)(?:</tool_call>|$)", re.S)
+# end-of-turn tokens left in text decoded with skip_special_tokens=False (as ROLL's env managers decode)
+_SPECIAL = re.compile(r"<\|(?:im_end|endoftext|im_start)\|>")
 
 
 @dataclass
@@ -17,6 +19,7 @@ class ParsedAction:
     content: str = ""  # text outside think and tool-call blocks
     thought: str = ""
     error: str | None = None  # malformed tool call: the format penalty applies
+    raw: str = ""  # the text without special tokens (what goes into the history)
 
     @property
     def is_final(self) -> bool:
@@ -46,13 +49,13 @@ def parse_action(action: Any) -> ParsedAction:
         except (ValueError, json.JSONDecodeError) as e:
             out.error = f"malformed tool call: {e}"
         return out
-    text = str(action or "")
+    text = _SPECIAL.sub("", str(action or "")).strip()
     thought = "\n".join(m.strip() for m in _THINK.findall(text))
     body = _THINK.sub("", text)
     if "</think>" in body:  # the template opened <think> in the prompt: everything before it is thought
         pre, body = body.split("</think>", 1)
         thought = (thought + "\n" + pre).strip()
-    out = ParsedAction(thought=thought)
+    out = ParsedAction(thought=thought, raw=text)
     blocks = _CALL.findall(body)
     out.content = _CALL.sub("", body).strip()
     for raw in blocks:
