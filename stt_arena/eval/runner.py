@@ -107,7 +107,9 @@ class Runner:
 
     # -- the run --------------------------------------------------------------------------
     def jobs(self) -> list[tuple[Task, int]]:
-        return [(t, r) for r in range(self.cfg.runs) for t in self.tasks if not self.store.has(t.task_id, r)]
+        """Episodes still to run, longest expected first (oracle plan length): a shorter tail at the end."""
+        todo = [(t, r) for r in range(self.cfg.runs) for t in self.tasks if not self.store.has(t.task_id, r)]
+        return sorted(todo, key=lambda j: -len(j[0].plans.oracle))
 
     def _write_config(self) -> None:
         old = self.store.read_config() or {}
