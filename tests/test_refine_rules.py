@@ -55,8 +55,8 @@ def test_rules_turn_each_failure_mode_into_passing_trajectories(tmp_path):
 
 
 def test_tool_results_are_recomputed_not_carried_over(tmp_path):
-    rec = copy.deepcopy(run_agents(tmp_path, ("stale",))["stale"][0])
-    assert rec["task_id"] == "example-clinic-t1"
+    recs = run_agents(tmp_path, ("stale",))["stale"]
+    rec = copy.deepcopy(next(r for r in recs if r["task_id"] == "example-clinic-t1"))
     for s in rec["steps"]:
         if s["kind"] == "tool" and s["tool"] == "list_slots":
             s["result"] = {"success": True, "data": "FORGED"}
@@ -68,8 +68,9 @@ def test_tool_results_are_recomputed_not_carried_over(tmp_path):
 
 def test_rejections_and_sandbox_replay(tmp_path):
     recs = run_agents(tmp_path, ("stale",))["stale"]
-    bad = dict(recs[0], task_id="no-such-task")
-    outs = _refine([bad, recs[0]], sandbox=True)
+    clinic = next(r for r in recs if r["task_id"] == "example-clinic-t1")
+    bad = dict(clinic, task_id="no-such-task")
+    outs = _refine([bad, clinic], sandbox=True)
     assert outs[0].reason == "task_not_found"
     assert outs[1].status == "refined" and outs[1].record["passed"]
 
