@@ -66,6 +66,11 @@ class EpisodeContext:
 
 
 async def _ep(ep, name: str, *args):
+    """Episode operation ``name``: its asyncio form ``a<name>`` when the episode has one (sandboxed:
+    native socket I/O), a thread for other isolated episodes, a plain call for in-process ones."""
+    afn = getattr(ep, "a" + name, None)
+    if afn is not None:
+        return await afn(*args)
     fn = getattr(ep, name)
     if getattr(ep, "isolated", False):
         return await asyncio.to_thread(fn, *args)

@@ -19,7 +19,6 @@ import uuid
 from typing import Any
 
 import openai
-from openai.types.chat import ChatCompletion
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = ["ModelConfig", "LLMClient", "LLMError", "ChatResult", "ToolCall", "TokenUsage",
@@ -238,6 +237,7 @@ class LLMClient:
                          for _ in range(config.connection_pools)]
         self._next = itertools.count()
         self._create_params = set(inspect.signature(self._clients[0].chat.completions.create).parameters)
+        self._raw_content = "content" in inspect.signature(self._clients[0].post).parameters
 
     async def aclose(self) -> None:
         for c in self._clients:
@@ -273,9 +273,12 @@ class LLMClient:
             params["extra_body"] = extra
         return params
 
-    async def _post(self, params: dict[str, Any]) -> ChatCompletion:
-        """POST the already wire-format body through the openai client, skipping the SDK's per-request
-        recursive param transform (the larger part of the harness's cost per turn on long histories)."""
+    async def _post(self, params: dict[str, Any]) -> dict[str, Any]:
+        """POST the wire-format body through the openai client and return the decoded JSON reply.
+
+        Skips the SDK's recursive param transform and its response models (most of the harness's cost
+        per turn): the body is encoded once here and the reply parsed with ``json``; HTTP errors still
+        raise the SDK's exceptions. A 200 whose body is not JSON raises ``json.JSONDecodeError``."""
         body = {k: v for k, v in params.items() if k not in ("extra_body", "timeout", "extra_headers")}
         body.update(params.get("extra_body") or {})
         options: dict[str, Any] = {}
@@ -284,7 +287,13 @@ class LLMClient:
         if params.get("extra_headers"):
             options["headers"] = params["extra_headers"]
         client = self._clients[next(self._next) % len(self._clients)]
-        return await client.post("/chat/completions", cast_to=ChatCompletion, body=body, options=options)
+        if self._raw_content:
+            options["headers"] = {"Content-Type": "application/json", **options.get("headers", {})}
+            text = await client.post("/chat/completions", cast_to=str, options=options,
+                                     content=json.dumps(body, ensure_ascii=False).encode())
+        else:  # openai < 1.9x: no ``content`` argument
+            text = await client.post("/chat/completions", cast_to=str, body=body, options=options)
+        return json.loads(text)
 
     async def chat(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None,
                    tool_choice: Any = None, response_format: Any = None,

@@ -121,8 +121,13 @@ class Executor:
         ep.start(episode_spec(task, seed))
         return ep
 
-    async def aopen(self, task: Task, seed: int | None = None) -> "SandboxEpisode":
-        return await asyncio.to_thread(self.open, task, seed)
+    async def aopen(self, task: Task, seed: int | None = None, limits: dict | None = None) -> "SandboxEpisode":
+        """``open`` for asyncio: only the fork server round trip uses a thread."""
+        lim = {**self.limits, **(limits or {})}
+        sock, pid = await asyncio.to_thread(self._fork_worker, lim)
+        ep = SandboxEpisode(sock, pid, self.call_timeout_s, self.max_frame_bytes)
+        await ep.astart(episode_spec(task, seed))
+        return ep
 
     def _shutdown_server(self) -> None:
         if self._ctrl is not None:
@@ -149,12 +154,17 @@ class Executor:
 
 class SandboxEpisode:
     """One live environment in its own sandboxed process. Errors come back as data, never raise,
-    except SandboxError at start (bad code, bad task)."""
+    except SandboxError at start (bad code, bad task).
+
+    Every operation has a blocking form (``call``) and an asyncio form (``acall``) doing native socket
+    I/O on the event loop (no threads). Use one form at a time: an episode serves one request at once.
+    """
 
     isolated = True
 
     def __init__(self, sock: socket.socket, pid: int, timeout_s: float, max_frame: int):
         self.sock, self.pid, self.timeout_s, self.max_frame = sock, pid, timeout_s, max_frame
+        sock.setblocking(False)  # asyncio needs it; the blocking helpers select() when it would block
         self.alive = True
         self.death: str | None = None
         self.events: list[dict] = []
@@ -169,63 +179,117 @@ class SandboxEpisode:
             pass
         self.sock.close()
 
+    def _dead(self) -> dict:
+        return {"ok": False, "kind": "dead", "error": f"episode terminated: {self.death}"}
+
+    def _failed(self, req: dict, t: float, e: BaseException) -> dict:
+        if isinstance(e, (TimeoutError, asyncio.TimeoutError)):
+            self._kill(f"'{req.get('op')}' timed out after {t:g}s; worker killed")
+        elif isinstance(e, protocol.FrameError):
+            self._kill(f"{e}; worker killed")
+        else:
+            self._kill(f"worker died ({type(e).__name__}: {e}); likely a resource limit")
+        return self._dead()
+
     def request(self, req: dict, timeout_s: float | None = None) -> dict:
         if not self.alive:
-            return {"ok": False, "kind": "dead", "error": f"episode terminated: {self.death}"}
+            return self._dead()
         t = self.timeout_s if timeout_s is None else timeout_s
         try:
             protocol.send(self.sock.fileno(), req)
             return protocol.recv(self.sock.fileno(), self.max_frame, time.monotonic() + t)
-        except TimeoutError:
-            self._kill(f"'{req.get('op')}' timed out after {t:g}s; worker killed")
-        except protocol.FrameError as e:
-            self._kill(f"{e}; worker killed")
-        except (EOFError, OSError) as e:
-            self._kill(f"worker died ({type(e).__name__}: {e}); likely a resource limit")
-        return {"ok": False, "kind": "dead", "error": f"episode terminated: {self.death}"}
+        except (TimeoutError, protocol.FrameError, EOFError, OSError) as e:
+            return self._failed(req, t, e)
 
-    def start(self, spec: dict) -> None:
-        r = self.request({"op": "init", "spec": spec}, timeout_s=max(self.timeout_s, 10.0))
-        if not r.get("ok"):
-            self.close()
-            raise SandboxError(r.get("error", "init failed"))
-        self.tools = r["tools"]
+    async def arequest(self, req: dict, timeout_s: float | None = None) -> dict:
+        if not self.alive:
+            return self._dead()
+        t = self.timeout_s if timeout_s is None else timeout_s
+        try:
+            return await asyncio.wait_for(protocol.arequest(self.sock, req, self.max_frame), t)
+        except (asyncio.TimeoutError, protocol.FrameError, EOFError, OSError) as e:
+            return self._failed(req, t, e)
+        except asyncio.CancelledError:  # the stream may be mid-frame: this worker cannot be reused
+            self._kill(f"'{req.get('op')}' cancelled; worker killed")
+            raise
 
-    # -- episode API (same as LocalEpisode) -----------------------------------------------
-    def list_tools(self) -> list[dict]:
-        r = self.request({"op": "tools"})
-        return r["tools"] if r.get("ok") else self.tools
+    # -- operations: (request, timeout, reply -> result), run by _do / _ado ----------------
+    def _do(self, op: tuple):
+        req, t, post = op
+        return post(self.request(req, t))
 
-    def call(self, tool: str, args: dict | None = None) -> dict:
-        r = self.request({"op": "call", "tool": tool, "args": args or {}})
-        if not r.get("ok"):
-            return {"result": {"success": False, "error": r.get("error")}, "events": [], "step": None,
-                    "now": None, "sandbox_error": r.get("kind")}
-        r.pop("ok")
-        self.events += r.get("events", [])
-        return r
+    async def _ado(self, op: tuple):
+        req, t, post = op
+        return post(await self.arequest(req, t))
 
-    def record_message(self, role: str, content: str) -> None:
-        self.request({"op": "message", "role": role, "content": content})
+    def _start_op(self, spec: dict) -> tuple:
+        def post(r: dict) -> None:
+            if not r.get("ok"):
+                if self.alive:
+                    self._kill("init failed")  # it replied, so it is still alive: its pid is its own
+                raise SandboxError(r.get("error", "init failed"))
+            self.tools = r["tools"]
+        return {"op": "init", "spec": spec}, max(self.timeout_s, 10.0), post
 
-    def snapshot(self) -> dict:
-        r = self.request({"op": "snapshot"})
-        return r.get("state", {}) if r.get("ok") else {}
+    def _tools_op(self) -> tuple:
+        return {"op": "tools"}, None, lambda r: r["tools"] if r.get("ok") else self.tools
 
-    def log(self) -> list[dict]:
-        r = self.request({"op": "log"})
-        return r.get("log", []) if r.get("ok") else []
+    def _call_op(self, tool: str, args: dict | None) -> tuple:
+        def post(r: dict) -> dict:
+            if not r.get("ok"):
+                return {"result": {"success": False, "error": r.get("error")}, "events": [], "step": None,
+                        "now": None, "sandbox_error": r.get("kind")}
+            r.pop("ok")
+            self.events += r.get("events", [])
+            return r
+        return {"op": "call", "tool": tool, "args": args or {}}, None, post
 
-    def run_checks(self, items: list[dict]) -> list[dict]:
-        r = self.request({"op": "checks", "items": items}, timeout_s=max(self.timeout_s, 10.0))
+    def _message_op(self, role: str, content: str) -> tuple:
+        return {"op": "message", "role": role, "content": content}, None, lambda r: None
+
+    def _snapshot_op(self) -> tuple:
+        return {"op": "snapshot"}, None, lambda r: r.get("state", {}) if r.get("ok") else {}
+
+    def _log_op(self) -> tuple:
+        return {"op": "log"}, None, lambda r: r.get("log", []) if r.get("ok") else []
+
+    def _checks_op(self, items: list[dict]) -> tuple:
+        def post(r: dict) -> list[dict]:
+            if r.get("ok"):
+                return r["results"]
+            return [{"id": it["id"], "passed": False, "error": r.get("error")} for it in items]
+        return {"op": "checks", "items": items}, max(self.timeout_s, 10.0), post
+
+    def _closed(self, r: dict) -> None:
         if r.get("ok"):
-            return r["results"]
-        return [{"id": it["id"], "passed": False, "error": r.get("error")} for it in items]
-
-    def close(self) -> None:
-        if self.alive and self.request({"op": "close"}, timeout_s=1.0).get("ok"):
             self.alive, self.death = False, "closed"  # exited by itself: no kill (pids get reused)
             self.sock.close()
+
+    # -- episode API (same as LocalEpisode), blocking --------------------------------------
+    def start(self, spec: dict) -> None:
+        self._do(self._start_op(spec))
+
+    def list_tools(self) -> list[dict]:
+        return self._do(self._tools_op())
+
+    def call(self, tool: str, args: dict | None = None) -> dict:
+        return self._do(self._call_op(tool, args))
+
+    def record_message(self, role: str, content: str) -> None:
+        self._do(self._message_op(role, content))
+
+    def snapshot(self) -> dict:
+        return self._do(self._snapshot_op())
+
+    def log(self) -> list[dict]:
+        return self._do(self._log_op())
+
+    def run_checks(self, items: list[dict]) -> list[dict]:
+        return self._do(self._checks_op(items))
+
+    def close(self) -> None:
+        if self.alive:
+            self._closed(self.request({"op": "close"}, timeout_s=1.0))
 
     def __enter__(self):
         return self
@@ -233,18 +297,31 @@ class SandboxEpisode:
     def __exit__(self, *exc):
         self.close()
 
-    # -- asyncio --------------------------------------------------------------------------
-    async def acall(self, tool: str, args: dict | None = None) -> dict:
-        return await asyncio.to_thread(self.call, tool, args)
+    # -- the same API for asyncio ---------------------------------------------------------
+    async def astart(self, spec: dict) -> None:
+        await self._ado(self._start_op(spec))
 
-    async def arun_checks(self, items: list[dict]) -> list[dict]:
-        return await asyncio.to_thread(self.run_checks, items)
+    async def alist_tools(self) -> list[dict]:
+        return await self._ado(self._tools_op())
+
+    async def acall(self, tool: str, args: dict | None = None) -> dict:
+        return await self._ado(self._call_op(tool, args))
+
+    async def arecord_message(self, role: str, content: str) -> None:
+        await self._ado(self._message_op(role, content))
 
     async def asnapshot(self) -> dict:
-        return await asyncio.to_thread(self.snapshot)
+        return await self._ado(self._snapshot_op())
+
+    async def alog(self) -> list[dict]:
+        return await self._ado(self._log_op())
+
+    async def arun_checks(self, items: list[dict]) -> list[dict]:
+        return await self._ado(self._checks_op(items))
 
     async def aclose(self) -> None:
-        await asyncio.to_thread(self.close)
+        if self.alive:
+            self._closed(await self.arequest({"op": "close"}, timeout_s=1.0))
 
 
 def open_episode(task: Task, executor: Executor | None = None, sandbox: bool = True):

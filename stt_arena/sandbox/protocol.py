@@ -1,9 +1,16 @@
-"""Length-prefixed JSON frames over a file descriptor (JSON-only traffic with the worker)."""
+"""Length-prefixed JSON frames over a file descriptor (JSON-only traffic with the worker).
+
+Blocking helpers for the worker and the synchronous harness API, plus ``arequest`` for asyncio (native
+non-blocking socket I/O, no threads). The harness end may be non-blocking; the blocking helpers wait
+with ``select`` when it would block.
+"""
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import select
+import socket
 import struct
 import time
 
@@ -14,11 +21,26 @@ class FrameError(RuntimeError):
     pass
 
 
-def send(fd: int, obj) -> None:
+def encode(obj) -> bytes:
     data = json.dumps(obj, separators=(",", ":"), default=str).encode()
-    buf = memoryview(_HDR.pack(len(data)) + data)
+    return _HDR.pack(len(data)) + data
+
+
+def _frame_size(hdr: bytes, max_bytes: int) -> int:
+    (size,) = _HDR.unpack(hdr)
+    if size > max_bytes:
+        raise FrameError(f"frame of {size} bytes exceeds the {max_bytes}-byte cap")
+    return size
+
+
+def send(fd: int, obj) -> None:
+    buf = memoryview(encode(obj))
     while buf:
-        n = os.write(fd, buf)
+        try:
+            n = os.write(fd, buf)
+        except BlockingIOError:
+            select.select([], [fd], [])
+            continue
         buf = buf[n:]
 
 
@@ -29,7 +51,11 @@ def _read_exact(fd: int, n: int, deadline: float | None) -> bytes:
             left = deadline - time.monotonic()
             if left <= 0 or not select.select([fd], [], [], left)[0]:
                 raise TimeoutError
-        chunk = os.read(fd, min(n - got, 1 << 20))
+        try:
+            chunk = os.read(fd, min(n - got, 1 << 20))
+        except BlockingIOError:
+            select.select([fd], [], [])
+            continue
         if not chunk:
             raise EOFError("worker closed the connection")
         chunks.append(chunk)
@@ -38,7 +64,24 @@ def _read_exact(fd: int, n: int, deadline: float | None) -> bytes:
 
 
 def recv(fd: int, max_bytes: int = 1 << 30, deadline: float | None = None):
-    (size,) = _HDR.unpack(_read_exact(fd, _HDR.size, deadline))
-    if size > max_bytes:
-        raise FrameError(f"frame of {size} bytes exceeds the {max_bytes}-byte cap")
+    size = _frame_size(_read_exact(fd, _HDR.size, deadline), max_bytes)
     return json.loads(_read_exact(fd, size, deadline))
+
+
+async def _aread_exact(loop: asyncio.AbstractEventLoop, sock: socket.socket, n: int) -> bytes:
+    buf = bytearray(n)
+    view, got = memoryview(buf), 0
+    while got < n:
+        k = await loop.sock_recv_into(sock, view[got:])
+        if not k:
+            raise EOFError("worker closed the connection")
+        got += k
+    return bytes(buf)
+
+
+async def arequest(sock: socket.socket, obj, max_bytes: int = 1 << 30):
+    """Send one frame and read the reply on a non-blocking socket (wrap in a timeout)."""
+    loop = asyncio.get_running_loop()
+    await loop.sock_sendall(sock, encode(obj))
+    size = _frame_size(await _aread_exact(loop, sock, _HDR.size), max_bytes)
+    return json.loads(await _aread_exact(loop, sock, size))
