@@ -46,7 +46,7 @@ def oracle_policy(tasks, delay: float):
 
 
 def _serve(tasks, delay: float, conn) -> None:
-    with FakeOpenAIServer(oracle_policy(tasks, delay)) as sv:
+    with FakeOpenAIServer(oracle_policy(tasks, delay), record=False) as sv:
         conn.send(sv.base_url)
         conn.recv()  # until the harness is done
 
@@ -65,10 +65,10 @@ def server_process(tasks, delay: float):
         p.join(10)
 
 
-def run(tasks, concurrency: int, delay: float, sandbox: bool) -> tuple[dict, float, int]:
+def run(tasks, concurrency: int, delay: float, sandbox: bool, workers: int = 1) -> tuple[dict, float, int]:
     with server_process(tasks, delay) as base_url, tempfile.TemporaryDirectory() as d:
         agent = ModelConfig(model="bench-agent", base_url=base_url, max_retries=2, timeout_s=60)
-        cfg = EvalConfig(agent=agent, runs=1, concurrency=concurrency, sandbox=sandbox)
+        cfg = EvalConfig(agent=agent, runs=1, concurrency=concurrency, sandbox=sandbox, workers=workers)
         t = time.perf_counter()
         s = run_eval(cfg, tasks, d, progress=False, fsync=False)
         wall = time.perf_counter() - t

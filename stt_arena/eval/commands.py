@@ -63,6 +63,9 @@ def eval_command(
     seed: Optional[int] = typer.Option(None, "--seed", help="sent as the request seed (seed + run)"),
     max_turns: int = typer.Option(50, "--max-turns", min=1),
     concurrency: int = typer.Option(4, "--concurrency", "-j", min=1),
+    workers: int = typer.Option(1, "--workers", "-w", min=1,
+                                help="processes sharing the concurrency slots (for high concurrency: the "
+                                     "harness's Python work per turn then uses several cores)"),
     rpm: Optional[float] = typer.Option(None, "--rpm", help="requests per minute limit for each model"),
     max_retries: int = typer.Option(6, "--max-retries", min=0),
     request_timeout: float = typer.Option(120.0, "--request-timeout", help="seconds per HTTP request"),
@@ -117,7 +120,7 @@ def eval_command(
         output = Path("results") / f"{slug(model)}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
     try:
         cfg = EvalConfig(agent=agent, user=user_cfg, judge=judge_cfg, user_mode=mode, tasks_path=str(path),
-                         max_turns=max_turns, runs=runs, seed=seed, concurrency=concurrency,
+                         max_turns=max_turns, runs=runs, seed=seed, concurrency=concurrency, workers=workers,
                          episode_timeout_s=episode_timeout, multi_call=multi_call, keep_reasoning=keep_reasoning,
                          max_observation_chars=max_observation_chars, sandbox=sandbox,
                          system_prompt_path=str(system_prompt) if system_prompt else None,

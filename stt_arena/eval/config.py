@@ -23,6 +23,8 @@ class EvalConfig(BaseModel):
     runs: int = Field(3, ge=1)
     seed: int | None = None
     concurrency: int = Field(4, ge=1)
+    workers: int = Field(1, ge=1, description="processes sharing the concurrency slots (each its own event "
+                         "loop, sandbox fork server and HTTP pools); results do not depend on it")
     episode_timeout_s: float = Field(900.0, gt=0)
     multi_call: Literal["first", "all"] = "first"
     keep_reasoning: bool = True

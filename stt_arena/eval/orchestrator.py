@@ -22,6 +22,7 @@ from ..llm.client import LLMError
 from ..task.models import CHAT_WITH_USER, FINAL_MESSAGE, Task
 from ..judge.base import Judge
 from ..user.base import UserSimulator
+from ..util.aio import within
 
 SCHEMA = "stt-arena/trajectory/v1"
 FATAL_STATUS = (401, 403, 404)
@@ -140,7 +141,7 @@ async def run_episode(ctx: EpisodeContext) -> dict:
                 break
             a0 = time.monotonic()
             try:
-                action = await asyncio.wait_for(ctx.agent.step(obs), left)
+                action = await within(ctx.agent.step(obs), left)
             except asyncio.TimeoutError:
                 termination = "timeout"
                 break
@@ -173,7 +174,7 @@ async def run_episode(ctx: EpisodeContext) -> dict:
                 cid = tr.call(len(steps), CHAT_WITH_USER, {"message": content})
                 u0 = time.monotonic()
                 try:
-                    reply = await asyncio.wait_for(ctx.user.reply(content), max(1.0, deadline - time.monotonic()))
+                    reply = await within(ctx.user.reply(content), max(1.0, deadline - time.monotonic()))
                 except asyncio.TimeoutError:
                     termination = "timeout"
                     break

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from datetime import datetime, timezone
@@ -11,6 +12,7 @@ from typing import Any, Callable
 from ..agents.builtin import BUILTIN_AGENTS, make_builtin
 from ..llm.client import LLMClient
 from ..task.models import CONFLICT_NAMES, Task
+from ..util.aio import within
 from .config import EvalConfig
 from .metrics import summarize
 from .orchestrator import EpisodeContext, FatalEvalError, InfraError, format_exc, run_episode
@@ -60,25 +62,18 @@ def _check_resume(store: ResultsStore, cfg: EvalConfig, resume: bool) -> None:
                 f"{k}: was {a!r}, now {b!r}" for k, (a, b) in diff.items()))
 
 
-class Runner:
-    def __init__(self, cfg: EvalConfig, tasks: list[Task], output: str | Path, *, resume: bool = False,
-                 progress: bool = True, on_record: Callable[[dict], None] | None = None, fsync: bool = True):
-        if cfg.builtin is not None and cfg.builtin not in BUILTIN_AGENTS:
-            raise EvalSetupError(f"--model builtin:{cfg.builtin}: unknown built-in agent; choose from "
-                                 + ", ".join(f"builtin:{n}" for n in BUILTIN_AGENTS))
-        if cfg.user_mode == "llm" and cfg.user is None:
-            raise EvalSetupError("--user llm needs --user-model")
-        self.cfg = cfg
-        self.tasks = select_tasks(tasks, cfg.types, cfg.levels, cfg.task_ids, cfg.limit)
-        self.system_prompt = load_prompt("agent_system", cfg.system_prompt_path)
-        self.store = ResultsStore(output, fsync=fsync)
-        _check_resume(self.store, cfg, resume)
-        self.progress = progress
-        self.on_record = on_record
-        self.errors: list[dict] = []
+class EpisodeLoop:
+    """Runs (task, run) jobs in one asyncio loop with ``concurrency`` slots and hands each trajectory
+    record / infrastructure error to ``on_record`` / ``on_error``. Used in-process by ``Runner`` and
+    by each worker process of a sharded run (``shards.py``)."""
+
+    def __init__(self, cfg: EvalConfig, system_prompt: str, *, on_record: Callable[[dict], None],
+                 on_error: Callable[[dict], None], concurrency: int | None = None):
+        self.cfg, self.system_prompt = cfg, system_prompt
+        self.on_record, self.on_error = on_record, on_error
+        self.concurrency = concurrency or cfg.concurrency
         self.clients: dict[str, LLMClient] = {}
 
-    # -- factories ------------------------------------------------------------------------
     def _client(self, role: str) -> LLMClient | None:
         mc = getattr(self.cfg, role)
         if mc is None or (role == "agent" and self.cfg.builtin is not None):
@@ -105,27 +100,14 @@ class Runner:
             u.seed = self._episode_seed(run)
         return u
 
-    # -- the run --------------------------------------------------------------------------
-    def jobs(self) -> list[tuple[Task, int]]:
-        """Episodes still to run, longest expected first (oracle plan length): a shorter tail at the end."""
-        todo = [(t, r) for r in range(self.cfg.runs) for t in self.tasks if not self.store.has(t.task_id, r)]
-        return sorted(todo, key=lambda j: -len(j[0].plans.oracle))
+    def usage(self) -> dict[str, dict]:
+        """This loop's request/retry/token counters per role."""
+        return {role: c.usage.snapshot() for role, c in self.clients.items()}
 
-    def _write_config(self) -> None:
-        old = self.store.read_config() or {}
-        cfg = self.cfg.model_dump(mode="json")
-        self.store.write_json(CONFIG, {
-            "identity": self.cfg.identity(), "config": cfg, "label": self.cfg.agent.model,
-            "task_ids": [t.task_id for t in self.tasks], "n_tasks": len(self.tasks),
-            "created": old.get("created") or datetime.now(timezone.utc).isoformat(),
-            "updated": datetime.now(timezone.utc).isoformat()})
-
-    async def run(self) -> dict:
+    async def run(self, jobs: list[tuple[Task, int]]) -> dict[str, dict]:
+        """Play every job; raises FatalEvalError (after stopping the rest) when retrying cannot help."""
         from ..judge import make_judge
         cfg = self.cfg
-        self._write_config()
-        jobs = self.jobs()
-        total = len(self.tasks) * cfg.runs
         judge = make_judge(self._client("judge"))
         executor = None
         if cfg.sandbox:
@@ -142,15 +124,8 @@ class Runner:
                 return LocalEpisode(episode_spec(task))
         meta = {"model": cfg.agent.model, "user_sim": cfg.user_mode if cfg.user_mode == "scripted"
                 else f"llm:{cfg.user.model}", "judge": judge.name}
-        sem = asyncio.Semaphore(cfg.concurrency)
-        bar = None
-        if self.progress:
-            from tqdm import tqdm
-            bar = tqdm(total=total, initial=total - len(jobs), desc=f"eval {cfg.agent.model}", unit="ep",
-                       dynamic_ncols=True)
-            self._postfix(bar)
+        sem = asyncio.Semaphore(self.concurrency)
         fatal: list[BaseException] = []
-        t0 = time.monotonic()
 
         async def one(task: Task, run: int) -> None:
             async with sem:
@@ -162,42 +137,112 @@ class Runner:
                                      max_observation_chars=cfg.max_observation_chars,
                                      seed=self._episode_seed(run), meta=meta)
                 try:
-                    rec = await asyncio.wait_for(run_episode(ctx), cfg.episode_timeout_s + 120)
+                    rec = await within(run_episode(ctx), cfg.episode_timeout_s + 120)
                 except FatalEvalError as e:
                     fatal.append(e)
                     return
                 except (InfraError, asyncio.TimeoutError, Exception) as e:  # noqa: BLE001
-                    err = {"task_id": task.task_id, "run": run, "error": format_exc(e) or type(e).__name__,
-                           "kind": "infra" if isinstance(e, InfraError) else type(e).__name__,
-                           "time": datetime.now(timezone.utc).isoformat()}
                     if not isinstance(e, InfraError):
                         log.exception("episode %s run %s crashed", task.task_id, run)
-                    self.errors.append(err)
-                    self.store.add_error(err)
-                    if bar is not None:
-                        bar.write(f"error: {task.task_id} run {run}: {err['error'][:300]}")
+                    self.on_error({"task_id": task.task_id, "run": run,
+                                   "error": format_exc(e) or type(e).__name__,
+                                   "kind": "infra" if isinstance(e, InfraError) else type(e).__name__,
+                                   "time": datetime.now(timezone.utc).isoformat()})
                     return
-                self.store.add(rec)
-                if self.on_record:
-                    self.on_record(rec)
-                if bar is not None:
-                    bar.update(1)
-                    self._postfix(bar)
+                self.on_record(rec)
 
+        gc.collect()
+        gc.freeze()  # what is alive now (modules, tasks) stays out of the collector's full scans: shorter pauses
         try:
             await asyncio.gather(*(one(t, r) for t, r in jobs))
         finally:
-            if bar is not None:
-                bar.close()
+            gc.unfreeze()
             for c in self.clients.values():
                 await c.aclose()
             if executor is not None:
                 await asyncio.to_thread(executor.close)
+        if fatal:
+            raise fatal[0]
+        return self.usage()
+
+
+class Runner:
+    def __init__(self, cfg: EvalConfig, tasks: list[Task], output: str | Path, *, resume: bool = False,
+                 progress: bool = True, on_record: Callable[[dict], None] | None = None, fsync: bool = True):
+        if cfg.builtin is not None and cfg.builtin not in BUILTIN_AGENTS:
+            raise EvalSetupError(f"--model builtin:{cfg.builtin}: unknown built-in agent; choose from "
+                                 + ", ".join(f"builtin:{n}" for n in BUILTIN_AGENTS))
+        if cfg.user_mode == "llm" and cfg.user is None:
+            raise EvalSetupError("--user llm needs --user-model")
+        self.cfg = cfg
+        self.tasks = select_tasks(tasks, cfg.types, cfg.levels, cfg.task_ids, cfg.limit)
+        self.system_prompt = load_prompt("agent_system", cfg.system_prompt_path)
+        self.store = ResultsStore(output, fsync=fsync)
+        _check_resume(self.store, cfg, resume)
+        self.progress = progress
+        self.on_record = on_record
+        self.errors: list[dict] = []
+        self.session_usage: dict[str, dict] = {}
+        self._bar = None
+
+    def jobs(self) -> list[tuple[Task, int]]:
+        """Episodes still to run, longest expected first (oracle plan length): a shorter tail at the end."""
+        todo = [(t, r) for r in range(self.cfg.runs) for t in self.tasks if not self.store.has(t.task_id, r)]
+        return sorted(todo, key=lambda j: -len(j[0].plans.oracle))
+
+    def _write_config(self) -> None:
+        old = self.store.read_config() or {}
+        cfg = self.cfg.model_dump(mode="json")
+        self.store.write_json(CONFIG, {
+            "identity": self.cfg.identity(), "config": cfg, "label": self.cfg.agent.model,
+            "task_ids": [t.task_id for t in self.tasks], "n_tasks": len(self.tasks),
+            "created": old.get("created") or datetime.now(timezone.utc).isoformat(),
+            "updated": datetime.now(timezone.utc).isoformat()})
+
+    # -- sinks (called from the loop, or from the collector thread of a sharded run) -----------
+    def _record(self, rec: dict) -> None:
+        self.store.add(rec)
+        if self.on_record:
+            self.on_record(rec)
+        if self._bar is not None:
+            self._bar.update(1)
+            self._postfix(self._bar)
+
+    def _error(self, err: dict) -> None:
+        self.errors.append(err)
+        self.store.add_error(err)
+        if self._bar is not None:
+            self._bar.write(f"error: {err.get('task_id')} run {err.get('run')}: {str(err['error'])[:300]}")
+
+    async def run(self) -> dict:
+        cfg = self.cfg
+        self._write_config()
+        jobs = self.jobs()
+        total = len(self.tasks) * cfg.runs
+        workers = min(cfg.workers, len(jobs), cfg.concurrency)
+        if self.progress:
+            from tqdm import tqdm
+            self._bar = tqdm(total=total, initial=total - len(jobs), desc=f"eval {cfg.agent.model}", unit="ep",
+                             dynamic_ncols=True)
+            self._postfix(self._bar)
+        t0 = time.monotonic()
+        try:
+            if workers > 1:
+                from .shards import run_sharded
+                self.session_usage = await run_sharded(cfg, self.system_prompt, jobs, workers,
+                                                       on_record=self._record, on_error=self._error)
+            else:
+                loop = EpisodeLoop(cfg, self.system_prompt, on_record=self._record, on_error=self._error)
+                try:
+                    await loop.run(jobs)
+                finally:
+                    self.session_usage = loop.usage()
+        finally:
+            if self._bar is not None:
+                self._bar.close()
             summary = self.summary(time.monotonic() - t0)
             self.store.write_json(SUMMARY, summary)
             self.store.close()
-        if fatal:
-            raise fatal[0]
         return summary
 
     def _postfix(self, bar) -> None:
@@ -216,11 +261,12 @@ class Runner:
                 for k, v in ((r.get("usage") or {}).get(role) or {}).items():
                     tot[k] = tot.get(k, 0) + v
             usage[role] = tot
-        for role, c in self.clients.items():
-            usage[role]["this_session"] = c.usage.snapshot()
+        for role, snap in self.session_usage.items():
+            usage[role]["this_session"] = snap
         return {"model": self.cfg.agent.model, "output": str(self.store.root),
                 "expected_episodes": len(self.tasks) * self.cfg.runs, "completed_episodes": len(recs),
                 "errors_this_session": len(self.errors), "wall_s_this_session": round(wall_s, 3),
+                "workers": max(1, min(self.cfg.workers, self.cfg.concurrency)),
                 "usage": usage, "total_cost": sum(u["cost"] for u in usage.values()),
                 "metrics": summarize(recs), "created": datetime.now(timezone.utc).isoformat()}
 

@@ -98,9 +98,21 @@ class JsonlAppender:
                 self._fd = -1
 
 
+TRAJECTORY_KEYS = ("messages", "steps", "events", "final_state", "tools")
+
+
+def slim(record: dict) -> dict:
+    """A record without its trajectory (what metrics and progress need; the file keeps everything)."""
+    return {k: v for k, v in record.items() if k not in TRAJECTORY_KEYS}
+
+
 class ResultsStore:
     """``DIR/results.jsonl`` (one record per finished episode), ``errors.jsonl`` (infrastructure
-    failures, retried on resume), ``config.json`` and ``summary.json``."""
+    failures, retried on resume), ``config.json`` and ``summary.json``.
+
+    ``records`` holds each episode's record without its trajectory (``slim``): a long run keeps
+    thousands, and full trajectories would make memory and garbage-collection pauses grow with the run.
+    """
 
     def __init__(self, root: str | Path, fsync: bool = True):
         self.root = Path(root)
@@ -113,7 +125,7 @@ class ResultsStore:
             k = (r.get("task_id"), int(r.get("run", 0)))
             if k not in seen:
                 seen.add(k)
-                unique.append(r)
+                unique.append(slim(r))
         self.records = unique
         self.done = seen
         self._results = JsonlAppender(self.root / RESULTS, fsync)
@@ -128,7 +140,7 @@ class ResultsStore:
             return False
         self._results.append(record)
         self.done.add(k)
-        self.records.append(record)
+        self.records.append(slim(record))
         return True
 
     def add_error(self, record: dict) -> None:

@@ -8,6 +8,7 @@ filesystem isolation when ``bwrap`` works on this machine.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import os
@@ -19,15 +20,20 @@ import sys
 import threading
 import time
 from functools import lru_cache
+from collections import deque
 from pathlib import Path
+from typing import Callable
 
 from ..task.models import Task
+from ..util.aio import within
 from . import protocol
 from .local import LocalEpisode
 from .spec import episode_spec
 from .worker import DEFAULT_LIMITS
 
 log = logging.getLogger("stt_arena.sandbox")
+WARM_MAX_BYTES = 96 << 10  # code larger than this is not pre-compiled in the fork server
+WARM_PER_REQUEST = 1  # warm items per fork request (keeps each control message small)
 _PKG_PARENT = str(Path(__file__).resolve().parents[2])
 
 
@@ -74,6 +80,12 @@ class Executor:
         self._lock = threading.Lock()
         self._proc: subprocess.Popen | None = None
         self._ctrl: socket.socket | None = None
+        self._pipeline: deque = deque()  # aopen's fork requests in flight: (future, mine, theirs)
+        self._pipe_users = 0  # aopen calls between sending and getting their reply
+        self._pipeline_loop: asyncio.AbstractEventLoop | None = None
+        self._wlock = threading.Lock()
+        self._warm_sent: set[str] = set()  # code keys the fork server has (or will get) compiled
+        self._warm_queue: list[dict] = []  # sent with the next fork request
 
     @property
     def layers(self) -> dict[str, bool]:
@@ -90,42 +102,176 @@ class Executor:
                                       stderr=subprocess.DEVNULL, start_new_session=True)
         child.close()
         self._ctrl = parent
+        with self._wlock:  # a new server starts cold
+            self._warm_sent.clear()
+            self._warm_queue.clear()
         log.info("sandbox fork server pid %s; layers: %s", self._proc.pid,
                  ", ".join(k for k, v in self.layers.items() if v))
 
-    def _fork_worker(self, limits: dict) -> tuple[socket.socket, int]:
-        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    def _server_alive(self) -> bool:
+        return self._ctrl is not None and self._proc is not None and self._proc.poll() is None
+
+    def _ensure_server(self) -> None:
         with self._lock:
-            for attempt in range(2):
-                if self._proc is None or self._proc.poll() is not None:
-                    self._start_server()
-                try:
-                    socket.send_fds(self._ctrl, [json.dumps({"limits": limits}).encode()], [theirs.fileno()])
-                    self._ctrl.settimeout(30)
-                    reply = json.loads(self._ctrl.recv(4096) or b"{}")
-                    break
-                except (OSError, ValueError):
-                    self._shutdown_server()
-                    if attempt:
-                        raise SandboxError("the sandbox fork server is not responding") from None
+            if not self._server_alive():
+                self._start_server()
+
+    def _vetted(self, item: dict) -> None:
+        """A worker accepted this code (see ``runtime.warm``): queue it for the fork server once."""
+        key = hashlib.sha1(json.dumps(item, sort_keys=True).encode()).hexdigest()
+        if len(key) + sum(len(s) for v in item.values() for s in v) > WARM_MAX_BYTES:
+            return
+        with self._wlock:
+            if key not in self._warm_sent:
+                self._warm_sent.add(key)
+                self._warm_queue.append(item)
+
+    def _fork_request(self, limits: dict) -> bytes:
+        req: dict = {"limits": limits}
+        with self._wlock:
+            if self._warm_queue:
+                req["warm"] = self._warm_queue[:WARM_PER_REQUEST]
+                del self._warm_queue[:WARM_PER_REQUEST]
+        return json.dumps(req).encode()
+
+    def _forked(self, mine: socket.socket, theirs: socket.socket, data: bytes) -> tuple[socket.socket, int]:
         theirs.close()
+        reply = json.loads(data or b"{}")
         if "pid" not in reply:
             mine.close()
             raise SandboxError(f"fork server refused: {reply.get('error', reply)}")
         return mine, reply["pid"]
 
+    def _fork_worker(self, limits: dict) -> tuple[socket.socket, int]:
+        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        with self._lock:
+            for attempt in range(2):
+                if not self._server_alive():
+                    self._shutdown_server()
+                    self._start_server()
+                try:
+                    self._ctrl.settimeout(30)
+                    socket.send_fds(self._ctrl, [self._fork_request(limits)], [theirs.fileno()])
+                    data = self._ctrl.recv(4096)
+                    break
+                except OSError:
+                    self._shutdown_server()
+                    if attempt:
+                        mine.close()
+                        theirs.close()
+                        raise SandboxError("the sandbox fork server is not responding") from None
+        return self._forked(mine, theirs, data)
+
+    async def _afork_worker(self, limits: dict) -> tuple[socket.socket, int]:
+        """The fork round trip on the event loop, pipelined: requests go out at once and replies (in
+        order on the control socket) resolve them, so a burst of opens does not queue on round trips.
+        While any is in flight this loop holds the thread lock; starting or restarting the server, a
+        thread inside ``open``, or another loop, take the thread path."""
+        loop = asyncio.get_running_loop()
+        if not self._pipe_users and not self._server_alive():
+            await asyncio.to_thread(self._ensure_server)
+        if not self._pipe_users:
+            if self._pipeline or not self._server_alive() or not self._lock.acquire(blocking=False):
+                return await asyncio.to_thread(self._fork_worker, limits)
+            self._ctrl.setblocking(False)
+            loop.add_reader(self._ctrl.fileno(), self._on_fork_reply)
+            self._pipeline_loop = loop
+        elif loop is not self._pipeline_loop:
+            return await asyncio.to_thread(self._fork_worker, limits)
+        self._pipe_users += 1
+        try:
+            return await self._afork_send(loop, limits)
+        finally:
+            self._pipe_users -= 1
+            self._pipeline_maybe_end()
+
+    async def _afork_send(self, loop: asyncio.AbstractEventLoop, limits: dict) -> tuple[socket.socket, int]:
+        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        fut = loop.create_future()
+        msg, give_up = self._fork_request(limits), time.monotonic() + 30
+        while True:
+            try:
+                socket.send_fds(self._ctrl, [msg], [theirs.fileno()])
+                break
+            except BlockingIOError:  # the control socket's buffer is full (a burst): let the server catch up
+                if time.monotonic() < give_up:
+                    await asyncio.sleep(0.002)
+                    if self._ctrl is not None:
+                        continue
+                err: OSError = TimeoutError("the fork server stopped reading")
+            except OSError as e:
+                err = e
+            mine.close()
+            theirs.close()
+            self._pipeline_failed(f"fork server send failed: {err}")
+            raise SandboxError(f"the sandbox fork server is not responding ({err})")
+        self._pipeline.append((fut, mine, theirs))  # right after the send: replies come in this order
+        try:
+            return await within(asyncio.shield(fut), 30)
+        except asyncio.TimeoutError:
+            self._pipeline_failed("the sandbox fork server did not answer within 30 s")
+            raise SandboxError("the sandbox fork server is not responding") from None
+
+    def _on_fork_reply(self) -> None:
+        try:
+            data = self._ctrl.recv(4096)
+        except BlockingIOError:
+            return
+        except OSError as e:
+            return self._pipeline_failed(f"fork server connection failed: {e}")
+        if not data or not self._pipeline:
+            return self._pipeline_failed("the fork server exited" if not data else "unexpected fork reply")
+        fut, mine, theirs = self._pipeline.popleft()
+        try:
+            result = self._forked(mine, theirs, data)
+        except (SandboxError, ValueError) as e:
+            result = e
+        if fut.done():  # the caller gave up (cancelled): the new worker exits on EOF
+            if not isinstance(result, Exception):
+                result[0].close()
+        elif isinstance(result, Exception):
+            fut.set_exception(result)
+        else:
+            fut.set_result(result)
+        self._pipeline_maybe_end()
+
+    def _pipeline_maybe_end(self) -> None:
+        """Hand the control socket back (reader off, thread lock released) once nothing is in flight."""
+        if self._pipe_users or self._pipeline or self._pipeline_loop is None:
+            return
+        if self._ctrl is not None:
+            self._pipeline_loop.remove_reader(self._ctrl.fileno())
+        self._pipeline_loop = None
+        self._lock.release()
+
+    def _pipeline_failed(self, why: str) -> None:
+        """Fail every request in flight and stop the server (the control stream is out of step); the
+        next open starts a new one."""
+        pending, self._pipeline = list(self._pipeline), deque()
+        for fut, mine, theirs in pending:
+            mine.close()
+            theirs.close()
+            if not fut.done():
+                fut.set_exception(SandboxError(why))
+        loop, self._pipeline_loop = self._pipeline_loop, None
+        if loop is not None:
+            if self._ctrl is not None:
+                loop.remove_reader(self._ctrl.fileno())
+            self._shutdown_server()  # still holding the thread lock taken when the pipeline started
+            self._lock.release()
+
     def open(self, task: Task, seed: int | None = None, limits: dict | None = None) -> "SandboxEpisode":
         lim = {**self.limits, **(limits or {})}
         sock, pid = self._fork_worker(lim)
-        ep = SandboxEpisode(sock, pid, self.call_timeout_s, self.max_frame_bytes)
+        ep = SandboxEpisode(sock, pid, self.call_timeout_s, self.max_frame_bytes, self._vetted)
         ep.start(episode_spec(task, seed))
         return ep
 
     async def aopen(self, task: Task, seed: int | None = None, limits: dict | None = None) -> "SandboxEpisode":
-        """``open`` for asyncio: only the fork server round trip uses a thread."""
+        """``open`` for asyncio."""
         lim = {**self.limits, **(limits or {})}
-        sock, pid = await asyncio.to_thread(self._fork_worker, lim)
-        ep = SandboxEpisode(sock, pid, self.call_timeout_s, self.max_frame_bytes)
+        sock, pid = await self._afork_worker(lim)
+        ep = SandboxEpisode(sock, pid, self.call_timeout_s, self.max_frame_bytes, self._vetted)
         await ep.astart(episode_spec(task, seed))
         return ep
 
@@ -162,8 +308,11 @@ class SandboxEpisode:
 
     isolated = True
 
-    def __init__(self, sock: socket.socket, pid: int, timeout_s: float, max_frame: int):
+    def __init__(self, sock: socket.socket, pid: int, timeout_s: float, max_frame: int,
+                 on_vetted: Callable[[dict], None] | None = None):
         self.sock, self.pid, self.timeout_s, self.max_frame = sock, pid, timeout_s, max_frame
+        self.on_vetted = on_vetted
+        self._unread = 0  # replies of pipelined (unawaited) requests still in the socket
         sock.setblocking(False)  # asyncio needs it; the blocking helpers select() when it would block
         self.alive = True
         self.death: str | None = None
@@ -196,6 +345,9 @@ class SandboxEpisode:
             return self._dead()
         t = self.timeout_s if timeout_s is None else timeout_s
         try:
+            for _ in range(self._unread):  # replies to messages pipelined by arecord_message
+                protocol.recv(self.sock.fileno(), self.max_frame, time.monotonic() + t)
+                self._unread -= 1
             protocol.send(self.sock.fileno(), req)
             return protocol.recv(self.sock.fileno(), self.max_frame, time.monotonic() + t)
         except (TimeoutError, protocol.FrameError, EOFError, OSError) as e:
@@ -206,12 +358,20 @@ class SandboxEpisode:
             return self._dead()
         t = self.timeout_s if timeout_s is None else timeout_s
         try:
-            return await asyncio.wait_for(protocol.arequest(self.sock, req, self.max_frame), t)
+            return await within(self._aexchange(req), t)
         except (asyncio.TimeoutError, protocol.FrameError, EOFError, OSError) as e:
             return self._failed(req, t, e)
         except asyncio.CancelledError:  # the stream may be mid-frame: this worker cannot be reused
             self._kill(f"'{req.get('op')}' cancelled; worker killed")
             raise
+
+    async def _aexchange(self, req: dict) -> dict:
+        while self._unread:  # replies to pipelined messages (always ok unless the worker broke)
+            r = await protocol.arecv(self.sock, self.max_frame)
+            self._unread -= 1
+            if not r.get("ok"):
+                log.warning("sandbox worker %s: message failed: %s", self.pid, r.get("error"))
+        return await protocol.arequest(self.sock, req, self.max_frame)
 
     # -- operations: (request, timeout, reply -> result), run by _do / _ado ----------------
     def _do(self, op: tuple):
@@ -229,6 +389,8 @@ class SandboxEpisode:
                     self._kill("init failed")  # it replied, so it is still alive: its pid is its own
                 raise SandboxError(r.get("error", "init failed"))
             self.tools = r["tools"]
+            if self.on_vetted:
+                self.on_vetted({"env": [spec["source"], spec["class_name"]]})
         return {"op": "init", "spec": spec}, max(self.timeout_s, 10.0), post
 
     def _tools_op(self) -> tuple:
@@ -256,14 +418,12 @@ class SandboxEpisode:
     def _checks_op(self, items: list[dict]) -> tuple:
         def post(r: dict) -> list[dict]:
             if r.get("ok"):
+                good = [it["check"] for it, res in zip(items, r["results"]) if res.get("error") is None]
+                if good and self.on_vetted:
+                    self.on_vetted({"checks": good})
                 return r["results"]
             return [{"id": it["id"], "passed": False, "error": r.get("error")} for it in items]
         return {"op": "checks", "items": items}, max(self.timeout_s, 10.0), post
-
-    def _closed(self, r: dict) -> None:
-        if r.get("ok"):
-            self.alive, self.death = False, "closed"  # exited by itself: no kill (pids get reused)
-            self.sock.close()
 
     # -- episode API (same as LocalEpisode), blocking --------------------------------------
     def start(self, spec: dict) -> None:
@@ -288,8 +448,14 @@ class SandboxEpisode:
         return self._do(self._checks_op(items))
 
     def close(self) -> None:
+        """End the episode without waiting: the worker exits on the close request, or on EOF."""
         if self.alive:
-            self._closed(self.request({"op": "close"}, timeout_s=1.0))
+            self.alive, self.death = False, "closed"  # no kill: an exited worker's pid may be reused
+            try:
+                self.sock.send(protocol.encode({"op": "close"}))
+            except OSError:
+                pass
+            self.sock.close()
 
     def __enter__(self):
         return self
@@ -308,7 +474,16 @@ class SandboxEpisode:
         return await self._ado(self._call_op(tool, args))
 
     async def arecord_message(self, role: str, content: str) -> None:
-        await self._ado(self._message_op(role, content))
+        """Sent without waiting for the reply (read before the next request's: frames stay in order)."""
+        if not self.alive:
+            return
+        try:
+            await within(asyncio.get_running_loop().sock_sendall(
+                self.sock, protocol.encode(self._message_op(role, content)[0])), self.timeout_s)
+        except (asyncio.TimeoutError, OSError) as e:
+            self._failed({"op": "message"}, self.timeout_s, e)
+            return
+        self._unread += 1
 
     async def asnapshot(self) -> dict:
         return await self._ado(self._snapshot_op())
@@ -320,8 +495,7 @@ class SandboxEpisode:
         return await self._ado(self._checks_op(items))
 
     async def aclose(self) -> None:
-        if self.alive:
-            self._closed(await self.arequest({"op": "close"}, timeout_s=1.0))
+        self.close()  # never blocks
 
 
 def open_episode(task: Task, executor: Executor | None = None, sandbox: bool = True):

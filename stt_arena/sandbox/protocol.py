@@ -79,9 +79,14 @@ async def _aread_exact(loop: asyncio.AbstractEventLoop, sock: socket.socket, n: 
     return bytes(buf)
 
 
-async def arequest(sock: socket.socket, obj, max_bytes: int = 1 << 30):
-    """Send one frame and read the reply on a non-blocking socket (wrap in a timeout)."""
+async def arecv(sock: socket.socket, max_bytes: int = 1 << 30):
+    """Read one frame from a non-blocking socket (wrap in a timeout)."""
     loop = asyncio.get_running_loop()
-    await loop.sock_sendall(sock, encode(obj))
     size = _frame_size(await _aread_exact(loop, sock, _HDR.size), max_bytes)
     return json.loads(await _aread_exact(loop, sock, size))
+
+
+async def arequest(sock: socket.socket, obj, max_bytes: int = 1 << 30):
+    """Send one frame and read the reply on a non-blocking socket (wrap in a timeout)."""
+    await asyncio.get_running_loop().sock_sendall(sock, encode(obj))
+    return await arecv(sock, max_bytes)

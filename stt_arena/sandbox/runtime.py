@@ -66,6 +66,19 @@ def _vetted_check(source: str):
     return compile_tree(tree, "<check>"), defs[-1].name, len(defs[-1].args.args)
 
 
+def warm(items: list[dict]) -> None:
+    """Fill the vetting caches with ``{"env": [source, class_name]}`` / ``{"checks": [source, ...]}``
+    items. The fork server does it with code a worker already vetted, so later workers start warm."""
+    for it in items:
+        try:
+            if it.get("env"):
+                _vetted_env(*it["env"])
+            for src in it.get("checks") or ():
+                _vetted_check(src)
+        except Exception:  # noqa: BLE001 - a cache miss later is the only consequence
+            pass
+
+
 class EnvRuntime:
     def __init__(self, spec: dict):
         """``spec``: class_name, source, init_config, clock {start, minutes_per_call}, seed, triggers."""

@@ -17,15 +17,18 @@ list gives ``default``):
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
 import uuid
 from collections import deque
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http import HTTPStatus
 from typing import Any, Callable, Iterable
 
 __all__ = ["FakeOpenAIServer"]
+
+MAX_HEADER_BYTES = 64 << 10
 
 
 def _count_tokens(text: Any) -> int:
@@ -36,23 +39,22 @@ def _json_args(args: Any) -> str:
     return args if isinstance(args, str) else json.dumps(args)
 
 
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # client hang-ups (e.g. after a client-side timeout) are expected
+class _BadRequest(Exception):
+    pass
 
 
 class FakeOpenAIServer:
-    """Scripted OpenAI-compatible server on ``127.0.0.1`` (random port), run in a thread.
+    """Scripted OpenAI-compatible server on ``127.0.0.1`` (random port): an asyncio HTTP/1.1 server
+    (keep-alive, like real inference servers) on its own event loop thread.
 
-    Use as a context manager. ``requests`` holds the received JSON bodies, ``request_times``
+    Use as a context manager. Unless ``record=False``, ``requests`` holds the received JSON bodies, ``request_times``
     their ``time.monotonic()`` arrival times and ``request_headers`` their headers (lower-cased
-    names).
+    names). A callable script runs on the server thread; make it quick (use ``delay`` to wait).
     """
 
     def __init__(self, script: Iterable[Any] | Callable[[dict], Any] | None = None, *,
-                 default: str = "Task Completed", model: str = "fake-model"):
+                 default: str = "Task Completed", model: str = "fake-model", record: bool = True):
+        self.record = record  # False: keep no request history (long benchmark runs)
         self._fn = script if callable(script) else None
         self._queue: deque[Any] = deque([] if script is None or callable(script) else script)
         self.default, self.model = default, model
@@ -60,24 +62,56 @@ class FakeOpenAIServer:
         self.request_times: list[float] = []
         self.request_headers: list[dict[str, str]] = []
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._httpd: ThreadingHTTPServer | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
+        self._server: asyncio.base_events.Server | None = None
+        self._port: int | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> "FakeOpenAIServer":
-        self._httpd = _HTTPServer(("127.0.0.1", 0), _make_handler(self))
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,),
-                                        daemon=True, name="fake-openai")
+        ready = threading.Event()
+        failure: list[BaseException] = []
+
+        def serve() -> None:
+            loop = self._loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+            try:
+                self._server = loop.run_until_complete(
+                    asyncio.start_server(self._connection, "127.0.0.1", 0, backlog=1024))
+                self._port = self._server.sockets[0].getsockname()[1]
+            except BaseException as e:  # noqa: BLE001 - reported to start()
+                failure.append(e)
+                ready.set()
+                loop.close()
+                return
+            ready.set()
+            loop.run_forever()
+            tasks = asyncio.all_tasks(loop)
+            for t in tasks:  # handlers sleeping on a ``delay``, idle keep-alive connections
+                t.cancel()
+            loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+            loop.close()
+
+        self._thread = threading.Thread(target=serve, daemon=True, name="fake-openai")
         self._thread.start()
+        ready.wait()
+        if failure:
+            raise failure[0]
         return self
 
     def stop(self) -> None:
-        self._stop.set()  # wakes handlers sleeping on a ``delay``
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
+        loop, self._loop = self._loop, None
+        if loop is None or self._thread is None:
+            return
+
+        def shutdown() -> None:
+            if self._server is not None:
+                self._server.close()
+            loop.stop()
+
+        loop.call_soon_threadsafe(shutdown)
+        self._thread.join(10)
+        self._port = None
 
     def __enter__(self) -> "FakeOpenAIServer":
         return self.start()
@@ -87,8 +121,8 @@ class FakeOpenAIServer:
 
     @property
     def port(self) -> int:
-        assert self._httpd is not None, "server not started"
-        return self._httpd.server_address[1]
+        assert self._port is not None, "server not started"
+        return self._port
 
     @property
     def base_url(self) -> str:
@@ -99,11 +133,84 @@ class FakeOpenAIServer:
         with self._lock:
             self._queue.extend(items)
 
+    # -- HTTP ------------------------------------------------------------------------------
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                try:
+                    head = await reader.readuntil(b"\r\n\r\n")
+                except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+                    return
+                try:
+                    method, path, headers = _parse_head(head)
+                    body = await reader.readexactly(int(headers.get("content-length") or 0))
+                except (_BadRequest, ValueError):
+                    writer.write(_response(400, _error_body(400, "malformed HTTP request"), close=True))
+                    return
+                keep = await self._respond(method, path, headers, body, writer)
+                await writer.drain()
+                if not keep or headers.get("connection", "").lower() == "close":
+                    return
+        except (ConnectionError, asyncio.IncompleteReadError):
+            return
+        finally:
+            writer.close()
+
+    async def _respond(self, method: str, path: str, headers: dict[str, str], raw: bytes,
+                       writer: asyncio.StreamWriter) -> bool:
+        """Write one response; False when the connection must close (a scripted drop)."""
+        route = path.split("?")[0].rstrip("/")
+        if method == "GET" and route.endswith("/models"):
+            writer.write(_response(200, {"object": "list", "data": [
+                {"id": self.model, "object": "model", "created": 0, "owned_by": "fake"}]}))
+            return True
+        if method != "POST" or not route.endswith("/chat/completions"):
+            writer.write(_response(404, _error_body(404, f"no route {path}")))
+            return True
+        try:
+            body = json.loads(raw or b"{}")
+        except ValueError:
+            writer.write(_response(400, _error_body(400, "request body is not JSON")))
+            return True
+        if not isinstance(body, dict):
+            writer.write(_response(400, _error_body(400, "request body must be a JSON object")))
+            return True
+        if body.get("stream"):  # rejected before touching the script or the records
+            writer.write(_response(400, _error_body(400, "FakeOpenAIServer supports only stream=false")))
+            return True
+        if self.record:
+            with self._lock:
+                self.request_headers.append(headers)
+        try:
+            item = self._next_item(body)
+        except Exception as e:  # a failing callable script shows up as an HTTP 500
+            writer.write(_response(500, _error_body(500, f"FakeOpenAIServer script raised {e!r}")))
+            return True
+        if isinstance(item, dict) and item.get("delay"):
+            await asyncio.sleep(float(item["delay"]))
+        if isinstance(item, dict) and item.get("drop"):
+            return False
+        if isinstance(item, dict) and item.get("error"):
+            status = int(item["error"])
+            extra = {"Retry-After": str(item["retry_after"])} if item.get("retry_after") is not None else {}
+            writer.write(_response(status, _error_body(status, item.get("message", f"scripted error {status}")),
+                                   extra))
+        elif isinstance(item, dict) and "raw" in item:
+            writer.write(_response(200, item["raw"]))
+        elif isinstance(item, dict) and "garbage" in item:  # a 200 whose body is not JSON
+            writer.write(_response(200, str(item["garbage"]).encode()))
+        else:
+            if isinstance(item, dict) and set(item) <= {"delay"}:
+                item = None  # a bare delay then the default reply
+            writer.write(_response(200, self._completion(body, item)))
+        return True
+
     # -- scripting -------------------------------------------------------------------------
     def _next_item(self, body: dict[str, Any]) -> Any:
         with self._lock:
-            self.requests.append(body)
-            self.request_times.append(time.monotonic())
+            if self.record:
+                self.requests.append(body)
+                self.request_times.append(time.monotonic())
             if self._fn is None:
                 return self._queue.popleft() if self._queue else None
         return self._fn(body)
@@ -138,74 +245,35 @@ class FakeOpenAIServer:
         }
 
 
-def _make_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"  # keep-alive, like real inference servers
-        disable_nagle_algorithm = True  # headers and body go out at once (no 40 ms delayed-ACK stalls)
+def _parse_head(head: bytes) -> tuple[str, str, dict[str, str]]:
+    if len(head) > MAX_HEADER_BYTES:
+        raise _BadRequest("headers too large")
+    lines = head.decode("latin-1").split("\r\n")
+    parts = lines[0].split(" ")
+    if len(parts) != 3 or not parts[2].startswith("HTTP/"):
+        raise _BadRequest(f"bad request line {lines[0]!r}")
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        if line:
+            name, sep, value = line.partition(":")
+            if not sep:
+                raise _BadRequest(f"bad header line {line!r}")
+            headers[name.strip().lower()] = value.strip()
+    return parts[0], parts[1], headers
 
-        def log_message(self, *args: Any) -> None:  # keep test output quiet
-            pass
 
-        def _send(self, status: int, obj: Any, headers: dict[str, str] | None = None) -> None:
-            data = json.dumps(obj).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for k, v in (headers or {}).items():
-                self.send_header(k, v)
-            self.end_headers()
-            self.wfile.write(data)
+def _error_body(status: int, message: str) -> dict[str, Any]:
+    return {"error": {"message": message, "type": "fake_error", "param": None, "code": status}}
 
-        def _error(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
-            self._send(status, {"error": {"message": message, "type": "fake_error",
-                                          "param": None, "code": status}}, headers)
 
-        def do_GET(self) -> None:
-            if self.path.rstrip("/").endswith("/models"):
-                self._send(200, {"object": "list", "data": [
-                    {"id": server.model, "object": "model", "created": 0, "owned_by": "fake"}]})
-            else:
-                self._error(404, f"no route {self.path}")
-
-        def do_POST(self) -> None:
-            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            if not self.path.rstrip("/").endswith("/chat/completions"):
-                return self._error(404, f"no route {self.path}")
-            try:
-                body = json.loads(raw or b"{}")
-            except ValueError:
-                return self._error(400, "request body is not JSON")
-            if body.get("stream"):  # rejected before touching the script or the records
-                return self._error(400, "FakeOpenAIServer supports only stream=false")
-            with server._lock:
-                server.request_headers.append({k.lower(): v for k, v in self.headers.items()})
-            try:
-                item = server._next_item(body)
-            except Exception as e:  # a failing callable script shows up as an HTTP 500
-                return self._error(500, f"FakeOpenAIServer script raised {e!r}")
-            if isinstance(item, dict) and item.get("delay"):
-                if server._stop.wait(float(item["delay"])):
-                    return
-            if isinstance(item, dict) and item.get("drop"):
-                self.close_connection = True
-                return
-            if isinstance(item, dict) and item.get("error"):
-                headers = ({"Retry-After": str(item["retry_after"])}
-                           if item.get("retry_after") is not None else None)
-                return self._error(int(item["error"]),
-                                   item.get("message", f"scripted error {item['error']}"), headers)
-            if isinstance(item, dict) and "raw" in item:
-                return self._send(200, item["raw"])
-            if isinstance(item, dict) and "garbage" in item:  # a 200 whose body is not JSON
-                data = str(item["garbage"]).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-                return
-            if isinstance(item, dict) and set(item) <= {"delay"}:
-                item = None  # a bare delay then the default reply
-            self._send(200, server._completion(body, item))
-
-    return Handler
+def _response(status: int, obj: Any, headers: dict[str, str] | None = None, close: bool = False) -> bytes:
+    data = obj if isinstance(obj, bytes) else json.dumps(obj).encode()
+    try:
+        reason = HTTPStatus(status).phrase
+    except ValueError:
+        reason = "Status"
+    lines = [f"HTTP/1.1 {status} {reason}", "Content-Type: application/json", f"Content-Length: {len(data)}"]
+    lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+    if close:
+        lines.append("Connection: close")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + data
