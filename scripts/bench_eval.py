@@ -4,14 +4,18 @@ The server plays each task's oracle plan as tool calls. Prints:
 * zero-latency server: episodes/s and tool steps/s at concurrency 1, 16, 64;
 * server sleeping --latency s per completion: wall time vs the ideal (sum of latencies / concurrency);
 * peak RSS of this process at concurrency 256;
+* where the CPU went per completion: this harness process, the scripted server (its own process), and
+  the rest of the machine (sandbox fork server and workers, plus anything else running), from
+  /proc/stat where available. On a small machine all three share the same cores.
 
-    python scripts/bench_eval.py [--episodes 64] [--latency 0.2] [--no-sandbox]
+    python scripts/bench_eval.py [--episodes 64] [--latency 0.2] [--no-sandbox] [--workers N]
 """
 from __future__ import annotations
 
 import argparse
 import json
 import multiprocessing as mp
+import os
 import resource
 import tempfile
 import time
@@ -49,11 +53,30 @@ def _serve(tasks, delay: float, conn) -> None:
     with FakeOpenAIServer(oracle_policy(tasks, delay), record=False) as sv:
         conn.send(sv.base_url)
         conn.recv()  # until the harness is done
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    conn.send(ru.ru_utime + ru.ru_stime)
+
+
+def _cpu_ticks() -> tuple[int, int] | None:
+    """(busy, total) jiffies over all cores, or None without /proc/stat."""
+    try:
+        with open("/proc/stat") as f:
+            vals = [int(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = vals[3] + (vals[4] if len(vals) > 4 else 0)
+    return sum(vals) - idle, sum(vals)
+
+
+def _self_cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
 
 
 @contextmanager
-def server_process(tasks, delay: float):
-    """The scripted server in its own process, so its CPU time is not charged to the harness."""
+def server_process(tasks, delay: float, cpu: dict | None = None):
+    """The scripted server in its own process, so its CPU time is not charged to the harness; its CPU
+    seconds land in ``cpu["server"]``."""
     ctx = mp.get_context("fork")
     parent, child = ctx.Pipe()
     p = ctx.Process(target=_serve, args=(tasks, delay, child), daemon=True)
@@ -62,19 +85,44 @@ def server_process(tasks, delay: float):
         yield parent.recv()
     finally:
         parent.send("stop")
+        if parent.poll(10) and cpu is not None:
+            cpu["server"] = parent.recv()
         p.join(10)
 
 
 def run(tasks, concurrency: int, delay: float, sandbox: bool, workers: int = 1) -> tuple[dict, float, int]:
-    with server_process(tasks, delay) as base_url, tempfile.TemporaryDirectory() as d:
+    cpu: dict = {}
+    with server_process(tasks, delay, cpu) as base_url, tempfile.TemporaryDirectory() as d:
         agent = ModelConfig(model="bench-agent", base_url=base_url, max_retries=2, timeout_s=60)
         cfg = EvalConfig(agent=agent, runs=1, concurrency=concurrency, sandbox=sandbox, workers=workers)
+        ticks0, self0 = _cpu_ticks(), _self_cpu()
         t = time.perf_counter()
         s = run_eval(cfg, tasks, d, progress=False, fsync=False)
         wall = time.perf_counter() - t
+        ticks1, cpu["harness"] = _cpu_ticks(), _self_cpu() - self0
         recs = [json.loads(x) for x in open(f"{d}/results.jsonl")]
-        s["longest_episode_turns"] = max(r["n_turns"] for r in recs)
-        return s, wall, sum(r["n_tool_calls"] for r in recs)
+    if ticks0 and ticks1:
+        busy, total = ticks1[0] - ticks0[0], ticks1[1] - ticks0[1]
+        cpu["busy_pct"] = 100 * busy / max(1, total)
+        cpu["machine"] = busy / max(1, total) * wall * (os.cpu_count() or 1)
+    s["cpu"] = cpu
+    s["longest_episode_turns"] = max(r["n_turns"] for r in recs)
+    if len(recs) != len(tasks):
+        print(f"  warning: {len(tasks) - len(recs)} episode(s) missing; errors: {s['errors_this_session']}")
+    return s, wall, sum(r["n_tool_calls"] for r in recs)
+
+
+def cpu_line(s: dict, completions: int) -> str:
+    c = s["cpu"]
+    ms = lambda sec: 1000 * sec / max(1, completions)  # noqa: E731
+    line = f"harness {ms(c['harness']):.2f}"
+    if "server" in c:
+        line += f", server {ms(c['server']):.2f}"
+    if "machine" in c:
+        rest = c["machine"] - c["harness"] - c.get("server", 0.0)
+        line += f", rest of machine {ms(max(0.0, rest)):.2f} ms CPU per completion; all {os.cpu_count()} " \
+                f"cores {c['busy_pct']:.0f}% busy"
+    return line
 
 
 def _copies(tasks, n: int):
@@ -90,6 +138,7 @@ def main() -> None:
     ap.add_argument("--latency", type=float, default=0.2)
     ap.add_argument("--load", type=int, default=8, help="episodes per concurrency slot in the latency runs")
     ap.add_argument("--sandbox", action=argparse.BooleanOptionalAction, default=True)
+    ap.add_argument("--workers", type=int, default=1, help="eval processes for the latency runs (--workers)")
     a = ap.parse_args()
     all_tasks = load_tasks(a.tasks)
     tasks = _copies(all_tasks, a.episodes)
@@ -101,19 +150,22 @@ def main() -> None:
         s, wall, steps = run(tasks, c, 0.0, a.sandbox)
         passed = s["metrics"]["table3"]["overall"]["mean"] or 0
         print(f"{c:11d} {len(tasks) / wall:11.1f} {steps / wall:13.1f} {passed * 100:5.0f}%")
+        print(f"{'':11s} {cpu_line(s, steps + len(tasks))}")
 
-    print(f"\n== server sleeping {a.latency * 1000:.0f} ms per completion ({a.load}x concurrency episodes) ==")
+    print(f"\n== server sleeping {a.latency * 1000:.0f} ms per completion ({a.load}x concurrency episodes, "
+          f"{a.workers} eval process(es)) ==")
     print(f"{'concurrency':>11s} {'episodes':>9s} {'wall s':>8s} {'ideal s':>8s} {'overhead':>9s} "
           f"{'longest ep s':>13s} {'vs sum/c + longest':>19s}")
     for c in (16, 64):
         eps = _copies(all_tasks, a.load * c)
-        s, wall, steps = run(eps, c, a.latency, a.sandbox)
+        s, wall, steps = run(eps, c, a.latency, a.sandbox, a.workers)
         completions = steps + len(eps)  # one completion per tool call plus the final reply
         ideal = completions * a.latency / c  # sum of latencies / concurrency
         longest = s["longest_episode_turns"] * a.latency  # no schedule can finish before its longest episode
         bound = ideal + longest  # what a greedy scheduler with zero overhead can guarantee
         print(f"{c:11d} {len(eps):9d} {wall:8.2f} {ideal:8.2f} {100 * (wall / ideal - 1):8.1f}% {longest:13.2f} "
               f"{100 * (wall / bound - 1):18.1f}%")
+        print(f"{'':11s} {cpu_line(s, completions)}")
 
     big = _copies(all_tasks, 256)
     run(big, 256, 0.0, a.sandbox)

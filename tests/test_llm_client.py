@@ -198,3 +198,41 @@ async def test_fake_server_models_and_stream_rejected():
         with pytest.raises(openai.BadRequestError):
             await oc.chat.completions.create(model="m", messages=USER, stream=True)
         await oc.close()
+
+
+def _raw_http(port: int, payload: bytes) -> bytes:
+    import socket
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(payload)
+        s.shutdown(socket.SHUT_WR)
+        chunks = []
+        while True:
+            b = s.recv(65536)
+            if not b:
+                return b"".join(chunks)
+            chunks.append(b)
+
+
+def test_fake_server_keep_alive_and_malformed_requests():
+    body = b'{"model": "m", "messages": [{"role": "user", "content": "hi"}]}'
+    req = (b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+           b"Content-Length: %d\r\n\r\n" % len(body)) + body
+    with FakeOpenAIServer(["one", "two"]) as s:
+        out = _raw_http(s.port, req + req)  # two requests on one connection
+        assert out.count(b"HTTP/1.1 200 OK") == 2 and b'"one"' in out and b'"two"' in out
+        assert _raw_http(s.port, b"NOT HTTP\r\n\r\n").startswith(b"HTTP/1.1 400")
+        bad = b"POST /v1/chat/completions HTTP/1.1\r\nContent-Length: 5\r\n\r\n{nope"
+        assert _raw_http(s.port, bad).startswith(b"HTTP/1.1 400")
+        assert _raw_http(s.port, b"GET /v1/nothing HTTP/1.1\r\n\r\n").startswith(b"HTTP/1.1 404")
+        assert len(s.requests) == 2 and s.request_headers[0]["content-type"] == "application/json"
+
+
+async def test_fake_server_without_history_and_with_many_clients():
+    """record=False keeps no request history (long benchmarks); 200 concurrent connections are accepted."""
+    with FakeOpenAIServer(lambda body: {"delay": 0.05, "content": body["messages"][0]["content"]},
+                          record=False) as s:
+        c = make_client(s, connection_pools=50)
+        outs = await asyncio.gather(*(c.chat([{"role": "user", "content": f"m{i}"}]) for i in range(200)))
+        assert [o.content for o in outs] == [f"m{i}" for i in range(200)] and c.usage.retries == 0
+        assert s.requests == [] and s.request_headers == [] and s.request_times == []
+        await c.aclose()

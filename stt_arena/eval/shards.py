@@ -8,7 +8,6 @@ from the longest-first list, so every shard gets a similar load with its long ep
 from __future__ import annotations
 
 import asyncio
-import os
 import logging
 import multiprocessing as mp
 import threading
@@ -62,7 +61,7 @@ class ShardSet:
     """The worker processes of one run and the parent's side of their pipes."""
 
     def __init__(self, cfg: EvalConfig, system_prompt: str, jobs: list[tuple[Task, int]], workers: int):
-        ctx = mp.get_context(os.environ.get("STT_MP", "spawn"))  # a clean interpreter: safe whatever threads the parent has
+        ctx = mp.get_context("spawn")  # a clean interpreter: safe whatever threads the parent has
         self.procs: list[mp.Process] = []
         self.conns: dict[Connection, int] = {}
         self.jobs: dict[int, int] = {}

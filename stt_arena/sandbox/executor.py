@@ -80,6 +80,7 @@ class Executor:
         self._lock = threading.Lock()
         self._proc: subprocess.Popen | None = None
         self._ctrl: socket.socket | None = None
+        self._keeper_stop: threading.Event | None = None
         self._pipeline: deque = deque()  # aopen's fork requests in flight: (future, mine, theirs)
         self._pipe_users = 0  # aopen calls between sending and getting their reply
         self._pipeline_loop: asyncio.AbstractEventLoop | None = None
@@ -97,9 +98,7 @@ class Executor:
         cmd = [sys.executable, "-m", "stt_arena.sandbox.forkserver", str(child.fileno())]
         if self.use_bwrap:
             cmd = _bwrap_cmd() + cmd
-        self._proc = subprocess.Popen(cmd, pass_fds=(child.fileno(),), env=_child_env(),
-                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.DEVNULL, start_new_session=True)
+        self._proc = self._launch(cmd, child)
         child.close()
         self._ctrl = parent
         with self._wlock:  # a new server starts cold
@@ -107,6 +106,29 @@ class Executor:
             self._warm_queue.clear()
         log.info("sandbox fork server pid %s; layers: %s", self._proc.pid,
                  ", ".join(k for k, v in self.layers.items() if v))
+
+    def _launch(self, cmd: list[str], child: socket.socket) -> subprocess.Popen:
+        """Start the server from a thread that lives as long as the server: bwrap's --die-with-parent
+        (PR_SET_PDEATHSIG) fires when the *thread* that started it exits, e.g. an asyncio pool thread."""
+        started: list = []
+        ready, stop = threading.Event(), threading.Event()
+
+        def keeper() -> None:
+            try:
+                started.append(subprocess.Popen(cmd, pass_fds=(child.fileno(),), env=_child_env(),
+                                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                                stderr=subprocess.DEVNULL, start_new_session=True))
+            except BaseException as e:  # noqa: BLE001 - re-raised by the caller
+                started.append(e)
+            ready.set()
+            stop.wait()
+
+        threading.Thread(target=keeper, daemon=True, name="stt-arena-forkserver").start()
+        ready.wait()
+        if isinstance(started[0], BaseException):
+            raise started[0]
+        self._keeper_stop = stop
+        return started[0]
 
     def _server_alive(self) -> bool:
         return self._ctrl is not None and self._proc is not None and self._proc.poll() is None
@@ -286,6 +308,9 @@ class Executor:
                 pass
             self._proc.wait(timeout=5)
             self._proc = None
+        if self._keeper_stop is not None:
+            self._keeper_stop.set()
+            self._keeper_stop = None
 
     def close(self) -> None:
         with self._lock:
@@ -418,9 +443,6 @@ class SandboxEpisode:
     def _checks_op(self, items: list[dict]) -> tuple:
         def post(r: dict) -> list[dict]:
             if r.get("ok"):
-                good = [it["check"] for it, res in zip(items, r["results"]) if res.get("error") is None]
-                if good and self.on_vetted:
-                    self.on_vetted({"checks": good})
                 return r["results"]
             return [{"id": it["id"], "passed": False, "error": r.get("error")} for it in items]
         return {"op": "checks", "items": items}, max(self.timeout_s, 10.0), post

@@ -67,14 +67,12 @@ def _vetted_check(source: str):
 
 
 def warm(items: list[dict]) -> None:
-    """Fill the vetting caches with ``{"env": [source, class_name]}`` / ``{"checks": [source, ...]}``
-    items. The fork server does it with code a worker already vetted, so later workers start warm."""
+    """Fill the vetting cache with ``{"env": [source, class_name]}`` items. The fork server does it with
+    code a worker already vetted, so later workers start with it compiled."""
     for it in items:
         try:
             if it.get("env"):
                 _vetted_env(*it["env"])
-            for src in it.get("checks") or ():
-                _vetted_check(src)
         except Exception:  # noqa: BLE001 - a cache miss later is the only consequence
             pass
 

@@ -1,0 +1,158 @@
+"""The sandbox's asyncio path: native socket I/O, pipelined fork requests and messages, timeouts and
+cancellation (the worker is killed), spare workers from the fork server, warm code caches."""
+import asyncio
+import os
+
+import pytest
+
+from stt_arena.sandbox import runtime
+from stt_arena.sandbox.executor import Executor
+from stt_arena.util.aio import within
+from tests.helpers import attack_env, make_task
+
+
+@pytest.fixture(scope="module")
+def ex():
+    with Executor(call_timeout_s=2.0, limits={"cpu_seconds": 20, "memory_mb": 400}) as e:
+        yield e
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie is dead too
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def test_async_episode_matches_sync(ex):
+    task = make_task(init={"count": 2})
+
+    async def play():
+        ep = await ex.aopen(task)
+        out = [await ep.acall("add", {"n": 3}), await ep.acall("get_count")]
+        await ep.arecord_message("user", "hello")  # pipelined: no reply awaited
+        await ep.arecord_message("respond_to_user", "done")
+        checks = await ep.arun_checks([c.model_dump() for c in task.checklist])
+        log, state = await ep.alog(), await ep.asnapshot()
+        await ep.aclose()
+        return out, checks, log, state, ep
+
+    out, checks, log, state, ep = asyncio.run(play())
+    sync = ex.open(task)
+    try:
+        assert [o["result"] for o in out] == [sync.call("add", {"n": 3})["result"], sync.call("get_count")["result"]]
+    finally:
+        sync.close()
+    assert out[1]["result"]["data"]["count"] == 5 and state["count"] == 5
+    assert checks == [{"id": "c", "passed": True, "error": None}]
+    assert [e.get("tool") for e in log][-2:] == ["user", "respond_to_user"]  # messages logged in order
+    assert not ep.alive and ep.death == "closed"
+
+
+def test_sync_call_after_pipelined_message(ex):
+    async def start():
+        ep = await ex.aopen(make_task())
+        await ep.arecord_message("user", "hi")  # its reply is still unread
+        return ep
+
+    ep = asyncio.run(start())
+    try:
+        assert ep.call("add", {"n": 1})["result"]["success"] is True  # the sync path skips the stale reply
+        assert ep.snapshot()["count"] == 1
+    finally:
+        ep.close()
+
+
+def test_async_timeout_kills_worker(ex):
+    task = make_task(attack_env("while True:\n    pass"), "E")
+
+    async def play():
+        ep = await ex.aopen(task)
+        r = await ep.acall("attack")
+        return ep, r
+
+    ep, r = asyncio.run(play())
+    assert r["sandbox_error"] == "dead" and "timed out" in r["result"]["error"]
+    assert not ep.alive and not _alive_soon(ep.pid)
+    assert asyncio.run(ep.acall("get_x"))["sandbox_error"] == "dead"  # later calls: an error, no hang
+
+
+def _alive_soon(pid: int) -> bool:
+    import time
+    for _ in range(50):
+        if not _alive(pid):
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def test_cancelled_call_kills_worker(ex):
+    task = make_task(attack_env("while True:\n    pass"), "E")
+
+    async def play():
+        ep = await ex.aopen(task)
+        with pytest.raises(asyncio.TimeoutError):
+            await within(ep.acall("attack"), 0.3)  # the caller gives up before the sandbox timeout
+        return ep
+
+    ep = asyncio.run(play())
+    assert not ep.alive and "cancelled" in ep.death and not _alive_soon(ep.pid)
+
+
+def test_many_concurrent_opens_are_pipelined(ex):
+    async def burst(n):
+        eps = await asyncio.gather(*(ex.aopen(make_task(init={"count": i})) for i in range(n)))
+        counts = await asyncio.gather(*(ep.acall("get_count") for ep in eps))
+        for ep in eps:
+            await ep.aclose()
+        return eps, [c["result"]["data"]["count"] for c in counts]
+
+    eps, counts = asyncio.run(burst(40))
+    assert counts == list(range(40))  # every episode got its own worker and its own state
+    assert len({ep.pid for ep in eps}) == 40
+    assert not ex._pipeline and not ex._pipe_users and not ex._lock.locked()  # control socket handed back
+    ep = ex.open(make_task())  # and the thread path still works afterwards
+    try:
+        assert ep.call("get_count")["result"]["success"]
+    finally:
+        ep.close()
+
+
+def test_spare_workers_are_sandboxed_too(ex):
+    """After the first requests the fork server hands out pre-forked spares: same limits."""
+    task = make_task(attack_env("x = [0] * (200 * 1000 * 1000)\nreturn len(x)"), "E")  # 1.6 GB > 400 MB
+    for _ in range(12):  # more than the spare pool
+        ep = ex.open(task)
+        try:
+            r = ep.call("attack")["result"]
+            assert r["success"] is False and "memory" in r["error"].lower(), r
+        finally:
+            ep.close()
+
+
+def test_vetted_code_is_queued_once_for_the_fork_server():
+    with Executor() as e:
+        task = make_task()
+        for _ in range(3):
+            ep = e.open(task)
+            ep.run_checks([c.model_dump() for c in task.checklist])
+            ep.close()
+        assert len(e._warm_sent) == 1  # the env source, once
+        e._vetted({"env": ["x" * (200 << 10), "E"]})
+        assert len(e._warm_sent) == 1  # too large to pre-compile: skipped
+
+
+def test_warm_fills_the_caches_and_ignores_bad_code():
+    task = make_task()
+    runtime._vetted_env.cache_clear()
+    runtime.warm([{"env": [task.environment.source, "CounterEnv"]}, {"env": ["import os", "X"]},
+                  {"env": ["not python (", "X"]}])
+    assert runtime._vetted_env.cache_info().currsize == 1
+    before = runtime._vetted_env.cache_info().hits
+    runtime.EnvRuntime({"source": task.environment.source, "class_name": "CounterEnv"})
+    assert runtime._vetted_env.cache_info().hits == before + 1
