@@ -156,3 +156,23 @@ def test_warm_fills_the_caches_and_ignores_bad_code():
     before = runtime._vetted_env.cache_info().hits
     runtime.EnvRuntime({"source": task.environment.source, "class_name": "CounterEnv"})
     assert runtime._vetted_env.cache_info().hits == before + 1
+
+
+def test_grade_is_checks_goals_and_state_in_one_call(ex):
+    task = make_task(init={"count": 0})
+    checklist = [c.model_dump() for c in task.checklist]
+    goals = [{"id": "g", "check": "def g(state):\n    return state['count'] == 7"},
+             {"id": "bad", "check": "def b(state):\n    return state['nope']"}]
+
+    async def play():
+        ep = await ex.aopen(task)
+        await ep.acall("add", {"n": 7})
+        graded = await ep.agrade(checklist, goals)
+        sync = ep.run_checks(checklist), ep.run_checks(goals), ep.snapshot()
+        await ep.aclose()
+        return graded, sync
+
+    graded, (checks, goal_res, state) = asyncio.run(play())
+    assert graded == {"checks": checks, "goals": goal_res, "state": state}
+    assert graded["checks"][0]["passed"] and graded["goals"][0]["passed"]
+    assert not graded["goals"][1]["passed"] and "KeyError" in graded["goals"][1]["error"]

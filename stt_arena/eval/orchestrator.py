@@ -220,10 +220,9 @@ async def run_episode(ctx: EpisodeContext) -> dict:
             obs = Observation(kind="tool_result", content=result, tool=tool)
         # -- grading --------------------------------------------------------------------------
         g0 = time.monotonic()
-        checks = await _ep(ep, "run_checks", [c.model_dump() for c in task.checklist])
-        goals = await _ep(ep, "run_checks", [c.model_dump() for c in task.infeasible_goal]) \
-            if task.infeasible_goal else []
-        final_state = await _ep(ep, "snapshot")
+        graded = await _ep(ep, "grade", [c.model_dump() for c in task.checklist],
+                           [c.model_dump() for c in task.infeasible_goal])
+        checks, goals, final_state = graded["checks"], graded["goals"], graded["state"]
     finally:
         try:
             await _ep(ep, "close")

@@ -447,6 +447,15 @@ class SandboxEpisode:
             return [{"id": it["id"], "passed": False, "error": r.get("error")} for it in items]
         return {"op": "checks", "items": items}, max(self.timeout_s, 10.0), post
 
+    def _grade_op(self, checklist: list[dict], goals: list[dict]) -> tuple:
+        def post(r: dict) -> dict:
+            if r.get("ok"):
+                return {k: r[k] for k in ("checks", "goals", "state")}
+            failed = lambda items: [{"id": it["id"], "passed": False, "error": r.get("error")}  # noqa: E731
+                                    for it in items]
+            return {"checks": failed(checklist), "goals": failed(goals), "state": {}}
+        return {"op": "grade", "checklist": checklist, "goals": goals}, max(self.timeout_s, 10.0), post
+
     # -- episode API (same as LocalEpisode), blocking --------------------------------------
     def start(self, spec: dict) -> None:
         self._do(self._start_op(spec))
@@ -468,6 +477,10 @@ class SandboxEpisode:
 
     def run_checks(self, items: list[dict]) -> list[dict]:
         return self._do(self._checks_op(items))
+
+    def grade(self, checklist: list[dict], goals: list[dict]) -> dict:
+        """``{"checks", "goals", "state"}``: checklist and infeasible-goal results and the final state."""
+        return self._do(self._grade_op(checklist, goals))
 
     def close(self) -> None:
         """End the episode without waiting: the worker exits on the close request, or on EOF."""
@@ -515,6 +528,9 @@ class SandboxEpisode:
 
     async def arun_checks(self, items: list[dict]) -> list[dict]:
         return await self._ado(self._checks_op(items))
+
+    async def agrade(self, checklist: list[dict], goals: list[dict]) -> dict:
+        return await self._ado(self._grade_op(checklist, goals))
 
     async def aclose(self) -> None:
         self.close()  # never blocks

@@ -215,6 +215,11 @@ class EnvRuntime:
                 out.append({"id": it["id"], "passed": False, "error": f"{type(e).__name__}: {e}"})
         return out
 
+    def grade(self, checklist: list[dict], goals: list[dict]) -> dict:
+        """Everything grading needs in one call: checklist results, infeasible-goal results, final state."""
+        return {"checks": self.run_checks(checklist), "goals": self.run_checks(goals) if goals else [],
+                "state": self.snapshot()}
+
     def _load_check(self, source: str):
         code, name, arity = _vetted_check(source)
         g = make_globals(self.clock, self.rng, "stt_check")

@@ -91,6 +91,8 @@ def serve(fd: int, limits: dict | None = None) -> None:
                 reply = {"ok": True}
             elif op == "checks":
                 reply = {"ok": True, "results": rt.run_checks(req["items"])}
+            elif op == "grade":
+                reply = {"ok": True, **rt.grade(req["checklist"], req.get("goals") or [])}
             else:
                 reply = {"ok": False, "kind": "protocol", "error": f"unknown op {op!r}"}
         except GuardError as e:
