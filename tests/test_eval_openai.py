@@ -189,3 +189,47 @@ def test_llm_judge_invalid_output_retried_then_heuristic(tmp_path):
     _, [r], _ = run_fake(tmp_path / "2", list(IMPOSSIBLE_AGENT), tasks=[impossible_clinic()],
                          judge_script=['{"recognized_impossibility": true, "fed_back_to_user": false, "evidence": "x"}'])
     assert not r["passed"] and r["grade"]["checklist_passed"]
+
+
+def test_environment_opens_while_the_first_model_call_is_in_flight():
+    """The sandbox's fork + init overlap the agent's first request (the request arrives before the
+    open finishes); a failed open is an InfraError after which nothing leaks."""
+    import asyncio
+    import threading
+
+    from stt_arena.agents.llm import OpenAIAgent
+    from stt_arena.eval.orchestrator import EpisodeContext, InfraError, run_episode
+    from stt_arena.judge import make_judge
+    from stt_arena.llm.client import LLMClient
+    from stt_arena.sandbox.local import LocalEpisode
+    from stt_arena.sandbox.spec import episode_spec
+    from stt_arena.user import make_user
+
+    got_request = threading.Event()
+
+    def script(body):
+        got_request.set()
+        return "Task Completed"
+
+    async def play(open_fn):
+        client = LLMClient(fake_cfg("agent-m", sv.base_url))
+        ctx = EpisodeContext(task=clinic(), run=0, agent=OpenAIAgent(client), user=make_user("scripted", None),
+                             judge=make_judge(None), open_episode=open_fn, system_prompt="sys")
+        try:
+            return await run_episode(ctx)
+        finally:
+            await client.aclose()
+
+    async def slow_open(task):
+        arrived = await asyncio.to_thread(got_request.wait, 10)  # finishes only once the request is in
+        assert arrived
+        return LocalEpisode(episode_spec(task))
+
+    async def broken_open(task):
+        raise RuntimeError("no sandbox today")
+
+    with FakeOpenAIServer(script) as sv:
+        rec = asyncio.run(play(slow_open))
+        assert rec["termination"] == "final" and len(sv.requests) == 1
+        with pytest.raises(InfraError, match="could not open the environment: no sandbox today"):
+            asyncio.run(play(broken_open))

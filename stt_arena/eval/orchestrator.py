@@ -78,6 +78,36 @@ async def _ep(ep, name: str, *args):
     return fn(*args)
 
 
+class _Opening:
+    """The episode's environment, opened in the background from the start of the episode: the sandbox's
+    fork and init overlap the agent's first model call instead of adding to the episode's latency."""
+
+    def __init__(self, task: Task, opening: Awaitable[Any]):
+        self.task_id = task.task_id
+        self.future = asyncio.ensure_future(opening)
+
+    async def get(self):
+        try:
+            return await asyncio.shield(self.future)  # a cancelled caller must not cancel the open
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # bad task or sandbox failure: not the agent's fault
+            raise InfraError(f"task {self.task_id}: could not open the environment: {e}") from e
+
+    async def close(self) -> None:
+        """Close the environment, or cancel its opening (a half-opened sandbox worker is killed)."""
+        if not self.future.done():
+            self.future.cancel()
+        try:
+            ep = await self.future
+        except BaseException:  # noqa: BLE001 - never opened: nothing to close
+            return
+        try:
+            await _ep(ep, "close")
+        except Exception:  # noqa: BLE001 - closing must not hide the real outcome
+            pass
+
+
 def _usage_add(acc: dict, u: dict | None) -> None:
     for k in ("prompt_tokens", "completion_tokens", "cost"):
         if u and u.get(k):
@@ -119,10 +149,7 @@ async def run_episode(ctx: EpisodeContext) -> dict:
     deadline = t0 + ctx.timeout_s
     tools = agent_tools(task)
     names = {t["function"]["name"] for t in tools}
-    try:
-        ep = await ctx.open_episode(task)
-    except Exception as e:  # bad task or sandbox failure: not the agent's fault
-        raise InfraError(f"task {task.task_id}: could not open the environment: {e}") from e
+    env = _Opening(task, ctx.open_episode(task))  # starts now; the agent's first request overlaps it
     ctx.agent.reset(task, tools, ctx.system_prompt, task.query)
     ctx.user.reset(task)
     tr = _Transcript(ctx.system_prompt, task.query)
@@ -162,7 +189,7 @@ async def run_episode(ctx: EpisodeContext) -> dict:
                 rec["thought"] = th
             if action.kind == "final":
                 final_message = action.content or ""
-                await _ep(ep, "record_message", FINAL_MESSAGE, final_message)
+                await _ep(await env.get(), "record_message", FINAL_MESSAGE, final_message)
                 tr.final(final_message)
                 rec["content"] = final_message
                 steps.append(rec)
@@ -170,7 +197,7 @@ async def run_episode(ctx: EpisodeContext) -> dict:
                 break
             if action.kind == "chat":
                 content = action.content or ""
-                await _ep(ep, "record_message", CHAT_WITH_USER, content)
+                await _ep(await env.get(), "record_message", CHAT_WITH_USER, content)
                 cid = tr.call(len(steps), CHAT_WITH_USER, {"message": content})
                 u0 = time.monotonic()
                 try:
@@ -183,7 +210,7 @@ async def run_episode(ctx: EpisodeContext) -> dict:
                 finally:
                     timing["user_s"] += time.monotonic() - u0
                 _usage_add(usage["user"], reply.usage)
-                await _ep(ep, "record_message", "user", reply.text)
+                await _ep(await env.get(), "record_message", "user", reply.text)
                 tr.result(cid, reply.text)
                 user_done = user_done or reply.done
                 rec.update(content=content, user_reply=reply.text, user_done=reply.done)
@@ -205,6 +232,7 @@ async def run_episode(ctx: EpisodeContext) -> dict:
                 result = {"success": False, "error": err}
                 rec.update(kind="invalid", error=err, result=result)
             else:
+                ep = await env.get()  # waits only if the open is still under way (not charged to env_s)
                 e0 = time.monotonic()
                 out = await _ep(ep, "call", tool, args)
                 timing["env_s"] += time.monotonic() - e0
@@ -220,14 +248,11 @@ async def run_episode(ctx: EpisodeContext) -> dict:
             obs = Observation(kind="tool_result", content=result, tool=tool)
         # -- grading --------------------------------------------------------------------------
         g0 = time.monotonic()
-        graded = await _ep(ep, "grade", [c.model_dump() for c in task.checklist],
+        graded = await _ep(await env.get(), "grade", [c.model_dump() for c in task.checklist],
                            [c.model_dump() for c in task.infeasible_goal])
         checks, goals, final_state = graded["checks"], graded["goals"], graded["state"]
     finally:
-        try:
-            await _ep(ep, "close")
-        except Exception:  # noqa: BLE001 - closing must not hide the real outcome
-            pass
+        await env.close()
     kinds = {c.id: c for c in task.checklist + task.infeasible_goal}
     for c in checks + goals:
         it = kinds.get(c["id"])
