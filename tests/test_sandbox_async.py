@@ -176,3 +176,20 @@ def test_grade_is_checks_goals_and_state_in_one_call(ex):
     assert graded == {"checks": checks, "goals": goal_res, "state": state}
     assert graded["checks"][0]["passed"] and graded["goals"][0]["passed"]
     assert not graded["goals"][1]["passed"] and "KeyError" in graded["goals"][1]["error"]
+
+
+def test_cancelled_opens_leave_no_worker_behind(ex):
+    async def burst():
+        tasks = [asyncio.ensure_future(ex.aopen(make_task())) for _ in range(12)]
+        await asyncio.sleep(0)  # let them send their fork requests
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.sleep(0.3)  # the replies arrive and are disposed of
+        ep = await ex.aopen(make_task(init={"count": 4}))  # the control socket is still in step
+        r = await ep.acall("get_count")
+        await ep.aclose()
+        return r
+
+    assert asyncio.run(burst())["result"]["data"]["count"] == 4
+    assert not ex._pipeline and not ex._pipe_users and not ex._lock.locked()

@@ -233,6 +233,9 @@ class Executor:
         except asyncio.TimeoutError:
             self._pipeline_failed("the sandbox fork server did not answer within 30 s")
             raise SandboxError("the sandbox fork server is not responding") from None
+        except asyncio.CancelledError:  # the reply still comes: close that worker's socket (it exits on EOF)
+            fut.add_done_callback(lambda f: f.cancelled() or f.exception() or f.result()[0].close())
+            raise
 
     def _on_fork_reply(self) -> None:
         try:
