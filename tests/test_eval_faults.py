@@ -69,3 +69,50 @@ def test_kill_9_mid_run_then_resume_equals_uninterrupted(tmp_path):
     r = subprocess.run(_eval_cmd(tasks, cut, "--resume"), capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
     assert _episodes(cut) == _episodes(full) and len(_episodes(full)) == 120
+
+
+def _children(pid):
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        out.append(int(d))
+            except (OSError, ValueError, IndexError):
+                pass
+    return out
+
+
+def _alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_kill_9_of_a_sharded_run_stops_its_workers(tmp_path):
+    """Workers blocked in a slow model call exit as soon as their parent is killed."""
+    if not os.path.isdir("/proc"):
+        import pytest
+        pytest.skip("needs /proc")
+    tasks = tmp_path / "t.jsonl"
+    save_tasks(examples(), tasks)
+    with FakeOpenAIServer(lambda body: {"delay": 60, "content": "late"}) as sv:
+        cmd = [sys.executable, "-m", "stt_arena", "eval", "--model", "agent-m", "--base-url", sv.base_url,
+               "--tasks", str(tasks), "--runs", "1", "--concurrency", "2", "--workers", "2",
+               "--output", str(tmp_path / "o"), "--no-progress"]
+        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 60
+        while time.time() < deadline and len(sv.requests) < 2:  # both workers wait on the model
+            time.sleep(0.05)
+        assert len(sv.requests) == 2
+        workers = [w for w in _children(p.pid) if _alive(w)]
+        assert len(workers) >= 2
+        p.kill()  # the parent only
+        p.wait()
+        deadline = time.time() + 10
+        while time.time() < deadline and any(_alive(w) for w in workers):
+            time.sleep(0.1)
+        assert not any(_alive(w) for w in workers)

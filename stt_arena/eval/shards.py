@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing as mp
+import os
 import threading
+import time
 from multiprocessing.connection import Connection, wait
 from typing import Any, Callable
 
@@ -27,11 +29,19 @@ def split(jobs: list, concurrency: int, workers: int) -> list[tuple[list, int]]:
     return [(jobs[k::workers], concurrency // workers + (k < concurrency % workers)) for k in range(workers)]
 
 
+def _exit_with_parent(ppid: int) -> None:
+    """A worker whose parent died (kill -9) stops at once instead of running episodes nobody records."""
+    while os.getppid() == ppid:
+        time.sleep(0.5)
+    os._exit(3)
+
+
 def _worker(cfg: EvalConfig, system_prompt: str, jobs: list[tuple[Task, int]], slots: int,
             conn: Connection) -> None:
     """Process entry: run this shard, stream ("record" | "error", dict) messages, then one final
     ("done", usage) | ("fatal", message) | ("crash", message)."""
     from .runner import EpisodeLoop
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     lock = threading.Lock()  # the loop thread and executor threads may both report
 
     def send(kind: str, obj: Any) -> None:
