@@ -193,3 +193,18 @@ def test_cancelled_opens_leave_no_worker_behind(ex):
 
     assert asyncio.run(burst())["result"]["data"]["count"] == 4
     assert not ex._pipeline and not ex._pipe_users and not ex._lock.locked()
+
+
+def test_checks_are_precompiled_and_bad_ones_still_fail_at_grading(ex):
+    good = "def ok(state):\n    return state['count'] >= 0"
+    runtime._vetted_check.cache_clear()
+    runtime.precompile_checks([good, "import os\ndef f(state):\n    return True", "def ("])
+    assert runtime._vetted_check.cache_info().currsize == 1
+    task = make_task(checklist=[{"id": "ok", "check": good},
+                                {"id": "bad", "check": "import os\ndef f(state):\n    return True"}])
+    ep = ex.open(task)  # the spec carries the check sources; the worker compiles them after init
+    try:
+        res = {r["id"]: r for r in ep.grade([c.model_dump() for c in task.checklist], [])["checks"]}
+    finally:
+        ep.close()
+    assert res["ok"]["passed"] and not res["bad"]["passed"] and "os" in res["bad"]["error"]

@@ -10,7 +10,7 @@ import sys
 
 from . import protocol
 from .guard import GuardError
-from .runtime import EnvError, EnvRuntime
+from .runtime import EnvError, EnvRuntime, precompile_checks
 from .triggers import TaskError
 
 DEFAULT_LIMITS = {
@@ -62,7 +62,11 @@ def serve(fd: int, limits: dict | None = None) -> None:
     _set_limits(limits)
     sys.addaudithook(_audit)
     rt: EnvRuntime | None = None
+    idle: list[str] | None = None
     while True:
+        if idle:
+            precompile_checks(idle)
+            idle = None
         try:
             req = protocol.recv(fd)
         except (EOFError, OSError):
@@ -73,6 +77,7 @@ def serve(fd: int, limits: dict | None = None) -> None:
                 spec = dict(req["spec"], max_result_chars=limits["max_result_chars"])
                 rt = EnvRuntime(spec)
                 reply = {"ok": True, "tools": rt.list_tools(), "now": rt.clock.now().isoformat()}
+                idle = spec.get("checks")  # after the reply: the agent's first turn takes far longer
             elif op == "close":
                 protocol.send(fd, {"ok": True})
                 return
