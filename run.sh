@@ -18,7 +18,7 @@ RUNS="${RUNS:-3}"
 MAX_TURNS="${MAX_TURNS:-50}"
 TEMPERATURE="${TEMPERATURE:-0.7}"
 CONCURRENCY="${CONCURRENCY:-8}"
-OUTPUT="${OUTPUT:-results/$(echo "$MODEL" | tr -c 'A-Za-z0-9._-\n' '-')}"
+OUTPUT="${OUTPUT:-results/$(echo "$MODEL" | tr -c 'A-Za-z0-9._\n-' '-')}"
 
 args=(--model "$MODEL" --runs "$RUNS" --max-turns "$MAX_TURNS" --temperature "$TEMPERATURE"
       --concurrency "$CONCURRENCY" --output "$OUTPUT")

@@ -83,3 +83,28 @@ def test_cli_eval_builtin_and_errors(tmp_path):
     assert r.returncode == 2 and "no such file" in r.stdout
     r = cli("--model", "m", "--extra-body", "{bad", "--output", str(tmp_path / "y"))
     assert r.returncode == 2 and "--extra-body" in (r.stdout + r.stderr)
+
+
+def test_run_sh_offline_default_output(tmp_path):
+    """`bash run.sh` with no endpoint: the reference agent, default output dir named after the model,
+    Table 3 printed and a report written."""
+    import os
+    import shutil
+    from pathlib import Path
+
+    from stt_arena.task.io import save_tasks
+
+    if not shutil.which("bash"):
+        pytest.skip("needs bash")
+    script = tmp_path / "run.sh"
+    shutil.copy(Path(__file__).resolve().parents[1] / "run.sh", script)  # it works from its own folder
+    tasks = tmp_path / "t.jsonl"
+    save_tasks(examples(), tasks)
+    env = {**os.environ, "MODEL": "builtin:oracle", "TASKS": str(tasks), "RUNS": "1", "CONCURRENCY": "2",
+           "STT_ARENA": f"{sys.executable} -m stt_arena"}
+    r = subprocess.run(["bash", str(script), "--no-progress"], capture_output=True, text=True, env=env,
+                       timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    out = tmp_path / "results" / "builtin-oracle"
+    assert len((out / "results.jsonl").read_text().splitlines()) == 3
+    assert "Overall" in r.stdout and (out / "report").is_dir()
