@@ -85,26 +85,52 @@ def test_cli_eval_builtin_and_errors(tmp_path):
     assert r.returncode == 2 and "--extra-body" in (r.stdout + r.stderr)
 
 
-def test_run_sh_offline_default_output(tmp_path):
-    """`bash run.sh` with no endpoint: the reference agent, default output dir named after the model,
-    Table 3 printed and a report written."""
+def _run_sh(tmp_path, env_extra, *args):
     import os
     import shutil
     from pathlib import Path
 
     from stt_arena.task.io import save_tasks
 
-    if not shutil.which("bash"):
-        pytest.skip("needs bash")
     script = tmp_path / "run.sh"
     shutil.copy(Path(__file__).resolve().parents[1] / "run.sh", script)  # it works from its own folder
     tasks = tmp_path / "t.jsonl"
     save_tasks(examples(), tasks)
-    env = {**os.environ, "MODEL": "builtin:oracle", "TASKS": str(tasks), "RUNS": "1", "CONCURRENCY": "2",
-           "STT_ARENA": f"{sys.executable} -m stt_arena"}
-    r = subprocess.run(["bash", str(script), "--no-progress"], capture_output=True, text=True, env=env,
-                       timeout=300)
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "MODEL")}
+    env.update({"TASKS": str(tasks), "RUNS": "1", "CONCURRENCY": "2",
+                "STT_ARENA": f"{sys.executable} -m stt_arena", **env_extra})
+    return subprocess.run(["bash", str(script), "--no-progress", *args], capture_output=True, text=True,
+                          env=env, timeout=300)
+
+
+def test_run_sh_without_endpoint_runs_the_reference_agents(tmp_path):
+    import shutil
+    if not shutil.which("bash"):
+        pytest.skip("needs bash")
+    r = _run_sh(tmp_path, {})
     assert r.returncode == 0, r.stdout + r.stderr
-    out = tmp_path / "results" / "builtin-oracle"
-    assert len((out / "results.jsonl").read_text().splitlines()) == 3
-    assert "Overall" in r.stdout and (out / "report").is_dir()
+    assert "no endpoint configured" in r.stdout and "running the" in r.stdout
+    for name in ("builtin-oracle", "builtin-stale", "builtin-retry", "builtin-no-verify"):
+        assert len((tmp_path / "results" / name / "results.jsonl").read_text().splitlines()) == 3
+    table = r.stdout[r.stdout.index("== comparison"):]
+    assert "| builtin:oracle | 100.0" in table and "| builtin:stale | 0.0" in table
+    assert (tmp_path / "results" / "report" / "viewer.html").exists()
+
+
+def test_run_sh_with_a_model_list_and_an_endpoint(tmp_path):
+    import shutil
+    if not shutil.which("bash"):
+        pytest.skip("needs bash")
+    from stt_arena.testing.fake_openai import FakeOpenAIServer
+    with FakeOpenAIServer(lambda body: "Task Completed") as sv:
+        r = _run_sh(tmp_path, {"MODELS": "model-a, model-b", "OPENAI_BASE_URL": sv.base_url,
+                               "OPENAI_API_KEY": "sk-test"})
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert {b["model"] for b in sv.requests} == {"model-a", "model-b"} and len(sv.requests) == 6
+        assert all(h["authorization"] == "Bearer sk-test" for h in sv.request_headers)
+        assert all(b["temperature"] == 0.7 for b in sv.requests)  # the paper's protocol by default
+    assert "no endpoint configured" not in r.stdout
+    table = r.stdout[r.stdout.index("== comparison"):]
+    assert "| model-a |" in table and "| model-b |" in table
+    r = _run_sh(tmp_path, {"OPENAI_BASE_URL": "http://127.0.0.1:9/v1"})  # an endpoint but no model
+    assert r.returncode == 2 and "set MODELS" in r.stderr
