@@ -8,7 +8,6 @@ from the longest-first list, so every shard gets a similar load with its long ep
 from __future__ import annotations
 
 import asyncio
-import logging
 import multiprocessing as mp
 import os
 import threading
@@ -19,8 +18,6 @@ from typing import Any, Callable
 from ..task.models import Task
 from .config import EvalConfig
 from .orchestrator import FatalEvalError, format_exc
-
-log = logging.getLogger("stt_arena.eval")
 
 
 def split(jobs: list, concurrency: int, workers: int) -> list[tuple[list, int]]:
@@ -42,7 +39,7 @@ def _worker(cfg: EvalConfig, system_prompt: str, jobs: list[tuple[Task, int]], s
     ("done", usage) | ("fatal", message) | ("crash", message)."""
     from .runner import EpisodeLoop
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
-    lock = threading.Lock()  # the loop thread and executor threads may both report
+    lock = threading.Lock()  # one whole message at a time on the pipe
 
     def send(kind: str, obj: Any) -> None:
         with lock:
