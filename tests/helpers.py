@@ -68,3 +68,38 @@ def attack_env(body: str, top: str = "") -> str:
     return f"{textwrap.dedent(top)}\nclass E:\n    def __init__(self, c):\n        self.x = 1\n\n" \
            f"    def get_x(self):\n        return {{'success': True, 'data': self.x}}\n\n" \
            f"    def attack(self):\n{body}\n"
+
+
+def proc_alive(pid: int) -> bool:
+    """The process exists and is not a zombie (Linux /proc)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def proc_children(pid: int) -> list[int]:
+    """Pids whose parent is ``pid`` (Linux /proc)."""
+    import os
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        out.append(int(d))
+            except (OSError, ValueError, IndexError):
+                pass
+    return out
+
+
+def exits_soon(pid: int, seconds: float = 10.0) -> bool:
+    """Waits up to ``seconds`` for the process to be gone."""
+    import time
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if not proc_alive(pid):
+            return True
+        time.sleep(0.02)
+    return not proc_alive(pid)

@@ -11,6 +11,8 @@ from stt_arena.llm.client import ModelConfig
 from stt_arena.task.io import save_tasks
 from stt_arena.testing.fake_openai import FakeOpenAIServer
 
+from tests.helpers import exits_soon, proc_alive, proc_children
+
 from .test_eval_helpers import cfg, clinic, examples
 from .test_eval_openai import ORACLE_SCRIPT, call, run_fake
 
@@ -71,27 +73,6 @@ def test_kill_9_mid_run_then_resume_equals_uninterrupted(tmp_path):
     assert _episodes(cut) == _episodes(full) and len(_episodes(full)) == 120
 
 
-def _children(pid):
-    out = []
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                with open(f"/proc/{d}/stat") as f:
-                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
-                        out.append(int(d))
-            except (OSError, ValueError, IndexError):
-                pass
-    return out
-
-
-def _alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def test_kill_9_of_a_sharded_run_stops_its_workers(tmp_path):
     """Workers blocked in a slow model call exit as soon as their parent is killed."""
     if not os.path.isdir("/proc"):
@@ -108,11 +89,8 @@ def test_kill_9_of_a_sharded_run_stops_its_workers(tmp_path):
         while time.time() < deadline and len(sv.requests) < 2:  # both workers wait on the model
             time.sleep(0.05)
         assert len(sv.requests) == 2
-        workers = [w for w in _children(p.pid) if _alive(w)]
+        workers = [w for w in proc_children(p.pid) if proc_alive(w)]
         assert len(workers) >= 2
         p.kill()  # the parent only
         p.wait()
-        deadline = time.time() + 10
-        while time.time() < deadline and any(_alive(w) for w in workers):
-            time.sleep(0.1)
-        assert not any(_alive(w) for w in workers)
+        assert all(exits_soon(w) for w in workers)

@@ -1,32 +1,19 @@
 """The sandbox's asyncio path: native socket I/O, pipelined fork requests and messages, timeouts and
 cancellation (the worker is killed), spare workers from the fork server, warm code caches."""
 import asyncio
-import os
 
 import pytest
 
 from stt_arena.sandbox import runtime
 from stt_arena.sandbox.executor import Executor
 from stt_arena.util.aio import within
-from tests.helpers import attack_env, make_task
+from tests.helpers import attack_env, exits_soon, make_task
 
 
 @pytest.fixture(scope="module")
 def ex():
     with Executor(call_timeout_s=2.0, limits={"cpu_seconds": 20, "memory_mb": 400}) as e:
         yield e
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:  # a zombie is dead too
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return True
 
 
 def test_async_episode_matches_sync(ex):
@@ -78,17 +65,8 @@ def test_async_timeout_kills_worker(ex):
 
     ep, r = asyncio.run(play())
     assert r["sandbox_error"] == "dead" and "timed out" in r["result"]["error"]
-    assert not ep.alive and not _alive_soon(ep.pid)
+    assert not ep.alive and exits_soon(ep.pid, 1.0)
     assert asyncio.run(ep.acall("get_x"))["sandbox_error"] == "dead"  # later calls: an error, no hang
-
-
-def _alive_soon(pid: int) -> bool:
-    import time
-    for _ in range(50):
-        if not _alive(pid):
-            return False
-        time.sleep(0.02)
-    return True
 
 
 def test_cancelled_call_kills_worker(ex):
@@ -101,7 +79,7 @@ def test_cancelled_call_kills_worker(ex):
         return ep
 
     ep = asyncio.run(play())
-    assert not ep.alive and "cancelled" in ep.death and not _alive_soon(ep.pid)
+    assert not ep.alive and "cancelled" in ep.death and exits_soon(ep.pid, 1.0)
 
 
 def test_many_concurrent_opens_are_pipelined(ex):
