@@ -175,18 +175,30 @@ async def test_rpm_limiter_spaces_concurrent_requests():
         assert t[1] - t[0] >= 0.4
 
 
-@pytest.mark.parametrize("raw", [{"id": "x", "object": "chat.completion", "created": 0,
-                                  "model": "m", "choices": []},
-                                 {"id": "x", "object": "chat.completion", "created": 0,
-                                  "model": "m", "choices": [{"index": 0, "finish_reason": "stop",
-                                                             "message": {"role": "assistant",
-                                                                         "content": None}}]}])
-async def test_empty_reply_becomes_empty_string(raw):
+async def test_empty_reply_becomes_empty_string():
+    raw = {"id": "x", "object": "chat.completion", "created": 0, "model": "m",
+           "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": None}}]}
     with FakeOpenAIServer([{"raw": raw}]) as s:
         c = make_client(s)
         r = await c.chat(USER)
         assert r.content == "" and r.tool_calls == [] and c.usage.calls == 1
         assert r.message_dict() == {"role": "assistant", "content": ""}
+
+
+@pytest.mark.parametrize("raw", [{"id": "x", "object": "chat.completion", "model": "m", "choices": []},
+                                 {"id": "x", "model": "m"},
+                                 {"choices": [{"index": 0, "finish_reason": "stop"}]}])
+async def test_reply_without_choices_is_retried_not_an_empty_answer(raw):
+    """Issue 15 item 12: a malformed 200 reply is an endpoint fault (retried), never the model's empty reply."""
+    with FakeOpenAIServer([{"raw": raw}, "fine"]) as s:
+        c = make_client(s)
+        r = await c.chat(USER)
+        assert r.content == "fine" and c.usage.retries == 1 and c.usage.calls == 1
+    with FakeOpenAIServer(lambda body: {"raw": raw}) as s:
+        c = make_client(s, max_retries=1)
+        with pytest.raises(LLMError) as ei:
+            await c.chat(USER)
+        assert ei.value.cause == "malformed" and ei.value.retryable
 
 
 async def test_fake_server_models_and_stream_rejected():
@@ -236,3 +248,65 @@ async def test_fake_server_without_history_and_with_many_clients():
         assert [o.content for o in outs] == [f"m{i}" for i in range(200)] and c.usage.retries == 0
         assert s.requests == [] and s.request_headers == [] and s.request_times == []
         await c.aclose()
+
+
+async def test_whole_request_deadline_catches_a_trickling_reply():
+    """Issue 15 item 12: the timeout bounds the whole request; a reply trickling in byte by byte (each
+    read well within the per-read timeout) is a timeout, retried."""
+    import time
+    with FakeOpenAIServer([{"trickle": 0.05, "content": "x" * 400}, "fine"]) as s:
+        c = make_client(s, timeout_s=1.0)
+        t0 = time.monotonic()
+        r = await c.chat(USER)
+        assert r.content == "fine" and c.usage.retries == 1
+        assert time.monotonic() - t0 < 5
+
+
+def _closed_port() -> int:
+    import socket
+    with socket.socket() as so:
+        so.bind(("127.0.0.1", 0))
+        return so.getsockname()[1]
+
+
+async def test_circuit_breaker_opens_on_a_dead_endpoint_and_fails_every_call_at_once():
+    """Issue 15 item 1: consecutive connection failures spanning the window open the breaker; later calls
+    fail at once (no retries) with breaker=True and a message saying what was tried."""
+    import time
+    cfg = ModelConfig(model="m", base_url=f"http://127.0.0.1:{_closed_port()}/v1", max_retries=50,
+                      backoff_base_s=0.01, backoff_cap_s=0.05, breaker_failures=3, breaker_window_s=0.3)
+    c = LLMClient(cfg)
+    t0 = time.monotonic()
+    with pytest.raises(LLMError) as ei:
+        await c.chat(USER)
+    assert ei.value.breaker and ei.value.cause == "connection" and time.monotonic() - t0 < 5
+    assert c.usage.retries < 50
+    before = c.usage.requests
+    with pytest.raises(LLMError) as ei:
+        await c.chat(USER)
+    assert ei.value.breaker and ei.value.cause == "breaker" and c.usage.requests == before
+    assert "consecutive failed requests" in str(ei.value) and "connection failed" in str(ei.value)
+    await c.aclose()
+
+
+async def test_breaker_stays_closed_when_successes_interleave():
+    """The planted opposite case: failures with successes between them never open the breaker."""
+    with FakeOpenAIServer([{"error": 503}, "a", {"error": 503}, "b", {"error": 503}, "c"]) as s:
+        c = make_client(s, breaker_failures=2, breaker_window_s=0.0)
+        assert [(await c.chat(USER)).content for _ in range(3)] == ["a", "b", "c"]
+        assert not c.breaker.open
+
+
+async def test_rate_limiter_shared_by_clients_of_one_endpoint():
+    """Issue 15 item 13: two roles' clients holding one limiter share its budget."""
+    import time
+    from stt_arena.llm.client import RateLimiter
+    with FakeOpenAIServer() as s:
+        lim = RateLimiter(600)  # one request per 0.1 s for both clients together
+        mc = ModelConfig(model="m", base_url=s.base_url, rpm=600)
+        a, b = LLMClient(mc, limiter=lim), LLMClient(mc.model_copy(update={"model": "judge"}), limiter=lim)
+        t0 = time.monotonic()
+        await asyncio.gather(*(x.chat(USER) for x in (a, b, a, b, a, b)))
+        assert time.monotonic() - t0 >= 0.45
+        times = sorted(s.request_times)
+        assert all(t2 - t1 >= 0.08 for t1, t2 in zip(times, times[1:]))

@@ -20,10 +20,12 @@ import uuid
 from typing import Any
 
 import openai
+
+from ..util.aio import within
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = ["ModelConfig", "LLMClient", "LLMError", "ChatResult", "ToolCall", "TokenUsage",
-           "Usage", "RateLimiter"]
+           "Usage", "RateLimiter", "CircuitBreaker", "MalformedReply"]
 
 
 class ModelConfig(BaseModel):
@@ -34,6 +36,8 @@ class ModelConfig(BaseModel):
     model: str
     base_url: str | None = None
     api_key_env: str = "OPENAI_API_KEY"
+    api_key_value: str | None = Field(None, exclude=True, repr=False,
+                                      description="the key itself (--api-key); never written to config.json")
     temperature: float = 0.7
     max_tokens: int | None = None
     timeout_s: float = 120.0
@@ -44,22 +48,69 @@ class ModelConfig(BaseModel):
     rpm: float | None = None
     backoff_base_s: float = 0.5
     backoff_cap_s: float = 30.0
+    breaker_failures: int = Field(5, ge=1, description="circuit breaker: consecutive failed attempts...")
+    breaker_window_s: float = Field(20.0, ge=0, description="...that also span this many seconds with no "
+                                    "success in between: the endpoint is taken as down and every call fails")
     connection_pools: int = Field(8, ge=1, description="httpx pools used round-robin: each pool scans all "
                                   "its connections per request, so many small pools scale with concurrency")
 
     def api_key(self) -> str:
-        """The key from ``api_key_env``, or ``"EMPTY"`` (fine for local servers)."""
-        return os.environ.get(self.api_key_env) or "EMPTY"
+        """``--api-key``, else the key from ``api_key_env``, else ``"EMPTY"`` (fine for local servers)."""
+        return self.api_key_value or os.environ.get(self.api_key_env) or "EMPTY"
+
+    def endpoint(self) -> str:
+        return self.base_url or "<openai default>"
 
 
 class LLMError(RuntimeError):
     """A chat request failed for good (non-retryable error, or retries exhausted)."""
 
     def __init__(self, message: str, *, model: str, base_url: str | None,
-                 status_code: int | None = None, attempts: int = 1, retryable: bool = False):
+                 status_code: int | None = None, attempts: int = 1, retryable: bool = False,
+                 cause: str = "error", breaker: bool = False):
         super().__init__(message)
         self.model, self.base_url, self.status_code = model, base_url, status_code
         self.attempts, self.retryable = attempts, retryable
+        self.cause = cause  # connection | timeout | http_5xx | rate_limit | malformed | http_4xx | breaker
+        self.breaker = breaker  # the endpoint's circuit breaker is open: the run must stop
+
+
+class MalformedReply(Exception):
+    """A 200 reply that is not a chat completion (no ``choices``, no ``message``): retried."""
+
+
+class CircuitBreaker:
+    """Per-endpoint health shared by every client of one process: after ``failures`` consecutive failed
+    attempts spanning ``window_s`` seconds with no success in between, the endpoint is taken as down
+    and every later call fails at once (a dead endpoint stops a run in seconds, not hours)."""
+
+    def __init__(self, failures: int, window_s: float):
+        self.failures, self.window_s = failures, window_s
+        self._lock = threading.Lock()
+        self.streak = 0
+        self.first_failure = 0.0
+        self.last_error = ""
+        self.open = False
+
+    def success(self) -> None:
+        with self._lock:
+            self.streak = 0
+
+    def failure(self, label: str) -> bool:
+        """Count one failed attempt; True when the breaker is (now) open."""
+        with self._lock:
+            now = time.monotonic()
+            if self.streak == 0:
+                self.first_failure = now
+            self.streak += 1
+            self.last_error = label
+            if self.streak >= self.failures and now - self.first_failure >= self.window_s:
+                self.open = True
+            return self.open
+
+    def describe(self) -> str:
+        return (f"{self.streak} consecutive failed requests over {time.monotonic() - self.first_failure:.0f}s "
+                f"with no success; last: {self.last_error}")
 
 
 class ToolCall(BaseModel):
@@ -163,22 +214,31 @@ class Usage:
 class RateLimiter:
     """Async limiter spacing requests at least ``60/rpm`` s apart (token bucket, burst 1).
 
-    Slots are reserved under a thread lock and then slept on, so it needs no event-loop-bound
-    primitives and is shared safely by all concurrent calls of one client.
+    Slots are reserved under a lock and then slept on, so it needs no event-loop-bound primitives and
+    is shared safely by all concurrent calls of the clients holding it (every role on one endpoint).
+    ``shared``: a ``multiprocessing.Value("d")`` holding the next free slot, so that the worker
+    processes of a sharded run share one budget (``time.monotonic`` is system-wide on Linux).
     """
 
-    def __init__(self, rpm: float):
+    def __init__(self, rpm: float, shared: Any = None):
         if rpm <= 0:
             raise ValueError("rpm must be > 0")
         self.interval = 60.0 / rpm
         self._next = 0.0
         self._lock = threading.Lock()
+        self.shared = shared
 
     async def acquire(self) -> None:
-        with self._lock:
-            now = time.monotonic()
-            slot = max(now, self._next)
-            self._next = slot + self.interval
+        if self.shared is not None:
+            with self.shared.get_lock():
+                now = time.monotonic()
+                slot = max(now, self.shared.value)
+                self.shared.value = slot + self.interval
+        else:
+            with self._lock:
+                now = time.monotonic()
+                slot = max(now, self._next)
+                self._next = slot + self.interval
         if slot > now:
             await asyncio.sleep(slot - now)
 
@@ -209,7 +269,30 @@ def _retry_after(err: Exception) -> float | None:
     return None
 
 
+def _cause(err: Exception, timeout_s: float) -> tuple[str, str]:
+    """(cause, label) of a failed attempt, for errors.jsonl and messages."""
+    status = getattr(err, "status_code", None)
+    if isinstance(err, json.JSONDecodeError):
+        return "malformed", "malformed (non-JSON) response body"
+    if isinstance(err, MalformedReply):
+        return "malformed", "malformed reply (not a chat completion)"
+    if isinstance(err, (asyncio.TimeoutError, openai.APITimeoutError)):
+        return "timeout", f"no complete reply within {timeout_s:g}s"
+    if isinstance(err, openai.APIConnectionError):
+        return "connection", "connection failed (APIConnectionError)"
+    label = type(err).__name__ + (f" (HTTP {status})" if status else "")
+    if status == 429:
+        return "rate_limit", label
+    if status and status >= 500:
+        return "http_5xx", label
+    if status:
+        return "http_4xx", label
+    return "error", label
+
+
 def _is_retryable(err: Exception) -> bool:
+    if isinstance(err, (asyncio.TimeoutError, MalformedReply)):
+        return True
     if isinstance(err, _RETRYABLE):
         return True
     status = getattr(err, "status_code", None) or 0
@@ -241,10 +324,13 @@ def _http_clients(n: int) -> list[Any]:
 class LLMClient:
     """Async chat client with retries, rate limiting and usage accounting."""
 
-    def __init__(self, config: ModelConfig):
+    def __init__(self, config: ModelConfig, *, limiter: RateLimiter | None = None,
+                 breaker: CircuitBreaker | None = None):
+        """``limiter`` / ``breaker``: shared with the other clients of the same endpoint (else own ones)."""
         self.config = config
         self.usage = Usage()
-        self._limiter = RateLimiter(config.rpm) if config.rpm else None
+        self._limiter = limiter or (RateLimiter(config.rpm) if config.rpm else None)
+        self.breaker = breaker or CircuitBreaker(config.breaker_failures, config.breaker_window_s)
         self._clients = [openai.AsyncOpenAI(api_key=config.api_key(), base_url=config.base_url,
                                             timeout=config.timeout_s, max_retries=0, http_client=hc)
                          for hc in _http_clients(config.connection_pools)]
@@ -321,37 +407,55 @@ class LLMClient:
         params = self._params(messages, tools, tool_choice, response_format, dict(overrides))
         attempt = 0
         while True:
+            self._check_breaker(attempt)
             if self._limiter:
                 await self._limiter.acquire()
             self.usage.add(requests=1)
             t0 = time.monotonic()
-            try:
-                resp = await self._post(params)
-                break
-            except (openai.OpenAIError, json.JSONDecodeError) as e:
+            try:  # a whole-request deadline: a reply trickling in byte by byte still times out
+                resp = await within(self._post(params), cfg.timeout_s)
+                result = self._result(resp, time.monotonic() - t0, attempt + 1)
+                self.breaker.success()
+                return result
+            except (openai.OpenAIError, json.JSONDecodeError, asyncio.TimeoutError, MalformedReply) as e:
                 status = getattr(e, "status_code", None)
-                label = type(e).__name__ + (f" (HTTP {status})" if status else "")
-                if isinstance(e, json.JSONDecodeError):
-                    label = "malformed (non-JSON) response body"
+                cause, label = _cause(e, cfg.timeout_s)
                 if not _is_retryable(e):
                     self.usage.add(failures=1)
                     raise LLMError(f"{label} from {self._where()}: {e}", model=cfg.model,
                                    base_url=cfg.base_url, status_code=status,
-                                   attempts=attempt + 1) from e
-                if attempt >= cfg.max_retries:
+                                   attempts=attempt + 1, cause=cause) from e
+                tripped = self.breaker.failure(label)
+                if attempt >= cfg.max_retries or tripped:
                     self.usage.add(failures=1)
                     raise LLMError(f"{label} from {self._where()}: gave up after "
                                    f"{attempt + 1} attempts: {e}", model=cfg.model,
                                    base_url=cfg.base_url, status_code=status,
-                                   attempts=attempt + 1, retryable=True) from e
+                                   attempts=attempt + 1, retryable=True, cause=cause,
+                                   breaker=tripped) from e
                 delay = _retry_after(e)
                 if delay is None:
                     delay = random.uniform(0, min(cfg.backoff_cap_s, cfg.backoff_base_s * 2 ** attempt))
                 delay = min(delay, cfg.backoff_cap_s)
                 attempt += 1
                 self.usage.add(retries=1)
-                await asyncio.sleep(delay)
-        return self._result(resp, time.monotonic() - t0, attempt + 1)
+                await self._sleep(delay)
+
+    def _check_breaker(self, attempt: int) -> None:
+        if self.breaker.open:
+            self.usage.add(failures=1)
+            raise LLMError(f"endpoint {self._where()} is down: {self.breaker.describe()}",
+                           model=self.config.model, base_url=self.config.base_url, attempts=attempt,
+                           retryable=True, cause="breaker", breaker=True)
+
+    async def _sleep(self, delay: float) -> None:
+        """Back-off sleep that wakes early when the breaker opens meanwhile."""
+        end = time.monotonic() + delay
+        while not self.breaker.open:
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            await asyncio.sleep(min(left, 0.5))
 
     def _result(self, resp: Any, latency: float, attempts: int) -> ChatResult:
         cfg = self.config
@@ -360,16 +464,16 @@ class LLMClient:
                            completion_tokens=int(_get(u, "completion_tokens") or 0) if u else 0)
         cost = (usage.prompt_tokens * cfg.price_per_1k_input
                 + usage.completion_tokens * cfg.price_per_1k_output) / 1000.0
-        self.usage.add(calls=1, prompt_tokens=usage.prompt_tokens,
-                       completion_tokens=usage.completion_tokens, cost=cost)
         common = dict(usage=usage, cost=cost, latency_s=latency, attempts=attempts)
         choices = _get(resp, "choices") if not isinstance(resp, (str, bytes)) else None
-        if not choices:
-            return ChatResult(content="", **common)
+        if not choices or not isinstance(choices, list):
+            raise MalformedReply(f"reply without choices: {json.dumps(resp, default=str)[:200]}")
         choice = choices[0]
         msg = _get(choice, "message")
+        if not isinstance(msg, dict) and msg is not None and not hasattr(msg, "model_dump"):
+            msg = None
         if msg is None:
-            return ChatResult(content="", finish_reason=_get(choice, "finish_reason"), **common)
+            raise MalformedReply(f"choice without a message: {json.dumps(choice, default=str)[:200]}")
         calls = []
         for tc in _get(msg, "tool_calls") or []:
             fn = _get(tc, "function") or _get(tc, "custom")
@@ -379,6 +483,8 @@ class LLMClient:
             calls.append(ToolCall.parse(_get(tc, "id"), _get(fn, "name") if fn else None, raw))
         reasoning = _get(msg, "reasoning_content") or _get(msg, "reasoning")
         raw_msg = msg if isinstance(msg, dict) else msg.model_dump(exclude_none=True)
+        self.usage.add(calls=1, prompt_tokens=usage.prompt_tokens,
+                       completion_tokens=usage.completion_tokens, cost=cost)
         return ChatResult(content=_get(msg, "content") or "", tool_calls=calls,
                           reasoning_content=reasoning if isinstance(reasoning, str) else None,
                           finish_reason=_get(choice, "finish_reason"), raw=raw_msg, **common)

@@ -14,6 +14,11 @@ list gives ``default``):
 * ``{"drop": True}`` -- close the connection without answering;
 * ``{"raw": obj}`` -- send ``obj`` verbatim as the 200 JSON body (e.g. ``{"choices": []}``).
 * ``{"garbage": text}`` -- a 200 response whose body is not JSON (a broken proxy).
+* ``{"trickle": seconds, ...}`` -- the reply's headers at once, then its body one byte every
+  ``seconds`` (a stalled proxy: each read succeeds, the whole reply never completes in time).
+
+``faulty(script, rate, seed)`` wraps a script: a seeded fraction ``rate`` of requests get a mixed fault
+(hang, 5xx, drop, garbage, no choices, trickle) instead of the scripted reply, which is kept for the retry.
 """
 from __future__ import annotations
 
@@ -26,7 +31,7 @@ from collections import deque
 from http import HTTPStatus
 from typing import Any, Callable, Iterable
 
-__all__ = ["FakeOpenAIServer"]
+__all__ = ["FakeOpenAIServer", "faulty", "FAULTS"]
 
 MAX_HEADER_BYTES = 64 << 10
 
@@ -197,10 +202,18 @@ class FakeOpenAIServer:
                                    extra))
         elif isinstance(item, dict) and "raw" in item:
             writer.write(_response(200, item["raw"]))
+        elif isinstance(item, dict) and item.get("trickle"):
+            data = _response(200, self._completion(body, {k: v for k, v in item.items() if k != "trickle"}))
+            head = data.index(b"\r\n\r\n") + 4
+            writer.write(data[:head])
+            for i in range(head, len(data)):
+                await writer.drain()
+                await asyncio.sleep(float(item["trickle"]))
+                writer.write(data[i:i + 1])
         elif isinstance(item, dict) and "garbage" in item:  # a 200 whose body is not JSON
             writer.write(_response(200, str(item["garbage"]).encode()))
         else:
-            if isinstance(item, dict) and set(item) <= {"delay"}:
+            if isinstance(item, dict) and set(item) <= {"delay", "trickle"}:
                 item = None  # a bare delay then the default reply
             writer.write(_response(200, self._completion(body, item)))
         return True
@@ -243,6 +256,32 @@ class FakeOpenAIServer:
                          "finish_reason": item.get("finish_reason", "tool_calls" if calls else "stop")}],
             "usage": usage,
         }
+
+
+FAULTS = ({"delay": 3600}, {"error": 500}, {"error": 503}, {"drop": True}, {"garbage": "<html>502</html>"},
+          {"raw": {"id": "x", "object": "chat.completion", "choices": []}}, {"trickle": 1.0})
+
+
+def faulty(script: Callable[[dict], Any], rate: float, seed: int = 0, faults: Iterable[dict] = FAULTS,
+           roles: Callable[[dict], bool] | None = None) -> Callable[[dict], Any]:
+    """``script`` with a seeded fraction ``rate`` of requests answered by one of ``faults`` (cycled)
+    instead. ``fault.counts`` tallies the faults served. ``roles(body)``: only requests it accepts."""
+    import random
+
+    rng, kinds, lock = random.Random(seed), list(faults), threading.Lock()
+    counts: dict[str, int] = {}
+
+    def fn(body: dict) -> Any:
+        with lock:
+            hit = (roles is None or roles(body)) and rng.random() < rate
+            if hit:
+                f = kinds[sum(counts.values()) % len(kinds)]
+                name = next(iter(f))
+                counts[name] = counts.get(name, 0) + 1
+        return f if hit else script(body)
+
+    fn.counts = counts  # type: ignore[attr-defined]
+    return fn
 
 
 def _parse_head(head: bytes) -> tuple[str, str, dict[str, str]]:
