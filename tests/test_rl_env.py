@@ -78,12 +78,14 @@ def test_fraction_reward_and_format_penalty(pool):
     task = next(t for t in pool if not t.impossible)
     core = _core(task, reward={"mode": "fraction", "format_penalty": 0.1})
     msgs, r, term, _, info = core.step("<tool_call>{broken json</tool_call>")
-    assert not term and r == 0.0 and "malformed" in msgs[-1]["content"] and msgs[-1]["role"] == "tool"
-    core.step('<tool_call>{"name": "teleport", "arguments": {}}</tool_call>')  # unknown tool: an observation
-    assert "Unknown tool 'teleport'" in core.messages[-1]["content"]
+    # the penalty is paid at the step of the malformed output
+    assert not term and r == -0.1 and "malformed" in msgs[-1]["content"] and msgs[-1]["role"] == "tool"
+    _, r, *_ = core.step('<tool_call>{"name": "teleport", "arguments": {}}</tool_call>')  # unknown tool
+    assert "Unknown tool 'teleport'" in core.messages[-1]["content"] and r == -0.1
     _, r2, term, _, info = play(core, task.plans.normal)
     assert term and info["metrics"]["n_invalid"] == 2
-    assert r2 == pytest.approx(info["metrics"]["checklist_fraction"] - 0.2)
+    assert r2 == pytest.approx(info["metrics"]["checklist_fraction"])
+    assert info["metrics"]["reward"] == pytest.approx(info["metrics"]["checklist_fraction"] - 0.2)
 
 
 def test_max_steps_truncates(pool):

@@ -41,8 +41,8 @@ def test_roll_configs_load_and_name_our_env_manager(name):
     tm = cfg["train_env_manager"]
     assert tm["num_env_groups"] == 32 and tm["group_size"] == 4
     assert cfg["rollout_batch_size"] == 128 and cfg["actor_infer"]["generating_args"]["max_new_tokens"] == 4096
-    kl = cfg["init_kl_coef"] if cfg["adv_estimator"] == "reinforce" else cfg["kl_loss_coef"]
-    assert kl == 0.1 and cfg["adv_estimator"] in ("reinforce", "grpo")
+    kl = cfg["init_kl_coef"] if cfg["add_token_level_kl"] else cfg["kl_loss_coef"]
+    assert kl == 0.1 and cfg["adv_estimator"] == "step_reinforce"  # credit per step: tests/test_rl_credit.py
     vm = cfg["val_env_manager"]
     assert cfg["val_batch_size"] % (vm["num_env_groups"] * vm["group_size"]) == 0
     for tag in tm["tags"] + vm["tags"]:

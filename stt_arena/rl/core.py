@@ -5,7 +5,10 @@ returns the chat messages plus OpenAI tool schemas; ``step(action)`` parses the 
 ``<tool_call>`` text or an OpenAI assistant message), runs one tool call (or sends ``chat_with_user`` to
 the user simulator) and returns the full message history. The episode ends on a final answer (a reply
 without a tool call), at ``max_steps``, when the sandbox dies, or when the trainer forces a stop (any
-action that is neither text nor a dict, e.g. ROLL's ``EpisodeStopReason``); the reward comes at the end.
+action that is neither text nor a dict, e.g. ROLL's ``EpisodeStopReason``). The outcome reward comes at
+the end; optional shaped terms (``reward.py``, off by default) at the step that earns them. ROLL's native
+manager trains one sample per step with that step's reward, so the RL configs use a step-wise return
+(``adv_estimator: step_reinforce``) to carry the outcome back to every tool-call turn (``roll_credit``).
 
 The conventions follow the evaluation loop (``stt_arena.eval.orchestrator``): same system prompt, tools
 (``agent_tools``), one tool call executed per turn (extra calls answered with ``EXTRA_CALL``), messages
@@ -34,7 +37,7 @@ from ..task.models import CHAT_WITH_USER, FINAL_MESSAGE, Task
 from ..user import make_user
 from ..user.scripted import ScriptedUser
 from .qwen_format import parse_action
-from .reward import RewardConfig, episode_reward
+from .reward import RewardConfig, outcome_reward
 
 _POOLS: dict[tuple, list[Task]] = {}
 _FILES: dict[str, list[Task]] = {}
@@ -97,7 +100,7 @@ class STTArenaCore:
         user_client, judge_client = _client(user_client), _client(judge_client)
         self.user = make_user("llm" if user_client else "scripted", user_client)
         self.judge = make_judge(judge_client)
-        self.reward_cfg = RewardConfig(**(reward or {}))
+        self.reward_cfg = RewardConfig.of(reward)
         self.max_obs = max_observation_chars
         self.system_prompt = load_prompt("agent_system")
         self.ep = None
@@ -142,6 +145,8 @@ class STTArenaCore:
         self.steps: list[dict] = []
         self.n_steps = self.n_invalid = self.n_calls = 0
         self.trigger_fired = False
+        self.detected = self.verified = self.changed_after = False
+        self.step_reward = self.episode_return = 0.0  # shaped terms of the current step; sum so far
         self.done = False
         info = {"tools": self.tools, "task_id": task.task_id, "conflict_type": task.conflict_type,
                 "level": task.level, "impossible": task.impossible, "error_msg": "", "failure_mode": ""}
@@ -159,6 +164,7 @@ class STTArenaCore:
         if action is not None and not isinstance(action, (str, dict)):  # the trainer stops the episode
             return self._finish(f"forced:{getattr(action, 'value', action)}", None, truncated=True)
         self.n_steps += 1
+        self.step_reward = 0.0
         turn = self.n_steps - 1
         parsed = parse_action(action)
         if isinstance(action, dict):  # an OpenAI assistant message: keep its tool_calls
@@ -170,6 +176,7 @@ class STTArenaCore:
         self.messages.append(msg)
         if parsed.error:
             self.n_invalid += 1
+            self.step_reward -= self.reward_cfg.format_penalty
             self.steps.append({"index": len(self.steps), "turn": turn, "kind": "invalid",
                                "error": parsed.error, "thought": parsed.thought})
             text = f"[harness] {parsed.error}. {FORMAT_HINT}"
@@ -192,7 +199,8 @@ class STTArenaCore:
                 return self._finish("sandbox_error", None, failure_mode="sandbox_error")
         if self.n_steps >= self.max_steps:
             return self._finish("max_steps", None, truncated=True)
-        return list(self.messages), 0.0, False, False, {"metrics": self._metrics(), "stop_reason": "",
+        reward = self._pay(self.step_reward)
+        return list(self.messages), reward, False, False, {"metrics": self._metrics(), "stop_reason": "",
                                                        "use_tool": self.messages[-1]["role"] == "tool"}
 
     def _observe(self, content: Any, call_id: str | None) -> None:
@@ -214,15 +222,18 @@ class STTArenaCore:
             return reply.text
         if name not in self.tool_names:
             self.n_invalid += 1
+            self.step_reward -= self.reward_cfg.format_penalty
             err = f"Unknown tool '{name}'. Available tools: {', '.join(sorted(self.tool_names))}"
             rec.update(kind="invalid", error=err, result={"success": False, "error": err})
             return rec["result"]
+        fired_before = self.trigger_fired
         out = self.ep.call(name, args)
         self.n_calls += 1
         events = out.get("events") or []
         self.trigger_fired = self.trigger_fired or any(e.get("type") in ("trigger", "in_code_trigger")
                                                        for e in events)
         rec.update(result=out.get("result"), events=events, step=out.get("step"))
+        self._shape(name, out.get("result"), fired_before)
         if out.get("sandbox_error"):
             rec["sandbox_error"] = out["sandbox_error"]
         return out.get("result")
@@ -234,12 +245,15 @@ class STTArenaCore:
         if self.task.impossible:
             verdict = self._run(lambda: self.judge.judge(self.task, self.steps, final, goals),
                                 isinstance(self.judge, HeuristicJudge)).to_dict()
-        reward, passed, fraction = episode_reward(self.reward_cfg, checks, verdict, self.n_invalid)
+        outcome, passed, fraction = outcome_reward(self.reward_cfg, checks, verdict)
+        forced = final is None and why.startswith("forced:")
+        reward = self._pay(outcome + (0.0 if forced else self.step_reward), final=True)
         findings = detect(self.steps, self.mutating, self.task.impossible)
         modes = {m: any(f.mode == m for f in findings) for m in FAILURE_MODES}
         if not failure_mode and not passed:
             failure_mode = next((m for m in FAILURE_MODES if modes[m]), "")
-        metrics = {**self._metrics(), "success": passed, "checklist_fraction": fraction, "reward": reward,
+        metrics = {**self._metrics(), "success": passed, "checklist_fraction": fraction,
+                   "reward": self.episode_return, "outcome_reward": outcome,
                    "final_answer": final is not None, **{f"mode_{m}": v for m, v in modes.items()}}
         info = {"metrics": metrics, "metrics_agg_mode": {k: "last" for k in metrics}, "stop_reason": why,
                 "use_tool": False, "failure_mode": failure_mode,
@@ -249,6 +263,28 @@ class STTArenaCore:
                 "task_id": self.task.task_id}
         self.close()
         return list(self.messages), reward, True, truncated, info
+
+    def _shape(self, tool: str, result: Any, fired_before: bool) -> None:
+        """Shaped terms of one executed call (each paid once per episode; zero weights: nothing)."""
+        if not fired_before:
+            return
+        ok = not (isinstance(result, dict) and result.get("success") is False)
+        if tool in self.mutating:
+            self.changed_after = self.changed_after or ok
+        elif ok:
+            if not self.detected:
+                self.detected = True
+                self.step_reward += self.reward_cfg.detection_bonus
+            elif self.changed_after and not self.verified:
+                self.verified = True
+                self.step_reward += self.reward_cfg.verification_bonus
+
+    def _pay(self, r: float, final: bool = False) -> float:
+        """This step's reward; the last one keeps the episode's return at or above ``min_reward``."""
+        if final:
+            r = max(r, self.reward_cfg.min_reward - self.episode_return)
+        self.episode_return += r
+        return r
 
     def _metrics(self) -> dict:
         """Numbers only (ROLL averages them with float())."""
