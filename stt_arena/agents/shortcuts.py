@@ -5,17 +5,19 @@ task's level. They see what a model sees (tool specs, the query, tool results, u
 plan policies also play ``plans.normal`` (what an agent blind to the shift does), and the checklist gamer
 reads the checklist's check source (which tools and ids it looks for).
 
-* ``blind-retry``      static plan; a failed write -> refresh (re-run the list/search tools) and retry it
-                       with every other observed id of the same kind (co-fields from the id's record).
+* ``blind-retry``      calls every list/search tool it can fill, then the static plan; a failed write ->
+                       refresh (re-run the list/search tools) and retry it with every other observed id of
+                       the same kind (the error's ids first; other arguments from the new id's record).
 * ``paranoid-reread``  static plan, re-running every read seen so far (and ``get_*`` of each id) before
                        every write.
 * ``give-up``          says at once that it cannot do the request.
 * ``ask-then-static``  asks the user a generic question (restating the request), then the static plan.
 * ``do-nothing``       reports completion without any call.
 * ``static-cannot``    static plan, then a "could not complete" message quoting the last error.
+* ``reread-cannot``    ``paranoid-reread``, one more re-read at the end, then the "could not" message.
 * ``checklist-gamer``  blind retry preferring ids written in the checklist, calling the read tools the
                        checklist looks for after every write and at the end; says "cannot" if a write
-                       stayed failed.
+                       stayed failed. Where the checklist grades a message to the user it does not retry.
 """
 from __future__ import annotations
 
@@ -264,20 +266,36 @@ class BlindRetry(ShortcutAgent):
 class ParanoidReread(ShortcutAgent):
     policy = "paranoid-reread"
 
+    def reread(self, args: dict) -> Generator[Action, Any, None]:
+        """Every read made so far again, and ``get_*`` of each id argument."""
+        for tool, a in list(self.reads_done):
+            if self.calls < self.max_calls:
+                yield from self.call(tool, a)
+        for k, v in args.items():
+            getter = next((t for t in self.readers if t.startswith("get_")
+                           and k in (self.params[t].get("properties") or {})), None)
+            if getter and is_id(v) and self.calls < self.max_calls:
+                a = self.fill(getter, {k: v})
+                if a is not None and (getter, a) not in self.reads_done:
+                    yield from self.call(getter, a)
+
     def script(self) -> Script:
         def on_write(st, args):
-            for tool, a in list(self.reads_done):
-                if self.calls < self.max_calls:
-                    yield from self.call(tool, a)
-            for k, v in args.items():
-                getter = next((t for t in self.readers if t.startswith("get_")
-                               and k in (self.params[t].get("properties") or {})), None)
-                if getter and is_id(v) and self.calls < self.max_calls:
-                    a = self.fill(getter, {k: v})
-                    if a is not None and (getter, a) not in self.reads_done:
-                        yield from self.call(getter, a)
+            yield from self.reread(args)
             yield from self.call(st.method, args)
         yield from self.play_static(on_write)
+
+
+class RereadCannot(ParanoidReread):
+    """The label-blind impossible-task policy: paranoid re-reads, a last re-read, then "cannot"."""
+
+    policy = "reread-cannot"
+
+    def script(self) -> Script:
+        yield from super().script()
+        yield from self.reread({})
+        why = f" The system reported: {self.last_error}." if self.last_error else ""
+        yield Action(kind="final", content=f"I could not complete your request; it cannot be done as asked.{why}")
 
 
 class GiveUp(ShortcutAgent):
@@ -324,6 +342,8 @@ class ChecklistGamer(ShortcutAgent):
         lits = _LITERAL.findall(src)
         self.watched = [t for t in self.readers if t in lits]
         self.literal_ids = [x for x in dict.fromkeys(lits) if is_id(x)]
+        # a checklist that grades a message to the user (not a state): report, do not retry
+        self.report_mode = "respond_to_user" in src
 
     def watch(self, prefer: dict) -> Generator[Action, Any, None]:
         for tool in self.watched:
@@ -337,7 +357,10 @@ class ChecklistGamer(ShortcutAgent):
         def on_write(st, args):
             res = yield from self.call(st.method, args)
             yield from self.watch(args)
-            if res.get("success") or self.calls >= self.max_calls:
+            if res.get("success"):
+                return None
+            if self.report_mode or self.calls >= self.max_calls:
+                failed.append(str(res.get("error") or st.method))
                 return None
             new = yield from self.retry(st, args, str(res.get("error") or ""), self.literal_ids, self.watch)
             if new is None:
@@ -355,7 +378,7 @@ class ChecklistGamer(ShortcutAgent):
 
 SHORTCUT_POLICIES: dict[str, type[ShortcutAgent]] = {
     c.policy: c for c in (BlindRetry, ParanoidReread, GiveUp, AskThenStatic, DoNothing, StaticCannot,
-                          ChecklistGamer)}
+                          RereadCannot, ChecklistGamer)}
 
 
 def make_shortcut(name: str) -> ShortcutAgent:
