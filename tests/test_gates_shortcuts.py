@@ -1,0 +1,142 @@
+"""Gate I10 (shortcut policies): the policies run through the real episode loop, the suite catches planted
+gameable tasks, and it is not blind (a policy that is the oracle passes everything)."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from stt_arena.agents.builtin import OracleAgent
+from stt_arena.agents.shortcuts import SHORTCUT_POLICIES, make_shortcut
+from stt_arena.data import default_tasks_path
+from stt_arena.gates.shortcuts import REASON, run_shortcut_suite
+from stt_arena.task.io import load_tasks
+
+# one task per level, several domains (blind retry solves the first: any open slot is acceptable)
+SAMPLE = ["stt-t1-easy-00000", "stt-st1-easy-00015", "stt-t2-easy-00019", "stt-st1-medium-00132",
+          "stt-s1-impossible-00219"]
+
+
+@pytest.fixture(scope="module")
+def tasks():
+    by_id = {t.task_id: t for t in load_tasks(default_tasks_path())}
+    missing = [i for i in SAMPLE if i not in by_id]
+    assert not missing, f"the built-in benchmark no longer has {missing}: update SAMPLE in this test"
+    hard = next(t for t in by_id.values() if t.level == "hard")
+    return {**{i: by_id[i] for i in SAMPLE}, "hard": hard}
+
+
+@pytest.fixture(scope="module")
+def report(tasks):
+    return run_shortcut_suite(list(tasks.values()), concurrency=4, keep_traces=True)
+
+
+def test_every_policy_runs_on_every_task(tasks, report):
+    assert report.errors == []
+    assert report.judge == "heuristic"
+    assert set(report.policies) >= {"blind-retry", "paranoid-reread", "give-up", "ask-then-static", "do-nothing",
+                                    "static-cannot", "reread-cannot", "checklist-gamer"}
+    for tid in tasks.values():
+        assert set(report.traces[tid.task_id]) == set(report.policies)
+    tr = report.traces["stt-t1-easy-00000"]
+    assert [s.get("kind") for s in tr["give-up"]["steps"]] == ["final"]
+    assert re.search(r"cannot", tr["give-up"]["final_message"])
+    assert [s.get("kind") for s in tr["do-nothing"]["steps"]] == ["final"]
+    assert tr["ask-then-static"]["steps"][0]["kind"] == "chat" and "?" in tr["ask-then-static"]["steps"][0]["content"]
+    assert "cannot" in tr["static-cannot"]["final_message"]
+    # paranoid re-read: a read of the slot right before the (failing) booking
+    calls = [s["tool"] for s in tr["paranoid-reread"]["steps"] if "tool" in s]
+    assert calls.index("book_appointment") > calls.index("get_slot")
+    # blind retry: the booking fails (window expired), is refreshed and retried with other observed slots
+    retry = [s for s in tr["blind-retry"]["steps"] if s.get("tool") == "book_appointment"]
+    assert not retry[0]["success"] and retry[-1]["success"] and len(retry) >= 2
+    assert len({s["arguments"]["slot_id"] for s in retry}) == len(retry)
+    assert tr["blind-retry"]["passed"] and report.passed["stt-t1-easy-00000"]["blind-retry"]
+    # the checklist gamer on an impossible task (its checklist grades a message): no retry of the failed
+    # booking, the read tools the detection item looks for right after it, then a "cannot" message
+    g = report.traces["stt-s1-impossible-00219"]["checklist-gamer"]
+    books = [i for i, s in enumerate(g["steps"]) if s.get("tool") == "book_appointment"]
+    assert len(books) == 1 and not g["steps"][books[0]]["success"]
+    assert {"get_slot", "search_slots"} <= {s.get("tool") for s in g["steps"][books[0] + 1:]}
+    assert "cannot" in g["final_message"]
+    # no policy exceeds the turn budget; call caps hold
+    for per in report.traces.values():
+        for name, t in per.items():
+            assert sum(1 for s in t["steps"] if "tool" in s) <= SHORTCUT_POLICIES[name].max_calls + 1
+
+
+def test_policies_are_deterministic_and_blind_to_the_answer_key(tasks, report):
+    again = run_shortcut_suite(list(tasks.values()), concurrency=2)
+    assert again.passed == report.passed
+    blinded = []
+    for t in tasks.values():  # grading never reads plans.oracle / alternatives; the policies must not either
+        plans = t.plans.model_copy(update={"oracle": [], "alternatives": []})
+        blinded.append(t.model_copy(update={"plans": plans}))
+    assert run_shortcut_suite(blinded, concurrency=2).passed == report.passed
+
+
+def test_suite_is_not_blind_an_oracle_policy_passes(tasks):
+    rep = run_shortcut_suite(list(tasks.values()), policies={"oracle": lambda: OracleAgent("oracle")})
+    assert all(p["oracle"] for p in rep.passed.values())
+    g = rep.gate()
+    assert not g.ok and g.reason == REASON
+    assert set(rep.level_checks()) == {"easy", "medium", "hard", "impossible"}
+    assert all(not c["ok"] and c["max_rate"] == 1.0 for c in rep.level_checks().values())
+    assert rep.level_checks()["easy"]["offenders"]["oracle"]["tasks"] == sorted(
+        i for i in SAMPLE if "-easy-" in i)
+    assert not rep.task_gate("stt-t1-easy-00000").ok
+
+
+def test_planted_weak_goal_is_caught_by_blind_retry(tasks):
+    """Goal accepting any car instead of one with the range the user needs: blind retry now passes."""
+    task = tasks["stt-st1-easy-00015"]
+    ok = run_shortcut_suite([task], policies=["blind-retry"])
+    assert ok.passed[task.task_id]["blind-retry"] is False and ok.gate().ok
+    items = []
+    for c in task.checklist:
+        if c.kind == "goal":
+            weak = re.sub(r"/ 100\.0 < \d+:", "/ 100.0 < 0:", c.check)
+            assert weak != c.check, "planting failed: the goal check's range threshold was not found"
+            c = c.model_copy(update={"check": weak})
+        items.append(c)
+    planted = task.model_copy(update={"checklist": items, "task_id": "planted-weak-goal"})
+    rep = run_shortcut_suite([planted], policies=["blind-retry"])
+    assert rep.passed["planted-weak-goal"]["blind-retry"] is True
+    g = rep.gate()
+    assert not g.ok and g.reason == REASON
+    assert g.evidence["offenders"]["easy"]["blind-retry"]["tasks"] == ["planted-weak-goal"]
+    tg = rep.task_gate("planted-weak-goal")
+    assert not tg.ok and tg.evidence["policies"] == ["blind-retry"]
+    steps = tg.evidence["traces"]["blind-retry"]["steps"]  # the evidence: the winning call sequence
+    assert any(s.get("tool") == "reserve_vehicle" and s["success"] for s in steps)
+
+
+def test_planted_impossible_task_accepting_cannot_is_caught(tasks):
+    """An impossible task graded only on the final message and the untouched state: give-up passes."""
+    task = tasks["stt-s1-impossible-00219"]
+    ok = run_shortcut_suite([task], policies=["give-up", "do-nothing"])
+    assert not any(ok.passed[task.task_id].values())
+    planted = task.model_copy(update={"task_id": "planted-cannot",
+                                      "checklist": [c for c in task.checklist if c.kind != "detection"]})
+    rep = run_shortcut_suite([planted], policies=["give-up", "do-nothing"])
+    assert rep.passed["planted-cannot"] == {"give-up": True, "do-nothing": False}
+    assert rep.level_checks()["impossible"]["offenders"] == {
+        "give-up": {"rate": 1.0, "tasks": ["planted-cannot"]}}
+    assert rep.table()[1] == ["give-up", "100.0*"]
+
+
+def test_a_task_no_policy_passes_clears_the_gate(tasks, report):
+    hard = tasks["hard"].task_id
+    assert not any(report.passed[hard].values()), report.traces[hard]
+    assert report.task_gate(hard).ok
+    sub = run_shortcut_suite([tasks["hard"]])
+    assert sub.gate().ok and sub.ok and sub.table()[0] == ["policy", "hard"]
+
+
+def test_unknown_policy_and_duplicate_tasks_are_rejected(tasks):
+    with pytest.raises(ValueError, match="unknown shortcut policies"):
+        run_shortcut_suite([tasks["hard"]], policies=["blind-retry", "nope"])
+    with pytest.raises(ValueError, match="unknown shortcut policy"):
+        make_shortcut("nope")
+    with pytest.raises(ValueError, match="duplicate task ids"):
+        run_shortcut_suite([tasks["hard"], tasks["hard"]])
