@@ -15,9 +15,12 @@ def export_command(
     output: Path = typer.Option(..., "--output", "-o", help="LlamaFactory dataset dir"),
     tasks: Optional[Path] = typer.Option(None, "--tasks", help="task JSONL for the tool schemas (default: the refine config)"),
     include_failed: bool = typer.Option(False, "--include-failed", help="also export trajectories that did not pass"),
+    dedupe: bool = typer.Option(True, "--dedupe/--no-dedupe", help="drop exact and near-duplicate conversations"),
+    tokenizer: Optional[Path] = typer.Option(None, "--tokenizer", help="local tokenizer dir: token lengths in the card"),
 ) -> None:
-    """Write sft_refine_alpaca.json (alpaca + history/system), sft_refine_sharegpt.json (tools, function_call)
-    and dataset_info.json."""
+    """Write sft_refine_alpaca.json (alpaca + history/system), sft_refine_sharegpt.json (tools, function_call),
+    sft_refine_steps.json (one row per assistant turn), dataset_info.json and a dataset card (README.md,
+    dataset_card.json)."""
     from ..data import default_tasks_path
     from ..eval.store import ResultsFileError, load_results, read_jsonl
     from ..task.io import TaskFileError, load_tasks
@@ -39,8 +42,10 @@ def export_command(
     except TaskFileError as e:
         console.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from None
-    st = export_llamafactory(records, tools, output, only_passed=not include_failed)
-    console.print(f"exported {st.exported}/{st.records} trajectories; skipped: {json.dumps(st.skipped)}")
+    st = export_llamafactory(records, tools, output, only_passed=not include_failed, dedupe=dedupe,
+                             tokenizer=str(tokenizer) if tokenizer else None)
+    console.print(f"exported {st.exported}/{st.records} trajectories; skipped: {json.dumps(st.skipped)}; "
+                  f"duplicates removed: {json.dumps(st.duplicates)}")
     for f in st.files:
         console.print(f"wrote {f}")
     raise typer.Exit(0 if st.exported else 1)

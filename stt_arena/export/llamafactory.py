@@ -10,6 +10,14 @@
 * **sharegpt** (``sft_refine_sharegpt``): ``conversations`` of human / function_call / observation / gpt
   turns plus a ``tools`` column (JSON list of function schemas); LlamaFactory's template renders the tool
   block and calls itself, which is the better fit for Qwen3 tool calling.
+* **steps** (``sft_refine_steps``, what ``SFT/qwen3.yaml`` trains on): the ShareGPT conversation cut after
+  each assistant turn, one row per turn; with ``mask_history: true`` LlamaFactory trains that last turn only
+  and renders the history without thinking blocks, which is token for token the sample ROLL's native step
+  manager builds at RL time (``tests/test_sft_rl_render.py``).
+
+Before writing, exact and near-duplicate conversations are removed (``dedupe``: the best per task and
+failure mode is kept) and a dataset card (``README.md`` + ``dataset_card.json``, ``card``) is written
+beside ``dataset_info.json``.
 
 Rows LlamaFactory would drop silently (broken alternation, empty prompt or response) are not written;
 they are counted in the export statistics instead.
@@ -23,6 +31,7 @@ from typing import Iterable
 
 ALPACA_FILE = "sft_refine_alpaca.json"
 SHAREGPT_FILE = "sft_refine_sharegpt.json"
+STEPS_FILE = "sft_refine_steps.json"
 
 DATASET_INFO = {
     "sft_refine": {
@@ -38,6 +47,7 @@ DATASET_INFO = {
                  "observation_tag": "observation", "function_tag": "function_call", "system_tag": "system"},
     },
 }
+DATASET_INFO["sft_refine_steps"] = {**DATASET_INFO["sft_refine_sharegpt"], "file_name": STEPS_FILE}
 
 _TOOLS_HEAD = ("\n\n# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
                "You are provided with function signatures within <tools></tools> XML tags:\n<tools>")
@@ -141,6 +151,13 @@ def to_sharegpt(record: dict, tools: list[dict]) -> dict:
             "task_id": record.get("task_id"), "source": record.get("model")}
 
 
+def to_steps(row: dict) -> list[dict]:
+    """A ShareGPT row cut after each assistant turn (for ``mask_history: true``: one trained turn per row)."""
+    conv = row["conversations"]
+    return [{**row, "conversations": conv[: i + 1], "step": n}
+            for n, i in enumerate(i for i, m in enumerate(conv) if m["from"] in ("gpt", "function_call"))]
+
+
 def to_alpaca(record: dict, tools: list[dict]) -> dict:
     system, turns = _turns(record)
     why = _valid(turns)
@@ -166,6 +183,7 @@ class ExportStats:
     records: int = 0
     exported: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
+    duplicates: dict[str, int] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
@@ -173,12 +191,17 @@ class ExportStats:
 
 
 def export_llamafactory(records: Iterable[dict], tools_by_task: dict[str, list[dict]], output: str | Path,
-                        only_passed: bool = True, formats: tuple[str, ...] = ("alpaca", "sharegpt")) -> ExportStats:
-    """Write ``sft_refine_alpaca.json``, ``sft_refine_sharegpt.json`` and ``dataset_info.json``."""
+                        only_passed: bool = True, formats: tuple[str, ...] = ("alpaca", "sharegpt", "steps"),
+                        dedupe: bool = True, tokenizer: str | None = None,
+                        template: dict | None = None) -> ExportStats:
+    """Write the dataset files, ``dataset_info.json`` and the dataset card; duplicates removed first."""
+    from .card import write_card
+    from .dedupe import dedupe_records
+
     root = Path(output)
     root.mkdir(parents=True, exist_ok=True)
     st = ExportStats()
-    alpaca, sharegpt = [], []
+    rows: list[tuple[dict, dict, dict]] = []
     for r in records:
         st.records += 1
         if only_passed and not r.get("passed"):
@@ -186,25 +209,27 @@ def export_llamafactory(records: Iterable[dict], tools_by_task: dict[str, list[d
             continue
         try:
             tools = _tool_schemas(r, tools_by_task)
-            a, s = to_alpaca(r, tools), to_sharegpt(r, tools)
+            rows.append((r, to_alpaca(r, tools), to_sharegpt(r, tools)))
         except (KeyError, ValueError) as e:
             key = str(e).split(":")[0].strip("'\"")[:60]
             st.skipped[key] = st.skipped.get(key, 0) + 1
-            continue
-        alpaca.append(a)
-        sharegpt.append(s)
-        st.exported += 1
+    if dedupe:
+        keep, st.duplicates = dedupe_records([(r, s) for r, _, s in rows])
+        rows = [rows[i] for i in keep]
+    st.exported = len(rows)
+    data = {"alpaca": (ALPACA_FILE, "sft_refine", [a for _, a, _ in rows]),
+            "sharegpt": (SHAREGPT_FILE, "sft_refine_sharegpt", [s for _, _, s in rows]),
+            "steps": (STEPS_FILE, "sft_refine_steps", [x for _, _, s in rows for x in to_steps(s)])}
     info = {}
-    if "alpaca" in formats:
-        (root / ALPACA_FILE).write_text(json.dumps(alpaca, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-        st.files.append(str(root / ALPACA_FILE))
-        info["sft_refine"] = DATASET_INFO["sft_refine"]
-    if "sharegpt" in formats:
-        (root / SHAREGPT_FILE).write_text(json.dumps(sharegpt, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-        st.files.append(str(root / SHAREGPT_FILE))
-        info["sft_refine_sharegpt"] = DATASET_INFO["sft_refine_sharegpt"]
+    for fmt in formats:
+        fname, name, items = data[fmt]
+        (root / fname).write_text(json.dumps(items, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        st.files.append(str(root / fname))
+        info[name] = DATASET_INFO[name]
     (root / "dataset_info.json").write_text(json.dumps(info, indent=2) + "\n")
     st.files.append(str(root / "dataset_info.json"))
+    st.files += write_card(root, [r for r, _, _ in rows], [s for _, _, s in rows], st, tools_by_task,
+                           tokenizer=tokenizer, template=template)
     return st
 
 
