@@ -64,6 +64,9 @@ def main() -> int:
         print("  ".join(c.ljust(w) if j == 0 else c.rjust(w) for j, (c, w) in enumerate(zip(r, widths))))
         if i == 0:
             print("  ".join("-" * w for w in widths))
+    if rep.judged:
+        print("\njudge verdict alone on the impossible tasks (accepted %, whatever the checklist says): " + ", ".join(
+            f"{p} {100 * rep.judge_rate(p)[0] / rep.judge_rate(p)[1]:.1f}" for p in rep.policies))
     n_ep = len(tasks) * len(rep.policies)
     print(f"\njudge: {rep.judge} ({judge_version()}); user: scripted; "
           f"environments: {'sandbox' if a.sandbox else 'in-process'}")

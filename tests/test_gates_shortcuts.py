@@ -34,6 +34,8 @@ def report(tasks):
 def test_every_policy_runs_on_every_task(tasks, report):
     assert report.errors == []
     assert report.judge == "heuristic"
+    assert set(report.judged) == {"stt-s1-impossible-00219"}  # judge verdicts kept for impossible tasks
+    assert set(report.judged["stt-s1-impossible-00219"]) == set(report.policies)
     assert set(report.policies) >= {"blind-retry", "paranoid-reread", "give-up", "ask-then-static", "do-nothing",
                                     "static-cannot", "reread-cannot", "checklist-gamer"}
     for tid in tasks.values():

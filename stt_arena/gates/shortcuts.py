@@ -34,6 +34,12 @@ class ShortcutReport:
     judge: str = ""
     wall_s: float = 0.0
     traces: dict[str, dict[str, dict]] = field(default_factory=dict)  # task_id -> policy -> trace of a pass
+    judged: dict[str, dict[str, bool]] = field(default_factory=dict)  # impossible task -> policy -> judge verdict
+
+    def judge_rate(self, policy: str) -> tuple[int, int]:
+        """(accepted, impossible tasks): how often the judge alone accepted the policy's messages (whatever
+        the checklist said): what stands between the policy and a pass once the other items are met."""
+        return sum(v.get(policy, False) for v in self.judged.values()), len(self.judged)
 
     def rate(self, policy: str, level: str) -> tuple[int, int]:
         """(passed, tasks) of ``policy`` on the tasks of ``level``."""
@@ -100,7 +106,7 @@ class ShortcutReport:
     def to_dict(self) -> dict:
         return {"policies": self.policies, "threshold": self.threshold, "ok": self.ok, "judge": self.judge,
                 "wall_s": self.wall_s, "levels": self.level_checks(), "passed": self.passed,
-                "errors": self.errors}
+                "judge_accepted": self.judged, "errors": self.errors}
 
 
 def trace(rec: dict) -> dict:
@@ -159,10 +165,14 @@ def run_shortcut_suite(tasks: list[Task], policies: dict[str, Callable[[], Agent
     judge: list[str] = []
 
     traces: dict[str, dict[str, dict]] = {}
+    judged: dict[str, dict[str, bool]] = {}
 
     def on_record(rec: dict) -> None:
         passed[rec["task_id"]][names[rec["run"]]] = bool(rec["passed"])
         judge.append(rec.get("judge") or "")
+        verdict = rec["grade"].get("judge")
+        if verdict is not None:
+            judged.setdefault(rec["task_id"], {})[names[rec["run"]]] = bool(verdict.get("passed"))
         if rec["passed"] or keep_traces:
             traces.setdefault(rec["task_id"], {})[names[rec["run"]]] = trace(rec)
 
@@ -174,7 +184,8 @@ def run_shortcut_suite(tasks: list[Task], policies: dict[str, Callable[[], Agent
     t0 = time.monotonic()
     asyncio.run(loop.run([(t, i) for i in range(len(names)) for t in tasks]))
     return ShortcutReport(names, threshold, passed, {t.task_id: t.level for t in tasks}, errors,
-                          judge=next((j for j in judge if j), ""), wall_s=time.monotonic() - t0, traces=traces)
+                          judge=next((j for j in judge if j), ""), wall_s=time.monotonic() - t0, traces=traces,
+                          judged=judged)
 
 
 __all__ = ["ShortcutReport", "run_shortcut_suite", "GATE", "REASON"]
