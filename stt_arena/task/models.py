@@ -60,6 +60,20 @@ class Environment(_Model):
     )
 
 
+class ProfileConstraint(_Model):
+    """A user constraint in checkable form (the prose lives in refusals / facts).
+
+    ``forbid_ids``: entity ids that no write of the agent may use (in its arguments or in the records it
+    changes). ``check``: optional Python source defining f(state) or f(state, log) that must hold at the end.
+    """
+
+    id: str
+    kind: Literal["refusal", "withheld", "known", "preference", "deadline"] = "refusal"
+    description: str = ""
+    forbid_ids: list[str] = Field(default_factory=list)
+    check: str = ""
+
+
 class UserProfile(_Model):
     goal: str = ""
     persona: str = ""
@@ -70,6 +84,9 @@ class UserProfile(_Model):
     clarifications: dict[str, str] = Field(default_factory=dict, description="question topic -> answer")
     refusals: list[str] = Field(default_factory=list, description="alternatives the user refuses")
     fallback_reply: str = "I don't have more information on that."
+    constraints: list[ProfileConstraint] = Field(
+        default_factory=list, description="the refusals and facts above in checkable form (gate I6)"
+    )
 
 
 class Mutation(_Model):
