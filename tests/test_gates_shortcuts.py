@@ -114,17 +114,23 @@ def test_planted_weak_goal_is_caught_by_blind_retry(tasks):
 
 
 def test_planted_impossible_task_accepting_cannot_is_caught(tasks):
-    """An impossible task graded only on the final message and the untouched state: give-up passes."""
+    """An impossible task graded only on the final message and the untouched state (its detection item
+    dropped): static plan + "cannot" (quoting the tool's error) now passes it, and the suite says so."""
     task = tasks["stt-s1-impossible-00219"]
-    ok = run_shortcut_suite([task], policies=["give-up", "do-nothing"])
-    assert not any(ok.passed[task.task_id].values())
+    pols = ["static-cannot", "give-up", "do-nothing"]
+    ok = run_shortcut_suite([task], policies=pols)
+    assert not any(ok.passed[task.task_id].values()) and ok.gate().ok
+    # precondition: only the detection item stopped static-cannot (the judge accepted its message)
+    assert ok.judged[task.task_id]["static-cannot"], "the judge no longer accepts static-cannot's message here"
     planted = task.model_copy(update={"task_id": "planted-cannot",
                                       "checklist": [c for c in task.checklist if c.kind != "detection"]})
-    rep = run_shortcut_suite([planted], policies=["give-up", "do-nothing"])
-    assert rep.passed["planted-cannot"] == {"give-up": True, "do-nothing": False}
-    assert rep.level_checks()["impossible"]["offenders"] == {
-        "give-up": {"rate": 1.0, "tasks": ["planted-cannot"]}}
-    assert rep.table()[1] == ["give-up", "100.0*"]
+    rep = run_shortcut_suite([planted], policies=pols)
+    assert rep.passed["planted-cannot"]["static-cannot"] is True
+    assert rep.passed["planted-cannot"]["do-nothing"] is False
+    offs = rep.level_checks()["impossible"]["offenders"]
+    assert offs["static-cannot"] == {"rate": 1.0, "tasks": ["planted-cannot"]}
+    assert rep.table()[1] == ["static-cannot", "100.0*"]
+    assert not rep.gate().ok and not rep.task_gate("planted-cannot").ok
 
 
 def test_a_task_no_policy_passes_clears_the_gate(tasks, report):
