@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any, Callable, List, Optional
@@ -11,7 +13,7 @@ import typer
 from rich.table import Table
 
 from ..util.console import console
-from .common import Rejection, StageStats, side_paths, write_jsonl
+from .common import Rejection, StageStats, attempts_path, normal_mode, side_paths, write_json, write_jsonl
 
 _MODEL = typer.Option(..., "--model", "-m", help="model name on the OpenAI-compatible endpoint")
 _BASE_URL = typer.Option(None, "--base-url", help="OpenAI-compatible endpoint (default: OpenAI)")
@@ -45,11 +47,38 @@ def _synth(model: str, base_url, api_key_env, temperature, max_tokens, extra_bod
                        prompts_dir=prompts_dir, dry_run=dry_run, json_mode=json_mode)
 
 
+def _source_of(x: Any) -> str:
+    """The seed source of a stage record (seed, env, draft or task)."""
+    for getter in (lambda: x.source if hasattr(x, "seed_id") else None,
+                   lambda: (x.provenance or {}).get("seed_source") if isinstance(getattr(x, "provenance", None), dict) else None,
+                   lambda: x.provenance.extra.get("seed_source")):
+        try:
+            v = getter()
+        except AttributeError:
+            v = None
+        if v:
+            return str(v)
+    return "unknown"
+
+
+def _by_source(items_in: list, kept: list) -> dict:
+    out: dict[str, dict[str, int]] = {}
+    for x in items_in:
+        out.setdefault(_source_of(x), {"in": 0, "kept": 0})["in"] += 1
+    for x in kept:
+        out.setdefault(_source_of(x), {"in": 0, "kept": 0})["kept"] += 1
+    return out
+
+
 def _report(stats: StageStats, syn, rejections: list[Rejection], out: Path, kept: list, dry_run: bool,
-            write: Callable[[Path, list], int] = write_jsonl) -> None:
+            write: Callable[[Path, list], int] = write_jsonl, items_in: list | None = None,
+            started: float | None = None) -> None:
     s = syn.stats
     stats.llm = {"requests": s.requests, "cached": s.cached, "structured_calls": s.calls, "repairs": s.repairs,
-                 "failures": s.failures, "by_prompt": s.by_prompt,
+                 "repaired": s.repaired, "failures": s.failures, "prompt_tokens": s.prompt_tokens,
+                 "completion_tokens": s.completion_tokens, "cached_tokens": s.cached_tokens,
+                 "repairs_by_reason": s.repairs_by_reason, "repaired_by_reason": s.repaired_by_reason,
+                 "by_prompt": s.by_prompt,
                  **({"usage": syn.client.usage.snapshot()} if syn._client is not None else {})}
     if dry_run:
         by = Counter(p.prompt for p in syn.planned)
@@ -67,9 +96,14 @@ def _report(stats: StageStats, syn, rejections: list[Rejection], out: Path, kept
             console.print(f"  would call [bold]{p.prompt}[/bold] for {p.item}")
         return
     rej_path, stats_path = side_paths(out)
+    att_path = attempts_path(out)
+    d = stats.as_dict()
+    d["time_s"] = round(time.monotonic() - started, 3) if started is not None else None
+    d["by_source"] = _by_source(items_in or [], kept)
     write(out, kept)
     write_jsonl(rej_path, [r.as_dict() for r in rejections])
-    stats_path.write_text(json.dumps(stats.as_dict(), indent=2) + "\n")
+    write_jsonl(att_path, syn.attempts)
+    write_json(stats_path, d)
     t = Table(title=f"{stats.stage}: {stats.n_in} in, {stats.kept} kept, {sum(stats.rejected.values())} rejected")
     t.add_column("outcome")
     t.add_column("n", justify="right")
@@ -77,8 +111,9 @@ def _report(stats: StageStats, syn, rejections: list[Rejection], out: Path, kept
     for reason, n in stats.rejected.most_common():
         t.add_row(f"rejected: {reason}", str(n))
     console.print(t)
-    console.print(f"LLM: {s.requests} requests, {s.cached} cached answers reused, {s.repairs} repairs")
-    console.print(f"wrote {out} ({len(kept)}), {rej_path}, {stats_path}")
+    console.print(f"LLM: {s.requests} requests, {s.cached} cached answers reused, {s.repairs} repair turns "
+                  f"({s.repaired} calls repaired), {s.prompt_tokens + s.completion_tokens} tokens sent")
+    console.print(f"wrote {out} ({len(kept)}), {rej_path}, {att_path}, {stats_path}")
 
 
 def _run(coro_fn, syn):
@@ -114,6 +149,11 @@ def stage1_command(
     min_changes: int = typer.Option(1, "--min-changes", min=1),
     strict_positive: bool = typer.Option(True, "--strict-positive/--lenient-positive",
                                          help="reject an env when no positive test of a method succeeds"),
+    augment_readonly: bool = typer.Option(False, "--augment-readonly/--no-augment-readonly",
+                                          help="turn read-only tool sets (most ToolACE / Dolci seeds) into stateful "
+                                               "environments: their data becomes state, the model adds write tools"),
+    explore_budget: int = typer.Option(0, "--explore-budget", min=0,
+                                       help="tool calls of the LLM exploratory tester per env (0: static test plan only)"),
     model: str = _MODEL, base_url: Optional[str] = _BASE_URL, api_key_env: str = _KEY_ENV,
     temperature: float = _TEMP, max_tokens: Optional[int] = _MAX_TOKENS, extra_body: Optional[str] = _EXTRA,
     rpm: Optional[float] = _RPM, concurrency: int = _CONC, max_retries: int = _RETRIES, max_repairs: int = _REPAIRS,
@@ -134,10 +174,12 @@ def stage1_command(
         items += list(got)[:limit] if limit else list(got)
     syn = _synth(model, base_url, api_key_env, temperature, max_tokens, extra_body, rpm, concurrency, max_retries,
                  max_repairs, cache_dir, out, prompts_dir, json_mode, dry_run)
-    opts = Stage1Options(min_usefulness, min_modelability, min_queries, min_changes, strict_positive)
+    opts = Stage1Options(min_usefulness, min_modelability, min_queries, min_changes, strict_positive,
+                         augment_readonly, explore_budget)
+    t0 = time.monotonic()
     with Executor() as ex:
         kept, rej, stats = _run(lambda: run_stage1(items, syn, ex, opts, progress), syn)
-    _report(stats, syn, rej, out, kept, dry_run)
+    _report(stats, syn, rej, out, kept, dry_run, items_in=items, started=t0)
 
 
 def stage2_command(
@@ -171,9 +213,10 @@ def stage2_command(
                  max_repairs, cache_dir, out, prompts_dir, json_mode, dry_run)
     opts = Stage2Options(levels=lv, min_types=min_types, max_types=max_types, trigger_mode=trigger_mode,
                          clock={"start": clock_start} if clock_start else {})
+    t0 = time.monotonic()
     with Executor() as ex:
         kept, rej, stats = _run(lambda: run_stage2(items, syn, ex, opts, progress), syn)
-    _report(stats, syn, rej, out, kept, dry_run)
+    _report(stats, syn, rej, out, kept, dry_run, items_in=items, started=t0)
 
 
 def stage3_command(
@@ -200,9 +243,15 @@ def stage3_command(
     items = read_jsonl(drafts, DraftTask)
     syn = _synth(model, base_url, api_key_env, temperature, max_tokens, extra_body, rpm, concurrency, max_retries,
                  max_repairs, cache_dir, out, prompts_dir, json_mode, dry_run)
+    t0 = time.monotonic()
     with Executor() as ex:
         kept, rej, stats = _run(lambda: run_stage3(items, syn, ex, Stage3Options(llm_verdict, audit), progress), syn)
-    _report(stats, syn, rej, out, kept, dry_run, write=lambda p, rows: save_tasks(rows, p))
+
+    def write_tasks(p: Path, rows: list) -> int:
+        n = save_tasks(rows, p)
+        os.chmod(p, normal_mode())  # save_tasks writes through mkstemp (0600)
+        return n
+    _report(stats, syn, rej, out, kept, dry_run, write=write_tasks, items_in=items, started=t0)
     if review_dir and not dry_run:
         sheet = export_review(kept, review_dir)
         console.print(f"review pages in {review_dir}; fill in {sheet} then run `stt-arena synth review-import`")
@@ -229,7 +278,25 @@ def review_import_command(
     console.print(f"wrote {len(kept)} tasks to {out}")
 
 
+def report_command(
+    folder: Path = typer.Argument(..., exists=True, file_okay=False, help="folder holding the stage outputs"),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="also write the figures as JSON"),
+) -> None:
+    """Yield and cost per stage from the ``*.stats.json`` / ``*.attempts.jsonl`` files a run left in FOLDER:
+    kept and rejected by reason, LLM calls and tokens per kept task, repair success rate, time, yield per source."""
+    from .report import build_report, print_report
+
+    rep = build_report(folder)
+    if not rep["stages"]:
+        console.print(f"[red]error:[/red] no *.stats.json in {folder} (run `stt-arena synth stage1|2|3 --out {folder}/...`)")
+        raise typer.Exit(2)
+    print_report(rep)
+    if json_out:
+        write_json(json_out, rep)
+
+
 def register_synth(synth_app: typer.Typer) -> None:
+    synth_app.command("report")(report_command)
     synth_app.command("stage1")(stage1_command)
     synth_app.command("stage2")(stage2_command)
     synth_app.command("stage3")(stage3_command)

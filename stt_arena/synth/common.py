@@ -74,19 +74,58 @@ def write_jsonl(path: Path | str, rows: Iterable[Any]) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     n = 0
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        for r in rows:
-            d = r.model_dump(mode="json", exclude_none=False) if isinstance(r, BaseModel) else r
-            fh.write(json.dumps(d, ensure_ascii=False) + "\n")
-            n += 1
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            for r in rows:
+                d = r.model_dump(mode="json", exclude_none=False) if isinstance(r, BaseModel) else r
+                fh.write(json.dumps(d, ensure_ascii=False) + "\n")
+                n += 1
+            os.fchmod(fh.fileno(), normal_mode())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
     return n
+
+
+def normal_mode() -> int:
+    """0666 less the umask: what ``open(path, "w")`` would create (mkstemp makes 0600)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def write_json(path: Path | str, obj: Any) -> None:
+    """Atomic JSON write with normal permissions."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n")
+            os.fchmod(fh.fileno(), normal_mode())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
 
 
 def side_paths(out: Path) -> tuple[Path, Path]:
     """``<out>.rejected.jsonl`` and ``<out>.stats.json`` next to a stage output."""
     stem = out.name[:-6] if out.name.endswith(".jsonl") else out.name
     return out.with_name(stem + ".rejected.jsonl"), out.with_name(stem + ".stats.json")
+
+
+def attempts_path(out: Path) -> Path:
+    """``<out>.attempts.jsonl``: every checked LLM answer (item, prompt, attempt, ok, reason, error)."""
+    stem = out.name[:-6] if out.name.endswith(".jsonl") else out.name
+    return out.with_name(stem + ".attempts.jsonl")
 
 
 def slug(text: str, n: int = 40) -> str:
@@ -118,9 +157,9 @@ async def run_items(items: list, worker: Callable[[Any], Awaitable[list]], stats
         except Reject as r:
             stats.rejected[r.code] += 1
             rejections.append(Rejection(item_id(it), stage, r.code, r.detail))
-        except StructuredOutputError as e:
-            stats.rejected["invalid_llm_output"] += 1
-            rejections.append(Rejection(item_id(it), stage, "invalid_llm_output", str(e)))
+        except StructuredOutputError as e:  # repairs ran out: the reason is the last failure's
+            stats.rejected[e.code] += 1
+            rejections.append(Rejection(item_id(it), stage, e.code, str(e)))
         except LLMError as e:
             stats.rejected["llm_error"] += 1
             rejections.append(Rejection(item_id(it), stage, "llm_error", str(e)))

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..task.models import Blueprint, ChecklistItem, ConflictType, PlanStep, Trigger, UserProfile
+from .paper_schema import normalize_blueprint_answer, normalize_query_answer
 
 CONFLICT_CODES = [c.value for c in ConflictType]
 YesNo = Literal["YES", "NO"]
@@ -60,6 +61,22 @@ class StateSpace(_Out):
     attributes: list[StateAttribute] = Field(min_length=1)
 
 
+class ProposedOperation(_Out):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    description: str = ""
+    changes: str = Field("", description="which state (entity.field) the operation writes")
+
+
+class StatefulAugmentation(_Out):
+    """A read-only tool set turned into a stateful environment: the query tools' data becomes state and the
+    model proposes the state-changing operations a user of that data would need."""
+    answer: YesNo
+    reason: str = ""
+    entities: list[StateAttribute] = Field(default_factory=list, description="state built from the query tools' data")
+    write_operations: list[ProposedOperation] = Field(default_factory=list)
+    _u = field_validator("answer", mode="before")(_upper)
+
+
 class Operation(_Out):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     kind: Literal["query", "state_change"]
@@ -95,6 +112,18 @@ class ToolTestPlan(_Out):
     tests: list[ToolTest] = Field(min_length=1)
 
 
+class Finding(_Out):
+    tool: str
+    severity: Literal["broken", "inconsistent", "minor"]
+    detail: str = Field(description="what was called, what came back, what was expected")
+
+
+class ExploreReport(_Out):
+    """The exploratory tester's final report (its ``report`` tool's arguments)."""
+    findings: list[Finding] = Field(default_factory=list)
+    summary: str = ""
+
+
 class CuratedEnv(BaseModel):
     """Stage 1 output record (one JSONL line)."""
     env_id: str
@@ -128,8 +157,16 @@ class ConflictAssignments(_Out):
 
 
 class BlueprintOut(_Out):
+    """Our names or the paper's (``scenario_id``, ``user_goal``, ``trigger_mechanism``, ``change_description``...,
+    see ``paper_schema``)."""
     scenario: str = Field(description="one paragraph: who the user is and what they want")
     blueprint: Blueprint
+    scenario_id: str = ""
+    env_id: str = ""
+    conflict_type: str = ""
+    level: str = ""
+
+    _paper = model_validator(mode="before")(classmethod(lambda cls, d: normalize_blueprint_answer(d)))
 
 
 class InitConfigOut(_Out):
@@ -148,8 +185,12 @@ class TriggerCodeOut(_Out):
 
 
 class QueryOut(_Out):
+    """The profile may use the paper's names (``task_goal``, ``withhold_until_asked``...; see ``paper_schema``)."""
     query: str
     user_profile: UserProfile
+    profile_extra: dict[str, Any] = Field(default_factory=dict, description="paper profile fields we do not model")
+
+    _paper = model_validator(mode="before")(classmethod(lambda cls, d: normalize_query_answer(d)))
 
 
 class DraftTask(BaseModel):
@@ -183,6 +224,8 @@ class PlansOut(_Out):
     normal: list[PlanStep] = Field(min_length=1)
     oracle: list[PlanStep] = Field(min_length=1)
     alternatives: list[list[PlanStep]] = Field(default_factory=list)
+    checklist_fixes: list[ChecklistItem] = Field(
+        default_factory=list, description="repair turns only: corrected checklist items, replacing those with the same id")
 
 
 class Judgement(_Out):

@@ -13,7 +13,7 @@ from ..sandbox.guard import GuardError, check_expression, check_source
 from ..sandbox.state import get_path
 from ..task.models import FINAL_MESSAGE, Trigger
 from .common import Reject, Rejection, StageStats, probe_task, run_items
-from .llm import Synthesizer
+from .llm import RepairNeeded, Synthesizer
 from .schemas import (BlueprintOut, ConflictAssignments, CuratedEnv, DraftTask, InitConfigOut, QueryOut,
                       TriggerCodeOut, TriggerOut)
 
@@ -50,10 +50,14 @@ def _assign_validator(env: CuratedEnv, opts: Stage2Options):
     return validate
 
 
-def _blueprint_validator(env: CuratedEnv, level: str):
+def _blueprint_validator(env: CuratedEnv, level: str, ct: str = ""):
     tools = _tool_names(env)
 
     def validate(o: BlueprintOut) -> None:
+        if o.level and o.level != level:
+            raise ValueError(f"difficulty/level is {o.level!r}; this blueprint is for level {level!r}")
+        if ct and o.conflict_type and o.conflict_type != ct:
+            raise ValueError(f"conflict_type is {o.conflict_type!r}; this blueprint is for {ct!r}")
         cd = o.blueprint.conflict_design
         if cd.activation_operation not in tools:
             raise ValueError(f"activation_operation {cd.activation_operation!r} is not a tool: {sorted(tools)}")
@@ -66,10 +70,22 @@ def _blueprint_validator(env: CuratedEnv, level: str):
     return validate
 
 
-def _trigger_validator(env: CuratedEnv):
+def _trigger_validator(env: CuratedEnv, executor: Executor | None = None, init_config: dict | None = None,
+                       clock: dict | None = None):
+    """Tools, guarded expressions, real effects; then (async, in the sandbox) every mutation's ``old`` against
+    the init state: a mismatch goes back to the model as a repair turn naming the path and both values."""
     tools = _tool_names(env)
 
-    def validate(o: TriggerOut) -> None:
+    async def validate(o: TriggerOut) -> None:
+        check(o)
+        if executor is not None:
+            bad = await asyncio.to_thread(mutation_problems, executor, env.class_name, env.code, init_config or {},
+                                          o.triggers, clock)
+            if bad:
+                raise RepairNeeded("mutation_mismatch", "; ".join(bad) + ". Each mutation's `old` must equal the "
+                                   "value at that path in the init config; fix the path or the old value.")
+
+    def check(o: TriggerOut) -> None:
         for t in o.triggers:
             if t.activation.tool not in tools:
                 raise ValueError(f"trigger {t.id}: activation tool {t.activation.tool!r} is not a tool")
@@ -84,6 +100,7 @@ def _trigger_validator(env: CuratedEnv):
                     raise ValueError(f"trigger {t.id}: mutation at {m.state_path} does not change the value")
             if not t.effects.mutations and not t.effects.disable_tools:
                 raise ValueError(f"trigger {t.id} has no effect")
+    validate.check = check
     return validate
 
 
@@ -126,7 +143,7 @@ async def inject(env: CuratedEnv, ct: str, level: str, assignment: dict, syn: Sy
     ctx = {"class_name": env.class_name, "code": env.code, "tools": env.tools, "summary": env.summary,
            "seed_query": env.seed_query, "init_config": env.init_config, "conflict_type": ct, "level": level,
            "assignment": assignment}
-    bp = await syn.call("blueprint", ctx, BlueprintOut, item=item, validate=_blueprint_validator(env, level))
+    bp = await syn.call("blueprint", ctx, BlueprintOut, item=item, validate=_blueprint_validator(env, level, ct))
     ctx = {**ctx, "scenario": bp.scenario, "blueprint": bp.blueprint.model_dump()}
     ic = await syn.call("init_config", ctx, InitConfigOut, item=item)
     ctx = {**ctx, "init_config": ic.init_config, "recovery_alternative": ic.recovery_alternative}
@@ -139,11 +156,8 @@ async def inject(env: CuratedEnv, ct: str, level: str, assignment: dict, syn: Sy
             raise Reject("unsafe_code", str(e)) from None
         code, triggers = tc.source, []
     else:
-        triggers = (await syn.call("trigger", ctx, TriggerOut, item=item, validate=_trigger_validator(env))).triggers
-        bad = await asyncio.to_thread(mutation_problems, executor, env.class_name, code, ic.init_config, triggers,
-                                      opts.clock or None)
-        if bad:
-            raise Reject("mutation_mismatch", "; ".join(bad))
+        triggers = (await syn.call("trigger", ctx, TriggerOut, item=item,
+                                   validate=_trigger_validator(env, executor, ic.init_config, opts.clock or None))).triggers
     ctx = {**ctx, "triggers": [t.model_dump() for t in triggers]}
     q = await syn.call("user_query", ctx, QueryOut, item=item, validate=_query_validator(triggers))
     h = hashlib.sha256(item.encode()).hexdigest()[:6]
@@ -151,7 +165,9 @@ async def inject(env: CuratedEnv, ct: str, level: str, assignment: dict, syn: Sy
                       class_name=env.class_name, code=code, init_config=ic.init_config, clock=opts.clock,
                       scenario=bp.scenario, blueprint=bp.blueprint, triggers=triggers, trigger_mode=mode,
                       query=q.query, user_profile=q.user_profile, recovery_alternative=ic.recovery_alternative,
-                      tools=env.tools, provenance={**env.provenance, "env_id": env.env_id, "env_name": env.name})]
+                      tools=env.tools, provenance={**env.provenance, "env_id": env.env_id, "env_name": env.name,
+                                                   **({"scenario_id": bp.scenario_id} if bp.scenario_id else {}),
+                                                   **({"profile_extra": q.profile_extra} if q.profile_extra else {})})]
 
 
 async def run_stage2(envs: list[CuratedEnv], syn: Synthesizer, executor: Executor, opts: Stage2Options | None = None,

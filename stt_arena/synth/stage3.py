@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
+import re
 from dataclasses import dataclass
 
 from ..sandbox.executor import Executor
 from ..sandbox.guard import GuardError, check_source
 from ..task.models import CHAT_WITH_USER, FINAL_MESSAGE, Blueprint, Clock, Environment, Provenance, ReferencePlans, Task
-from ..validity import check_task
+from ..validation import validate_task
 from .common import Reject, Rejection, StageStats, run_items, slug
-from .llm import Synthesizer
+from .llm import RepairNeeded, Synthesizer
 from .schemas import AUDIT_ASPECTS, AuditOut, CheckVerdict, ChecklistOut, DraftTask, PlansOut
 
 INVARIANT_REASONS = {"I1": "trigger_not_fired", "I2": "effect_not_applied", "I3": "conflict_does_not_break_plan",
@@ -76,15 +78,55 @@ def build_task(draft: DraftTask, cl: ChecklistOut, plans: PlansOut, model: str) 
                                              "trigger_mode": draft.trigger_mode, "model": model}))
 
 
-def executed_invariants(task: Task, executor: Executor) -> dict:
-    v = check_task(task, executor.open)
-    out = {"results": v.results, "reasons": v.reasons, "error": v.error, "valid": v.valid}
+def _gate_failure(rep) -> tuple[str, str] | None:
+    """The first failing gate of a ``validate_task`` report as (reason code, precise detail), or None."""
+    if rep.errors:
+        text = "; ".join(rep.errors)
+        return ("unsafe_code" if "guard" in text else "task_format"), text
+    v = rep.validity
+    if v is None:
+        return "task_format", "not validated"
     if v.error:
-        raise Reject("replay_error", v.error)
-    failed = [k for k in ("I1", "I2", "I3", "I4", "I5") if not v.results.get(k)]
-    if failed:
-        raise Reject(INVARIANT_REASONS[failed[0]], "; ".join(f"{k}: {v.reasons.get(k, '')}" for k in failed))
-    return out
+        return "replay_error", v.error
+    failed = [k for k, ok in v.results.items() if not ok]
+    if not failed and not rep.valid:
+        return "invalid", "; ".join(rep.problems()) or "invalid"
+    if not failed:
+        return None
+    return INVARIANT_REASONS.get(failed[0], f"gate_{failed[0]}"), "; ".join(f"{k}: {v.reasons.get(k, '')}" for k in failed)
+
+
+def executed_invariants(task: Task, executor: Executor) -> dict:
+    """The gates of ``stt-arena validate`` (``validation.validate_task``), in the sandbox; Reject on failure."""
+    rep = validate_task(task, executor.open)
+    bad = _gate_failure(rep)
+    if bad:
+        raise Reject(*bad)
+    return {"results": dict(rep.validity.results), "valid": rep.valid}
+
+
+def _merge_checklist(cl: ChecklistOut, fixes: list) -> ChecklistOut:
+    if not fixes:
+        return cl
+    by_id = {f.id: f for f in fixes}
+    items = [by_id.pop(c.id, c) for c in cl.checklist]
+    goals = [by_id.pop(c.id, c) for c in cl.infeasible_goal]
+    return ChecklistOut(checklist=items + list(by_id.values()), infeasible_goal=goals)
+
+
+def _repair_detail(task: Task, code: str, detail: str) -> str:
+    """The failing gate with what the model needs to fix it: triggers, plans, the failing checks' code."""
+    parts = [f"the executed validity gates failed ({code}): {detail}"]
+    if code in ("trigger_not_fired", "effect_not_applied"):
+        parts.append("triggers: " + json.dumps([t.model_dump() for t in task.triggers], ensure_ascii=False)[:2500])
+        parts.append("the oracle calls: " + ", ".join(f"{s.method}({json.dumps(s.arguments)})" for s in task.plans.oracle))
+    failed_ids = set(re.findall(r"\b([A-Za-z][\w-]*)(?: \(|,|$)", detail))
+    for c in task.checklist + task.infeasible_goal:
+        if c.id in failed_ids:
+            parts.append(f"--- check {c.id} ({c.kind}) ---\n{c.check}")
+    parts.append("Fix the plans, or return corrected checklist items in `checklist_fixes` (same ids), "
+                 "so that the normal plan fails, the oracle passes and the oracle fails without its observe/requery steps.")
+    return "\n".join(parts)
 
 
 def _task_view(task: Task) -> dict:
@@ -103,14 +145,27 @@ async def assess(draft: DraftTask, syn: Synthesizer, executor: Executor, opts: S
            "query": draft.query, "user_profile": draft.user_profile.model_dump()}
     cl = await syn.call("checklist", ctx, ChecklistOut, item=item, validate=_checklist_validator(draft))
     ctx = {**ctx, "checklist": [c.model_dump() for c in cl.checklist + cl.infeasible_goal]}
-    plans = await syn.call("plan_agent", ctx, PlansOut, item=item, validate=_plans_validator(draft))
-    try:
-        task = build_task(draft, cl, plans, syn.config.model)
-    except ValueError as e:
-        raise Reject("task_format", str(e)) from None
-    inv = await asyncio.to_thread(executed_invariants, task, executor)
+    built: dict = {}
+    static = _plans_validator(draft)
+
+    async def gates(o: PlansOut) -> None:
+        """Build the task and run the gates of ``stt-arena validate``: a failing gate is a repair turn."""
+        static(o)
+        merged = _merge_checklist(cl, o.checklist_fixes)
+        try:
+            task = build_task(draft, merged, o, syn.config.model)
+        except ValueError as e:
+            raise RepairNeeded("task_format", str(e)) from None
+        try:
+            built["inv"] = await asyncio.to_thread(executed_invariants, task, executor)
+        except Reject as r:
+            raise RepairNeeded(r.code, _repair_detail(task, r.code, r.detail)) from None
+        built["task"] = task
+
+    await syn.call("plan_agent", ctx, PlansOut, item=item, validate=gates)
+    task = built["task"]
     extra = task.provenance.extra
-    extra["invariants"] = inv["results"]
+    extra["invariants"] = built["inv"]["results"]
     view = _task_view(task)
     if opts.llm_verdict:
         verdict = await syn.call("check_agent", {"task": view, "class_name": draft.class_name, "code": draft.code},
