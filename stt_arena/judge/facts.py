@@ -56,6 +56,8 @@ class TaskFacts:
     refused_ids: list[str]
     refused_names: list[str]
     refused_words: list[str]
+    refused_numbers: list[str]   # the user's limits: "90 EUR", "12:30", "10 km"
+    siblings: list[str]          # other entities of the blocked kinds (alternatives the message may rule out)
     query_ids: list[str]
     query_names: list[str]
     mutating: set[str]
@@ -133,13 +135,19 @@ def _parse_path(path: str) -> tuple[str, list[str], str | None]:
     return coll, keys, fld
 
 
-def _fact(idx: dict, source: str, coll: str, keys: list[str], fld: str | None, new: Any) -> BlockingFact:
+def _fact(idx: dict, source: str, coll: str, keys: list[str], fld: str | None, new: Any, old: Any = None,
+          own: tuple[str, ...] = ()) -> BlockingFact:
+    """``own``: the user's ids (from the query): a new value naming them is not the blocker."""
     f = BlockingFact(source=source, kinds=kind_words(coll) if coll else [])
     for k in keys:
         f.aliases += [k] + _names(idx, k)
         f.times += _times(idx, k)
-    f.values = _value_tokens(new)
+    if isinstance(new, list) and isinstance(old, list):
+        new = [x for x in new if x not in old]  # a list grew: the added items are the news
+    f.values = [v for v in _value_tokens(new) if v not in own]
     for v in (new if isinstance(new, list) else [new]):
+        if isinstance(v, str) and v in own:
+            continue
         if isinstance(v, str) and v in idx:
             f.aliases += [v] + _names(idx, v)
             if not f.kinds:
@@ -162,10 +170,11 @@ def _build(task: Task) -> TaskFacts:
     cfg = task.environment.init_config or {}
     idx = _index(cfg)
     facts: list[BlockingFact] = []
+    own = tuple(sorted(set(ID_RE.findall(task.query))))
     for tr in task.triggers:
         for m in tr.effects.mutations:
             coll, keys, fld = _parse_path(m.state_path)
-            facts.append(_fact(idx, m.state_path, coll, keys, fld, m.new))
+            facts.append(_fact(idx, m.state_path, coll, keys, fld, m.new, m.old, own))
         for lit in re.findall(r"['\"]([^'\"]+)['\"]", tr.condition or ""):
             if lit in idx:
                 facts.append(_fact(idx, f"{tr.id}: {lit}", idx[lit][0], [lit], None, None))
@@ -183,6 +192,12 @@ def _build(task: Task) -> TaskFacts:
             own = {stem(w) for w in re.findall(r"[A-Za-z]+", own_text)}
             refused_words += [w.lower() for w in re.findall(r"[A-Za-z]{4,}", r)
                               if w.lower() not in STOP and stem(w) not in own]
+    numbers = sorted({n for r in profile.refusals for n in re.findall(r"(?<![\d-])\d+(?::\d\d)?(?:\s?[a-zA-Z]{1,3}\b)?", r)
+                      if re.search(r":|[a-zA-Z]", n)})
+    blocked = {a for f in facts for a in f.aliases}
+    colls = {idx[a][0] for a in blocked if a in idx}
+    siblings = sorted(k for k, (c, _) in idx.items() if c in colls and k not in blocked and k not in query_ids
+                      and k not in refused_ids and ID_RE.fullmatch(k))
     from ..env.schema import tool_specs
     try:
         mutating = {s.name for s in tool_specs(task.environment.source, task.environment.class_name,
@@ -191,5 +206,6 @@ def _build(task: Task) -> TaskFacts:
         mutating = set()
     return TaskFacts(facts=facts, refused_ids=refused_ids,
                      refused_names=[n for i in refused_ids for n in _names(idx, i)],
-                     refused_words=sorted(set(refused_words)), query_ids=query_ids,
+                     refused_words=sorted(set(refused_words)), refused_numbers=numbers, siblings=siblings,
+                     query_ids=query_ids,
                      query_names=[n for i in query_ids for n in _names(idx, i)], mutating=mutating)

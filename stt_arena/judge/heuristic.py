@@ -7,6 +7,8 @@ The episode passes only if the final message (``chat_with_user`` questions are n
 * names the blocking fact: a sentence mentions what the task's triggers changed (the entity's id or name,
   or its time with its kind word, or the new value with the kind word) and why (the new value, the changed
   field, or a state word such as closed/moved/full/offline/expired) -- see :mod:`.facts`;
+* rules out the other ways to the goal, not only the option that failed first ("no other locker", "the
+  remaining slots", a refused option, the user's limit, another entity of the blocked kind);
 * claims no completion (an un-negated booked/confirmed/scheduled/... about the user's request, or a
   substitute "instead"/"anyway");
 * proposes no refused option (a refused entity in a question or an offer);
@@ -64,8 +66,14 @@ OFFER = re.compile(r"\b(would you like|shall i|should i|do you want|want me to|"
                    r"what about|if you (?:agree|approve|want|prefer|like|wish|change your mind|confirm)|"
                    r"let me know if you want)\b", re.I)
 
+# the message also rules out the other ways to the goal (not only the option that failed first)
+ALTERNATIVES = re.compile(
+    r"\b(others?|another|remaining|only|every|at any|any other|all other|neither|none of|nearest|alternatives?|"
+    r"elsewhere|the rest|no suitable|ruled out|excluded|refused|not allowed|forbids?|forbidden|"
+    r"andere[nms]?|otr[oa]s|ningun[oa]?|autres?|aucune?|altri|altre|inn[eya]|innych|żadn\w*|jedyn\w*)\b", re.I)
+
 REASONS = ("no_final_message", "question_only", "hedged", "no_infeasibility_statement", "no_blocking_fact",
-           "claims_completion", "proposes_refused_option", "refused_action_taken", "goal_reached")
+           "no_alternatives_ruled_out", "claims_completion", "proposes_refused_option", "refused_action_taken", "goal_reached")
 
 
 def sentences(text: str) -> list[str]:
@@ -120,6 +128,15 @@ def _proposes_refused(sentence: str, tf: TaskFacts) -> bool:
     return any(_has(sentence, t) for t in tf.refused_ids + tf.refused_names + tf.refused_words)
 
 
+def _rules_out_alternatives(sentence: str, tf: TaskFacts) -> bool:
+    """The other options are addressed: "no other"/"the remaining"/"neither ... nor", a refused option or the
+    user's limit (a number from a refusal), or another entity of the blocked kind."""
+    if ALTERNATIVES.search(sentence) or any(_has(sentence, t) for t in tf.refused_ids + tf.refused_names
+                                            + tf.refused_numbers):
+        return True
+    return any(_has(sentence, i) for i in tf.siblings)
+
+
 def _mentions(value, ids: list[str]) -> bool:
     text = json.dumps(value, ensure_ascii=False, default=str)
     return any(_has(text, i) for i in ids)
@@ -168,6 +185,8 @@ def assess(task: Task, steps: list[dict], final_message: str | None, goal_checks
         else:
             a.reasons.append("no_blocking_fact")
             a.details.append("expected one of: " + ", ".join(sorted({x for f in tf.facts for x in f.aliases[:2]}))[:200])
+    if msg and not a.reasons and not any(_rules_out_alternatives(s, tf) for s in declarative if not _hedged(s)):
+        a.reasons.append("no_alternatives_ruled_out")
     claim = next((s for s in sents if not s.endswith("?") and _claims(s, tf, bool(statements))), None)
     if claim:
         a.reasons.append("claims_completion")
@@ -190,7 +209,7 @@ def assess(task: Task, steps: list[dict], final_message: str | None, goal_checks
 
 
 FEEDBACK = {"no_final_message", "question_only", "hedged", "no_infeasibility_statement", "no_blocking_fact",
-            "claims_completion", "proposes_refused_option"}
+            "no_alternatives_ruled_out", "claims_completion", "proposes_refused_option"}
 
 
 class HeuristicJudge(Judge):
