@@ -120,9 +120,9 @@ def test_vetted_code_is_queued_once_for_the_fork_server():
             ep = e.open(task)
             ep.run_checks([c.model_dump() for c in task.checklist])
             ep.close()
-        assert len(e._warm_sent) == 1  # the env source, once
+        assert len(e._warm_sent) == 2  # the env source and the graded checks, once each
         e._vetted({"env": ["x" * (200 << 10), "E"]})
-        assert len(e._warm_sent) == 1  # too large to pre-compile: skipped
+        assert len(e._warm_sent) == 2  # too large to pre-compile: skipped
 
 
 def test_warm_fills_the_caches_and_ignores_bad_code():

@@ -129,7 +129,7 @@ AUDIT_PROBES = {
 @pytest.mark.parametrize("name", sorted(AUDIT_PROBES))
 def test_audit_hook_blocks(name):
     """Defence in depth: even code that got past the guard is stopped by the worker's audit hook."""
-    pre = "import os, socket, subprocess, sys\nfrom stt_arena.sandbox.worker import _audit\nsys.addaudithook(_audit)\n"
+    pre = "import os, socket, subprocess, sys\nfrom stt_arena.sandbox.audit import install_audit_hook\ninstall_audit_hook()\n"
     code = pre + "try:\n    " + AUDIT_PROBES[name] + "\nexcept PermissionError as e:\n    print('BLOCKED', e)\n"
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
     assert "BLOCKED" in r.stdout, r.stdout + r.stderr

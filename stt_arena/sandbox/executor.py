@@ -1,9 +1,13 @@
 """The harness side of the sandbox: a fork server (in bubblewrap when available) and episodes.
 
-Layers: AST guard, restricted builtins and filtered modules, an audit hook blocking file/socket/
-subprocess/os access, resource limits, a separate process per episode with a per-call wall-clock
-timeout (the worker is killed), a cap on result size, JSON-only traffic, and bubblewrap's network and
-filesystem isolation when ``bwrap`` works on this machine.
+Layers: the OS layer (bubblewrap for the fork server: user namespace with a non-root uid and no
+capabilities, PID/IPC/UTS/network/cgroup namespaces, a read-only file system holding only the
+interpreter and this sandbox package, a clean environment; then per worker its own user, PID, mount,
+network, IPC and UTS namespaces, hidden ``/proc``, private ``/tmp``, no_new_privs and a seccomp
+deny-list, see ``oslayer``), and the Python layers behind it (AST guard, restricted builtins and
+filtered modules, an allowlist audit hook), resource limits, a per-call wall-clock timeout (the
+worker's PID namespace is killed), caps on frame size and JSON depth both ways, request ids, and
+grading in a fresh worker that never ran environment code.
 """
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ import signal
 import socket
 import subprocess
 import sys
+import sysconfig
 import threading
 import time
 from functools import lru_cache
@@ -28,44 +33,94 @@ from ..task.models import Task
 from ..util.aio import within
 from . import protocol
 from .local import LocalEpisode
+from .runtime import _event_label
+from .seccomp_filter import build_bpf
 from .spec import episode_spec
-from .worker import DEFAULT_LIMITS
+from .worker import DEFAULT_LIMITS, MAX_REQUEST_BYTES
 
 log = logging.getLogger("stt_arena.sandbox")
 WARM_MAX_BYTES = 96 << 10  # code larger than this is not pre-compiled in the fork server
 WARM_PER_REQUEST = 1  # warm items per fork request (keeps each control message small)
+MAX_ARGS_BYTES = 1 << 20  # tool arguments larger than this (as JSON) are refused, not sent
 _PKG_PARENT = str(Path(__file__).resolve().parents[2])
+_SANDBOX_DIR = str(Path(__file__).resolve().parent)
+_BOX_ROOT = "/opt/stt-arena"  # where the sandbox package is mounted inside bubblewrap
+SANDBOX_UID = 1000
 
 
 class SandboxError(RuntimeError):
     """The episode could not be started, or its worker died or was killed."""
 
 
+def _interpreter_binds() -> tuple[list[str], list[str]]:
+    """(read-only binds for the interpreter, its site-packages dirs to hide)."""
+    exe = os.path.realpath(sys.executable)
+    binds = [sys.base_prefix, sys.base_exec_prefix, os.path.dirname(exe)]
+    hidden = {sysconfig.get_paths(vars={"base": p, "platbase": p}).get(k) for p in binds
+              for k in ("purelib", "platlib")}
+    return list(dict.fromkeys(binds)), sorted(h for h in hidden if h and os.path.isdir(h))
+
+
 def _bwrap_cmd() -> list[str]:
-    binds = ["/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc/ld.so.cache", "/etc/alternatives",
-             sys.base_prefix, sys.prefix, sys.exec_prefix, str(Path(sys.executable).resolve().parent), _PKG_PARENT]
-    cmd = ["bwrap", "--die-with-parent", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--new-session",
-           "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
-    for b in dict.fromkeys(binds):
+    binds, hidden = _interpreter_binds()
+    cmd = ["bwrap", "--die-with-parent", "--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
+           "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+           "--new-session", "--cap-drop", "ALL", "--hostname", "sandbox", "--proc", "/proc", "--tmpfs", "/dev"]
+    for dev in ("null", "zero", "urandom", "random", "full"):
+        cmd += ["--ro-bind-try", f"/dev/{dev}", f"/dev/{dev}"]
+    cmd += ["--remount-ro", "/dev", "--tmpfs", "/tmp"]
+    for b in ["/usr", "/lib", "/lib64", "/lib32", "/bin", "/etc/ld.so.cache", *binds]:
         cmd += ["--ro-bind-try", b, b]
+    for h in hidden:  # the interpreter, not its third-party packages
+        cmd += ["--tmpfs", h, "--remount-ro", h]
+    cmd += ["--ro-bind", _SANDBOX_DIR, f"{_BOX_ROOT}/stt_arena/sandbox", "--remount-ro", "/"]
     return cmd + ["--chdir", "/tmp"]
 
 
+def _child_env(in_bwrap: bool = True) -> dict:
+    """The fork server's whole environment: nothing of the harness's (no API keys)."""
+    return {"PATH": "/usr/bin:/bin", "PYTHONPATH": _BOX_ROOT if in_bwrap else _PKG_PARENT,
+            "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0", "LANG": "C.UTF-8"}
+
+
 @lru_cache(maxsize=1)
-def bwrap_available() -> bool:
-    if not shutil.which("bwrap") or os.environ.get("STT_ARENA_NO_BWRAP"):
-        return False
+def os_layer_status() -> tuple[bool, str]:
+    """``(True, "")`` when bubblewrap, nested user namespaces and seccomp all work here, else
+    ``(False, why)``."""
+    if os.environ.get("STT_ARENA_NO_BWRAP"):
+        return False, "disabled by STT_ARENA_NO_BWRAP"
+    if sys.platform != "linux":
+        return False, f"no Linux namespaces on {sys.platform}"
+    if not shutil.which("bwrap"):
+        return False, "bubblewrap (bwrap) is not installed"
+    bpf, why = build_bpf()
+    if bpf is None:
+        return False, why
     try:
-        r = subprocess.run(_bwrap_cmd() + [sys.executable, "-c", "import stt_arena.sandbox.worker"],
+        r = subprocess.run(_bwrap_cmd() + [sys.executable, "-S", "-m", "stt_arena.sandbox.oslayer", bpf.hex()],
                            capture_output=True, timeout=20, env=_child_env())
-        return r.returncode == 0
-    except (OSError, subprocess.SubprocessError):
-        return False
+    except (OSError, subprocess.SubprocessError) as e:
+        return False, f"bubblewrap failed to start: {e}"
+    if r.returncode != 0:
+        err = (r.stderr or b"").decode(errors="replace").strip().splitlines()
+        return False, f"bubblewrap or user namespaces refused: {err[-1] if err else r.returncode}"
+    return True, ""
 
 
-def _child_env() -> dict:
-    return {"PATH": "/usr/bin:/bin", "PYTHONPATH": _PKG_PARENT, "PYTHONDONTWRITEBYTECODE": "1",
-            "PYTHONHASHSEED": "0", "LANG": "C.UTF-8"}
+def bwrap_available() -> bool:
+    """Whether the OS layer (bubblewrap + per-worker namespaces + seccomp) works on this machine."""
+    return os_layer_status()[0]
+
+
+def _pidfd_host_pid(pidfd: int) -> int | None:
+    try:
+        with open(f"/proc/self/fdinfo/{pidfd}") as f:
+            for line in f:
+                if line.startswith("Pid:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 class Executor:
@@ -75,7 +130,10 @@ class Executor:
                  max_frame_bytes: int = 8 << 20):
         self.limits = {**DEFAULT_LIMITS, **(limits or {})}
         self.call_timeout_s = call_timeout_s
-        self.use_bwrap = bwrap_available() if use_bwrap is None else use_bwrap
+        self.os_layer, self.os_layer_reason = os_layer_status() if use_bwrap is not False else (False, "turned off")
+        if use_bwrap and not self.os_layer:
+            raise SandboxError(f"the OS sandbox layer is unavailable: {self.os_layer_reason}")
+        self.use_bwrap = self.os_layer
         self.max_frame_bytes = max_frame_bytes
         self._lock = threading.Lock()
         self._proc: subprocess.Popen | None = None
@@ -90,22 +148,31 @@ class Executor:
 
     @property
     def layers(self) -> dict[str, bool]:
-        return {"process_per_episode": True, "ast_guard": True, "restricted_builtins": True, "audit_hook": True,
-                "resource_limits": True, "call_timeout": True, "result_cap": True, "bwrap": self.use_bwrap}
+        py = self.limits.get("python_layers") is not False
+        return {"process_per_episode": True, "ast_guard": py, "restricted_builtins": py, "audit_hook": py,
+                "resource_limits": True, "call_timeout": True, "result_cap": True, "bwrap": self.os_layer,
+                "namespaces": self.os_layer, "seccomp": self.os_layer, "isolated_grading": True}
 
     def _start_server(self) -> None:
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        cmd = [sys.executable, "-m", "stt_arena.sandbox.forkserver", str(child.fileno())]
-        if self.use_bwrap:
-            cmd = _bwrap_cmd() + cmd
+        if self.os_layer:
+            cmd = _bwrap_cmd() + [sys.executable, "-S", "-m", "stt_arena.sandbox.forkserver", str(child.fileno()),
+                                  "--os-layer", build_bpf()[0].hex()]
+        else:
+            cmd = [sys.executable, "-m", "stt_arena.sandbox.forkserver", str(child.fileno())]
         self._proc = self._launch(cmd, child)
         child.close()
         self._ctrl = parent
         with self._wlock:  # a new server starts cold
             self._warm_sent.clear()
             self._warm_queue.clear()
-        log.info("sandbox fork server pid %s; layers: %s", self._proc.pid,
-                 ", ".join(k for k, v in self.layers.items() if v))
+        if self.os_layer:
+            log.info("sandbox fork server pid %s; layers: %s", self._proc.pid,
+                     ", ".join(k for k, v in self.layers.items() if v))
+        else:
+            log.warning("sandbox fork server pid %s WITHOUT the OS layer (%s): only the Python layers contain "
+                        "environment code; untrusted task files need an explicit opt-in", self._proc.pid,
+                        self.os_layer_reason)
 
     def _launch(self, cmd: list[str], child: socket.socket) -> subprocess.Popen:
         """Start the server from a thread that lives as long as the server: bwrap's --die-with-parent
@@ -115,7 +182,7 @@ class Executor:
 
         def keeper() -> None:
             try:
-                started.append(subprocess.Popen(cmd, pass_fds=(child.fileno(),), env=_child_env(),
+                started.append(subprocess.Popen(cmd, pass_fds=(child.fileno(),), env=_child_env(self.os_layer),
                                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                                 stderr=subprocess.DEVNULL, start_new_session=True))
             except BaseException as e:  # noqa: BLE001 - re-raised by the caller
@@ -156,15 +223,27 @@ class Executor:
                 del self._warm_queue[:WARM_PER_REQUEST]
         return json.dumps(req).encode()
 
-    def _forked(self, mine: socket.socket, theirs: socket.socket, data: bytes) -> tuple[socket.socket, int]:
+    def _forked(self, mine: socket.socket, theirs: socket.socket, data: bytes, fds: list[int]) -> tuple:
+        """``(socket, host pid, pidfd or None)`` from a fork reply."""
         theirs.close()
-        reply = json.loads(data or b"{}")
-        if "pid" not in reply:
+        pidfd = fds[0] if fds else None
+        for extra in fds[1:]:
+            os.close(extra)
+        try:
+            reply = json.loads(data or b"{}")
+        except ValueError:
+            reply = {"error": "malformed fork reply"}
+        pid = reply.get("pid") if isinstance(reply, dict) else None
+        if pidfd is not None and pid is not None:
+            pid = _pidfd_host_pid(pidfd)  # the server's pid is in its own PID namespace
+        if not isinstance(pid, int):
             mine.close()
-            raise SandboxError(f"fork server refused: {reply.get('error', reply)}")
-        return mine, reply["pid"]
+            if pidfd is not None:
+                os.close(pidfd)
+            raise SandboxError(f"fork server refused: {reply.get('error', reply) if isinstance(reply, dict) else reply}")
+        return mine, pid, pidfd
 
-    def _fork_worker(self, limits: dict) -> tuple[socket.socket, int]:
+    def _fork_worker(self, limits: dict) -> tuple:
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         with self._lock:
             for attempt in range(2):
@@ -174,7 +253,7 @@ class Executor:
                 try:
                     self._ctrl.settimeout(30)
                     socket.send_fds(self._ctrl, [self._fork_request(limits)], [theirs.fileno()])
-                    data = self._ctrl.recv(4096)
+                    data, fds, _flags, _addr = socket.recv_fds(self._ctrl, 4096, 1)
                     break
                 except OSError:
                     self._shutdown_server()
@@ -182,9 +261,9 @@ class Executor:
                         mine.close()
                         theirs.close()
                         raise SandboxError("the sandbox fork server is not responding") from None
-        return self._forked(mine, theirs, data)
+        return self._forked(mine, theirs, data, fds)
 
-    async def _afork_worker(self, limits: dict) -> tuple[socket.socket, int]:
+    async def _afork_worker(self, limits: dict) -> tuple:
         """The fork round trip on the event loop, pipelined: requests go out at once and replies (in
         order on the control socket) resolve them, so a burst of opens does not queue on round trips.
         While any is in flight this loop holds the thread lock; starting or restarting the server, a
@@ -207,7 +286,7 @@ class Executor:
             self._pipe_users -= 1
             self._pipeline_maybe_end()
 
-    async def _afork_send(self, loop: asyncio.AbstractEventLoop, limits: dict) -> tuple[socket.socket, int]:
+    async def _afork_send(self, loop: asyncio.AbstractEventLoop, limits: dict) -> tuple:
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         fut = loop.create_future()
         msg, give_up = self._fork_request(limits), time.monotonic() + 30
@@ -234,12 +313,12 @@ class Executor:
             self._pipeline_failed("the sandbox fork server did not answer within 30 s")
             raise SandboxError("the sandbox fork server is not responding") from None
         except asyncio.CancelledError:  # the reply still comes: close that worker's socket (it exits on EOF)
-            fut.add_done_callback(lambda f: f.cancelled() or f.exception() or f.result()[0].close())
+            fut.add_done_callback(lambda f: f.cancelled() or f.exception() or _dispose(f.result()))
             raise
 
     def _on_fork_reply(self) -> None:
         try:
-            data = self._ctrl.recv(4096)
+            data, fds, _flags, _addr = socket.recv_fds(self._ctrl, 4096, 1)
         except BlockingIOError:
             return
         except OSError as e:
@@ -248,12 +327,12 @@ class Executor:
             return self._pipeline_failed("the fork server exited" if not data else "unexpected fork reply")
         fut, mine, theirs = self._pipeline.popleft()
         try:
-            result = self._forked(mine, theirs, data)
+            result = self._forked(mine, theirs, data, fds)
         except (SandboxError, ValueError) as e:
             result = e
-        if fut.done():  # the caller gave up (cancelled): the new worker exits on EOF
+        if fut.done():  # the caller gave up (cancelled): the new worker is killed
             if not isinstance(result, Exception):
-                result[0].close()
+                _dispose(result)
         elif isinstance(result, Exception):
             fut.set_exception(result)
         else:
@@ -285,18 +364,23 @@ class Executor:
             self._shutdown_server()  # still holding the thread lock taken when the pipeline started
             self._lock.release()
 
+    def _episode(self, forked: tuple) -> "SandboxEpisode":
+        sock, pid, pidfd = forked
+        return SandboxEpisode(sock, pid, self.call_timeout_s, self.max_frame_bytes, self._vetted, pidfd, self)
+
+    def _judge_limits(self) -> dict:
+        return {**self.limits, "python_layers": True}
+
     def open(self, task: Task, seed: int | None = None, limits: dict | None = None) -> "SandboxEpisode":
         lim = {**self.limits, **(limits or {})}
-        sock, pid = self._fork_worker(lim)
-        ep = SandboxEpisode(sock, pid, self.call_timeout_s, self.max_frame_bytes, self._vetted)
+        ep = self._episode(self._fork_worker(lim))
         ep.start(episode_spec(task, seed))
         return ep
 
     async def aopen(self, task: Task, seed: int | None = None, limits: dict | None = None) -> "SandboxEpisode":
         """``open`` for asyncio."""
         lim = {**self.limits, **(limits or {})}
-        sock, pid = await self._afork_worker(lim)
-        ep = SandboxEpisode(sock, pid, self.call_timeout_s, self.max_frame_bytes, self._vetted)
+        ep = self._episode(await self._afork_worker(lim))
         await ep.astart(episode_spec(task, seed))
         return ep
 
@@ -326,9 +410,37 @@ class Executor:
         self.close()
 
 
+def _signal(pid: int, pidfd: int | None) -> None:
+    """SIGKILL a worker: through its pidfd (no pid reuse; under the OS layer it is PID 1 of its own
+    namespace, so everything it started dies with it), else by pid."""
+    try:
+        if pidfd is not None:
+            signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+        else:
+            os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def _dispose(forked: tuple) -> None:
+    """A worker nobody will use (its opener gave up): kill it and close its descriptors."""
+    sock, pid, pidfd = forked
+    if pidfd is not None:
+        _signal(pid, pidfd)
+        os.close(pidfd)
+    sock.close()
+
+
+_CALL_KEYS = {"result": dict, "events": list}
+
+
 class SandboxEpisode:
     """One live environment in its own sandboxed process. Errors come back as data, never raise,
-    except SandboxError at start (bad code, bad task).
+    except SandboxError at start (bad code, bad task). A hostile or broken reply (wrong request id,
+    too large, too deep, wrong shape) ends the episode with an error instead of raising.
+
+    The operation log is recorded here, in the harness, from the calls it made; grading runs in a
+    fresh worker that never ran environment code, over the state snapshot and that log.
 
     Every operation has a blocking form (``call``) and an asyncio form (``acall``) doing native socket
     I/O on the event loop (no threads). Use one form at a time: an episode serves one request at once.
@@ -337,23 +449,35 @@ class SandboxEpisode:
     isolated = True
 
     def __init__(self, sock: socket.socket, pid: int, timeout_s: float, max_frame: int,
-                 on_vetted: Callable[[dict], None] | None = None):
+                 on_vetted: Callable[[dict], None] | None = None, pidfd: int | None = None,
+                 executor: "Executor | None" = None):
         self.sock, self.pid, self.timeout_s, self.max_frame = sock, pid, timeout_s, max_frame
+        self.pidfd, self.executor = pidfd, executor
         self.on_vetted = on_vetted
         self._unread = 0  # replies of pipelined (unawaited) requests still in the socket
+        self._rid = 0  # request ids: every reply must echo its request's
         sock.setblocking(False)  # asyncio needs it; the blocking helpers select() when it would block
         self.alive = True
         self.death: str | None = None
         self.events: list[dict] = []
         self.tools: list[dict] = []
+        self._log: list[dict] = []  # the operation log, as the harness saw it
+        self._mutating: set[str] = set()
+        self._now: str | None = None
+        self._seed = 0
+        self._step = 0
 
     # -- transport ------------------------------------------------------------------------
+    def _release(self) -> None:
+        if self.pidfd is not None:
+            os.close(self.pidfd)
+            self.pidfd = None
+
     def _kill(self, why: str) -> None:
         self.alive, self.death = False, why
-        try:
-            os.kill(self.pid, signal.SIGKILL)
-        except OSError:
-            pass
+        if self.pidfd is not None or self.executor is None or not self.executor.os_layer:
+            _signal(self.pid, self.pidfd)
+        self._release()
         self.sock.close()
 
     def _dead(self) -> dict:
@@ -368,96 +492,203 @@ class SandboxEpisode:
             self._kill(f"worker died ({type(e).__name__}: {e}); likely a resource limit")
         return self._dead()
 
+    def _frame(self, req: dict) -> tuple[dict, bytes] | dict:
+        """The request with its id, encoded; or an error reply (nothing sent) when it cannot be."""
+        self._rid += 1
+        req = {**req, "id": self._rid}
+        try:
+            data = protocol.encode(req)
+        except (ValueError, TypeError, RecursionError) as e:
+            return {"ok": False, "kind": "request", "error": f"request not sent: {type(e).__name__}: {e}"}
+        if len(data) > MAX_REQUEST_BYTES or not protocol.depth_ok(req, protocol.MAX_DEPTH):
+            return {"ok": False, "kind": "request", "error": "request not sent: too large or nested too deep"}
+        return req, data
+
+    def _checked(self, req: dict, reply) -> dict:
+        if not isinstance(reply, dict) or reply.get("id") != req["id"]:
+            raise protocol.FrameError(f"reply out of step (expected id {req['id']})")
+        return reply
+
     def request(self, req: dict, timeout_s: float | None = None) -> dict:
         if not self.alive:
             return self._dead()
+        framed = self._frame(req)
+        if isinstance(framed, dict):
+            return framed
+        req, data = framed
         t = self.timeout_s if timeout_s is None else timeout_s
         try:
             for _ in range(self._unread):  # replies to messages pipelined by arecord_message
                 protocol.recv(self.sock.fileno(), self.max_frame, time.monotonic() + t)
                 self._unread -= 1
-            protocol.send(self.sock.fileno(), req)
-            return protocol.recv(self.sock.fileno(), self.max_frame, time.monotonic() + t)
+            protocol.send_bytes(self.sock.fileno(), data)
+            return self._checked(req, protocol.recv(self.sock.fileno(), self.max_frame, time.monotonic() + t))
         except (TimeoutError, protocol.FrameError, EOFError, OSError) as e:
             return self._failed(req, t, e)
 
     async def arequest(self, req: dict, timeout_s: float | None = None) -> dict:
         if not self.alive:
             return self._dead()
+        framed = self._frame(req)
+        if isinstance(framed, dict):
+            return framed
+        req, data = framed
         t = self.timeout_s if timeout_s is None else timeout_s
         try:
-            return await within(self._aexchange(req), t)
+            return self._checked(req, await within(self._aexchange(data), t))
         except (asyncio.TimeoutError, protocol.FrameError, EOFError, OSError) as e:
             return self._failed(req, t, e)
         except asyncio.CancelledError:  # the stream may be mid-frame: this worker cannot be reused
             self._kill(f"'{req.get('op')}' cancelled; worker killed")
             raise
 
-    async def _aexchange(self, req: dict) -> dict:
+    async def _aexchange(self, data: bytes):
         while self._unread:  # replies to pipelined messages (always ok unless the worker broke)
             r = await protocol.arecv(self.sock, self.max_frame)
             self._unread -= 1
-            if not r.get("ok"):
-                log.warning("sandbox worker %s: message failed: %s", self.pid, r.get("error"))
-        return await protocol.arequest(self.sock, req, self.max_frame)
+            if not isinstance(r, dict) or not r.get("ok"):
+                log.warning("sandbox worker %s: message failed: %s", self.pid, r.get("error") if isinstance(r, dict) else r)
+        await asyncio.get_running_loop().sock_sendall(self.sock, data)
+        return await protocol.arecv(self.sock, self.max_frame)
 
     # -- operations: (request, timeout, reply -> result), run by _do / _ado ----------------
+    def _post(self, post: Callable[[dict], object], r: dict):
+        try:
+            return post(r)
+        except SandboxError:
+            raise
+        except Exception as e:  # noqa: BLE001 - a reply of the wrong shape: the episode ends, the harness goes on
+            if self.alive:
+                self._kill(f"malformed reply ({type(e).__name__}: {e}); worker killed")
+            return post(self._dead())
+
     def _do(self, op: tuple):
         req, t, post = op
-        return post(self.request(req, t))
+        return self._post(post, self.request(req, t))
 
     async def _ado(self, op: tuple):
         req, t, post = op
-        return post(await self.arequest(req, t))
+        return self._post(post, await self.arequest(req, t))
 
     def _start_op(self, spec: dict) -> tuple:
         def post(r: dict) -> None:
             if not r.get("ok"):
                 if self.alive:
-                    self._kill("init failed")  # it replied, so it is still alive: its pid is its own
-                raise SandboxError(r.get("error", "init failed"))
-            self.tools = r["tools"]
+                    self._kill("init failed")
+                raise SandboxError(str(r.get("error", "init failed")))
+            tools = r["tools"]
+            if not isinstance(tools, list) or not all(isinstance(t, dict) and isinstance(t.get("name"), str)
+                                                      for t in tools):
+                raise ValueError("tools must be a list of {name, ...}")
+            self.tools = tools
+            self._mutating = {t["name"] for t in tools if t.get("mutating")}
+            self._now = str(r.get("now"))
+            self._seed = spec.get("seed", 0)
             if self.on_vetted:
                 self.on_vetted({"env": [spec["source"], spec["class_name"]]})
-        return {"op": "init", "spec": spec}, max(self.timeout_s, 10.0), post
+        return {"op": "init", "spec": {k: v for k, v in spec.items() if k != "checks"}}, max(self.timeout_s, 10.0), post
 
     def _tools_op(self) -> tuple:
-        return {"op": "tools"}, None, lambda r: r["tools"] if r.get("ok") else self.tools
+        def post(r: dict) -> list[dict]:
+            return r["tools"] if r.get("ok") and isinstance(r.get("tools"), list) else self.tools
+        return {"op": "tools"}, None, post
 
     def _call_op(self, tool: str, args: dict | None) -> tuple:
+        args = args or {}
+
         def post(r: dict) -> dict:
             if not r.get("ok"):
-                return {"result": {"success": False, "error": r.get("error")}, "events": [], "step": None,
-                        "now": None, "sandbox_error": r.get("kind")}
-            r.pop("ok")
-            self.events += r.get("events", [])
-            return r
-        return {"op": "call", "tool": tool, "args": args or {}}, None, post
+                out = {"result": {"success": False, "error": r.get("error")}, "events": [], "step": None,
+                       "now": None, "sandbox_error": r.get("kind")}
+                if r.get("kind") not in ("dead", "request"):
+                    self._record(tool, args, out)
+                return out
+            for k, typ in _CALL_KEYS.items():
+                if not isinstance(r.get(k), typ):
+                    raise ValueError(f"'{k}' must be a {typ.__name__}")
+            if not all(isinstance(e, dict) and isinstance(e.get("type"), str) for e in r["events"]):
+                raise ValueError("events must be objects with a type")
+            out = {"result": r["result"], "events": r["events"], "step": r.get("step"), "now": r.get("now")}
+            self.events += out["events"]
+            self._record(tool, args, out, r.get("events_before"))
+            return out
+        return {"op": "call", "tool": tool, "args": args}, None, post
+
+    def _record(self, tool: str, args: dict, out: dict, n_before=None) -> None:
+        """The operation log entry for a call, from what the harness sent and received."""
+        if out.get("now") is not None:
+            self._now = str(out["now"])
+        labels = [_event_label(e) for e in out["events"]]
+        n = n_before if isinstance(n_before, int) else 0
+        self._step += 1
+        self._log.append({
+            "step": self._step, "tool": tool, "args": json.loads(json.dumps(args, default=str)),
+            "success": bool(out["result"].get("success")) if isinstance(out["result"], dict) else False,
+            "mutating": tool in self._mutating, "time": self._now, "events": labels, "events_before": labels[:n],
+        })
 
     def _message_op(self, role: str, content: str) -> tuple:
+        self._log.append({"step": self._step, "tool": role, "args": {"content": str(content)[:4000]},
+                          "success": True, "mutating": False, "time": self._now, "events": [], "events_before": []})
         return {"op": "message", "role": role, "content": content}, None, lambda r: None
 
     def _snapshot_op(self) -> tuple:
-        return {"op": "snapshot"}, None, lambda r: r.get("state", {}) if r.get("ok") else {}
-
-    def _log_op(self) -> tuple:
-        return {"op": "log"}, None, lambda r: r.get("log", []) if r.get("ok") else []
-
-    def _checks_op(self, items: list[dict]) -> tuple:
-        def post(r: dict) -> list[dict]:
-            if r.get("ok"):
-                return r["results"]
-            return [{"id": it["id"], "passed": False, "error": r.get("error")} for it in items]
-        return {"op": "checks", "items": items}, max(self.timeout_s, 10.0), post
-
-    def _grade_op(self, checklist: list[dict], goals: list[dict]) -> tuple:
         def post(r: dict) -> dict:
-            if r.get("ok"):
-                return {k: r[k] for k in ("checks", "goals", "state")}
-            failed = lambda items: [{"id": it["id"], "passed": False, "error": r.get("error")}  # noqa: E731
-                                    for it in items]
-            return {"checks": failed(checklist), "goals": failed(goals), "state": {}}
-        return {"op": "grade", "checklist": checklist, "goals": goals}, max(self.timeout_s, 10.0), post
+            return r["state"] if r.get("ok") and isinstance(r.get("state"), dict) else {}
+        return {"op": "snapshot"}, None, post
+
+    # -- grading: a fresh worker that never ran environment code -----------------------------
+    def _judge_req(self, state: dict, checklist: list[dict], goals: list[dict]) -> dict:
+        return {"op": "judge", "state": state, "log": self._log, "checklist": checklist, "goals": goals,
+                "now": self._now, "seed": self._seed}
+
+    def _judged(self, r: dict, checklist: list[dict], goals: list[dict]) -> dict:
+        def results(got, items: list[dict]) -> list[dict]:
+            ok = (isinstance(got, list) and len(got) == len(items) and all(
+                isinstance(g, dict) and g.get("id") == it["id"] and isinstance(g.get("passed"), bool)
+                for g, it in zip(got, items)))
+            if r.get("ok") and ok:
+                return [{"id": g["id"], "passed": g["passed"], "error": g.get("error")} for g in got]
+            why = r.get("error") if not r.get("ok") else "malformed grading reply"
+            return [{"id": it["id"], "passed": False, "error": why} for it in items]
+        out = {"checks": results(r.get("checks"), checklist), "goals": results(r.get("goals"), goals)}
+        if r.get("ok") and self.on_vetted:
+            self.on_vetted({"checks": sorted({it["check"] for it in checklist + goals})})
+        return out
+
+    def _no_judge(self, checklist: list[dict], goals: list[dict], why: str) -> dict:
+        return self._judged({"ok": False, "error": why}, checklist, goals)
+
+    def _judge(self, state: dict, checklist: list[dict], goals: list[dict]) -> dict:
+        if self.executor is None:
+            return self._no_judge(checklist, goals, "no executor to grade in")
+        try:
+            judge = self.executor._episode(self.executor._fork_worker(self.executor._judge_limits()))
+        except SandboxError as e:
+            return self._no_judge(checklist, goals, f"grading worker failed: {e}")
+        try:
+            return self._judged(judge.request(self._judge_req(state, checklist, goals),
+                                              max(self.timeout_s, 10.0)), checklist, goals)
+        finally:
+            judge.close()
+
+    async def _ajudge(self, state: dict, checklist: list[dict], goals: list[dict]) -> dict:
+        if self.executor is None:
+            return self._no_judge(checklist, goals, "no executor to grade in")
+        try:
+            judge = self.executor._episode(await self.executor._afork_worker(self.executor._judge_limits()))
+        except SandboxError as e:
+            return self._no_judge(checklist, goals, f"grading worker failed: {e}")
+        try:
+            return self._judged(await judge.arequest(self._judge_req(state, checklist, goals),
+                                                     max(self.timeout_s, 10.0)), checklist, goals)
+        finally:
+            judge.close()
+
+    def _final_state(self) -> tuple[dict, str | None]:
+        """(state, why not) for grading: the env's snapshot; a dead episode's state is unknown."""
+        state = self.snapshot()
+        return (state, None) if self.alive else ({}, f"episode terminated: {self.death}")
 
     # -- episode API (same as LocalEpisode), blocking --------------------------------------
     def start(self, spec: dict) -> None:
@@ -476,30 +707,44 @@ class SandboxEpisode:
         return self._do(self._snapshot_op())
 
     def log(self) -> list[dict]:
-        return self._do(self._log_op())
+        """The operation log recorded by the harness (tool calls and messages, in order)."""
+        return json.loads(json.dumps(self._log))
 
     def run_checks(self, items: list[dict]) -> list[dict]:
-        return self._do(self._checks_op(items))
+        return self.grade(items, [])["checks"]
 
     def grade(self, checklist: list[dict], goals: list[dict]) -> dict:
         """``{"checks", "goals", "state"}``: checklist and infeasible-goal results and the final state."""
-        return self._do(self._grade_op(checklist, goals))
+        state, why = self._final_state()
+        res = self._no_judge(checklist, goals, why) if why else self._judge(state, checklist, goals)
+        return {**res, "state": state}
 
     def close(self) -> None:
-        """End the episode without waiting: the worker exits on the close request, or on EOF."""
+        """End the episode: a close message, then SIGKILL through the pidfd (under the OS layer the
+        worker is PID 1 of its own namespace: nothing it started survives)."""
         if self.alive:
-            self.alive, self.death = False, "closed"  # no kill: an exited worker's pid may be reused
+            self.alive, self.death = False, "closed"
             try:
                 self.sock.send(protocol.encode({"op": "close"}))
             except OSError:
                 pass
+            if self.pidfd is not None:
+                _signal(self.pid, self.pidfd)  # no kill by pid: an exited worker's pid may be reused
             self.sock.close()
+        self._release()
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
         self.close()
+
+    def __del__(self):
+        if getattr(self, "pidfd", None) is not None:
+            try:
+                os.close(self.pidfd)
+            except OSError:
+                pass
 
     # -- the same API for asyncio ---------------------------------------------------------
     async def astart(self, spec: dict) -> None:
@@ -515,9 +760,11 @@ class SandboxEpisode:
         """Sent without waiting for the reply (read before the next request's: frames stay in order)."""
         if not self.alive:
             return
+        framed = self._frame(self._message_op(role, content)[0])
+        if isinstance(framed, dict):
+            return
         try:
-            await within(asyncio.get_running_loop().sock_sendall(
-                self.sock, protocol.encode(self._message_op(role, content)[0])), self.timeout_s)
+            await within(asyncio.get_running_loop().sock_sendall(self.sock, framed[1]), self.timeout_s)
         except (asyncio.TimeoutError, OSError) as e:
             self._failed({"op": "message"}, self.timeout_s, e)
             return
@@ -527,13 +774,17 @@ class SandboxEpisode:
         return await self._ado(self._snapshot_op())
 
     async def alog(self) -> list[dict]:
-        return await self._ado(self._log_op())
+        return self.log()
 
     async def arun_checks(self, items: list[dict]) -> list[dict]:
-        return await self._ado(self._checks_op(items))
+        return (await self.agrade(items, []))["checks"]
 
     async def agrade(self, checklist: list[dict], goals: list[dict]) -> dict:
-        return await self._ado(self._grade_op(checklist, goals))
+        state = await self.asnapshot()
+        why = None if self.alive else f"episode terminated: {self.death}"
+        state = state if self.alive else {}
+        res = self._no_judge(checklist, goals, why) if why else await self._ajudge(state, checklist, goals)
+        return {**res, "state": state}
 
     async def aclose(self) -> None:
         self.close()  # never blocks

@@ -1,15 +1,21 @@
-"""Fork server: a warm process (optionally inside bubblewrap) that forks one worker per episode.
+"""Fork server: a warm process (inside bubblewrap when the OS layer is on) that starts one worker per
+episode.
 
 Protocol on the control socket: the harness sends a JSON frame with the episode's socket attached
-(SCM_RIGHTS); the server hands it to a worker process and replies ``{"pid": ...}``. Each worker serves
-one episode, then exits.
+(SCM_RIGHTS); the server hands it to a worker process and replies ``{"pid": ...}`` with a pidfd of the
+worker attached where the kernel has pidfds (the harness signals through it: no pid reuse, and it works
+across PID namespaces). Each worker serves one episode, then exits.
+
+With the OS layer (``--os-layer BPF_HEX``), a worker is PID 1 of its own user, PID, mount, network, IPC
+and UTS namespaces, without capabilities and under the seccomp program (``oslayer``): an intermediate
+process unshares, forks that PID 1, reports its pid and exits.
 
 Off the request path, while no request waits, the server (1) compiles ``warm`` items that requests
-carry: environment and check code an earlier worker already vetted under its limits, so later workers
-inherit the compiled code; (2) keeps ``SPARES`` pre-forked workers waiting, so a request costs a
-hand-over instead of a fork. A spare receives the episode socket and its limits over its own socket,
-then applies the sandbox exactly as a freshly forked worker does.
-Usage: ``python -m stt_arena.sandbox.forkserver CONTROL_FD``.
+carry: code an earlier worker already vetted under its limits, so later workers inherit the compiled
+code; (2) keeps ``SPARES`` prepared workers waiting (namespaces, mounts and filter already applied), so
+a request costs a hand-over instead of a fork. A spare receives the episode socket and its limits over
+its own socket, then applies the rest of the sandbox exactly as a freshly started worker does.
+Usage: ``python -m stt_arena.sandbox.forkserver CONTROL_FD [--os-layer BPF_HEX]``.
 """
 from __future__ import annotations
 
@@ -20,7 +26,7 @@ import signal
 import socket
 import sys
 
-from . import worker  # noqa: F401 - pre-import everything the workers need (no imports after fork)
+from . import oslayer, worker  # noqa: F401 - pre-import everything the workers need (no imports after fork)
 from .runtime import warm
 
 MAX_REQUEST = 1 << 20
@@ -28,7 +34,6 @@ SPARES = 16
 
 
 def _become_worker(fd: int, limits: dict | None) -> None:
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     code = 0
     try:
         worker.serve(fd, limits)
@@ -37,59 +42,84 @@ def _become_worker(fd: int, limits: dict | None) -> None:
     os._exit(code)
 
 
-class ForkServer:
-    def __init__(self, ctrl: socket.socket):
-        self.ctrl = ctrl
-        self.to_warm: list[dict] = []
-        self.spares: list[tuple[int, socket.socket]] = []  # (pid, our end of its hand-over socket)
+def _send(sock: socket.socket, obj: dict) -> None:
+    try:
+        sock.send(json.dumps(obj).encode())
+    except OSError:
+        pass
 
-    def _fork(self) -> tuple[int, socket.socket | None]:
-        """Fork a child that closes every server socket; returns (pid, child's hand-over socket)."""
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        pid = os.fork()
-        if pid == 0:
-            self.ctrl.close()
-            ours.close()
-            for _, s in self.spares:
-                s.close()
-            return 0, theirs
-        theirs.close()
-        return pid, ours
+
+class ForkServer:
+    def __init__(self, ctrl: socket.socket, bpf: bytes | None = None, isolate: bool = False):
+        self.ctrl, self.bpf, self.isolate = ctrl, bpf, isolate
+        self.to_warm: list[dict] = []
+        self.spares: list[socket.socket] = []  # our end of each prepared worker's hand-over socket
 
     def add_spare(self) -> None:
-        pid, sock = self._fork()
-        if pid == 0:  # a spare: wait for an episode, or exit when the server goes away
+        """Prepare a worker that waits for an episode. It reports ``{"pid"}`` then ``{"ready"}`` (or
+        ``{"error"}``) on its hand-over socket."""
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        if os.fork() == 0:
             try:
-                msg, fds, _flags, _addr = socket.recv_fds(sock, MAX_REQUEST, 1)
-            except OSError:
-                os._exit(0)
-            if not msg or not fds:
-                os._exit(0)
-            sock.close()
-            _become_worker(fds[0], json.loads(msg).get("limits"))
-        self.spares.append((pid, sock))
+                self.ctrl.close()
+                ours.close()
+                for s in self.spares:
+                    s.close()
+                if self.isolate:
+                    oslayer.unshare_all()
+                    child = os.fork()
+                    if child:  # the intermediate: the worker's pid as the server sees it, then exit
+                        _send(theirs, {"pid": child})
+                        os._exit(0)
+                    oslayer.close_fds_except({theirs.fileno()})
+                    oslayer.confine(self.bpf)
+                else:
+                    _send(theirs, {"pid": os.getpid()})
+                _send(theirs, {"ready": True})
+                self._wait_for_episode(theirs)
+            except BaseException as e:  # noqa: BLE001
+                _send(theirs, {"error": f"worker setup failed: {type(e).__name__}: {e}"})
+            os._exit(3)
+        theirs.close()
+        self.spares.append(ours)
 
-    def start_worker(self, fd: int, limits: dict | None) -> int:
-        while self.spares:
-            pid, sock = self.spares.pop(0)
+    @staticmethod
+    def _wait_for_episode(sock: socket.socket) -> None:
+        try:
+            msg, fds, _flags, _addr = socket.recv_fds(sock, MAX_REQUEST, 1)
+        except OSError:
+            os._exit(0)
+        if not msg or not fds:
+            os._exit(0)  # the server went away
+        sock.close()
+        _become_worker(fds[0], json.loads(msg).get("limits"))
+
+    def start_worker(self, fd: int, limits: dict | None) -> tuple[dict, int | None]:
+        """Hand the episode socket to a prepared worker: ``({"pid"} or {"error"}, pidfd or None)``."""
+        error = "no worker could be prepared"
+        for _ in range(SPARES + 2):
+            if not self.spares:
+                self.add_spare()
+            sock = self.spares.pop(0)
             try:
+                hello = [json.loads(sock.recv(4096) or b"{}") for _ in range(2)]
+                if "pid" not in hello[0] or not hello[1].get("ready"):
+                    error = next((h["error"] for h in hello if "error" in h), "worker exited during setup")
+                    continue
+                pid = hello[0]["pid"]
+                pidfd = _pidfd(pid)
                 socket.send_fds(sock, [json.dumps({"limits": limits}).encode()], [fd])
-                return pid
-            except OSError:  # that spare is gone: try the next one
-                continue
+                return {"pid": pid}, pidfd
+            except (OSError, ValueError) as e:  # that spare is gone: try the next one
+                error = f"worker hand-over failed: {e}"
             finally:
                 sock.close()
-        pid, sock = self._fork()
-        if pid == 0:
-            sock.close()
-            _become_worker(fd, limits)
-        sock.close()
-        return pid
+        return {"error": error}, None
 
     def idle_work(self) -> bool:
         """One piece of background work (spares first while few are left); False when there is none."""
         if self.to_warm and len(self.spares) >= SPARES // 2:
-            warm([self.to_warm.pop(0)])  # spares forked before this compile it themselves: cheaper than
+            warm([self.to_warm.pop(0)])  # spares prepared before this compile it themselves: cheaper than
             return True                  # re-forking them all here, on the server's one core
         if len(self.spares) < SPARES:
             self.add_spare()
@@ -109,20 +139,36 @@ class ForkServer:
                 return
             if not msg:
                 return
-            req = json.loads(msg)
+            try:
+                req = json.loads(msg)
+            except ValueError:
+                req = {}
             if not fds:
                 self.ctrl.sendall(json.dumps({"error": "no socket attached"}).encode())
                 continue
-            pid = self.start_worker(fds[0], req.get("limits"))
+            reply, pidfd = self.start_worker(fds[0], req.get("limits"))
             os.close(fds[0])
-            self.ctrl.sendall(json.dumps({"pid": pid}).encode())
+            if pidfd is None:
+                self.ctrl.sendall(json.dumps(reply).encode())
+            else:
+                socket.send_fds(self.ctrl, [json.dumps(reply).encode()], [pidfd])
+                os.close(pidfd)
             self.to_warm += req.get("warm") or []
 
 
-def main(ctrl_fd: int) -> None:
+def _pidfd(pid: int) -> int | None:
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):  # not Linux >= 5.3: the harness signals by pid (same namespace)
+        return None
+
+
+def main(argv: list[str]) -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped automatically
-    ForkServer(socket.socket(fileno=ctrl_fd)).serve()
+    bpf_hex = argv[argv.index("--os-layer") + 1] if "--os-layer" in argv else None
+    bpf = bytes.fromhex(bpf_hex) if bpf_hex else None
+    ForkServer(socket.socket(fileno=int(argv[0])), bpf, isolate=bpf_hex is not None).serve()
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]))
+    main(sys.argv[1:])

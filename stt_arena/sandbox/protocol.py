@@ -1,6 +1,6 @@
 """Length-prefixed JSON frames over a file descriptor (JSON-only traffic with the worker).
 
-Blocking helpers for the worker and the synchronous harness API, plus ``arequest`` for asyncio (native
+Frames are capped in size and JSON nesting depth on both ends (``FrameError``). Blocking helpers for the worker and the synchronous harness API, plus ``arequest`` for asyncio (native
 non-blocking socket I/O, no threads). The harness end may be non-blocking; the blocking helpers wait
 with ``select`` when it would block.
 """
@@ -17,8 +17,36 @@ import time
 _HDR = struct.Struct(">I")
 
 
+MAX_DEPTH = 64  # JSON nesting accepted either way (containers inside containers)
+
+
 class FrameError(RuntimeError):
-    pass
+    """A frame that breaks the protocol: too large, too deep, not JSON."""
+
+
+def depth_ok(obj, limit: int = MAX_DEPTH) -> bool:
+    """Whether ``obj`` nests dicts/lists at most ``limit`` deep (iterative: no recursion)."""
+    stack = [(obj, 1)]
+    while stack:
+        node, d = stack.pop()
+        if isinstance(node, dict):
+            node = node.values()
+        elif not isinstance(node, list):
+            continue
+        if d > limit:
+            return False
+        stack.extend((v, d + 1) for v in node if isinstance(v, (dict, list)))
+    return True
+
+
+def decode(data: bytes, max_depth: int = MAX_DEPTH):
+    try:
+        obj = json.loads(data)
+    except (ValueError, RecursionError, MemoryError) as e:
+        raise FrameError(f"malformed frame ({type(e).__name__})") from None
+    if not depth_ok(obj, max_depth):
+        raise FrameError(f"frame nested deeper than {max_depth}")
+    return obj
 
 
 def encode(obj) -> bytes:
@@ -34,7 +62,11 @@ def _frame_size(hdr: bytes, max_bytes: int) -> int:
 
 
 def send(fd: int, obj) -> None:
-    buf = memoryview(encode(obj))
+    send_bytes(fd, encode(obj))
+
+
+def send_bytes(fd: int, data: bytes) -> None:
+    buf = memoryview(data)
     while buf:
         try:
             n = os.write(fd, buf)
@@ -65,7 +97,7 @@ def _read_exact(fd: int, n: int, deadline: float | None) -> bytes:
 
 def recv(fd: int, max_bytes: int = 1 << 30, deadline: float | None = None):
     size = _frame_size(_read_exact(fd, _HDR.size, deadline), max_bytes)
-    return json.loads(_read_exact(fd, size, deadline))
+    return decode(_read_exact(fd, size, deadline))
 
 
 async def _aread_exact(loop: asyncio.AbstractEventLoop, sock: socket.socket, n: int) -> bytes:
@@ -83,7 +115,7 @@ async def arecv(sock: socket.socket, max_bytes: int = 1 << 30):
     """Read one frame from a non-blocking socket (wrap in a timeout)."""
     loop = asyncio.get_running_loop()
     size = _frame_size(await _aread_exact(loop, sock, _HDR.size), max_bytes)
-    return json.loads(await _aread_exact(loop, sock, size))
+    return decode(await _aread_exact(loop, sock, size))
 
 
 async def arequest(sock: socket.socket, obj, max_bytes: int = 1 << 30):

@@ -6,6 +6,7 @@ and trusted callers (benchmark validation, RL throughput) may run it in-process.
 from __future__ import annotations
 
 import ast
+import builtins
 import copy
 import json
 import random
@@ -66,13 +67,23 @@ def _vetted_check(source: str):
     return compile_tree(tree, "<check>"), defs[-1].name, len(defs[-1].args.args)
 
 
+def _unguarded_env(source: str, class_name: str):
+    """Tests only (``python_layers`` off): compiled as is, to show what the OS layer holds alone."""
+    tree = ast.parse(source)
+    declared = (_literal_attr(tree, class_name, "MUTATING_TOOLS"), _literal_attr(tree, class_name, "READ_ONLY_TOOLS"))
+    return compile(tree, "<environment>", "exec"), declared, _has_in_code_flags(tree)
+
+
 def warm(items: list[dict]) -> None:
-    """Fill the vetting cache with ``{"env": [source, class_name]}`` items. The fork server does it with
-    code a worker already vetted, so later workers start with it compiled."""
+    """Fill the vetting caches with ``{"env": [source, class_name]}`` and ``{"checks": [source...]}``
+    items. The fork server does it with code a worker already vetted, so later workers start with it
+    compiled."""
     for it in items:
         try:
             if it.get("env"):
                 _vetted_env(*it["env"])
+            for src in it.get("checks") or []:
+                _vetted_check(src)
         except Exception:  # noqa: BLE001 - a cache miss later is the only consequence
             pass
 
@@ -89,11 +100,15 @@ def precompile_checks(sources: list[str]) -> None:
 class EnvRuntime:
     def __init__(self, spec: dict):
         """``spec``: class_name, source, init_config, clock {start, minutes_per_call}, seed, triggers."""
-        code, declared_lists, track_flags = _vetted_env(spec["source"], spec["class_name"])
+        unguarded = spec.get("unguarded") is True
+        code, declared_lists, track_flags = (_unguarded_env if unguarded else _vetted_env)(
+            spec["source"], spec["class_name"])
         clock = spec.get("clock") or {}
         self.clock = SimClock(clock.get("start", "2026-03-02T08:00:00"), clock.get("minutes_per_call", 1.0))
         self.rng = random.Random(spec.get("seed", 0))
         self.globals = make_globals(self.clock, self.rng)
+        if unguarded:
+            self.globals["__builtins__"] = builtins
         self.max_result_chars = int(spec.get("max_result_chars", MAX_RESULT_CHARS))
         try:
             exec(code, self.globals)  # noqa: S102 - guarded
@@ -166,6 +181,7 @@ class EnvRuntime:
             "events": [_event_label(e) for e in events],
             "events_before": [_event_label(e) for e in events[:n_before]],
         })
+        self.last_events_before = n_before
         return {"result": result, "events": events, "step": step, "now": self.clock.now().isoformat()}
 
     def _invoke(self, tool: str, args: dict) -> dict:
@@ -210,30 +226,43 @@ class EnvRuntime:
 
     # -- grading --------------------------------------------------------------------------
     def run_checks(self, items: list[dict]) -> list[dict]:
-        """Run check functions (source defining f(state) or f(state, log)) on the final state.
-        Each check gets its own copy of the state and log, so one check cannot affect another."""
-        frozen = json.dumps([self.snapshot(), self.log], default=str)
-        out = []
-        for it in items:
-            try:
-                fn, arity = self._load_check(it["check"])
-                args = json.loads(frozen)
-                ok = bool(fn(*args[: max(1, min(2, arity))]))
-                out.append({"id": it["id"], "passed": ok, "error": None})
-            except Exception as e:
-                out.append({"id": it["id"], "passed": False, "error": f"{type(e).__name__}: {e}"})
-        return out
+        """Run check functions (source defining f(state) or f(state, log)) on the final state."""
+        return run_checks(items, self.snapshot(), self.log, self.clock, self.rng)
 
     def grade(self, checklist: list[dict], goals: list[dict]) -> dict:
-        """Everything grading needs in one call: checklist results, infeasible-goal results, final state."""
-        return {"checks": self.run_checks(checklist), "goals": self.run_checks(goals) if goals else [],
-                "state": self.snapshot()}
+        """Everything grading needs in one call: checklist and infeasible-goal results, final state."""
+        state = self.snapshot()
+        return {"checks": run_checks(checklist, state, self.log, self.clock, self.rng),
+                "goals": run_checks(goals, state, self.log, self.clock, self.rng) if goals else [],
+                "state": state}
 
-    def _load_check(self, source: str):
-        code, name, arity = _vetted_check(source)
-        g = make_globals(self.clock, self.rng, "stt_check")
-        exec(code, g)  # noqa: S102 - guarded
-        return g[name], arity
+
+def run_checks(items: list[dict], state: dict, log: list[dict], clock: SimClock, rng: random.Random) -> list[dict]:
+    """Each check gets its own copy of the state and log, so one check cannot affect another."""
+    frozen = json.dumps([state, log], default=str)
+    out = []
+    for it in items:
+        try:
+            code, name, arity = _vetted_check(it["check"])
+            g = make_globals(clock, rng, "stt_check")
+            exec(code, g)  # noqa: S102 - guarded
+            args = json.loads(frozen)
+            ok = bool(g[name](*args[: max(1, min(2, arity))]))
+            out.append({"id": it["id"], "passed": ok, "error": None})
+        except Exception as e:
+            out.append({"id": it["id"], "passed": False, "error": f"{type(e).__name__}: {e}"})
+    return out
+
+
+def judge(state: dict, log: list[dict], checklist: list[dict], goals: list[dict], now: str | None,
+          seed: int = 0) -> dict:
+    """Grading in a process that never ran environment code: checks over the state snapshot and the
+    operation log the harness recorded; ``now`` is the episode's final simulated time."""
+    clock = SimClock(now or "2026-03-02T08:00:00", 0.0)
+    rng = random.Random(seed)
+    return {"checks": run_checks(checklist, state, log, clock, rng),
+            "goals": run_checks(goals, state, log, clock, rng) if goals else []}
+
 
 def _event_label(e: dict) -> str:
     """How the operation log names an event: the trigger id or flag when state changed, else its type."""

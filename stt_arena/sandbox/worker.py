@@ -9,8 +9,9 @@ import resource
 import sys
 
 from . import protocol
+from .audit import install_audit_hook
 from .guard import GuardError
-from .runtime import EnvError, EnvRuntime, precompile_checks
+from .runtime import EnvError, EnvRuntime, judge
 from .triggers import TaskError
 
 DEFAULT_LIMITS = {
@@ -18,24 +19,12 @@ DEFAULT_LIMITS = {
     "memory_mb": 512,           # address space (RLIMIT_AS)
     "open_files": 16,           # RLIMIT_NOFILE
     "file_size": 0,             # RLIMIT_FSIZE: no file writes
-    "processes": 0,             # RLIMIT_NPROC (not enforced for root; the audit hook blocks fork too)
+    "processes": 0,             # RLIMIT_NPROC: counted per episode under the OS layer (own user namespace)
     "max_result_chars": 64_000,
+    "python_layers": True,      # False (tests only): no guard, real builtins, no audit hook
 }
 
-# sys._getframe stays allowed: namedtuple and dataclasses use it; the guard blocks frame attributes.
-_BLOCKED_PREFIXES = (
-    "open", "os.", "socket.", "subprocess.", "_posixsubprocess", "ctypes.", "shutil.", "marshal.",
-    "sys._current_frames", "sys.settrace", "sys.setprofile", "sys.remote_exec",
-    "code.__new__", "function.__new__", "object.__getattr__", "gc.get_", "mmap.", "pty.", "fcntl.",
-    "resource.setrlimit", "signal.", "winreg.", "webbrowser.", "urllib.", "http.", "ftplib.", "smtplib.",
-    "import", "cpython.run_", "builtins.input", "pickle.", "glob.", "tempfile.", "sqlite3.",
-)
-
-
-def _audit(event: str, args) -> None:
-    if event.startswith(_BLOCKED_PREFIXES):
-        raise PermissionError(f"sandbox: '{event}' is blocked")
-
+MAX_REQUEST_BYTES = 16 << 20  # a bigger request frame ends the episode (the harness refuses first)
 
 def _set_limits(limits: dict) -> None:
     def lim(res, value):
@@ -57,47 +46,49 @@ def _set_limits(limits: dict) -> None:
 
 
 def serve(fd: int, limits: dict | None = None) -> None:
-    """Apply the sandbox to this process and answer requests until 'close' or EOF."""
+    """Apply the sandbox to this process and answer requests until 'close' or EOF.
+
+    Every reply echoes the request's ``id``. A worker that has run environment code never grades:
+    ``judge`` (checks over a state and log the harness sends) is refused once ``init`` ran, so the
+    harness grades in a fresh worker."""
     limits = {**DEFAULT_LIMITS, **(limits or {})}
+    python_layers = limits.get("python_layers") is not False
     _set_limits(limits)
-    sys.addaudithook(_audit)
+    if python_layers:
+        install_audit_hook()
     rt: EnvRuntime | None = None
-    idle: list[str] | None = None
     while True:
-        if idle:
-            precompile_checks(idle)
-            idle = None
         try:
-            req = protocol.recv(fd)
-        except (EOFError, OSError):
+            req = protocol.recv(fd, MAX_REQUEST_BYTES)
+        except (EOFError, OSError, protocol.FrameError):
             return
-        op = req.get("op")
+        rid = req.get("id") if isinstance(req, dict) else None
+        op = req.get("op") if isinstance(req, dict) else None
         try:
-            if op == "init":
-                spec = dict(req["spec"], max_result_chars=limits["max_result_chars"])
+            if op == "init" and rt is None:
+                spec = dict(req["spec"], max_result_chars=limits["max_result_chars"], unguarded=not python_layers)
                 rt = EnvRuntime(spec)
                 reply = {"ok": True, "tools": rt.list_tools(), "now": rt.clock.now().isoformat()}
-                idle = spec.get("checks")  # after the reply: the agent's first turn takes far longer
             elif op == "close":
-                protocol.send(fd, {"ok": True})
+                protocol.send(fd, {"ok": True, "id": rid})
                 return
+            elif op == "judge":
+                if rt is not None:
+                    reply = {"ok": False, "kind": "protocol", "error": "a worker that ran environment code never grades"}
+                else:
+                    reply = {"ok": True, **judge(req["state"], req["log"], req["checklist"], req.get("goals") or [],
+                                                 req.get("now"), req.get("seed", 0))}
             elif rt is None:
                 reply = {"ok": False, "kind": "protocol", "error": "episode not initialised"}
             elif op == "call":
-                reply = {"ok": True, **rt.call(req["tool"], req.get("args"))}
+                reply = {"ok": True, **rt.call(req["tool"], req.get("args")), "events_before": rt.last_events_before}
             elif op == "tools":
                 reply = {"ok": True, "tools": rt.list_tools()}
             elif op == "snapshot":
                 reply = {"ok": True, "state": rt.snapshot()}
-            elif op == "log":
-                reply = {"ok": True, "log": rt.log, "events": rt.events}
             elif op == "message":
                 rt.record_message(req["role"], req["content"])
                 reply = {"ok": True}
-            elif op == "checks":
-                reply = {"ok": True, "results": rt.run_checks(req["items"])}
-            elif op == "grade":
-                reply = {"ok": True, **rt.grade(req["checklist"], req.get("goals") or [])}
             else:
                 reply = {"ok": False, "kind": "protocol", "error": f"unknown op {op!r}"}
         except GuardError as e:
@@ -110,10 +101,12 @@ def serve(fd: int, limits: dict | None = None) -> None:
             reply = {"ok": False, "kind": "resource", "error": "RecursionError: recursion limit exceeded"}
         except BaseException as e:  # noqa: BLE001 - anything else becomes an error reply
             reply = {"ok": False, "kind": "runtime", "error": f"{type(e).__name__}: {e}"}
+        reply["id"] = rid
         try:
             protocol.send(fd, reply)
-        except (OSError, MemoryError, ValueError, TypeError) as e:
+        except (OSError, MemoryError, ValueError, TypeError, RecursionError) as e:
             try:
-                protocol.send(fd, {"ok": False, "kind": "runtime", "error": f"reply failed: {type(e).__name__}"})
+                protocol.send(fd, {"ok": False, "kind": "runtime", "id": rid,
+                                   "error": f"reply failed: {type(e).__name__}"})
             except BaseException:
                 os._exit(3)

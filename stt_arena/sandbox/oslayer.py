@@ -1,0 +1,128 @@
+"""The per-episode OS layer, applied inside the fork server's bubblewrap sandbox (stdlib + ctypes only).
+
+Each worker gets its own user namespace (uid mapped to the sandbox's non-root uid, no capabilities once
+set up), PID namespace (the worker is PID 1: when it dies the kernel kills everything it started), mount
+namespace (empty tmpfs over ``/proc``, private tmpfs ``/tmp`` scratch), network, IPC and UTS
+namespaces, ``no_new_privs`` and a seccomp deny-list (a BPF program built by the harness, see
+``seccomp_filter``). Linux only; ``enter`` raises OSError where a step is refused.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import struct
+
+CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
+CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
+NS_FLAGS = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS
+_MS_NOSUID, _MS_NODEV, _MS_NOEXEC, _MS_REC, _MS_PRIVATE = 2, 4, 8, 0x4000, 1 << 18
+_PR_SET_NO_NEW_PRIVS, _PR_CAPBSET_DROP, _PR_SET_SECCOMP, _SECCOMP_MODE_FILTER = 38, 24, 22, 2
+_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
+_LINUX_CAPABILITY_VERSION_3 = 0x20080522
+SCRATCH_BYTES = 16 << 20
+
+_libc = None
+
+
+def _c():
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(None, use_errno=True)
+    return _libc
+
+
+def _ok(rc: int, what: str) -> None:
+    if rc != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def _write(path: str, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+
+
+def unshare_all() -> None:
+    """New user, mount, PID, network, IPC and UTS namespaces; the uid/gid map the current ids
+    (non-root in the fork server's own user namespace). Children forked next are in the new PID
+    namespace; the first is its PID 1."""
+    uid, gid = os.geteuid(), os.getegid()
+    _ok(_c().unshare(NS_FLAGS), "unshare")
+    _write("/proc/self/setgroups", "deny")
+    _write("/proc/self/uid_map", f"{uid} {uid} 1")
+    _write("/proc/self/gid_map", f"{gid} {gid} 1")
+
+
+def private_mounts() -> None:
+    """In the new mount namespace: nothing propagates out, ``/proc`` hidden, a private ``/tmp``."""
+    c = _c()
+    _ok(c.mount(None, b"/", None, _MS_REC | _MS_PRIVATE, None), "mount --make-rprivate /")
+    _ok(c.mount(b"none", b"/proc", b"tmpfs", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, b"size=4k,mode=0555"),
+        "mount tmpfs on /proc")
+    _ok(c.mount(b"none", b"/tmp", b"tmpfs", _MS_NOSUID | _MS_NODEV,
+                f"size={SCRATCH_BYTES},mode=0700".encode()), "mount tmpfs on /tmp")
+
+
+def drop_privileges() -> None:
+    """No capabilities (bounding, ambient, effective, permitted, inheritable) and no_new_privs."""
+    c = _c()
+    for cap in range(64):
+        if c.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
+            break  # past the last capability this kernel knows
+    c.prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+    hdr = struct.pack("Ii", _LINUX_CAPABILITY_VERSION_3, 0)
+    data = bytes(24)  # two cap_user_data_t {effective, permitted, inheritable}, all zero
+    _ok(c.capset(ctypes.c_char_p(hdr), ctypes.c_char_p(data)), "capset")
+    _ok(c.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+def install_seccomp(bpf: bytes) -> None:
+    """Load a classic-BPF seccomp program (8-byte instructions) for this process and its children."""
+    buf = ctypes.create_string_buffer(bpf, len(bpf))
+    prog = _SockFprog(len(bpf) // 8, ctypes.addressof(buf))
+    _ok(_c().prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0), "seccomp")
+
+
+def close_fds_except(keep: set[int]) -> None:
+    """Close every descriptor above stderr not in ``keep``."""
+    low = 3
+    for fd in sorted(k for k in keep if k >= 3):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, 4096)
+
+
+def confine(bpf: bytes | None) -> None:
+    """In the new namespaces' PID 1: private mounts, no privileges, seccomp."""
+    private_mounts()
+    drop_privileges()
+    if bpf:
+        install_seccomp(bpf)
+
+
+def probe(bpf_hex: str) -> None:
+    """Exit 0 when every step works here (run inside the fork server's bubblewrap sandbox)."""
+    unshare_all()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            confine(bytes.fromhex(bpf_hex) if bpf_hex else None)
+            assert os.getpid() == 1 and not os.listdir("/proc")
+            os._exit(0)
+        except BaseException as e:  # noqa: BLE001
+            os.write(2, f"os layer probe: {type(e).__name__}: {e}\n".encode())
+            os._exit(1)
+    _, status = os.waitpid(pid, 0)
+    raise SystemExit(os.waitstatus_to_exitcode(status))
+
+
+if __name__ == "__main__":
+    import sys
+    probe(sys.argv[1] if len(sys.argv) > 1 else "")
