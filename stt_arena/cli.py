@@ -45,27 +45,117 @@ def schema(output: Optional[Path] = typer.Option(None, "--output", "-o", help="w
 def validate(
     tasks: Optional[Path] = typer.Argument(None, help="task JSONL (default: the built-in benchmark)"),
     sandbox: bool = typer.Option(True, "--sandbox/--no-sandbox", help="run env code in the sandbox"),
-    workers: int = typer.Option(2, help="parallel episodes"),
+    workers: int = typer.Option(2, help="parallel tasks (processes for trusted tasks, threads otherwise)"),
+    gates: str = typer.Option("all", "--gates", help="comma list of gates (I1..I10, BIND, LEVEL, ASK, JUDGE; "
+                                                     "'I1-I5'; 'all')"),
+    budget: int = typer.Option(3000, help="tool-call sequences per search (I6, I7, I8; BIND uses a third)"),
+    depth: int = typer.Option(4, help="calls per searched sequence"),
     show: int = typer.Option(20, help="list at most this many problem tasks"),
+    task_id: Optional[list[str]] = typer.Option(None, "--task", help="print every gate with its evidence for this "
+                                                                      "task (repeatable)"),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="write every task's gate results (JSONL)"),
 ) -> None:
-    """Load tasks, vet env code, list tools, replay plans and check invariants I1-I5."""
-    from .validation import invariant_table, validate_tasks
+    """Vet env code, replay plans, check invariants I1-I5 and the validity gates I6-I10, BIND, LEVEL, ASK, JUDGE."""
+    from .data import default_tasks_path as _default
+    from .gates.gates import Budget
+    from .validation import ALL_GATES, INVARIANTS, attach_suite, gate_table, invariant_table, parse_gates, \
+        validate_tasks
 
     logging.basicConfig(level=logging.WARNING)
+    try:
+        selected = parse_gates(gates)
+    except ValueError as e:
+        console.print(f"[red]error:[/red] --gates: {e}")
+        raise typer.Exit(2) from None
     items = _load(tasks)
-    reports = validate_tasks(items, sandbox=sandbox, workers=workers)
-    table = Table(title=f"Invariants per conflict type x level ({len(items)} tasks)")
-    for col in ("type", "level", "n", "I1", "I2", "I3", "I4", "I5", "valid"):
-        table.add_column(col, justify="right" if col not in ("type", "level") else "left")
-    for row in invariant_table(reports):
-        table.add_row(row["type"], row["level"], str(row["n"]),
-                      *[f"{row[k] * 100:.0f}%" for k in ("I1", "I2", "I3", "I4", "I5", "valid")])
-    console.print(table)
+    if task_id:
+        missing = sorted(set(task_id) - {t.task_id for t in items})
+        if missing:
+            console.print(f"[red]error:[/red] --task: unknown task ids {missing}")
+            raise typer.Exit(2)
+        items = [t for t in items if t.task_id in set(task_id)]
+    trusted = tasks is None or Path(tasks).resolve() == Path(_default()).resolve()
+    from rich.progress import Progress
+
+    with Progress(console=console, transient=True) as prog:
+        bar = prog.add_task("validating", total=len(items))
+        reports = validate_tasks(items, sandbox=sandbox, workers=workers, gates=selected, trusted=trusted,
+                                 budget=Budget(budget, depth), progress=lambda r: prog.advance(bar))
+    suite = attach_suite(reports, items, sandbox=sandbox and not trusted) if "I10" in selected else None
+    if any(g in INVARIANTS for g in selected):
+        table = Table(title=f"Invariants per conflict type x level ({len(items)} tasks)")
+        for col in ("type", "level", "n", "I1", "I2", "I3", "I4", "I5", "valid"):
+            table.add_column(col, justify="right" if col not in ("type", "level") else "left")
+        for row in invariant_table(reports):
+            table.add_row(row["type"], row["level"], str(row["n"]),
+                          *[f"{row[k] * 100:.0f}%" for k in ("I1", "I2", "I3", "I4", "I5", "valid")])
+        console.print(table)
+    gt = Table(title=f"Gates ({len(items)} tasks; search budget {budget} sequences, depth {depth})")
+    for col in ("gate", "pass", "fail", "reason codes (tasks)"):
+        gt.add_column(col, justify="right" if col in ("pass", "fail") else "left")
+    for row in gate_table(reports, [g for g in ALL_GATES if g in selected]):
+        gt.add_row(row["gate"], str(row["pass"]), str(row["fail"]),
+                   ", ".join(f"{k} {v}" for k, v in row["reasons"].items()))
+    console.print(gt)
+    if suite is not None:
+        st = Table(title=f"I10 shortcut policies: pass % per level (judge: {suite.judge}; max {suite.threshold:.0%})")
+        rows = suite.table()
+        for i, row in enumerate(rows):
+            if i == 0:
+                for col in row:
+                    st.add_column(str(col))
+            else:
+                st.add_row(*[str(c) for c in row])
+        if rows:
+            console.print(st)
     bad = [r for r in reports if not r.valid]
-    for r in bad[:show]:
-        console.print(f"[red]invalid[/red] {r.task_id} ({r.conflict_type}/{r.level}): " + "; ".join(r.problems()))
-    console.print(f"{len(items) - len(bad)}/{len(items)} tasks valid")
+    if task_id:
+        for r in reports:
+            console.print(f"[bold]{r.task_id}[/bold] ({r.conflict_type}/{r.level})")
+            for p in r.errors:
+                console.print(f"  [red]error[/red] {p}")
+            if r.validity:
+                for k in INVARIANTS:
+                    if k in selected:
+                        ok = r.validity.results.get(k)
+                        console.print(f"  {k}: {'pass' if ok else 'FAIL ' + r.validity.reasons.get(k, '')}")
+            for g in r.gates.values():
+                console.print(f"  {g.gate}: {'pass' if g.ok else 'FAIL [' + g.reason + '] ' + g.detail}  {g.stats}")
+                if not g.ok and g.evidence:
+                    console.print("    evidence: " + json.dumps(g.evidence, default=str)[:2000])
+    else:
+        for r in bad[:show]:
+            console.print(f"[red]invalid[/red] {r.task_id} ({r.conflict_type}/{r.level}): " + "; ".join(r.problems()))
+    if json_out:
+        lines = [json.dumps({"task_id": r.task_id, "conflict_type": r.conflict_type, "level": r.level,
+                             "valid": r.valid, "errors": r.errors,
+                             "invariants": r.validity.results if r.validity else {},
+                             "invariant_reasons": r.validity.reasons if r.validity else {},
+                             "gates": {k: g.to_dict() for k, g in r.gates.items()}}, default=str)
+                 for r in reports]
+        try:
+            _atomic_write(json_out, "\n".join(lines) + "\n")
+        except OSError as e:
+            console.print(f"[red]error:[/red] --json {json_out}: {e}")
+            raise typer.Exit(2) from None
+        console.print(f"wrote {json_out}")
+    console.print(f"{len(items) - len(bad)}/{len(items)} tasks valid on {', '.join(selected)}")
     raise typer.Exit(1 if bad else 0)
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    import os
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _parse_call(line: str) -> tuple[str, dict]:
