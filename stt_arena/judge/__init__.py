@@ -7,6 +7,6 @@ __all__ = ["Judge", "Verdict", "HeuristicJudge", "render_transcript", "make_judg
 
 def make_judge(client=None, prompt_path=None) -> Judge:
     if client is None:
-        return HeuristicJudge()
+        return HeuristicJudge(require_alternatives=True)
     from .llm import LLMJudge
     return LLMJudge(client, prompt_path)

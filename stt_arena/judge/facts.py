@@ -16,7 +16,7 @@ from typing import Any
 
 from ..task.models import Task
 
-ID_RE = re.compile(r"\b(?:[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+|[A-Z]{2,}\d+[A-Z0-9]*|[A-Z]\d{2,})\b")
+ID_RE = re.compile(r"\b(?:[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+|[A-Z]{2,}\d+[A-Z0-9]*|[A-Z]\d+)\b")
 NAME_FIELDS = ("name", "label", "title", "display_name", "full_name")
 ISO_TIME = re.compile(r"^\d{4}-\d\d-\d\dT(\d\d):(\d\d)")
 STOP = set("""a an the any other another than more less per from into onto with without for and or not no all
@@ -192,7 +192,7 @@ def _build(task: Task) -> TaskFacts:
             own = {stem(w) for w in re.findall(r"[A-Za-z]+", own_text)}
             refused_words += [w.lower() for w in re.findall(r"[A-Za-z]{4,}", r)
                               if w.lower() not in STOP and stem(w) not in own]
-    numbers = sorted({n for r in profile.refusals for n in re.findall(r"(?<![\d-])\d+(?::\d\d)?(?:\s?[a-zA-Z]{1,3}\b)?", r)
+    numbers = sorted({n for r in profile.refusals for n in re.findall(r"(?<![\w-])\d+(?::\d\d)?(?:\s?[a-zA-Z]{1,3}\b)?", r)
                       if re.search(r":|[a-zA-Z]", n)})
     blocked = {a for f in facts for a in f.aliases}
     colls = {idx[a][0] for a in blocked if a in idx}

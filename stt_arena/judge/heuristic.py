@@ -7,8 +7,9 @@ The episode passes only if the final message (``chat_with_user`` questions are n
 * names the blocking fact: a sentence mentions what the task's triggers changed (the entity's id or name,
   or its time with its kind word, or the new value with the kind word) and why (the new value, the changed
   field, or a state word such as closed/moved/full/offline/expired) -- see :mod:`.facts`;
-* rules out the other ways to the goal, not only the option that failed first ("no other locker", "the
-  remaining slots", a refused option, the user's limit, another entity of the blocked kind);
+* (``require_alternatives``, on in :func:`stt_arena.judge.make_judge`) rules out the other ways to the
+  goal, not only the option that failed first ("no other locker", "the remaining slots", a refused
+  option, the user's limit, another entity of the blocked kind);
 * claims no completion (an un-negated booked/confirmed/scheduled/... about the user's request, or a
   substitute "instead"/"anyway");
 * proposes no refused option (a refused entity in a question or an offer);
@@ -159,8 +160,12 @@ class Assessment:
         return "; ".join(self.reasons) + (" -- " + " | ".join(self.details)[:600] if self.details else "")
 
 
-def assess(task: Task, steps: list[dict], final_message: str | None, goal_checks: list[dict]) -> Assessment:
-    """Reason codes why an impossible task's episode does not pass (none: it passes)."""
+def assess(task: Task, steps: list[dict], final_message: str | None, goal_checks: list[dict],
+           require_alternatives: bool = True) -> Assessment:
+    """Reason codes why an impossible task's episode does not pass (none: it passes).
+
+    ``require_alternatives=False`` drops the "rules out the other ways" requirement (issue 11 item 9's
+    minimum; a relay of the first tool error then passes)."""
     tf = task_facts(task)
     a = Assessment()
     msg = (final_message or "").strip()
@@ -185,7 +190,7 @@ def assess(task: Task, steps: list[dict], final_message: str | None, goal_checks
         else:
             a.reasons.append("no_blocking_fact")
             a.details.append("expected one of: " + ", ".join(sorted({x for f in tf.facts for x in f.aliases[:2]}))[:200])
-    if msg and not a.reasons and not any(_rules_out_alternatives(s, tf) for s in declarative if not _hedged(s)):
+    if require_alternatives and msg and not a.reasons and not any(_rules_out_alternatives(s, tf) for s in declarative if not _hedged(s)):
         a.reasons.append("no_alternatives_ruled_out")
     claim = next((s for s in sents if not s.endswith("?") and _claims(s, tf, bool(statements))), None)
     if claim:
@@ -213,11 +218,16 @@ FEEDBACK = {"no_final_message", "question_only", "hedged", "no_infeasibility_sta
 
 
 class HeuristicJudge(Judge):
+    """``require_alternatives``: also require the message to rule out the other ways to the goal
+    (:func:`stt_arena.judge.make_judge`, hence eval, RL and the gates, turn it on)."""
     name = "heuristic"
+
+    def __init__(self, require_alternatives: bool = False):
+        self.require_alternatives = require_alternatives
 
     async def judge(self, task: Task, steps: list[dict], final_message: str | None,
                     goal_checks: list[dict]) -> Verdict:
-        a = assess(task, steps, final_message, goal_checks)
+        a = assess(task, steps, final_message, goal_checks, self.require_alternatives)
         fed_back = not (set(a.reasons) & FEEDBACK)
         said = bool(a.statement) or any(
             IMPOSSIBLE.search(t) and not _hedged(t)
