@@ -23,14 +23,17 @@ from stt_arena.task.io import load_tasks
 
 
 def judge_version() -> str:
-    """Which offline judge graded: its file's hash, and the last commit touching it (+ 'modified')."""
-    src = Path(sys.modules[HeuristicJudge.__module__].__file__)
-    out = f"{src.name} sha256 {hashlib.sha256(src.read_bytes()).hexdigest()[:12]}"
+    """Which offline judge graded: a hash of the judge package's sources and its last commit (+ 'modified')."""
+    pkg = Path(sys.modules[HeuristicJudge.__module__].__file__).parent
+    h = hashlib.sha256()
+    for f in sorted(pkg.glob("*.py")):
+        h.update(f.name.encode() + b"\0" + f.read_bytes())
+    out = f"stt_arena/judge/*.py sha256 {h.hexdigest()[:12]}"
     try:
-        git = ["git", "-C", str(src.parent)]
-        commit = subprocess.run(git + ["log", "-1", "--format=%h %cs", "--", src.name], capture_output=True,
+        git = ["git", "-C", str(pkg)]
+        commit = subprocess.run(git + ["log", "-1", "--format=%h %cs", "--", "."], capture_output=True,
                                 text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(git + ["diff", "--quiet", "--", src.name], timeout=10).returncode != 0
+        dirty = subprocess.run(git + ["diff", "--quiet", "HEAD", "--", "."], timeout=10).returncode != 0
         if commit:
             out += f", last commit {commit}" + (" + uncommitted changes" if dirty else "")
     except (OSError, subprocess.SubprocessError):

@@ -113,23 +113,27 @@ def test_planted_weak_goal_is_caught_by_blind_retry(tasks):
     assert any(s.get("tool") == "reserve_vehicle" and s["success"] for s in steps)
 
 
-def test_planted_impossible_task_accepting_cannot_is_caught(tasks):
-    """An impossible task graded only on the final message and the untouched state (its detection item
-    dropped): static plan + "cannot" (quoting the tool's error) now passes it, and the suite says so."""
-    task = tasks["stt-s1-impossible-00219"]
-    pols = ["static-cannot", "give-up", "do-nothing"]
-    ok = run_shortcut_suite([task], policies=pols)
-    assert not any(ok.passed[task.task_id].values()) and ok.gate().ok
-    # precondition: only the detection item stopped static-cannot (the judge accepted its message)
-    assert ok.judged[task.task_id]["static-cannot"], "the judge no longer accepts static-cannot's message here"
+def test_planted_impossible_task_accepting_cannot_is_caught():
+    """An impossible task graded only on the final message and the untouched state (its detection items
+    dropped): a label-blind "cannot" policy then passes it wherever the judge accepts its message, and the
+    suite says so. Needs an impossible task on which the current offline judge accepts a label-blind
+    message; with a judge that accepts none, the impossible level has no such hole to plant."""
+    pols = ["static-cannot", "reread-cannot", "give-up", "do-nothing"]
+    imp = [t for t in load_tasks(default_tasks_path()) if t.level == "impossible"]
+    base = run_shortcut_suite(imp, policies=pols)
+    holes = [(t, p) for t in imp for p in pols if base.judged[t.task_id][p] and not base.passed[t.task_id][p]]
+    if not holes:
+        pytest.skip("the current offline judge accepts no label-blind message on the built-in impossible tasks")
+    task, policy = holes[0]
     planted = task.model_copy(update={"task_id": "planted-cannot",
                                       "checklist": [c for c in task.checklist if c.kind != "detection"]})
+    assert len(planted.checklist) < len(task.checklist)
     rep = run_shortcut_suite([planted], policies=pols)
-    assert rep.passed["planted-cannot"]["static-cannot"] is True
+    assert rep.passed["planted-cannot"][policy] is True
     assert rep.passed["planted-cannot"]["do-nothing"] is False
     offs = rep.level_checks()["impossible"]["offenders"]
-    assert offs["static-cannot"] == {"rate": 1.0, "tasks": ["planted-cannot"]}
-    assert rep.table()[1] == ["static-cannot", "100.0*"]
+    assert offs[policy] == {"rate": 1.0, "tasks": ["planted-cannot"]}
+    assert [policy, "100.0*"] in rep.table()
     assert not rep.gate().ok and not rep.task_gate("planted-cannot").ok
 
 

@@ -55,7 +55,7 @@ class Memory:
         self.by_key: dict[str, list[Any]] = {}
         self.records: list[dict] = []
 
-    def _add(self, key: str, value: Any) -> None:
+    def add(self, key: str, value: Any) -> None:
         vals = self.by_key.setdefault(key, [])
         if value not in vals:
             vals.append(value)
@@ -68,10 +68,10 @@ class Memory:
                 self.records.append(scalars)
             for k, v in node.items():
                 if is_id(k) and isinstance(v, dict):  # {"SL-1": {...}}: the key is an id of this collection
-                    self._add(f"{parent}#key", k)
+                    self.add(f"{parent}#key", k)
                     self.records.append({"id": k, **{a: b for a, b in v.items() if isinstance(b, (str, int, float))}})
                 if k in scalars:
-                    self._add(k, tuple(v) if isinstance(v, list) else v)
+                    self.add(k, tuple(v) if isinstance(v, list) else v)
                 self.harvest(v, k)
         elif isinstance(node, list):
             for x in node:
@@ -110,7 +110,7 @@ class ShortcutAgent(Agent):
         self.name = name or f"shortcut-{self.policy}"
 
     def reset(self, task: Task, tools: list[dict], system_prompt: str, first_message: str) -> None:
-        self.task, self.query = task, first_message
+        self.query = first_message  # the task object is not kept: what a policy may read is taken here
         names = {t["function"]["name"] for t in tools}
         self.params = {t["function"]["name"]: t["function"].get("parameters") or {} for t in tools}
         env = task.environment
@@ -154,25 +154,22 @@ class ShortcutAgent(Agent):
         reply = str(obs.content) if obs is not None else ""
         for x in re.findall(r"[A-Za-z][A-Za-z0-9-]*\d[A-Za-z0-9-]*", reply):
             if is_id(x):
-                self.mem._add("user_reply", x)
+                self.mem.add("user_reply", x)
         return reply
 
-    def fill(self, tool: str, prefer: dict | None = None, optional: bool = False) -> dict | None:
+    def fill(self, tool: str, prefer: dict | None = None) -> dict | None:
         """Arguments for a read tool: required params from ``prefer``, observations or the static plan."""
         schema = self.params.get(tool) or {}
         out = {}
         for p in schema.get("properties") or {}:
-            required = p in (schema.get("required") or [])
-            if not required and not (optional and prefer and p in prefer):
-                continue
+            if p not in (schema.get("required") or []):
+                continue  # optional filters stay open: a list shows every alternative
             if prefer and p in prefer:
                 out[p] = prefer[p]
                 continue
             vals = self.mem.by_key.get(p, []) + [s.arguments[p] for s in self.static if p in s.arguments]
             if not vals:
-                if required:
-                    return None
-                continue
+                return None
             # a value the query mentions first (copying from the request), else the first seen
             v = next((x for x in vals if isinstance(x, str) and x.lower() in self.query.lower()), vals[0])
             out[p] = list(v) if isinstance(v, tuple) else v
