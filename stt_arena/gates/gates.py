@@ -146,19 +146,24 @@ def gate_i8(ctx: Ctx) -> GateResult:
     sr = ctx.search(True, max_hits=6)
     oracle_fired = set(ctx.oracle.fired)
     tail = _verification_tail(ctx.task.plans.oracle)
+    kinds = {c.id: c.kind for c in ctx.task.checklist}
+    sources = {c.id: c.check for c in ctx.task.checklist}
     for hit in sr.hits:
-        if not (oracle_fired - set(hit.fired)):
+        missed = oracle_fired - set(hit.fired)
+        if not missed:
             continue  # met every shift the oracle meets: detection may rightly be required
         p = ctx.play([*_steps(hit.path), *tail])
         if ctx.violations(p) or not all(p.checks.get(g) for g in goals):
             continue
-        kinds = {c.id: c.kind for c in ctx.task.checklist}
-        rejected = [i for i, ok in p.checks.items() if not ok and kinds.get(i) in CONDITIONAL_KINDS]
+        # a conditional item is about the shifts whose ids its source names (all shifts when it names none)
+        rejected = [i for i, ok in p.checks.items() if not ok and kinds.get(i) in CONDITIONAL_KINDS
+                    and (any(f"'{t}'" in sources[i] or f'"{t}"' in sources[i] for t in missed)
+                         or (not hit.fired and not any(t.id in sources[i] for t in ctx.task.triggers)))]
         if rejected:
             return GateResult("I8", False, "avoidance_rejected",
-                              f"a path that reaches the goal without shift {sorted(oracle_fired - set(hit.fired))} "
-                              f"fails {rejected}", {"steps": _steps(hit.path) + tail, "items": rejected,
-                                                    "fired": hit.fired}, sr.stats())
+                              f"a path that reaches the goal without shift {sorted(missed)} fails {rejected}",
+                              {"steps": _steps(hit.path) + tail, "items": rejected, "fired": hit.fired},
+                              sr.stats())
     return GateResult("I8", True, stats=sr.stats())
 
 
