@@ -63,7 +63,7 @@ class TaskFacts:
     mutating: set[str]
 
 
-def _index(cfg: Any) -> dict[str, tuple[str, dict]]:
+def index_config(cfg: Any) -> dict[str, tuple[str, dict]]:
     """id -> (collection, record) over the init config's tables (dicts of records, lists with *_id)."""
     idx: dict[str, tuple[str, dict]] = {}
 
@@ -89,7 +89,7 @@ def _index(cfg: Any) -> dict[str, tuple[str, dict]]:
     return idx
 
 
-def _names(idx: dict, key: str) -> list[str]:
+def record_names(idx: dict, key: str) -> list[str]:
     rec = idx.get(key, ("", {}))[1]
     return [rec[f] for f in NAME_FIELDS if isinstance(rec.get(f), str) and len(rec[f]) >= 3]
 
@@ -140,7 +140,7 @@ def _fact(idx: dict, source: str, coll: str, keys: list[str], fld: str | None, n
     """``own``: the user's ids (from the query): a new value naming them is not the blocker."""
     f = BlockingFact(source=source, kinds=kind_words(coll) if coll else [])
     for k in keys:
-        f.aliases += [k] + _names(idx, k)
+        f.aliases += [k] + record_names(idx, k)
         f.times += _times(idx, k)
     if isinstance(new, list) and isinstance(old, list):
         new = [x for x in new if x not in old]  # a list grew: the added items are the news
@@ -149,7 +149,7 @@ def _fact(idx: dict, source: str, coll: str, keys: list[str], fld: str | None, n
         if isinstance(v, str) and v in own:
             continue
         if isinstance(v, str) and v in idx:
-            f.aliases += [v] + _names(idx, v)
+            f.aliases += [v] + record_names(idx, v)
             if not f.kinds:
                 f.kinds = kind_words(idx[v][0])
     if fld:
@@ -168,7 +168,7 @@ def task_facts(task: Task) -> TaskFacts:
 
 def _build(task: Task) -> TaskFacts:
     cfg = task.environment.init_config or {}
-    idx = _index(cfg)
+    idx = index_config(cfg)
     facts: list[BlockingFact] = []
     own = tuple(sorted(set(ID_RE.findall(task.query))))
     for tr in task.triggers:
@@ -205,7 +205,7 @@ def _build(task: Task) -> TaskFacts:
     except Exception:  # unparsable env code: fall back to "every tool may write"
         mutating = set()
     return TaskFacts(facts=facts, refused_ids=refused_ids,
-                     refused_names=[n for i in refused_ids for n in _names(idx, i)],
+                     refused_names=[n for i in refused_ids for n in record_names(idx, i)],
                      refused_words=sorted(set(refused_words)), refused_numbers=numbers, siblings=siblings,
                      query_ids=query_ids,
-                     query_names=[n for i in query_ids for n in _names(idx, i)], mutating=mutating)
+                     query_names=[n for i in query_ids for n in record_names(idx, i)], mutating=mutating)

@@ -15,6 +15,7 @@ from ..eval.prompts import load_prompt
 from ..llm.client import LLMClient
 from ..task.models import Task
 from .base import Judge, Verdict, render_transcript
+from .facts import ID_RE, index_config, record_names
 from .heuristic import HeuristicJudge
 
 
@@ -41,6 +42,30 @@ def parse_output(text: str) -> JudgeOutput:
             f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors())) from None
 
 
+def render_blocking_facts(task: Task) -> str:
+    """The triggers' effects as lines for the judge: state changes (with the entities' names), clock jumps,
+    disabled tools."""
+    idx = index_config(task.environment.init_config or {})
+    lines = []
+    for tr in task.triggers:
+        when = f"when the agent calls {tr.activation.tool}" + (f" and {tr.condition}" if tr.condition else "")
+        for m in tr.effects.mutations:
+            ids = dict.fromkeys(ID_RE.findall(m.state_path + " " + json.dumps(m.new)))
+            who = [f"{i} = {', '.join(record_names(idx, i))}" for i in ids if record_names(idx, i)]
+            lines.append(f"- {m.state_path}: {json.dumps(m.old)} -> {json.dumps(m.new)}"
+                         + (f" ({'; '.join(who)})" if who else "") + f" [{when}]")
+        if tr.effects.advance_clock_minutes:
+            lines.append(f"- the clock jumps {tr.effects.advance_clock_minutes:g} minutes [{when}]")
+        for tool in tr.effects.disable_tools:
+            lines.append(f"- tool {tool} stops working [{when}]")
+    return "\n".join(lines) or "- (none recorded)"
+
+
+def _goal(task: Task) -> str:
+    items = [g.description for g in task.infeasible_goal if g.description]
+    return "; ".join(([task.user_profile.goal] if task.user_profile.goal else []) + items) or "(not given)"
+
+
 class LLMJudge(Judge):
     def __init__(self, client: LLMClient, prompt_path=None, json_mode: bool = True):
         self.client = client
@@ -52,6 +77,7 @@ class LLMJudge(Judge):
                     goal_checks: list[dict]) -> Verdict:
         prompt = self.template.format(
             rationale=task.blueprint.impossibility_rationale or "(not given)", query=task.query,
+            blocking_facts=render_blocking_facts(task), goal=_goal(task),
             refusals="\n".join(f"- {r}" for r in task.user_profile.refusals) or "- (none)",
             transcript=render_transcript(steps), final_message=final_message or "(no final message)")
         messages = [{"role": "user", "content": prompt}]
@@ -71,7 +97,7 @@ class LLMJudge(Judge):
                 err = str(e)
                 messages += [{"role": "assistant", "content": res.content or ""},
                              {"role": "user", "content": f"{err}. Reply with only the JSON object."}]
-        v = await HeuristicJudge().judge(task, steps, final_message, goal_checks)
+        v = await HeuristicJudge(require_alternatives=True).judge(task, steps, final_message, goal_checks)
         v.judge = f"heuristic (fallback from {self.name})"
         v.error = err
         v.usage = usage
