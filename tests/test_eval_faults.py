@@ -29,16 +29,20 @@ def test_malformed_body_timeout_and_drop_are_retried(tmp_path):
     assert s["usage"]["agent"]["this_session"]["retries"] == 4
 
 
-def test_wrong_argument_types_become_observations(tmp_path):
+def test_wrong_argument_types_are_invalid_turns_not_calls(tmp_path):
+    """Issue 15 item 15: wrong-typed arguments are counted as invalid turns (the env is not touched)."""
     script = [{"tool_calls": [call("book_slot", {"slot_id": 17, "patient": ["Ana"]})]},
               {"tool_calls": [call("list_slots", {"clinic": "C1"})]}] + ORACLE_SCRIPT
     _, [r], [sv] = run_fake(tmp_path, script)
     first, second = r["steps"][0], r["steps"][1]
-    assert first["kind"] == "tool" and first["result"]["success"] is False
-    assert "bad arguments for list_slots" in second["result"]["error"]
+    assert first["kind"] == "invalid" and first["result"]["success"] is False
+    assert "argument 'slot_id' must be string, got int" in first["error"]
+    assert "argument 'patient' must be string, got list" in first["error"]
+    assert r["n_invalid"] == 1 and r["n_tool_calls"] == len(r["steps"]) - 2
+    assert "bad arguments for list_slots" in second["result"]["error"]  # unknown names: the env answers
     assert r["passed"]  # the agent recovered after the two bad calls
     sent = sv.requests[1]["messages"][-1]
-    assert sent["role"] == "tool" and "false" in sent["content"].lower()
+    assert sent["role"] == "tool" and "must be string" in sent["content"]
 
 
 def _eval_cmd(tasks, out, *extra):

@@ -112,7 +112,22 @@ def test_bad_json_unknown_tool_and_empty_reply_are_observations(tmp_path):
     assert m1[-1]["role"] == "tool" and m1[-1]["tool_call_id"] == "bad" and "invalid JSON" in m1[-1]["content"]
     m3 = sv.requests[3]["messages"]
     assert m3[-1]["role"] == "user" and m3[-1]["content"].startswith("[harness]")
-    assert len(r["final_message"]) == 200_000  # huge output recorded, not a crash
+    # issue 15 item 15: a huge reply is recorded (not a crash), capped, and its text is stored once
+    assert r["final_message"].startswith("x" * 50_000) and "150000 more characters not stored" in r["final_message"]
+    line = (tmp_path / "out" / "results.jsonl").read_text()
+    assert line.count("x" * 50_000) == 2 and len(line) < 140_000  # final_message + messages, never 200k
+
+
+def test_huge_reasoning_stored_once_and_capped(tmp_path):
+    """Issue 15 item 15: a 1 MB reasoning text in every turn: the step keeps a short excerpt, the
+    transcript a capped copy (records stay bounded, not 2x per record)."""
+    big = "r" * 1_000_000
+    script = [{**(s if isinstance(s, dict) else {"content": s}), "reasoning_content": big} for s in ORACLE_SCRIPT]
+    _, [r], _ = run_fake(tmp_path, script)
+    assert r["passed"]
+    size = (tmp_path / "out" / "results.jsonl").stat().st_size
+    assert size < len(ORACLE_SCRIPT) * 60_000, size
+    assert all(len(s.get("thought") or "") <= 2_100 for s in r["steps"])
 
 
 def test_max_turns_and_transient_errors(tmp_path):

@@ -101,7 +101,8 @@ class OpenAIAgent(Agent):
             msg.pop("reasoning_content", None)
         self.messages.append(msg)
         usage = {"prompt_tokens": res.usage.prompt_tokens, "completion_tokens": res.usage.completion_tokens,
-                 "cost": res.cost, "latency_s": res.latency_s, "attempts": res.attempts}
+                 "cost": res.cost, "latency_s": res.latency_s, "attempts": res.attempts,
+                 "finish_reason": res.finish_reason}
         if res.tool_calls:
             first, rest = res.tool_calls[0], res.tool_calls[1:]
             note = None

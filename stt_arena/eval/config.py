@@ -26,6 +26,11 @@ class EvalConfig(BaseModel):
     workers: int = Field(1, ge=1, description="processes sharing the concurrency slots (each its own event "
                          "loop, sandbox fork server and HTTP pools); results do not depend on it")
     episode_timeout_s: float = Field(900.0, gt=0)
+    episode_retries: int = Field(2, ge=0, description="re-runs of an episode that failed for infrastructure "
+                                 "reasons (endpoint, sandbox); a failed judge is re-run alone")
+    episode_retry_delay_s: float = Field(2.0, ge=0)
+    max_consecutive_errors: int = Field(10, ge=1, description="stop the run after this many episodes in a "
+                                        "row failed with the same infrastructure error")
     multi_call: Literal["first", "all"] = "first"
     keep_reasoning: bool = True
     max_observation_chars: int = Field(16000, ge=200)

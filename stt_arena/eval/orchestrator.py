@@ -23,24 +23,51 @@ from ..task.models import CHAT_WITH_USER, FINAL_MESSAGE, Task
 from ..judge.base import Judge
 from ..user.base import UserSimulator
 from ..util.aio import within
+from .argcheck import argument_errors
 
 SCHEMA = "stt-arena/trajectory/v1"
 FATAL_STATUS = (401, 403, 404)
 
 
+MAX_STORED_CHARS = 50_000  # one message's text in a stored record (a 5 MB reply is kept once, capped)
+MAX_THOUGHT_CHARS = 2_000  # a step's copy of the model's text (the full text is in ``messages``)
+
+
 class InfraError(RuntimeError):
-    """The episode could not be completed for reasons outside the agent (endpoint down, sandbox);
-    it is logged to errors.jsonl and re-run on resume."""
+    """The episode could not be completed for reasons outside the agent (endpoint down or too slow,
+    malformed replies, sandbox death); retried, then logged to errors.jsonl and re-run on resume.
+    ``role``: agent | user | judge | sandbox | harness; ``cause``: e.g. connection, timeout, malformed."""
+
+    def __init__(self, message: str, role: str = "harness", cause: str = "error"):
+        super().__init__(message)
+        self.role, self.cause = role, cause
+
+
+class JudgePending(InfraError):
+    """The agent's episode finished but its judge failed: ``record`` is the episode, ungraded by the
+    judge; only the judge is re-run (never the agent)."""
+
+    def __init__(self, message: str, record: dict, cause: str):
+        super().__init__(message, "judge", cause)
+        self.record = record
 
 
 class FatalEvalError(RuntimeError):
-    """Retrying cannot help (bad API key, unknown model): the whole run stops."""
+    """Retrying cannot help (bad API key, unknown model, endpoint down): the whole run stops."""
 
 
 def classify_llm_error(e: LLMError, who: str) -> Exception:
+    role = {"user simulator": "user"}.get(who, who)
     if e.status_code in FATAL_STATUS:
         return FatalEvalError(f"{who} model: {e}")
-    return InfraError(f"{who} model: {e}")
+    if e.breaker:
+        return FatalEvalError(f"{who} model: {e}")
+    return InfraError(f"{who} model: {e}", role, e.cause)
+
+
+def _timeout(who: str, role: str, timeout_s: float) -> InfraError:
+    return InfraError(f"{who}: the episode's {timeout_s:g}s deadline passed while waiting for the model "
+                      f"endpoint (slow or hanging); not the agent's failure", role, "episode_timeout")
 
 
 def agent_tools(task: Task) -> list[dict]:
@@ -92,7 +119,16 @@ class _Opening:
         except asyncio.CancelledError:
             raise
         except Exception as e:  # bad task or sandbox failure: not the agent's fault
-            raise InfraError(f"task {self.task_id}: could not open the environment: {e}") from e
+            raise InfraError(f"task {self.task_id}: could not open the environment: {e}", "sandbox",
+                             "open_failed") from e
+
+    def check_alive(self, what: str) -> None:
+        """A sandbox worker that died under the episode (killed from outside, OOM): an infrastructure
+        error, re-run, never the agent's failure."""
+        ep = self.future.result() if self.future.done() and not self.future.cancelled() else None
+        if ep is not None and getattr(ep, "alive", True) is False and getattr(ep, "death", None) != "closed":
+            raise InfraError(f"task {self.task_id}: the sandbox worker died during {what}: "
+                             f"{getattr(ep, 'death', None)}", "sandbox", "sandbox_died")
 
     async def close(self) -> None:
         """Close the environment, or cancel its opening (a half-opened sandbox worker is killed)."""
@@ -116,11 +152,27 @@ def _usage_add(acc: dict, u: dict | None) -> None:
         acc["calls"] = acc.get("calls", 0) + (1 if "prompt_tokens" in u else 0)
 
 
+def cap(text: str, limit: int = MAX_STORED_CHARS) -> str:
+    if not isinstance(text, str) or len(text) <= limit:
+        return text
+    return text[:limit] + f"\n...[{len(text) - limit} more characters not stored]"
+
+
 def _thought(action: Action) -> str | None:
     msg = action.message or {}
     parts = [msg.get("reasoning_content") or "", msg.get("content") or "" if action.kind != "final" else ""]
     text = "\n".join(p for p in parts if p).strip()
-    return text or None
+    return cap(text, MAX_THOUGHT_CHARS) if text else None
+
+
+def stored_messages(msgs: list[dict]) -> list[dict]:
+    """The transcript as stored: each message's text capped (the live history is left untouched)."""
+    out = []
+    for m in msgs:
+        big = [k for k in ("content", "reasoning_content") if isinstance(m.get(k), str)
+               and len(m[k]) > MAX_STORED_CHARS]
+        out.append({**m, **{k: cap(m[k]) for k in big}} if big else m)
+    return out
 
 
 class _Transcript:
@@ -149,6 +201,7 @@ async def run_episode(ctx: EpisodeContext) -> dict:
     deadline = t0 + ctx.timeout_s
     tools = agent_tools(task)
     names = {t["function"]["name"] for t in tools}
+    params = {t["function"]["name"]: t["function"].get("parameters") or {} for t in tools}
     env = _Opening(task, ctx.open_episode(task))  # starts now; the agent's first request overlaps it
     ctx.agent.reset(task, tools, ctx.system_prompt, task.query)
     ctx.user.reset(task)
@@ -164,14 +217,12 @@ async def run_episode(ctx: EpisodeContext) -> dict:
         for turn in range(ctx.max_turns):
             left = deadline - time.monotonic()
             if left <= 0:
-                termination = "timeout"
-                break
+                raise _timeout("agent model", "agent", ctx.timeout_s)
             a0 = time.monotonic()
             try:
                 action = await within(ctx.agent.step(obs), left)
             except asyncio.TimeoutError:
-                termination = "timeout"
-                break
+                raise _timeout("agent model", "agent", ctx.timeout_s) from None
             except LLMError as e:
                 if e.retryable or e.status_code is None or e.status_code in FATAL_STATUS:
                     raise classify_llm_error(e, "agent") from e
@@ -187,11 +238,23 @@ async def run_episode(ctx: EpisodeContext) -> dict:
             th = _thought(action)
             if th:
                 rec["thought"] = th
+            fr = (action.usage or {}).get("finish_reason")
+            if fr not in (None, "stop", "tool_calls", "function_call"):
+                rec["finish_reason"] = fr
+            if action.kind == "final" and fr == "length":  # cut at the token limit: not an answer
+                err = (f"Not executed: your reply was cut off at the token limit (finish_reason: length) "
+                       f"after {len(action.content or '')} characters; it is not taken as your final answer. "
+                       f"Reply again, shorter.")
+                result = {"success": False, "error": err}
+                rec.update(kind="invalid", error=err, result=result, content=cap(action.content or "", MAX_THOUGHT_CHARS))
+                steps.append(rec)
+                obs = Observation(kind="tool_result", content=result)
+                continue
             if action.kind == "final":
-                final_message = action.content or ""
+                final_message = cap(action.content or "")
                 await _ep(await env.get(), "record_message", FINAL_MESSAGE, final_message)
                 tr.final(final_message)
-                rec["content"] = final_message
+                rec["content"] = cap(final_message, MAX_THOUGHT_CHARS)  # the full text: final_message
                 steps.append(rec)
                 termination = "final"
                 break
@@ -203,8 +266,7 @@ async def run_episode(ctx: EpisodeContext) -> dict:
                 try:
                     reply = await within(ctx.user.reply(content), max(1.0, deadline - time.monotonic()))
                 except asyncio.TimeoutError:
-                    termination = "timeout"
-                    break
+                    raise _timeout("user simulator model", "user", ctx.timeout_s) from None
                 except LLMError as e:
                     raise classify_llm_error(e, "user simulator") from e
                 finally:
@@ -213,7 +275,7 @@ async def run_episode(ctx: EpisodeContext) -> dict:
                 await _ep(await env.get(), "record_message", "user", reply.text)
                 tr.result(cid, reply.text)
                 user_done = user_done or reply.done
-                rec.update(content=content, user_reply=reply.text, user_done=reply.done)
+                rec.update(content=cap(content, MAX_THOUGHT_CHARS), user_reply=reply.text, user_done=reply.done)
                 steps.append(rec)
                 obs = Observation(kind="user", content=reply.text, tool=CHAT_WITH_USER)
                 continue
@@ -227,6 +289,10 @@ async def run_episode(ctx: EpisodeContext) -> dict:
                 err = f"Not executed: {err}"
             elif tool not in names or tool == CHAT_WITH_USER:
                 err = f"Unknown tool '{tool}'. Available tools: {', '.join(sorted(names))}"
+            else:
+                bad = argument_errors(args, params.get(tool) or {})
+                if bad:
+                    err = f"Not executed: bad argument types for {tool}: " + "; ".join(bad)
             cid = tr.call(len(steps), tool or "(none)", args) if tool else None
             if err:
                 result = {"success": False, "error": err}
@@ -239,6 +305,7 @@ async def run_episode(ctx: EpisodeContext) -> dict:
                 result = out.get("result")
                 rec.update(result=result, events=out.get("events") or [], step=out.get("step"), now=out.get("now"))
                 if out.get("sandbox_error"):
+                    env.check_alive(f"the call to {tool}")  # a dead worker: infrastructure, not the agent
                     rec["sandbox_error"] = out["sandbox_error"]
                 for ev in out.get("events") or []:
                     events.append({**ev, "step": ev.get("step", out.get("step")), "turn": turn, "index": len(steps)})
@@ -250,6 +317,7 @@ async def run_episode(ctx: EpisodeContext) -> dict:
         g0 = time.monotonic()
         graded = await _ep(await env.get(), "grade", [c.model_dump() for c in task.checklist],
                            [c.model_dump() for c in task.infeasible_goal])
+        env.check_alive("grading")
         checks, goals, final_state = graded["checks"], graded["goals"], graded["state"]
     finally:
         await env.close()
@@ -261,35 +329,47 @@ async def run_episode(ctx: EpisodeContext) -> dict:
             c.setdefault("description", it.description)
     checklist_pass = bool(checks) and all(c["passed"] for c in checks)
     fraction = sum(c["passed"] for c in checks) / len(checks) if checks else 0.0
-    verdict = None
-    graded_by = "checklist"
-    if task.impossible:
-        try:
-            v = await ctx.judge.judge(task, steps, final_message, goals)
-        except LLMError as e:
-            raise classify_llm_error(e, "judge") from e
-        verdict = v.to_dict()
-        _usage_add(usage["judge"], v.usage)
-        graded_by = f"checklist+judge:{v.judge}"
-    passed = checklist_pass and (verdict is None or verdict["passed"])
     msgs = getattr(ctx.agent, "messages", None) or tr.messages
     n_calls = sum(1 for s in steps if s["kind"] == "tool")
-    return {
+    record = {
         "schema": SCHEMA, "task_id": task.task_id, "run": ctx.run, "seed": ctx.seed,
         "conflict_type": task.conflict_type, "level": task.level, "domain": task.provenance.domain,
         **ctx.meta,
-        "passed": passed, "fraction": fraction,
-        "grade": {"passed": passed, "fraction": fraction, "checklist_passed": checklist_pass,
-                  "items": checks, "infeasible_goal": goals, "judge": verdict, "graded_by": graded_by},
+        "passed": checklist_pass, "fraction": fraction,
+        "grade": {"passed": checklist_pass, "fraction": fraction, "checklist_passed": checklist_pass,
+                  "items": checks, "infeasible_goal": goals, "judge": None, "graded_by": "checklist"},
         "termination": termination, "error": error, "final_message": final_message, "user_done": user_done,
         "n_turns": n_turns, "n_tool_calls": n_calls, "n_chat": sum(1 for s in steps if s["kind"] == "chat"),
         "n_invalid": sum(1 for s in steps if s["kind"] == "invalid"),
-        "events": events, "steps": steps, "messages": msgs,
+        "events": events, "steps": steps, "messages": stored_messages(msgs),
         "tools": sorted(names), "final_state": final_state,
         "usage": usage,
         "timing": {"started": started, "duration_s": round(time.monotonic() - t0, 4),
                    **{k: round(v, 4) for k, v in timing.items()}, "grade_s": round(time.monotonic() - g0, 4)},
     }
+    if task.impossible:
+        await judge_record(task, record, ctx.judge)
+    return record
+
+
+async def judge_record(task: Task, record: dict, judge: Judge) -> dict:
+    """Grade an impossible task's finished episode with ``judge`` (in place). A judge failure raises
+    ``JudgePending`` carrying the episode, so that only the judge is re-run."""
+    g = record["grade"]
+    try:
+        v = await judge.judge(task, record["steps"], record["final_message"], g["infeasible_goal"])
+    except LLMError as e:
+        if e.status_code in FATAL_STATUS or e.breaker:
+            raise classify_llm_error(e, "judge") from e
+        raise JudgePending(f"judge model: {e}", record, e.cause) from e
+    except asyncio.TimeoutError:
+        raise JudgePending("judge model: no verdict in time", record, "timeout") from None
+    verdict = v.to_dict()
+    _usage_add(record["usage"].setdefault("judge", {}), v.usage)
+    passed = g["checklist_passed"] and verdict["passed"]
+    g.update(passed=passed, judge=verdict, graded_by=f"checklist+judge:{v.judge}")
+    record["passed"] = passed
+    return record
 
 
 def format_exc(e: BaseException) -> str:

@@ -15,7 +15,8 @@ from ..task.models import CONFLICT_NAMES, Task
 from ..util.aio import within
 from .config import EvalConfig
 from .metrics import summarize
-from .orchestrator import EpisodeContext, FatalEvalError, InfraError, format_exc, run_episode
+from .orchestrator import (EpisodeContext, FatalEvalError, InfraError, JudgePending, format_exc, judge_record,
+                           run_episode)
 from .prompts import load_prompt
 from .store import CONFIG, SUMMARY, ResultsStore
 
@@ -62,24 +63,56 @@ def _check_resume(store: ResultsStore, cfg: EvalConfig, resume: bool) -> None:
                 f"{k}: was {a!r}, now {b!r}" for k, (a, b) in diff.items()))
 
 
+def error_entry(task_id, run, e: BaseException, attempts: int = 1) -> dict:
+    """An errors.jsonl line: which episode, which role (agent | user | judge | sandbox | harness) and
+    which cause (connection, timeout, episode_timeout, malformed, http_5xx, sandbox_died, ...)."""
+    role = getattr(e, "role", "harness") if isinstance(e, InfraError) else "harness"
+    cause = getattr(e, "cause", None) if isinstance(e, InfraError) else type(e).__name__
+    return {"task_id": task_id, "run": run, "role": role, "cause": cause or "error",
+            "error": format_exc(e) or type(e).__name__, "attempts": attempts,
+            "kind": "judge_pending" if isinstance(e, JudgePending) else "infra",
+            "time": datetime.now(timezone.utc).isoformat()}
+
+
 class EpisodeLoop:
     """Runs (task, run) jobs in one asyncio loop with ``concurrency`` slots and hands each trajectory
     record / infrastructure error to ``on_record`` / ``on_error``. Used in-process by ``Runner`` and
-    by each worker process of a sharded run (``shards.py``)."""
+    by each worker process of a sharded run (``shards.py``).
+
+    An episode that fails for infrastructure reasons is re-run up to ``cfg.episode_retries`` times; a
+    failed judge is re-run alone on the finished episode (``on_pending`` keeps the episode when the
+    judge still fails). The run stops (FatalEvalError) when an endpoint's circuit breaker opens, or
+    after ``cfg.max_consecutive_errors`` episodes in a row failed with the same role and cause.
+    ``jobs`` items are ``(task, run)`` or ``(task, run, record)``: a finished episode to judge only."""
 
     def __init__(self, cfg: EvalConfig, system_prompt: str, *, on_record: Callable[[dict], None],
-                 on_error: Callable[[dict], None], concurrency: int | None = None):
+                 on_error: Callable[[dict], None], concurrency: int | None = None,
+                 on_pending: Callable[[dict], None] | None = None, open_episode: Callable | None = None,
+                 shared_limits: dict | None = None):
         self.cfg, self.system_prompt = cfg, system_prompt
         self.on_record, self.on_error = on_record, on_error
+        self.on_pending = on_pending or (lambda rec: None)
         self.concurrency = concurrency or cfg.concurrency
         self.clients: dict[str, LLMClient] = {}
+        self.open_episode = open_episode  # (task, default_open) -> awaitable episode; tests, custom envs
+        self.shared_limits = shared_limits or {}
+        self._limiters: dict[str, Any] = {}
+        self._breakers: dict[str, Any] = {}
+        self.retried: dict[str, int] = {}
 
     def _client(self, role: str) -> LLMClient | None:
         mc = getattr(self.cfg, role)
         if mc is None or (role == "agent" and self.cfg.builtin is not None):
             return None
         if role not in self.clients:
-            self.clients[role] = LLMClient(mc)
+            from ..llm.client import CircuitBreaker, RateLimiter
+            ep = mc.endpoint()  # every role on one endpoint shares its rate budget and its health
+            if mc.rpm and ep not in self._limiters:
+                self._limiters[ep] = RateLimiter(mc.rpm, self.shared_limits.get(ep))
+            if ep not in self._breakers:
+                self._breakers[ep] = CircuitBreaker(mc.breaker_failures, mc.breaker_window_s)
+            self.clients[role] = LLMClient(mc, limiter=self._limiters.get(ep) if mc.rpm else None,
+                                           breaker=self._breakers[ep])
         return self.clients[role]
 
     def _episode_seed(self, run: int) -> int | None:
@@ -101,11 +134,14 @@ class EpisodeLoop:
         return u
 
     def usage(self) -> dict[str, dict]:
-        """This loop's request/retry/token counters per role."""
-        return {role: c.usage.snapshot() for role, c in self.clients.items()}
+        """This loop's request/retry/token counters per role (and episode re-runs per cause)."""
+        out = {role: c.usage.snapshot() for role, c in self.clients.items()}
+        if self.retried:
+            out["episode_retries"] = dict(self.retried)
+        return out
 
-    async def run(self, jobs: list[tuple[Task, int]]) -> dict[str, dict]:
-        """Play every job; raises FatalEvalError (after stopping the rest) when retrying cannot help."""
+    async def run(self, jobs: list[tuple]) -> dict[str, dict]:
+        """Play every job; raises FatalEvalError (after cancelling the rest) when retrying cannot help."""
         from ..judge import make_judge
         cfg = self.cfg
         judge = make_judge(self._client("judge"))
@@ -114,49 +150,112 @@ class EpisodeLoop:
             from ..sandbox.executor import Executor
             executor = Executor()
 
-            async def open_ep(task: Task):
+            async def default_open(task: Task):
                 return await executor.aopen(task)
         else:
             from ..sandbox.local import LocalEpisode
             from ..sandbox.spec import episode_spec
 
-            async def open_ep(task: Task):
+            async def default_open(task: Task):
                 return LocalEpisode(episode_spec(task))
+        hook = self.open_episode
+        open_ep = default_open if hook is None else (lambda task: hook(task, default_open))
         meta = {"model": cfg.agent.model, "user_sim": cfg.user_mode if cfg.user_mode == "scripted"
                 else f"llm:{cfg.user.model}", "judge": judge.name}
         sem = asyncio.Semaphore(self.concurrency)
         fatal: list[BaseException] = []
+        streak: list = [None, 0]  # (role, cause) of the last episodes that failed in a row, and how many
+        tasks_by_id: dict[str, asyncio.Task] = {}
 
-        async def one(task: Task, run: int) -> None:
+        def stop(e: BaseException) -> None:
+            if not fatal:
+                fatal.append(e)
+                for t in tasks_by_id.values():
+                    if t is not asyncio.current_task():
+                        t.cancel()
+
+        def failed(task: Task, run: int, e: BaseException, attempts: int) -> None:
+            entry = error_entry(task.task_id, run, e, attempts)
+            self.on_error(entry)
+            key = (entry["role"], entry["cause"])
+            streak[1] = streak[1] + 1 if streak[0] == key else 1
+            streak[0] = key
+            if streak[1] >= cfg.max_consecutive_errors:
+                stop(FatalEvalError(
+                    f"{streak[1]} episodes in a row failed with the same infrastructure error "
+                    f"({entry['role']}: {entry['cause']}), each after {attempts} attempt(s); last: "
+                    f"{entry['error'][:300]}"))
+
+        def sink(fn: Callable, *args) -> None:
+            """Hand a result over; a failing sink (disk full, read-only) stops the whole run at once."""
+            try:
+                fn(*args)
+            except Exception as e:  # noqa: BLE001
+                stop(e)
+
+        async def episode(task: Task, run: int) -> dict:
+            ctx = EpisodeContext(task=task, run=run, agent=self._agent(run), user=self._user(run),
+                                 judge=judge, open_episode=open_ep, system_prompt=self.system_prompt,
+                                 max_turns=cfg.max_turns, timeout_s=cfg.episode_timeout_s,
+                                 max_observation_chars=cfg.max_observation_chars,
+                                 seed=self._episode_seed(run), meta=meta)
+            try:
+                return await within(run_episode(ctx), cfg.episode_timeout_s + 120)
+            except asyncio.TimeoutError:
+                raise InfraError(f"episode over its deadline by 120s (sandbox or harness stalled)",
+                                 "harness", "episode_timeout") from None
+
+        async def one(task: Task, run: int, pending: dict | None = None) -> None:
             async with sem:
-                if fatal:
-                    return
-                ctx = EpisodeContext(task=task, run=run, agent=self._agent(run), user=self._user(run),
-                                     judge=judge, open_episode=open_ep, system_prompt=self.system_prompt,
-                                     max_turns=cfg.max_turns, timeout_s=cfg.episode_timeout_s,
-                                     max_observation_chars=cfg.max_observation_chars,
-                                     seed=self._episode_seed(run), meta=meta)
-                try:
-                    rec = await within(run_episode(ctx), cfg.episode_timeout_s + 120)
-                except FatalEvalError as e:
-                    fatal.append(e)
-                    return
-                except (InfraError, asyncio.TimeoutError, Exception) as e:  # noqa: BLE001
-                    if not isinstance(e, InfraError):
+                attempt = 0
+                while not fatal:
+                    attempt += 1
+                    try:
+                        if pending is None:
+                            rec = await episode(task, run)
+                        else:  # the agent's episode is done: only its judge runs again
+                            rec = await within(judge_record(task, pending, judge), cfg.episode_timeout_s)
+                    except FatalEvalError as e:
+                        stop(e)
+                        return
+                    except asyncio.CancelledError:
+                        if fatal:
+                            return
+                        raise
+                    except asyncio.TimeoutError:
+                        e2 = JudgePending("judge model: no verdict in time", pending, "timeout")
+                        err: BaseException = e2
+                    except InfraError as e:
+                        err = e
+                    except Exception as e:  # noqa: BLE001 - a harness bug: logged, never the agent's failure
                         log.exception("episode %s run %s crashed", task.task_id, run)
-                    self.on_error({"task_id": task.task_id, "run": run,
-                                   "error": format_exc(e) or type(e).__name__,
-                                   "kind": "infra" if isinstance(e, InfraError) else type(e).__name__,
-                                   "time": datetime.now(timezone.utc).isoformat()})
+                        err = e
+                    else:
+                        streak[0], streak[1] = None, 0
+                        sink(self.on_record, rec)
+                        return
+                    if isinstance(err, JudgePending):
+                        pending = err.record
+                    cause = getattr(err, "cause", type(err).__name__)
+                    if attempt <= cfg.episode_retries and isinstance(err, InfraError):
+                        self.retried[cause] = self.retried.get(cause, 0) + 1
+                        await asyncio.sleep(min(10.0, cfg.episode_retry_delay_s * attempt))
+                        continue
+                    if pending is not None:
+                        sink(self.on_pending, pending)
+                    sink(failed, task, run, err, attempt)
                     return
-                self.on_record(rec)
 
         gc.collect()
         gc.freeze()  # what is alive now (modules, tasks) stays out of the collector's full scans: shorter pauses
         try:
-            await asyncio.gather(*(one(t, r) for t, r in jobs))
+            for k, job in enumerate(jobs):
+                tasks_by_id[k] = asyncio.ensure_future(one(job[0], job[1], job[2] if len(job) > 2 else None))
+            await asyncio.gather(*tasks_by_id.values(), return_exceptions=True)
         finally:
             gc.unfreeze()
+            for t in tasks_by_id.values():
+                t.cancel()
             for c in self.clients.values():
                 await c.aclose()
             if executor is not None:
@@ -261,11 +360,14 @@ class Runner:
                 for k, v in ((r.get("usage") or {}).get(role) or {}).items():
                     tot[k] = tot.get(k, 0) + v
             usage[role] = tot
+        retries = dict(self.session_usage.get("episode_retries") or {})
         for role, snap in self.session_usage.items():
-            usage[role]["this_session"] = snap
+            if role in usage:
+                usage[role]["this_session"] = snap
         return {"model": self.cfg.agent.model, "output": str(self.store.root),
                 "expected_episodes": len(self.tasks) * self.cfg.runs, "completed_episodes": len(recs),
                 "errors_this_session": len(self.errors), "wall_s_this_session": round(wall_s, 3),
+                "episode_retries_this_session": retries,
                 "workers": max(1, min(self.cfg.workers, self.cfg.concurrency)),
                 "usage": usage, "total_cost": sum(u["cost"] for u in usage.values()),
                 "metrics": summarize(recs), "created": datetime.now(timezone.utc).isoformat()}
