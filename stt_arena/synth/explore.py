@@ -2,7 +2,8 @@
 sandbox, reads the results, chooses the next call and finally reports broken or inconsistent behaviour.
 
 The model gets the environment's tools plus ``report`` (its findings, which end the loop). Each tool call
-costs one unit of ``budget``; when the budget is spent the model is asked for its report once more. Calls
+costs one unit of ``budget``; when the budget is spent the model is asked for its report once more; turns
+without a valid tool call are bounded too (at most ``2 * budget + 4`` turns in all). Calls
 that crash the method or return a malformed result are findings too, whatever the model says.
 Model misbehaviour (no tool call, unknown tools, bad arguments, an invalid report) is fed back to it as
 the tool's result, never raised.
@@ -75,7 +76,7 @@ async def explore(syn: Synthesizer, executor: Executor, item: str, class_name: s
     report: ExploreReport | None = None
     used = turns = 0
     try:
-        while report is None and turns < budget + 3:
+        while report is None and turns < 2 * budget + 4:  # wasted turns (no call, bad calls) are bounded too
             turns += 1
             final = used >= budget
             if final:

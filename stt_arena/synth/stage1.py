@@ -212,7 +212,7 @@ def _specs(code: str, class_name: str) -> list[dict]:
             for s in specs]
 
 
-async def tested_env(syn: Synthesizer, executor: Executor, item: str, ctx: dict, ops: OperationList,
+async def functional_validation(syn: Synthesizer, executor: Executor, item: str, ctx: dict, ops: OperationList,
                      cls: AttributeClass, methods: dict, opts: "Stage1Options") -> tuple[str, list, dict, list]:
     """Init config, test plan, sandboxed functional tests; a method failing its tests goes back to the model
     with the failing calls and their results (at most ``max_repairs`` rounds)."""
@@ -284,7 +284,7 @@ async def curate(seed: SeedQuery, syn: Synthesizer, executor: Executor, opts: St
     ops = await syn.call("env_operations", ctx, OperationList, item=item, validate=_check_ops(opts))
     ctx = {**ctx, "operations": [o.model_dump() for o in ops.operations]}
     cls, methods, _ = await build_env(syn, item, ctx, ops)
-    code, tools, init_config, report = await tested_env(syn, executor, item, ctx, ops, cls, methods, opts)
+    code, tools, init_config, report = await functional_validation(syn, executor, item, ctx, ops, cls, methods, opts)
     h = hashlib.sha256(seed.seed_id.encode()).hexdigest()[:6]
     return [CuratedEnv(env_id=f"env-{slug(summ.name, 30)}-{h}", seed_id=seed.seed_id, source=seed.source,
                        name=summ.name, summary=summ.summary, usefulness=summ.usefulness,
