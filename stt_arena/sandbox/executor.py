@@ -32,6 +32,7 @@ from typing import Callable
 from ..task.models import Task
 from ..util.aio import within
 from . import protocol
+from .cgroups import TreeLimits
 from .local import LocalEpisode
 from .runtime import _event_label
 from .seccomp_filter import build_bpf
@@ -145,13 +146,15 @@ class Executor:
         self._wlock = threading.Lock()
         self._warm_sent: set[str] = set()  # code keys the fork server has (or will get) compiled
         self._warm_queue: list[dict] = []  # sent with the next fork request
+        self._tree: TreeLimits | None = None  # per-episode cgroups, where writable
 
     @property
     def layers(self) -> dict[str, bool]:
         py = self.limits.get("python_layers") is not False
         return {"process_per_episode": True, "ast_guard": py, "restricted_builtins": py, "audit_hook": py,
                 "resource_limits": True, "call_timeout": True, "result_cap": True, "bwrap": self.os_layer,
-                "namespaces": self.os_layer, "seccomp": self.os_layer, "isolated_grading": True}
+                "namespaces": self.os_layer, "seccomp": self.os_layer, "isolated_grading": True,
+                "tree_limits": self.os_layer and (os.geteuid() != 0 or bool(self._tree and self._tree.pids))}
 
     def _start_server(self) -> None:
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -160,6 +163,8 @@ class Executor:
                                   "--os-layer", build_bpf()[0].hex()]
         else:
             cmd = [sys.executable, "-m", "stt_arena.sandbox.forkserver", str(child.fileno())]
+        if self.os_layer and self._tree is None:
+            self._tree = TreeLimits()
         self._proc = self._launch(cmd, child)
         child.close()
         self._ctrl = parent
@@ -364,23 +369,26 @@ class Executor:
             self._shutdown_server()  # still holding the thread lock taken when the pipeline started
             self._lock.release()
 
-    def _episode(self, forked: tuple) -> "SandboxEpisode":
+    def _episode(self, forked: tuple, limits: dict) -> "SandboxEpisode":
         sock, pid, pidfd = forked
-        return SandboxEpisode(sock, pid, self.call_timeout_s, self.max_frame_bytes, self._vetted, pidfd, self)
+        ep = SandboxEpisode(sock, pid, self.call_timeout_s, self.max_frame_bytes, self._vetted, pidfd, self)
+        if self._tree is not None and pidfd is not None:  # before any environment code runs
+            ep.cgroups = self._tree.place(pid, int(limits["processes"]), int(limits["memory_mb"]))
+        return ep
 
     def _judge_limits(self) -> dict:
         return {**self.limits, "python_layers": True}
 
     def open(self, task: Task, seed: int | None = None, limits: dict | None = None) -> "SandboxEpisode":
         lim = {**self.limits, **(limits or {})}
-        ep = self._episode(self._fork_worker(lim))
+        ep = self._episode(self._fork_worker(lim), lim)
         ep.start(episode_spec(task, seed))
         return ep
 
     async def aopen(self, task: Task, seed: int | None = None, limits: dict | None = None) -> "SandboxEpisode":
         """``open`` for asyncio."""
         lim = {**self.limits, **(limits or {})}
-        ep = self._episode(await self._afork_worker(lim))
+        ep = self._episode(await self._afork_worker(lim), lim)
         await ep.astart(episode_spec(task, seed))
         return ep
 
@@ -402,6 +410,9 @@ class Executor:
     def close(self) -> None:
         with self._lock:
             self._shutdown_server()
+            if self._tree is not None:
+                self._tree.close()
+                self._tree = None
 
     def __enter__(self):
         return self
@@ -466,12 +477,16 @@ class SandboxEpisode:
         self._now: str | None = None
         self._seed = 0
         self._step = 0
+        self.cgroups: list = []  # per-episode cgroup dirs (removed once the worker is gone)
 
     # -- transport ------------------------------------------------------------------------
     def _release(self) -> None:
         if self.pidfd is not None:
             os.close(self.pidfd)
             self.pidfd = None
+        if self.cgroups and self.executor is not None and self.executor._tree is not None:
+            self.executor._tree.release(self.cgroups)
+        self.cgroups = []
 
     def _kill(self, why: str) -> None:
         self.alive, self.death = False, why
@@ -663,7 +678,8 @@ class SandboxEpisode:
         if self.executor is None:
             return self._no_judge(checklist, goals, "no executor to grade in")
         try:
-            judge = self.executor._episode(self.executor._fork_worker(self.executor._judge_limits()))
+            lim = self.executor._judge_limits()
+            judge = self.executor._episode(self.executor._fork_worker(lim), lim)
         except SandboxError as e:
             return self._no_judge(checklist, goals, f"grading worker failed: {e}")
         try:
@@ -676,7 +692,8 @@ class SandboxEpisode:
         if self.executor is None:
             return self._no_judge(checklist, goals, "no executor to grade in")
         try:
-            judge = self.executor._episode(await self.executor._afork_worker(self.executor._judge_limits()))
+            lim = self.executor._judge_limits()
+            judge = self.executor._episode(await self.executor._afork_worker(lim), lim)
         except SandboxError as e:
             return self._no_judge(checklist, goals, f"grading worker failed: {e}")
         try:

@@ -1,0 +1,116 @@
+"""Process-count and memory limits for a whole episode tree, through cgroups (harness side).
+
+RLIMIT_NPROC bounds an episode's processes only when the sandbox's uid is not host root (the kernel
+exempts root); RLIMIT_AS bounds one process. Where a writable ``pids`` (and ``memory``) controller
+exists (cgroup v1 or v2; typically when the harness runs as root), each worker is moved into its own
+cgroup before any environment code runs, with ``pids.max`` and a memory cap for everything it starts.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+from pathlib import Path
+
+_MOUNT = Path("/sys/fs/cgroup")
+_LIMIT_FILES = {"pids": ("pids.max",), "memory": ("memory.max", "memory.limit_in_bytes")}
+
+
+def _own_paths() -> dict[str, Path]:
+    """controller -> this process's cgroup directory, for v1 hierarchies and the v2 one."""
+    out: dict[str, Path] = {}
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        return out
+    for line in lines:
+        _, ctrls, rel = line.split(":", 2)
+        rel = rel.lstrip("/")
+        if not ctrls:  # v2: usable where this cgroup already delegates the controllers to children
+            base = _MOUNT / "unified" if (_MOUNT / "unified" / "cgroup.controllers").exists() else _MOUNT
+            try:
+                v2 = (base / rel / "cgroup.subtree_control").read_text().split()
+            except OSError:
+                continue
+            for c in ("pids", "memory"):
+                if c in v2:
+                    out.setdefault(c, base / rel)
+        else:
+            for c in ctrls.split(","):
+                if c in _LIMIT_FILES:
+                    out[c] = _MOUNT / c / rel
+    return out
+
+
+class TreeLimits:
+    """Per-episode cgroups under ``stt-arena-<pid>-<n>`` next to the harness's own."""
+
+    _serial = itertools.count()
+
+    def __init__(self) -> None:
+        self.bases: dict[str, Path] = {}
+        self.pending: list[Path] = []
+        self.live: set[Path] = set()
+        self._n = itertools.count()
+        tag = f"stt-arena-{os.getpid()}-{next(self._serial)}"
+        for ctrl, own in _own_paths().items():
+            base = own / tag
+            try:
+                base.mkdir()
+            except OSError:
+                continue
+            if any((base / f).exists() for f in _LIMIT_FILES[ctrl]):
+                self.bases[ctrl] = base
+            else:
+                _rmdir(base)
+
+    @property
+    def pids(self) -> bool:
+        return "pids" in self.bases
+
+    def place(self, pid: int, processes: int, memory_mb: int) -> list[Path]:
+        """Move ``pid`` into fresh cgroups capped at ``processes`` more processes and ``memory_mb``."""
+        self.pending = [p for p in self.pending if not _rmdir(p)]
+        made = []
+        for ctrl, base in self.bases.items():
+            d = base / f"ep-{next(self._n)}"
+            try:
+                d.mkdir()
+                value = str(processes + 1) if ctrl == "pids" else str(int(memory_mb) << 20)
+                for f in _LIMIT_FILES[ctrl]:
+                    if (d / f).exists():
+                        (d / f).write_text(value)
+                        break
+                (d / "cgroup.procs").write_text(str(pid))
+                made.append(d)
+                self.live.add(d)
+            except OSError:
+                _rmdir(d)
+        return made
+
+    def release(self, dirs: list[Path]) -> None:
+        """After the worker was killed: removed now or on a later ``place``/``close``."""
+        self.live.difference_update(dirs)
+        self.pending += [d for d in dirs if not _rmdir(d)]
+
+    def close(self) -> None:
+        import time
+        deadline = time.monotonic() + 2
+        self.pending += sorted(self.live)
+        self.live = set()
+        while self.pending and time.monotonic() < deadline:
+            self.pending = [p for p in self.pending if not _rmdir(p)]
+            if self.pending:
+                time.sleep(0.02)
+        for base in self.bases.values():
+            _rmdir(base)
+        self.bases = {}
+
+
+def _rmdir(p: Path) -> bool:
+    try:
+        p.rmdir()
+        return True
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False

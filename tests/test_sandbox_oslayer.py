@@ -1,0 +1,281 @@
+"""The OS layer holds alone: the Python layers (guard, restricted builtins, audit hook) are turned off
+and environment code runs arbitrary Python (os, subprocess, ctypes, signals, /proc, sockets, fork).
+Each promise of the threat model is asserted from the harness's side."""
+import json
+import os
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from stt_arena.sandbox.executor import _PKG_PARENT, Executor, os_layer_status
+from tests.helpers import attack_env, make_task
+
+OK, WHY = os_layer_status()
+pytestmark = pytest.mark.skipif(not OK, reason=f"the OS sandbox layer is unavailable here: {WHY}")
+SECRET = "sk-test-canary-0123456789"
+UNGUARDED = {"python_layers": False, "processes": 6, "file_size": 1 << 20, "memory_mb": 400, "cpu_seconds": 20}
+
+
+@pytest.fixture(scope="module")
+def ex():
+    os.environ["STT_TEST_API_KEY"] = SECRET  # in the harness's environment, as API keys are
+    try:
+        with Executor(call_timeout_s=5.0, limits=UNGUARDED) as e:
+            yield e
+    finally:
+        os.environ.pop("STT_TEST_API_KEY", None)
+
+
+def run(ex, body: str, **kw) -> dict:
+    """Open an episode whose ``attack`` tool runs ``body`` (returning a dict), call it once."""
+    ep = ex.open(make_task(attack_env(body), "E"), **kw)
+    try:
+        r = ep.call("attack")["result"]
+        assert r.get("success"), r
+        return r.get("data")
+    finally:
+        ep.close()
+
+
+def pid_ns_members(ns: str) -> list[int]:
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                if os.readlink(f"/proc/{d}/ns/pid") == ns:
+                    out.append(int(d))
+            except OSError:
+                pass
+    return out
+
+
+def test_python_layers_really_are_off(ex):
+    assert not ex.layers["ast_guard"] and not ex.layers["audit_hook"]
+    d = run(ex, "import os, sys, ctypes, subprocess\nreturn {'success': True, 'data': [os.getpid(), "
+                "type(__builtins__).__name__, 'ctypes' in sys.modules]}")
+    assert d == [1, "module", True]  # PID 1 of its own namespace, real builtins, ctypes imported
+
+
+def test_no_file_write_outside_scratch(ex):
+    targets = ["/", "/usr", "/etc", "/dev", "/opt/stt-arena/stt_arena/sandbox", os.path.dirname(os.__file__),
+               _PKG_PARENT, "/root", "/var/tmp", "/proc"]
+    body = f"""
+import os
+out = {{}}
+for d in {targets!r}:
+    try:
+        with open(os.path.join(d, 'stt_pwned'), 'w') as f:
+            f.write('x')
+        out[d] = 'WROTE'
+    except OSError as e:
+        out[d] = type(e).__name__
+try:
+    os.chmod('/dev/null', 0o600)
+    out['chmod'] = 'CHANGED'
+except OSError as e:
+    out['chmod'] = type(e).__name__
+with open('/tmp/scratch.txt', 'w') as f:
+    f.write('ok')
+out['scratch'] = open('/tmp/scratch.txt').read()
+return {{'success': True, 'data': out}}
+"""
+    d = run(ex, body)
+    assert d.pop("scratch") == "ok"
+    assert "WROTE" not in d.values() and d["chmod"] != "CHANGED", d
+    for t in targets:
+        assert not Path(t, "stt_pwned").exists()
+    assert oct(os.stat("/dev/null").st_mode & 0o777) == "0o666"
+
+
+def test_scratch_is_private_to_the_episode(ex):
+    run(ex, "open('/tmp/left_behind', 'w').write('x')\nreturn {'success': True}")
+    assert run(ex, "import os\nreturn {'success': True, 'data': os.listdir('/tmp')}") == []
+    assert not Path("/tmp/left_behind").exists()
+
+
+def test_no_network(ex):
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(4)
+    port = srv.getsockname()[1]
+    abstract = f"\0stt-test-{os.getpid()}"
+    usrv = socket.socket(socket.AF_UNIX)
+    usrv.bind(abstract)
+    usrv.listen(4)
+    body = f"""
+import socket
+out = {{}}
+for name, fam, addr in [('tcp', socket.AF_INET, ('127.0.0.1', {port})), ('dns', socket.AF_INET, ('8.8.8.8', 53)),
+                        ('abstract', socket.AF_UNIX, {abstract!r}), ('v6', socket.AF_INET6, ('::1', {port}))]:
+    try:
+        s = socket.socket(fam)
+        s.settimeout(1)
+        s.connect(addr)
+        out[name] = 'CONNECTED'
+    except OSError as e:
+        out[name] = type(e).__name__
+out['ifaces'] = [n for _, n in socket.if_nameindex()]
+return {{'success': True, 'data': out}}
+"""
+    try:
+        srv.setblocking(False)
+        d = run(ex, body)
+        with pytest.raises(BlockingIOError):
+            srv.accept()  # nobody reached the harness's listener
+    finally:
+        srv.close()
+        usrv.close()
+    assert "CONNECTED" not in d.values(), d
+    assert d["ifaces"] == ["lo"]
+
+
+def test_no_view_of_other_processes_or_the_harness_environment(ex):
+    body = """
+import os
+seen = []
+for pid in range(1, 5000):
+    try:
+        os.kill(pid, 0)
+        seen.append(pid)
+    except ProcessLookupError:
+        pass
+    except PermissionError:
+        seen.append(pid)
+env_files = {}
+for p in ['/proc/self/environ', '/proc/1/environ', '/proc/%d/environ' % os.getppid()]:
+    try:
+        env_files[p] = open(p, 'rb').read().decode(errors='replace')
+    except OSError as e:
+        env_files[p] = type(e).__name__
+return {'success': True, 'data': {'seen': seen, 'proc': os.listdir('/proc'), 'env': dict(os.environ),
+        'files': env_files, 'uid': [os.getuid(), os.geteuid()], 'ppid': os.getppid()}}
+"""
+    d = run(ex, body)
+    assert d["seen"] == [1] and d["proc"] == [] and d["ppid"] == 0
+    assert SECRET not in json.dumps(d) and "STT_TEST_API_KEY" not in d["env"]
+    assert set(d["env"]) <= {"PATH", "PYTHONPATH", "PYTHONDONTWRITEBYTECODE", "PYTHONHASHSEED", "LANG", "PWD"}
+    assert 0 not in d["uid"]
+
+
+def test_cannot_signal_or_trace_siblings_the_fork_server_or_the_harness(ex):
+    bystander = ex.open(make_task(attack_env("return {'success': True}"), "E"))
+    try:
+        body = f"""
+import ctypes, os, signal
+libc = ctypes.CDLL(None, use_errno=True)
+out = {{}}
+for name, call in [('kill_harness', lambda: os.kill({os.getpid()}, signal.SIGKILL)),
+                   ('kill_bystander', lambda: os.kill({bystander.pid}, signal.SIGKILL))]:
+    try:
+        call()
+        out[name] = 'SENT'
+    except OSError as e:
+        out[name] = type(e).__name__
+for name, nr, args in [('ptrace_attach', 101, (16, {bystander.pid}, 0, 0)), ('pidfd_open', 434, ({os.getpid()}, 0)),
+                       ('process_vm_readv', 310, ({os.getpid()}, 0, 0, 0, 0, 0))]:
+    out[name] = [libc.syscall(nr, *args), ctypes.get_errno()]
+try:
+    os.kill(-1, signal.SIGKILL)  # everything this process may signal
+except ProcessLookupError:
+    pass
+return {{'success': True, 'data': out}}
+"""
+        d = run(ex, body)
+        assert d["kill_harness"] == d["kill_bystander"] == "ProcessLookupError", d
+        assert all(d[k][0] == -1 for k in ("ptrace_attach", "pidfd_open", "process_vm_readv")), d
+        assert bystander.call("get_x")["result"]["data"] == 1  # the sibling episode is untouched
+        assert run(ex, "return {'success': True, 'data': 7}") == 7  # and the fork server still serves
+    finally:
+        bystander.close()
+
+
+def test_seccomp_and_capabilities(ex):
+    body = """
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+out = {}
+for name, nr, args in [('unshare_user', 272, (0x10000000,)), ('mount', 165, (b'none', b'/tmp', b'tmpfs', 0, None)),
+                       ('bpf', 321, (0, 0, 0)), ('keyctl', 250, (0, 0)), ('perf_event_open', 298, (0, 0, -1, -1, 0)),
+                       ('setns', 308, (0, 0)), ('kexec_load', 246, (0, 0, 0, 0)), ('clone_newuser', 56, (0x10000000 | 17, 0, 0, 0, 0)),
+                       ('chroot', 161, (b'/tmp',)), ('io_uring_setup', 425, (1, 0))]:
+    out[name] = [libc.syscall(nr, *args), ctypes.get_errno()]
+try:
+    os.setuid(0)
+    out['setuid0'] = 'ROOT'
+except OSError as e:
+    out['setuid0'] = type(e).__name__
+hdr = (ctypes.c_uint32 * 2)(0x20080522, 0)
+data = (ctypes.c_uint32 * 6)()
+libc.capget(hdr, data)
+out['caps'] = list(data)
+return {'success': True, 'data': out}
+"""
+    if os.uname().machine != "x86_64":
+        pytest.skip("syscall numbers below are x86_64's")
+    d = run(ex, body)
+    caps = d.pop("caps")
+    assert d.pop("setuid0") != "ROOT" and caps == [0] * 6
+    assert all(rc == -1 and err in (1, 38) for rc, err in d.values()), d  # EPERM (ENOSYS for clone3)
+
+
+def test_closing_leaves_no_process_and_processes_are_bounded(ex):
+    body = """
+import os, subprocess, time
+made, refused = 0, 0
+for i in range(12):
+    try:
+        pid = os.fork()
+    except OSError:
+        refused += 1
+        continue
+    if pid == 0:
+        try:
+            os.setsid()
+            if os.fork() == 0:  # detached grandchild
+                time.sleep(60)
+        finally:
+            os._exit(0)
+    made += 1
+try:
+    subprocess.Popen(['/bin/sh', '-c', 'sleep 60'], start_new_session=True)
+except OSError:
+    pass
+time.sleep(0.2)
+return {'success': True, 'data': [made, refused]}
+"""
+    ep = ex.open(make_task(attack_env(body), "E"))
+    ns = os.readlink(f"/proc/{ep.pid}/ns/pid")
+    made, refused = ep.call("attack")["result"]["data"]
+    assert refused > 0 and 1 + len(pid_ns_members(ns)) <= UNGUARDED["processes"] + 2
+    assert len(pid_ns_members(ns)) > 1  # it did start processes, detached ones among them
+    ep.close()
+    deadline = time.time() + 5
+    while pid_ns_members(ns) and time.time() < deadline:
+        time.sleep(0.05)
+    assert pid_ns_members(ns) == []
+
+
+def test_a_hung_episode_is_killed_with_its_whole_tree(ex):
+    body = "import os, time\nif os.fork() == 0:\n    time.sleep(60)\nwhile True:\n    pass"
+    ep = ex.open(make_task(attack_env(body), "E"))
+    ns = os.readlink(f"/proc/{ep.pid}/ns/pid")
+    out = ep.call("attack")
+    assert out["sandbox_error"] == "dead" and "timed out" in out["result"]["error"]
+    deadline = time.time() + 5
+    while pid_ns_members(ns) and time.time() < deadline:
+        time.sleep(0.05)
+    assert pid_ns_members(ns) == []
+
+
+def test_memory_of_the_tree_is_bounded(ex):
+    body = """
+import os
+try:
+    x = bytearray(900 << 20)
+    return {'success': True, 'data': 'ALLOCATED'}
+except MemoryError:
+    return {'success': True, 'data': 'MemoryError'}
+"""
+    assert run(ex, body) == "MemoryError"
