@@ -18,16 +18,45 @@ from .task.models import Task
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Spatio-temporal tool-use arena for LLM agents.")
 synth_app = typer.Typer(no_args_is_help=True, help="Task synthesis: procedural generator and the LLM pipeline.")
 app.add_typer(synth_app, name="synth")
-from .util.console import console
+from .util.console import console, fail  # noqa: E402
 
 
-def _load(path: Optional[Path]) -> list[Task]:
+def _version(value: bool) -> None:
+    if value:
+        from . import __version__
+        sys.stdout.write(f"stt-arena {__version__}\n")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="print the version and exit")) -> None:
+    """Spatio-temporal tool-use arena for LLM agents."""
+
+
+def _load(path: Optional[Path], loadable: bool = False) -> list[Task]:
+    """Tasks of ``path`` (default: the built-in benchmark); ``loadable``: also check that every task's
+    code compiles (a clear error instead of a traceback deep in a command)."""
     p = path or default_tasks_path()
     try:
-        return load_tasks(p)
+        items = load_tasks(p)
     except TaskFileError as e:
-        console.print(f"[red]error:[/red] {e}")
-        raise typer.Exit(2) from None
+        fail(str(e))
+    if loadable:
+        from .eval.preflight import check_loadable
+        broken = check_loadable(items, p, guard=False, checks=False)
+        if broken:
+            fail(f"{len(broken)} task(s) cannot be loaded: " + " | ".join(broken[:5]))
+    return items
+
+
+def _write_text(path: Path, text: str, flag: str) -> None:
+    try:
+        if path.parent and not path.parent.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    except OSError as e:
+        fail(f"{flag} {path}: cannot write: {e.strerror or e}")
 
 
 @app.command()
@@ -35,7 +64,7 @@ def schema(output: Optional[Path] = typer.Option(None, "--output", "-o", help="w
     """Print the JSON Schema of the task format."""
     text = json.dumps(Task.model_json_schema(), indent=2)
     if output:
-        output.write_text(text + "\n")
+        _write_text(output, text + "\n", "--output")
         console.print(f"wrote {output}")
     else:
         sys.stdout.write(text + "\n")
@@ -187,8 +216,7 @@ def play(
 
     task = next((t for t in _load(tasks) if t.task_id == task_id), None)
     if task is None:
-        console.print(f"[red]error:[/red] no task {task_id!r}")
-        raise typer.Exit(2)
+        fail(f"no task {task_id!r} (`stt-arena tasks` lists the ids)")
     ex = Executor() if sandbox else None
     ep = open_episode(task, ex, sandbox)
     console.print(f"[bold]{task.task_id}[/bold] {task.conflict_type}/{task.level}\n[cyan]User:[/cyan] {task.query}")
@@ -239,7 +267,7 @@ def stats(tasks: Optional[Path] = typer.Argument(None, help="task JSONL (default
     from .generator.family import LEVELS
     from .stats import composition
 
-    c = composition(_load(tasks))
+    c = composition(_load(tasks, loadable=True))
     if as_json:
         sys.stdout.write(json.dumps(c, indent=2) + "\n")
         return
@@ -269,9 +297,9 @@ def stats(tasks: Optional[Path] = typer.Argument(None, help="task JSONL (default
 
 @synth_app.command("procedural")
 def synth_procedural(
-    n: int = typer.Option(..., "--n", help="number of tasks"),
+    n: int = typer.Option(..., "--n", min=1, help="number of tasks"),
     seed: int = typer.Option(0, "--seed"),
-    out: Path = typer.Option(..., "--out", help="output JSONL"),
+    out: Path = typer.Option(..., "--output", "-o", "--out", help="output JSONL"),
     split: str = typer.Option("train", help="train (never collides with the benchmark) or test"),
     validate: bool = typer.Option(True, "--validate/--no-validate", help="run invariants I1-I5 on every task"),
     types: Optional[str] = typer.Option(None, help="comma-separated conflict types"),
@@ -286,18 +314,21 @@ def synth_procedural(
     from .validity import check_task
 
     if split not in ("train", "test"):
-        console.print("[red]error:[/red] --split must be train or test")
-        raise typer.Exit(2)
+        fail("--split must be train or test")
+    if out.is_dir() or (out.parent.exists() and not out.parent.is_dir()) or any(
+            p.exists() and not p.is_dir() for p in out.parents):
+        fail(f"--output {out}: not a writable file path (it, or a parent, is in the way)")
     check = (lambda t: check_task(t).valid) if validate else None
     exclude = benchmark_fingerprints() if split == "train" else set()
     t0 = time.perf_counter()
     try:
         gen = iter_generate(n, seed, split, validate=check, exclude=exclude,
                             types=types.split(",") if types else None)
-        written = save_tasks(tqdm(gen, total=n, desc="tasks", disable=n < 50), out)
+        written = save_tasks(tqdm(gen, total=n, desc="tasks", disable=n < 50 or not sys.stderr.isatty()), out)
     except GenerationError as e:
-        console.print(f"[red]error:[/red] {e}")
-        raise typer.Exit(1) from None
+        fail(str(e), 1)
+    except OSError as e:
+        fail(f"--output {out}: cannot write: {e.strerror or e}", 1)
     dt = time.perf_counter() - t0
     console.print(f"wrote {written} {'validated ' if validate else ''}tasks to {out} in {dt:.1f}s "
                   f"({written / dt:.0f} tasks/s)")
@@ -349,3 +380,27 @@ from .eval.commands import eval_command, report_command  # noqa: E402
 
 app.command("eval")(eval_command)
 app.command("report")(report_command)
+
+
+@app.command("tasks")
+def tasks_command(
+    tasks: Optional[Path] = typer.Argument(None, help="task JSONL (default: the built-in benchmark)"),
+    types: Optional[str] = typer.Option(None, "--types", help="comma-separated conflict types, e.g. T1,ST2"),
+    levels: Optional[str] = typer.Option(None, "--levels", help="easy,medium,hard,impossible"),
+    domain: Optional[str] = typer.Option(None, "--domain", help="only this domain"),
+    as_json: bool = typer.Option(False, "--json", help="one JSON object per line"),
+) -> None:
+    """List task ids with conflict type, level and domain (for `play`, `eval --task-ids`)."""
+    items = _load(tasks)
+    ty = {t.strip().upper() for t in types.split(",")} if types else None
+    lv = {x.strip().lower() for x in levels.split(",")} if levels else None
+    rows = [t for t in items if (ty is None or t.conflict_type in ty) and (lv is None or t.level in lv)
+            and (domain is None or t.provenance.domain == domain)]
+    for t in rows:
+        if as_json:
+            sys.stdout.write(json.dumps({"task_id": t.task_id, "type": t.conflict_type, "level": t.level,
+                                         "domain": t.provenance.domain}) + "\n")
+        else:
+            sys.stdout.write(f"{t.task_id}\t{t.conflict_type}\t{t.level}\t{t.provenance.domain}\n")
+    if not rows:
+        fail("no task matches the filters", 1)

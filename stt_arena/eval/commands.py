@@ -9,7 +9,7 @@ from typing import List, Optional
 
 import typer
 
-from ..util.console import console
+from ..util.console import console, err_console, fail
 
 
 def _json_opt(text: Optional[str], flag: str) -> dict:
@@ -38,6 +38,8 @@ def eval_command(
     model: str = typer.Option(..., "--model", "-m", help="agent model name, or builtin:oracle|stale|retry|no-verify"),
     base_url: Optional[str] = typer.Option(None, "--base-url", help="OpenAI-compatible endpoint of the agent model"),
     api_key_env: str = typer.Option("OPENAI_API_KEY", "--api-key-env", help="env var holding the agent API key"),
+    api_key: Optional[str] = typer.Option(None, "--api-key", help="the agent API key itself (prefer --api-key-env: "
+                                          "a key on the command line shows in ps); never written to results"),
     temperature: float = typer.Option(0.7, "--temperature"),
     max_tokens: Optional[int] = typer.Option(None, "--max-tokens", help="per-reply completion limit"),
     extra_body: Optional[str] = typer.Option(None, "--extra-body",
@@ -70,6 +72,8 @@ def eval_command(
     max_retries: int = typer.Option(6, "--max-retries", min=0),
     request_timeout: float = typer.Option(120.0, "--request-timeout", help="seconds per HTTP request"),
     episode_timeout: float = typer.Option(900.0, "--episode-timeout", help="seconds per episode"),
+    episode_retries: int = typer.Option(2, "--episode-retries", min=0,
+                                        help="re-runs of an episode that failed for infrastructure reasons"),
     multi_call: str = typer.Option("first", "--multi-call", help="several tool calls in one reply: first (run the first, tell the model the rest were not run) or all (run them one per turn)"),
     keep_reasoning: bool = typer.Option(True, "--keep-reasoning/--drop-reasoning", help="send reasoning_content back in later turns"),
     max_observation_chars: int = typer.Option(16000, "--max-observation-chars"),
@@ -77,6 +81,8 @@ def eval_command(
     sandbox: bool = typer.Option(True, "--sandbox/--no-sandbox", help="--no-sandbox: in-process envs, trusted tasks only"),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="results dir (default results/<model>-<time>)"),
     resume: bool = typer.Option(False, "--resume", help="continue an interrupted run in --output"),
+    allow_task_change: bool = typer.Option(False, "--allow-task-change",
+                                           help="--resume with a task file other than the run's (mixes task sets)"),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
     """Evaluate an agent on the benchmark (the paper's protocol by default) and print Table 3."""
@@ -86,6 +92,7 @@ def eval_command(
     from .config import EvalConfig, slug
     from .orchestrator import FatalEvalError
     from .runner import EvalSetupError, Runner
+    from .store import StoreWriteError
     from .tables import print_summary
 
     logging.basicConfig(level=logging.WARNING)
@@ -94,25 +101,27 @@ def eval_command(
     if user not in ("auto", "scripted", "llm"):
         raise typer.BadParameter("choose auto, scripted or llm", param_hint="--user")
     common = dict(rpm=rpm, max_retries=max_retries, timeout_s=request_timeout)
-    agent = ModelConfig(model=model, base_url=base_url, api_key_env=api_key_env, temperature=temperature,
+    agent = ModelConfig(model=model, base_url=base_url, api_key_env=api_key_env, api_key_value=api_key,
+                        temperature=temperature,
                         max_tokens=max_tokens, extra_body=_json_opt(extra_body, "--extra-body"),
                         price_per_1k_input=price_in, price_per_1k_output=price_out, **common)
     user_cfg = judge_cfg = None
     if user_model:
         user_cfg = ModelConfig(model=user_model, base_url=user_base_url or base_url,
                                api_key_env=user_api_key_env or api_key_env, temperature=user_temperature,
+                               api_key_value=None if user_api_key_env else api_key,
                                extra_body=_json_opt(user_extra_body, "--user-extra-body"), **common)
     if judge_model:
         judge_cfg = ModelConfig(model=judge_model, base_url=judge_base_url or base_url,
                                 api_key_env=judge_api_key_env or api_key_env, temperature=0.0,
+                                api_key_value=None if judge_api_key_env else api_key,
                                 extra_body=_json_opt(judge_extra_body, "--judge-extra-body"), **common)
     mode = ("llm" if user_cfg else "scripted") if user == "auto" else user
     path = tasks or default_tasks_path()
     try:
         items = load_tasks(path)
     except TaskFileError as e:
-        console.print(f"[red]error:[/red] {e}")
-        raise typer.Exit(2) from None
+        fail(str(e))
     if output is None:
         if resume:
             raise typer.BadParameter("--resume needs the --output directory of the run to continue",
@@ -121,32 +130,44 @@ def eval_command(
     try:
         cfg = EvalConfig(agent=agent, user=user_cfg, judge=judge_cfg, user_mode=mode, tasks_path=str(path),
                          max_turns=max_turns, runs=runs, seed=seed, concurrency=concurrency, workers=workers,
-                         episode_timeout_s=episode_timeout, multi_call=multi_call, keep_reasoning=keep_reasoning,
+                         episode_timeout_s=episode_timeout, episode_retries=episode_retries,
+                         multi_call=multi_call, keep_reasoning=keep_reasoning,
                          max_observation_chars=max_observation_chars, sandbox=sandbox,
                          system_prompt_path=str(system_prompt) if system_prompt else None,
                          types=_split(types), levels=_split(levels), task_ids=_split(task_ids), limit=limit)
-        runner = Runner(cfg, items, output, resume=resume, progress=progress)
+        runner = Runner(cfg, items, output, resume=resume, progress=progress,
+                        allow_task_change=allow_task_change)
     except (EvalSetupError, FileNotFoundError) as e:
-        console.print(f"[red]error:[/red] {e}")
-        raise typer.Exit(2) from None
+        fail(str(e))
     left = len(runner.jobs())
     console.print(f"[bold]{model}[/bold] on {len(runner.tasks)} task(s) x {runs} run(s) from {path}; "
                   f"{left} episode(s) to run; results in {output}")
+    hint = f"continue with the same command plus: --output {output} --resume"
+    import asyncio
+    import signal
+
+    def _term(signum, frame):  # SIGTERM (kill, a scheduler's stop) ends the run like Ctrl-C
+        raise KeyboardInterrupt
+    old_term = signal.signal(signal.SIGTERM, _term)
     try:
-        import asyncio
         summary = asyncio.run(runner.run())
     except FatalEvalError as e:
-        console.print(f"[red]error:[/red] {e}")
-        raise typer.Exit(2) from None
+        done = len(runner.store.records)
+        fail(f"{e}. The run stopped; the {done} finished episode(s) are saved; when it is fixed, {hint}")
+    except StoreWriteError as e:
+        fail(f"{e}; the run stopped. The {len(runner.store.records)} episode(s) written before are kept; "
+             f"free space or fix permissions, then {hint}", 74)
     except KeyboardInterrupt:
-        console.print(f"[yellow]interrupted[/yellow]; finished episodes are saved. Continue with: "
-                      f"--output {output} --resume")
+        err_console.print(f"[yellow]interrupted[/yellow]: {len(runner.store.records)} finished episode(s) "
+                          f"are saved and summary.json is up to date; {hint}")
         raise typer.Exit(130) from None
+    finally:
+        signal.signal(signal.SIGTERM, old_term)
     print_summary(console, summary)
     errs = summary["expected_episodes"] - summary["completed_episodes"]
     if errs:
-        console.print(f"[yellow]{errs} episode(s) not completed[/yellow] (see {output}/errors.jsonl); "
-                      f"re-run them with: --output {output} --resume")
+        err_console.print(f"[yellow]{errs} episode(s) not completed[/yellow] for infrastructure reasons (see "
+                          f"{output}/errors.jsonl; they are not counted as failures); {hint}")
     console.print(f"results: {output}/results.jsonl, summary: {output}/summary.json")
     raise typer.Exit(1 if errs else 0)
 
@@ -158,13 +179,25 @@ def report_command(
     max_trajectories: int = typer.Option(2000, "--max-trajectories", help="cap on trajectories in the HTML viewer"),
 ) -> None:
     """Compare runs/models: Markdown table, radar chart over conflict types, bars per level, HTML viewer."""
-    from ..eval.store import ResultsFileError
+    from ..eval.store import RESULTS, ResultsFileError
     from ..report import build_report
+    from ..util.console import warn
 
+    dirs = []
+    out_abs = output.resolve()
+    for d in results:
+        if d.is_dir() and not (d / RESULTS).exists() and (
+                d.resolve() == out_abs or (d / "report.md").exists() or (d / "viewer.html").exists()):
+            warn(f"{d}: skipped (a report directory, not a results directory)")
+            continue
+        dirs.append(d)
+    if not dirs:
+        fail("no results directories among " + " ".join(map(str, results)))
     try:
-        files = build_report(results, output, title=title, max_trajectories=max_trajectories)
+        files = build_report(dirs, output, title=title, max_trajectories=max_trajectories)
     except ResultsFileError as e:
-        console.print(f"[red]error:[/red] {e}")
-        raise typer.Exit(2) from None
+        fail(str(e))
+    except OSError as e:
+        fail(f"cannot write the report to {output}: {e.strerror or e}")
     for f in files:
         console.print(f"wrote {f}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,7 +19,7 @@ from .metrics import summarize
 from .orchestrator import (EpisodeContext, FatalEvalError, InfraError, JudgePending, format_exc, judge_record,
                            run_episode)
 from .prompts import load_prompt
-from .store import CONFIG, SUMMARY, ResultsStore
+from .store import CONFIG, SUMMARY, ResultsStore, StoreWriteError
 
 log = logging.getLogger("stt_arena.eval")
 LEVEL_NAMES = ("easy", "medium", "hard", "impossible")
@@ -50,7 +51,16 @@ def select_tasks(tasks: list[Task], types=(), levels=(), task_ids=(), limit: int
     return out
 
 
-def _check_resume(store: ResultsStore, cfg: EvalConfig, resume: bool) -> None:
+def file_sha256(path: str | Path | None) -> str | None:
+    import hashlib
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest() if path else None
+    except OSError:
+        return None
+
+
+def _check_resume(store: ResultsStore, cfg: EvalConfig, resume: bool, tasks_sha: str | None = None,
+                  allow_task_change: bool = False) -> None:
     old = store.read_config()
     if store.records and not resume:
         raise EvalSetupError(f"{store.root} already holds {len(store.records)} episode(s); pass --resume to "
@@ -61,6 +71,12 @@ def _check_resume(store: ResultsStore, cfg: EvalConfig, resume: bool) -> None:
         if diff:
             raise EvalSetupError(f"--resume: {store.root} was run with different settings: " + "; ".join(
                 f"{k}: was {a!r}, now {b!r}" for k, (a, b) in diff.items()))
+        was = old.get("tasks_sha256")
+        if was and tasks_sha and was != tasks_sha and not allow_task_change:
+            raise EvalSetupError(
+                f"--resume: {store.root} holds episodes of another task file ({old.get('config', {}).get('tasks_path')}"
+                f", sha256 {was[:12]}), not of {cfg.tasks_path} (sha256 {tasks_sha[:12]}); one results "
+                f"directory holds one task set: choose another --output (or pass --allow-task-change)")
 
 
 def error_entry(task_id, run, e: BaseException, attempts: int = 1) -> dict:
@@ -267,7 +283,8 @@ class EpisodeLoop:
 
 class Runner:
     def __init__(self, cfg: EvalConfig, tasks: list[Task], output: str | Path, *, resume: bool = False,
-                 progress: bool = True, on_record: Callable[[dict], None] | None = None, fsync: bool = True):
+                 progress: bool = True, on_record: Callable[[dict], None] | None = None, fsync: bool = True,
+                 allow_task_change: bool = False, open_episode: Callable | None = None):
         if cfg.builtin is not None and cfg.builtin not in BUILTIN_AGENTS:
             raise EvalSetupError(f"--model builtin:{cfg.builtin}: unknown built-in agent; choose from "
                                  + ", ".join(f"builtin:{n}" for n in BUILTIN_AGENTS))
@@ -276,18 +293,34 @@ class Runner:
         self.cfg = cfg
         self.tasks = select_tasks(tasks, cfg.types, cfg.levels, cfg.task_ids, cfg.limit)
         self.system_prompt = load_prompt("agent_system", cfg.system_prompt_path)
-        self.store = ResultsStore(output, fsync=fsync)
-        _check_resume(self.store, cfg, resume)
+        from .preflight import check_loadable
+        broken = check_loadable(self.tasks, cfg.tasks_path or None, guard=cfg.sandbox)
+        if broken:
+            more = f" (and {len(broken) - 5} more)" if len(broken) > 5 else ""
+            raise EvalSetupError(f"{len(broken)} task(s) cannot be loaded, nothing was run: "
+                                 + " | ".join(broken[:5]) + more + "; `stt-arena validate` checks a task file")
+        out = Path(output)
+        if out.exists() and not out.is_dir():
+            raise EvalSetupError(f"--output {out}: exists and is not a directory")
+        try:
+            self.store = ResultsStore(output, fsync=fsync)
+        except OSError as e:
+            raise EvalSetupError(f"--output {out}: cannot create the results directory: {e.strerror or e}") from None
+        self.tasks_sha256 = file_sha256(cfg.tasks_path)
+        _check_resume(self.store, cfg, resume, self.tasks_sha256, allow_task_change)
         self.progress = progress
         self.on_record = on_record
         self.errors: list[dict] = []
         self.session_usage: dict[str, dict] = {}
+        self.open_episode = open_episode
         self._bar = None
 
-    def jobs(self) -> list[tuple[Task, int]]:
-        """Episodes still to run, longest expected first (oracle plan length): a shorter tail at the end."""
-        todo = [(t, r) for r in range(self.cfg.runs) for t in self.tasks if not self.store.has(t.task_id, r)]
-        return sorted(todo, key=lambda j: -len(j[0].plans.oracle))
+    def jobs(self) -> list[tuple]:
+        """Episodes still to run, longest expected first (oracle plan length): a shorter tail at the end.
+        A finished episode whose judge failed is a job ``(task, run, record)``: only its judge runs."""
+        todo = [(t, r) if (t.task_id, r) not in self.store.pending else (t, r, self.store.pending[(t.task_id, r)])
+                for r in range(self.cfg.runs) for t in self.tasks if not self.store.has(t.task_id, r)]
+        return sorted(todo, key=lambda j: (len(j) == 2, -len(j[0].plans.oracle)))
 
     def _write_config(self) -> None:
         old = self.store.read_config() or {}
@@ -295,6 +328,7 @@ class Runner:
         self.store.write_json(CONFIG, {
             "identity": self.cfg.identity(), "config": cfg, "label": self.cfg.agent.model,
             "task_ids": [t.task_id for t in self.tasks], "n_tasks": len(self.tasks),
+            "tasks_sha256": self.tasks_sha256 or old.get("tasks_sha256"),
             "created": old.get("created") or datetime.now(timezone.utc).isoformat(),
             "updated": datetime.now(timezone.utc).isoformat()})
 
@@ -310,10 +344,19 @@ class Runner:
     def _error(self, err: dict) -> None:
         self.errors.append(err)
         self.store.add_error(err)
+        msg = (f"error ({err.get('role', '?')}: {err.get('cause', '?')}): {err.get('task_id')} run "
+               f"{err.get('run')}: {str(err['error'])[:300]}")
         if self._bar is not None:
-            self._bar.write(f"error: {err.get('task_id')} run {err.get('run')}: {str(err['error'])[:300]}")
+            self._bar.write(msg, file=sys.stderr)
+        else:
+            log.warning(msg)
+
+    def _pending(self, rec: dict) -> None:
+        self.store.add_pending(rec)
 
     async def run(self) -> dict:
+        """Play the remaining episodes and write the summary. A results directory that cannot be
+        written raises StoreWriteError after the running episodes were stopped; what was written stays."""
         cfg = self.cfg
         self._write_config()
         jobs = self.jobs()
@@ -321,27 +364,43 @@ class Runner:
         workers = min(cfg.workers, len(jobs), cfg.concurrency)
         if self.progress:
             from tqdm import tqdm
+            tty = sys.stderr.isatty()  # piped: a line every 30 s, not a redraw per episode (log size)
             self._bar = tqdm(total=total, initial=total - len(jobs), desc=f"eval {cfg.agent.model}", unit="ep",
-                             dynamic_ncols=True)
+                             dynamic_ncols=tty, mininterval=0.1 if tty else 30.0, maxinterval=30.0 if tty else 60.0,
+                             ncols=None if tty else 100, file=sys.stderr)
             self._postfix(self._bar)
         t0 = time.monotonic()
+        failure: BaseException | None = None
         try:
             if workers > 1:
                 from .shards import run_sharded
                 self.session_usage = await run_sharded(cfg, self.system_prompt, jobs, workers,
-                                                       on_record=self._record, on_error=self._error)
+                                                       on_record=self._record, on_error=self._error,
+                                                       on_pending=self._pending)
             else:
-                loop = EpisodeLoop(cfg, self.system_prompt, on_record=self._record, on_error=self._error)
+                loop = EpisodeLoop(cfg, self.system_prompt, on_record=self._record, on_error=self._error,
+                                   on_pending=self._pending, open_episode=self.open_episode)
                 try:
                     await loop.run(jobs)
                 finally:
                     self.session_usage = loop.usage()
+        except OSError as e:
+            failure = e if isinstance(e, StoreWriteError) else StoreWriteError(e.errno, str(e))
+        except BaseException as e:
+            failure = e
         finally:
             if self._bar is not None:
                 self._bar.close()
             summary = self.summary(time.monotonic() - t0)
-            self.store.write_json(SUMMARY, summary)
+            try:
+                self.store.compact_errors()
+                self.store.write_json(SUMMARY, summary)
+            except OSError as e:
+                if failure is None:
+                    failure = e if isinstance(e, StoreWriteError) else StoreWriteError(e.errno, str(e))
             self.store.close()
+        if failure is not None:
+            raise failure
         return summary
 
     def _postfix(self, bar) -> None:

@@ -34,7 +34,7 @@ def _exit_with_parent(ppid: int) -> None:
 
 
 def _worker(cfg: EvalConfig, system_prompt: str, jobs: list[tuple[Task, int]], slots: int,
-            conn: Connection) -> None:
+            conn: Connection, shared_limits: dict | None = None) -> None:
     """Process entry: run this shard, stream ("record" | "error", dict) messages, then one final
     ("done", usage) | ("fatal", message) | ("crash", message)."""
     from .runner import EpisodeLoop
@@ -46,7 +46,8 @@ def _worker(cfg: EvalConfig, system_prompt: str, jobs: list[tuple[Task, int]], s
             conn.send((kind, obj))
 
     loop = EpisodeLoop(cfg, system_prompt, concurrency=slots, on_record=lambda r: send("record", r),
-                       on_error=lambda e: send("error", e))
+                       on_error=lambda e: send("error", e), on_pending=lambda r: send("pending", r),
+                       shared_limits=shared_limits)
     try:
         send("done", asyncio.run(loop.run(jobs)))
     except FatalEvalError as e:
@@ -69,12 +70,16 @@ class ShardSet:
 
     def __init__(self, cfg: EvalConfig, system_prompt: str, jobs: list[tuple[Task, int]], workers: int):
         ctx = mp.get_context("spawn")  # a clean interpreter: safe whatever threads the parent has
+        # one rate budget per endpoint for all workers and roles (--rpm is per endpoint, not per process)
+        self.shared_limits = {mc.endpoint(): ctx.Value("d", 0.0) for mc in (cfg.agent, cfg.user, cfg.judge)
+                              if mc is not None and mc.rpm}
         self.procs: list[mp.Process] = []
         self.conns: dict[Connection, int] = {}
         self.jobs: dict[int, int] = {}
         for k, (part, slots) in enumerate(split(jobs, cfg.concurrency, workers)):
             recv, send = ctx.Pipe(duplex=False)
-            p = ctx.Process(target=_worker, args=(cfg, system_prompt, part, slots, send), daemon=True,
+            p = ctx.Process(target=_worker, args=(cfg, system_prompt, part, slots, send, self.shared_limits),
+                            daemon=True,
                             name=f"stt-arena-eval-{k}")
             p.start()
             send.close()
@@ -83,7 +88,8 @@ class ShardSet:
             self.jobs[k] = len(part)
         self.stop = threading.Event()
 
-    def collect(self, on_record: Callable[[dict], None], on_error: Callable[[dict], None]) -> dict[str, dict]:
+    def collect(self, on_record: Callable[[dict], None], on_error: Callable[[dict], None],
+                on_pending: Callable[[dict], None] | None = None) -> dict[str, dict]:
         """Blocking: route messages until every worker is done; returns the merged usage."""
         usage: dict[str, dict] = {}
         fatal: str | None = None
@@ -99,6 +105,9 @@ class ShardSet:
                     on_record(obj)
                 elif kind == "error":
                     on_error(obj)
+                elif kind == "pending":
+                    if on_pending is not None:
+                        on_pending(obj)
                 else:
                     del live[conn]
                     if kind == "done":
@@ -107,7 +116,8 @@ class ShardSet:
                         fatal = fatal or obj
                         self.terminate()
                     elif not fatal:  # after a fatal error the others are stopped on purpose
-                        on_error({"task_id": None, "run": None, "kind": "infra",
+                        on_error({"task_id": None, "run": None, "kind": "infra", "role": "harness",
+                                  "cause": "worker_died",
                                   "error": f"eval worker {k} ({self.jobs[k]} episodes) stopped: {obj}; "
                                            f"its unfinished episodes run again on --resume"})
         if fatal:
@@ -129,10 +139,11 @@ class ShardSet:
 
 
 async def run_sharded(cfg: EvalConfig, system_prompt: str, jobs: list[tuple[Task, int]], workers: int, *,
-                      on_record: Callable[[dict], None], on_error: Callable[[dict], None]) -> dict[str, dict]:
+                      on_record: Callable[[dict], None], on_error: Callable[[dict], None],
+                      on_pending: Callable[[dict], None] | None = None) -> dict[str, dict]:
     """Run ``jobs`` over ``workers`` processes; the sinks are called from a collector thread."""
     shards = ShardSet(cfg, system_prompt, jobs, workers)
     try:
-        return await asyncio.to_thread(shards.collect, on_record, on_error)
+        return await asyncio.to_thread(shards.collect, on_record, on_error, on_pending)
     finally:
         shards.close()

@@ -20,6 +20,12 @@ RESULTS = "results.jsonl"
 ERRORS = "errors.jsonl"
 CONFIG = "config.json"
 SUMMARY = "summary.json"
+PENDING = "pending_judge.jsonl"  # finished episodes whose judge failed: only the judge runs again
+
+
+class StoreWriteError(OSError):
+    """The results directory cannot be written (disk full, read-only, quota): the run stops; everything
+    written before stays valid and ``--resume`` continues from it."""
 
 
 class ResultsFileError(ValueError):
@@ -62,6 +68,13 @@ def recover_jsonl(path: Path) -> tuple[list[dict], int]:
     return records, dropped
 
 
+def _unlink(p: Path) -> None:
+    try:
+        p.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
 def read_jsonl(path: Path) -> Iterator[dict]:
     """Read-only: complete lines only (a torn last line is skipped, not repaired)."""
     with Path(path).open("rb") as f:
@@ -84,12 +97,17 @@ class JsonlAppender:
     def append(self, record: dict) -> None:
         data = (_dumps(record) + "\n").encode("utf-8")
         with self._lock:
+            if self._fd < 0:
+                raise StoreWriteError(f"cannot write {self.path}: the results store is closed")
             view = memoryview(data)
-            while view:
-                n = os.write(self._fd, view)
-                view = view[n:]
-            if self.fsync:
-                os.fsync(self._fd)
+            try:
+                while view:
+                    n = os.write(self._fd, view)
+                    view = view[n:]
+                if self.fsync:
+                    os.fsync(self._fd)
+            except OSError as e:
+                raise StoreWriteError(e.errno, f"cannot write {self.path}: {e.strerror or e}") from e
 
     def close(self) -> None:
         with self._lock:
@@ -128,8 +146,15 @@ class ResultsStore:
                 unique.append(slim(r))
         self.records = unique
         self.done = seen
+        pending, _ = recover_jsonl(self.root / PENDING)
+        self.pending = {(r.get("task_id"), int(r.get("run", 0))): r for r in pending}
+        for k in list(self.pending):
+            if k in self.done:
+                del self.pending[k]
+        self.compact_errors(drop_unassigned=True)
         self._results = JsonlAppender(self.root / RESULTS, fsync)
         self._errors = JsonlAppender(self.root / ERRORS, fsync)
+        self._pending = JsonlAppender(self.root / PENDING, fsync)
 
     def has(self, task_id: str, run: int) -> bool:
         return (task_id, run) in self.done
@@ -146,6 +171,40 @@ class ResultsStore:
     def add_error(self, record: dict) -> None:
         self._errors.append(record)
 
+    def add_pending(self, record: dict) -> None:
+        """A finished episode whose judge failed (kept so that only the judge runs on --resume)."""
+        k = (record["task_id"], int(record["run"]))
+        if k not in self.done and k not in self.pending:
+            self._pending.append(record)
+            self.pending[k] = record
+
+    def compact_errors(self, drop_unassigned: bool = False) -> None:
+        """errors.jsonl keeps only episodes still not done (a resumed run that finished them clears
+        them); ``drop_unassigned``: also entries of no episode (a crashed worker of an earlier session)."""
+        p = self.root / ERRORS
+        if not p.exists():
+            return
+        errs, _ = recover_jsonl(p)
+        keep = [e for e in errs if (e.get("task_id") is None and not drop_unassigned)
+                or (e.get("task_id") is not None and (e.get("task_id"), int(e.get("run") or 0)) not in self.done)]
+        if len(keep) != len(errs):
+            self._rewrite(p, keep)
+        pp = self.root / PENDING
+        if pp.exists() and getattr(self, "pending", None) is not None:
+            recs, _ = recover_jsonl(pp)
+            left = [r for r in recs if (r.get("task_id"), int(r.get("run", 0))) not in self.done]
+            if len(left) != len(recs):
+                self._rewrite(pp, left)
+
+    def _rewrite(self, p: Path, recs: list[dict]) -> None:
+        tmp = p.with_suffix(p.suffix + ".tmp")
+        try:
+            with tmp.open("w", encoding="utf-8") as f:
+                f.writelines(_dumps(r) + "\n" for r in recs)
+            os.replace(tmp, p)
+        except OSError as e:
+            _unlink(tmp)
+            raise StoreWriteError(e.errno, f"cannot write {p}: {e.strerror or e}") from e
     def read_config(self) -> dict | None:
         p = self.root / CONFIG
         return json.loads(p.read_text()) if p.exists() else None
@@ -153,13 +212,18 @@ class ResultsStore:
     def write_json(self, name: str, obj: Any) -> Path:
         p = self.root / name
         tmp = p.with_suffix(p.suffix + ".tmp")
-        tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n")
-        os.replace(tmp, p)
+        try:
+            tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n")
+            os.replace(tmp, p)
+        except OSError as e:  # never leave an empty or partial .tmp behind
+            _unlink(tmp)
+            raise StoreWriteError(e.errno, f"cannot write {p}: {e.strerror or e}") from e
         return p
 
     def close(self) -> None:
         self._results.close()
         self._errors.close()
+        self._pending.close()
 
 
 def load_results(root: str | Path) -> tuple[list[dict], dict]:
