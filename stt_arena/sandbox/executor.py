@@ -42,7 +42,7 @@ from .worker import DEFAULT_LIMITS, MAX_REQUEST_BYTES
 log = logging.getLogger("stt_arena.sandbox")
 WARM_MAX_BYTES = 96 << 10  # code larger than this is not pre-compiled in the fork server
 WARM_PER_REQUEST = 1  # warm items per fork request (keeps each control message small)
-MAX_ARGS_BYTES = 1 << 20  # tool arguments larger than this (as JSON) are refused, not sent
+MAX_ARGS_BYTES = 1 << 20  # a tool call or message larger than this (as JSON) is refused, not sent
 _PKG_PARENT = str(Path(__file__).resolve().parents[2])
 _SANDBOX_DIR = str(Path(__file__).resolve().parent)
 _BOX_ROOT = "/opt/stt-arena"  # where the sandbox package is mounted inside bubblewrap
@@ -515,7 +515,8 @@ class SandboxEpisode:
             data = protocol.encode(req)
         except (ValueError, TypeError, RecursionError) as e:
             return {"ok": False, "kind": "request", "error": f"request not sent: {type(e).__name__}: {e}"}
-        if len(data) > MAX_REQUEST_BYTES or not protocol.depth_ok(req, protocol.MAX_DEPTH):
+        cap = MAX_ARGS_BYTES if req.get("op") in ("call", "message") else MAX_REQUEST_BYTES
+        if len(data) > cap or not protocol.depth_ok(req, protocol.MAX_DEPTH):
             return {"ok": False, "kind": "request", "error": "request not sent: too large or nested too deep"}
         return req, data
 
