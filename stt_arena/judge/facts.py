@@ -48,6 +48,7 @@ class BlockingFact:
     kinds: list[str] = field(default_factory=list)     # "slot", "quota", ...
     values: list[str] = field(default_factory=list)    # the new value: "offline", "23.9", "P1", ...
     fields: list[str] = field(default_factory=list)    # stems of the mutated field's words
+    others: list[str] = field(default_factory=list)    # other ids of the same collection (a wrong blocker)
 
 
 @dataclass
@@ -152,6 +153,7 @@ def _fact(idx: dict, source: str, coll: str, keys: list[str], fld: str | None, n
             f.aliases += [v] + record_names(idx, v)
             if not f.kinds:
                 f.kinds = kind_words(idx[v][0])
+    f.others = [k for k, (c, _) in idx.items() if c == coll and k not in f.aliases and ID_RE.fullmatch(k)]
     if fld:
         f.fields = [stem(w) for w in fld.split("_") if len(w) >= 3 and w not in ("status", "max", "min", "the")]
     return f

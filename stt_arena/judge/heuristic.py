@@ -98,9 +98,12 @@ def _hedged(s: str) -> bool:
 
 def names_fact(sentence: str, f: BlockingFact) -> bool:
     """Does ``sentence`` name the blocking fact ``f`` (the entity and why)?"""
-    kind = any(_has(sentence, k) for k in f.kinds)
+    named = any(_has(sentence, a) for a in f.aliases)
+    # the kind word alone ("the slot", "the locker") does not point at the blocked entity when the sentence
+    # names another entity of the same collection (a wrong blocker)
+    kind = any(_has(sentence, k) for k in f.kinds) and (named or not any(_has(sentence, o) for o in f.others))
     value = any(_has(sentence, v) for v in f.values)
-    entity = any(_has(sentence, a) for a in f.aliases) or (kind and any(_has(sentence, t) for t in f.times))
+    entity = named or (kind and any(_has(sentence, t) for t in f.times))
     why = value or bool(REASON.search(sentence)) or any(
         stem(w).startswith(fl) for fl in f.fields for w in re.findall(r"[A-Za-z]+", sentence))
     return (entity and why) or (value and (kind or entity))
