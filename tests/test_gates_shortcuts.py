@@ -152,3 +152,18 @@ def test_unknown_policy_and_duplicate_tasks_are_rejected(tasks):
         make_shortcut("nope")
     with pytest.raises(ValueError, match="duplicate task ids"):
         run_shortcut_suite([tasks["hard"], tasks["hard"]])
+
+
+class _Crash(SHORTCUT_POLICIES["do-nothing"]):
+    async def step(self, observation):
+        raise RuntimeError("policy bug")
+
+
+def test_a_crashing_policy_is_reported_not_raised(tasks):
+    rep = run_shortcut_suite([tasks["hard"]], policies={"crash": _Crash, "do-nothing": SHORTCUT_POLICIES["do-nothing"]})
+    assert [(e["policy"], e["task_id"]) for e in rep.errors] == [("crash", tasks["hard"].task_id)]
+    assert "policy bug" in rep.errors[0]["error"]
+    assert rep.passed[tasks["hard"].task_id] == {"do-nothing": False}
+    g = rep.gate()
+    assert not g.ok and g.reason == "shortcut_episode_error" and not rep.ok
+    assert rep.task_gate(tasks["hard"].task_id).reason == "shortcut_episode_error"

@@ -163,7 +163,6 @@ def run_shortcut_suite(tasks: list[Task], policies: dict[str, Callable[[], Agent
     passed: dict[str, dict[str, bool]] = {t.task_id: {} for t in tasks}
     errors: list[dict] = []
     judge: list[str] = []
-
     traces: dict[str, dict[str, dict]] = {}
     judged: dict[str, dict[str, bool]] = {}
 
