@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Callable
 
 from ..agents.base import Agent
 from ..agents.shortcuts import SHORTCUT_POLICIES
