@@ -2,7 +2,11 @@
 gameable tasks, and it is not blind (a policy that is the oracle passes everything)."""
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -167,3 +171,22 @@ def test_a_crashing_policy_is_reported_not_raised(tasks):
     g = rep.gate()
     assert not g.ok and g.reason == "shortcut_episode_error" and not rep.ok
     assert rep.task_gate(tasks["hard"].task_id).reason == "shortcut_episode_error"
+
+
+def test_script_prints_the_table_and_fails_on_offenders(tasks, tmp_path):
+    f = tmp_path / "two.jsonl"
+    f.write_text("".join(tasks[i].model_dump_json() + "\n" for i in ("stt-t1-easy-00000", "stt-st1-easy-00015")))
+    script = Path(__file__).resolve().parents[1] / "scripts" / "shortcut_suite.py"
+    out = subprocess.run([sys.executable, str(script), str(f), "--policies", "do-nothing,blind-retry",
+                          "--offenders", "--json", str(tmp_path / "r.json")], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 1, out.stderr
+    lines = out.stdout.splitlines()
+    assert any(re.fullmatch(r"policy\s+easy \(2\)", ln.strip()) for ln in lines)
+    assert any(re.fullmatch(r"blind-retry\s+50\.0\*", ln.strip()) for ln in lines)
+    assert any(re.fullmatch(r"do-nothing\s+0\.0", ln.strip()) for ln in lines)
+    assert "easy / blind-retry: 1 task(s): stt-t1-easy-00000" in out.stdout
+    assert re.search(r"judge: heuristic \(stt_arena/judge/\*\.py sha256 [0-9a-f]{12}", out.stdout)
+    assert re.search(r"time: [0-9.]+ s for 4 episodes", out.stdout)
+    rep = json.loads((tmp_path / "r.json").read_text())
+    assert rep["passed"]["stt-t1-easy-00000"]["blind-retry"] is True and rep["ok"] is False
