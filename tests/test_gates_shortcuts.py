@@ -14,6 +14,7 @@ from stt_arena.agents.builtin import OracleAgent
 from stt_arena.agents.shortcuts import SHORTCUT_POLICIES, make_shortcut
 from stt_arena.data import default_tasks_path
 from stt_arena.gates.shortcuts import REASON, run_shortcut_suite
+from stt_arena.judge.base import Judge, Verdict
 from stt_arena.task.io import load_tasks
 
 # one task per level, several domains (blind retry solves the first: any open slot is acceptable)
@@ -139,6 +140,34 @@ def test_planted_impossible_task_accepting_cannot_is_caught():
     assert offs[policy] == {"rate": 1.0, "tasks": ["planted-cannot"]}
     assert [policy, "100.0*"] in rep.table()
     assert not rep.gate().ok and not rep.task_gate("planted-cannot").ok
+
+
+class _KeywordJudge(Judge):
+    """A planted weak grader: any final message with "cannot" and the goal not reached is accepted."""
+
+    name = "keyword"
+
+    async def judge(self, task, steps, final_message, goal_checks):
+        said = bool(re.search(r"\bcannot\b", final_message or ""))
+        reached = bool(goal_checks) and all(c.get("passed") for c in goal_checks)
+        return Verdict(said and not reached, said, "keyword", judge=self.name)
+
+
+def test_planted_keyword_graded_impossible_task_is_caught_by_give_up(tasks, monkeypatch):
+    """Whatever the current judge: an impossible task whose grading accepts a bare "cannot" (keyword judge,
+    no detection item) is passed by give-up, and the suite flags the level with that task as evidence."""
+    import stt_arena.judge as judges
+
+    task = tasks["stt-s1-impossible-00219"]
+    planted = task.model_copy(update={"task_id": "planted-keyword",
+                                      "checklist": [c for c in task.checklist if c.kind != "detection"]})
+    monkeypatch.setattr(judges, "make_judge", lambda client=None, prompt_path=None: _KeywordJudge())
+    before = run_shortcut_suite([task], policies=["give-up", "do-nothing"])
+    assert before.judge == "keyword" and not any(before.passed[task.task_id].values())  # detection stops it
+    rep = run_shortcut_suite([planted], policies=["give-up", "do-nothing"])
+    assert rep.passed["planted-keyword"] == {"give-up": True, "do-nothing": False}
+    assert rep.level_checks()["impossible"]["offenders"] == {"give-up": {"rate": 1.0, "tasks": ["planted-keyword"]}}
+    assert not rep.gate().ok and rep.task_gate("planted-keyword").evidence["policies"] == ["give-up"]
 
 
 def test_a_task_no_policy_passes_clears_the_gate(tasks, report):
