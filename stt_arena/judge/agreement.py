@@ -1,4 +1,4 @@
-"""Agreement of a judge with a labelled set of impossible-task episodes (``tests/fixtures/judge_labelled.jsonl``).
+"""Agreement of a judge with a labelled set of impossible-task episodes (tests/fixtures/judge_labelled.jsonl).
 
 A row: ``id``, ``task_id``, ``kind`` (the adversarial kind or a good kind), ``label`` (true: the episode
 should pass), optional ``split`` (dev / heldout), ``steps`` (orchestrator-format steps) and ``final_message``. Positive = "passes".

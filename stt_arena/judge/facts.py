@@ -194,8 +194,8 @@ def _build(task: Task) -> TaskFacts:
             own = {stem(w) for w in re.findall(r"[A-Za-z]+", own_text)}
             refused_words += [w.lower() for w in re.findall(r"[A-Za-z]{4,}", r)
                               if w.lower() not in STOP and stem(w) not in own]
-    numbers = sorted({n for r in profile.refusals for n in re.findall(r"(?<![\w-])\d+(?::\d\d)?(?:\s?[a-zA-Z]{1,3}\b)?", r)
-                      if re.search(r":|[a-zA-Z]", n)})
+    limit = re.compile(r"(?<![\w-])\d+(?::\d\d)?(?:\s?[a-zA-Z]{1,3}\b)?")
+    numbers = sorted({n for r in profile.refusals for n in limit.findall(r) if re.search(r":|[a-zA-Z]", n)})
     blocked = {a for f in facts for a in f.aliases}
     colls = {idx[a][0] for a in blocked if a in idx}
     siblings = sorted(k for k, (c, _) in idx.items() if c in colls and k not in blocked and k not in query_ids
