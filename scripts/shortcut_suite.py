@@ -50,6 +50,7 @@ def main() -> int:
     ap.add_argument("--threshold", type=float, default=0.05)
     ap.add_argument("--json", default=None, help="write the full report (passes, offenders, traces) here")
     ap.add_argument("--offenders", action="store_true", help="print the tasks each offending policy passes")
+    ap.add_argument("--by-type", action="store_true", help="also print passes per conflict type x level")
     a = ap.parse_args()
     path = a.tasks or default_tasks_path()
     t0 = time.monotonic()
@@ -84,6 +85,17 @@ def main() -> int:
         for lv, offs in g.evidence["offenders"].items():
             for p, o in offs.items():
                 print(f"  {lv} / {p}: {len(o['tasks'])} task(s): {', '.join(o['tasks'])}")
+    if a.by_type:
+        print("\npasses per conflict type/level (passed/tasks), policies with any pass:")
+        for p in rep.policies:
+            cells: dict[str, list[int]] = {}
+            for t in tasks:
+                c = cells.setdefault(f"{t.conflict_type}/{t.level}", [0, 0])
+                c[0] += bool(rep.passed.get(t.task_id, {}).get(p))
+                c[1] += 1
+            hit = [f"{k} {v[0]}/{v[1]}" for k, v in sorted(cells.items()) if v[0]]
+            if hit:
+                print(f"  {p}: " + ", ".join(hit))
     if a.json:
         Path(a.json).write_text(json.dumps({**rep.to_dict(), "traces": rep.traces}, indent=1, default=str))
     return 0 if g.ok else 1
