@@ -159,7 +159,7 @@ def _fact(idx: dict, source: str, coll: str, keys: list[str], fld: str | None, n
     return f
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=64)
 def _facts_cached(task_json: str) -> TaskFacts:
     return _build(Task.model_validate_json(task_json))
 
