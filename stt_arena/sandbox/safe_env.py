@@ -37,11 +37,35 @@ _SAFE_BUILTIN_NAMES = (
 
 _EXCEPTIONS = [n for n, v in vars(builtins).items() if isinstance(v, type) and issubclass(v, BaseException)]
 
+# Evaluators (string annotations are evaluated with the real builtins), helpers that publish names into
+# any module by name (enum) or copy attributes chosen by name (functools, replaced below).
 _HIDDEN = {
-    "typing": {"get_type_hints", "ForwardRef", "evaluate_forward_ref"},
+    "typing": {"get_type_hints", "ForwardRef", "evaluate_forward_ref", "get_overloads", "clear_overloads"},
     "string": {"Formatter"},
     "random": {"SystemRandom"},
+    "enum": {"global_enum", "global_enum_repr", "global_flag_repr", "global_str"},
+    "functools": {"singledispatch", "singledispatchmethod", "update_wrapper", "wraps"},
+    "dataclasses": {"make_dataclass"},
 }
+
+
+def _update_wrapper(wrapper, wrapped, assigned=None, updated=None):
+    """``functools.update_wrapper`` with its standard attributes only (no names chosen by the caller)."""
+    return functools.update_wrapper(wrapper, wrapped)
+
+
+def _wraps(wrapped, assigned=None, updated=None):
+    return functools.wraps(wrapped)
+
+
+_REPLACED = {"functools": {"update_wrapper": _update_wrapper, "wraps": _wraps}}
+
+
+def harden_process() -> None:
+    """In a sandbox worker only: stdlib helpers that write into modules chosen by name refuse."""
+    def refused(*a, **k):
+        raise PermissionError("sandbox: enum._convert_ is not allowed")
+    type.__setattr__(enum.Enum, "_convert_", classmethod(refused))
 
 _REAL = {
     "datetime": _dt, "math": math, "re": re, "copy": copy, "json": json, "typing": typing,
@@ -59,6 +83,7 @@ def _filtered(mod: types.ModuleType) -> types.SimpleNamespace:
         k: v for k, v in vars(mod).items()
         if not k.startswith("_") and k not in hidden and not isinstance(v, types.ModuleType)
     }
+    ns.update(_REPLACED.get(mod.__name__, {}))
     return types.SimpleNamespace(**ns)
 
 

@@ -12,6 +12,7 @@ from . import protocol
 from .audit import install_audit_hook
 from .guard import GuardError
 from .runtime import EnvError, EnvRuntime, judge
+from .safe_env import harden_process
 from .triggers import TaskError
 
 DEFAULT_LIMITS = {
@@ -55,6 +56,7 @@ def serve(fd: int, limits: dict | None = None) -> None:
     python_layers = limits.get("python_layers") is not False
     _set_limits(limits)
     if python_layers:
+        harden_process()
         install_audit_hook()
     rt: EnvRuntime | None = None
     while True:
