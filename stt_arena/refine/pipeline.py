@@ -5,7 +5,11 @@ the replay still passes); (b) otherwise the three stages run in order (rule-base
 followed by a replay that recomputes every tool result from a fresh environment; (c) the final
 trajectory is kept only if it is consistent (no invalid turns, a trigger fired, messages align with the
 steps, a second replay reproduces the same results), passes the checklist (and the judge, for
-impossible tasks) and shows none of the three failure modes. Everything else is rejected with a reason.
+impossible tasks), shows none of the three failure modes, and talks to the user as a good agent does
+(``narrative.problems``: the final message reports each changed value and the figure the user asked for;
+withheld facts a departure from the request relies on were asked for; a diagnosis names the observation).
+Passing records that fall short only there get the communication stage. Everything else is rejected with a
+reason. A replay that hits a transient sandbox failure (a dead or unresponsive worker) is retried.
 """
 from __future__ import annotations
 
@@ -20,8 +24,13 @@ from typing import Any, Awaitable, Callable
 from ..analysis.detectors import FAILURE_MODES, analyze_record, trigger_index
 from ..judge.base import Judge
 from ..task.models import FINAL_MESSAGE, Task
+from ..eval.orchestrator import InfraError
+from ..sandbox.executor import SandboxError
+from . import narrative
 from .replay import blocks_of, replay_blocks, system_prompt_of
-from .rules import STAGES, TaskInfo, fill_final
+from .rules import STAGES, TaskInfo, fill_final, stage_communication
+
+TRANSIENT = (InfraError, SandboxError, ConnectionError, TimeoutError, asyncio.TimeoutError, BrokenPipeError)
 
 log = logging.getLogger("stt_arena.refine")
 Opener = Callable[[Task], Awaitable[Any]]
@@ -87,7 +96,8 @@ class Refiner:
     """Shared state for refining many records: tasks, episode opener, judge, per-task reference replays."""
 
     def __init__(self, tasks: dict[str, Task], open_episode: Opener, mode: str = "rules", llm=None,
-                 judge: Judge | None = None, check_determinism: bool = True):
+                 judge: Judge | None = None, check_determinism: bool = True, retries: int = 2,
+                 retry_delay_s: float = 0.2):
         if mode not in ("rules", "llm"):
             raise ValueError("mode must be 'rules' or 'llm'")
         if mode == "llm" and llm is None:
@@ -95,6 +105,8 @@ class Refiner:
         self.tasks, self.open_episode, self.mode, self.llm = tasks, open_episode, mode, llm
         self.judge = judge
         self.check_determinism = check_determinism
+        self.retries, self.retry_delay_s = retries, retry_delay_s
+        self.transient_retries = 0  # replays repeated after a transient sandbox failure (all records)
         self._info: dict[str, TaskInfo] = {}
         self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
@@ -113,8 +125,23 @@ class Refiner:
 
     async def replay(self, task: Task, blocks: list[dict], source: dict | None = None) -> dict:
         meta = {k: source[k] for k in ("model", "user_sim", "judge") if source and k in source}
-        return await replay_blocks(task, blocks, self.open_episode, self.judge, system_prompt_of(source), meta,
-                                   run=int((source or {}).get("run") or 0))
+        for attempt in range(self.retries + 1):
+            try:
+                rec = await replay_blocks(task, blocks, self.open_episode, self.judge, system_prompt_of(source),
+                                          meta, run=int((source or {}).get("run") or 0))
+                bad = next((s["sandbox_error"] for s in rec["steps"] if s.get("sandbox_error")), None)
+                if bad is None:
+                    return rec
+                err: Exception = InfraError(f"sandbox error during replay: {bad}", "sandbox")
+            except TRANSIENT as e:
+                err = e
+            if attempt == self.retries:
+                raise err
+            self.transient_retries += 1
+            log.warning("transient failure replaying %s (%s); retry %d/%d", task.task_id, err, attempt + 1,
+                        self.retries)
+            await asyncio.sleep(self.retry_delay_s * (attempt + 1))
+        raise AssertionError("unreachable")
 
     async def _finish(self, task: Task, blocks: list[dict], info: TaskInfo, source: dict) -> dict:
         rec = await self.replay(task, blocks, source)
@@ -135,6 +162,11 @@ class Refiner:
             if source.get("passed") and not any(modes.values()):
                 rec = await self.replay(task, blocks_of(source), source)
                 out.status, out.record = "unchanged", rec
+                res = stage_communication(rec, info)
+                if res.changed:  # passing, but silent about a change or relying on an unasked fact
+                    out.stages.append({"stage": "communication", "edits": res.edits})
+                    out.status = "refined"
+                    rec = await self._finish(task, res.blocks, info, source)
             elif self.mode == "rules":
                 rec = await self._rules(task, info, source, out)
             else:
@@ -186,6 +218,13 @@ class Refiner:
         left = [m for m, v in analyze_record(rec, task)["modes"].items() if v]
         if left:
             out.status, out.reason, out.detail = "rejected", "failure_mode_remains", ", ".join(left)
+            return out
+        info = await self.info(task)
+        talk = narrative.problems(rec, task, info.mutating) + narrative.diagnosis_problems(rec, info.mutating)
+        if talk:
+            reason = ("unasked_withheld_fact" if any(p.startswith("relies") for p in talk) else
+                      "final_message_incomplete" if any(p.startswith("final") for p in talk) else "diagnosis_unnamed")
+            out.status, out.reason, out.detail = "rejected", reason, "; ".join(talk)
             return out
         if out.status != "unchanged":
             out.status = "refined"

@@ -31,6 +31,7 @@ from typing import Any
 from ..analysis.detectors import _failed, is_query_tool, trigger_index
 from ..env.schema import ToolSpec, tool_specs
 from ..task.models import CHAT_WITH_USER, Task
+from . import narrative
 from .replay import blocks_of
 
 
@@ -95,21 +96,9 @@ def _error(step: dict) -> str:
     return ""
 
 
-def diagnosis_text(steps: list[dict], t: int) -> str:
-    """A root-cause note for the turn after the change, from the recomputed results."""
-    fail = next((s for s in steps[t:] if s.get("kind") == "tool" and _failed(s)), None)
-    if fail is not None:
-        return (f"`{fail['tool']}` failed: \"{_short(_error(fail), 200)}\". My arguments were valid a moment ago, "
-                f"so the cause is not my request and sending it again will not help: the state changed since I "
-                f"last read it. I will re-read the current state before acting again.")
-    st = steps[t]
-    earlier = next((s for s in reversed(steps[:t]) if s.get("tool") == st.get("tool")
-                    and s.get("arguments") == st.get("arguments") and not _failed(s)), None)
-    diff = state_diff((earlier or {}).get("result"), st.get("result")) if earlier else []
-    what = f" ({'; '.join(diff)})" if diff else ""
-    return (f"The latest result of `{st.get('tool')}` no longer matches what I relied on{what}. The state changed "
-            f"after my earlier action; this is not an error in my request. I will re-check the affected records "
-            f"and adapt the plan to the current state.")
+def diagnosis_text(steps: list[dict], t: int, next_tool: str | None = None, mutating: set[str] | None = None) -> str:
+    """A root-cause note for the turn after the change, naming the observation (``narrative``)."""
+    return narrative.diagnosis_text(steps, t, next_tool, mutating)
 
 
 # -- stage 1 -------------------------------------------------------------------------------------
@@ -149,7 +138,7 @@ def stage_diagnosis(record: dict, info: TaskInfo) -> StageResult:
         # annotate the first kept block after the change (or the changed call's successor)
         pos = next((i for i, b in enumerate(keep) if b.get("index") is not None and b["index"] > steps[t]["index"]),
                    None)
-        note = diagnosis_text(steps, t)
+        note = diagnosis_text(steps, t, keep[pos].get("tool") if pos is not None else None, info.mutating)
         if pos is None:
             keep.append({"kind": "final", "content": "", "thought": note, "origin": "refine:diagnosis"})
             edits.append("insert diagnosis")
@@ -202,8 +191,6 @@ def stage_refresh(record: dict, info: TaskInfo) -> StageResult:
     segment = [b for b in _plan_blocks(oracle)[o + 1:] if b["kind"] == "tool"]
     head = blocks[: t + 1]
     dropped = [b for b in blocks[t + 1:] if b["kind"] != "final"]
-    note = next((b.get("thought") for b in blocks[t + 1:] if (b.get("thought") or "").startswith(("`", "The latest"))),
-                None) or diagnosis_text(steps, t)
     refresh = []
     while segment and info.is_query(segment[0]["tool"]):
         refresh.append(segment.pop(0))
@@ -211,6 +198,7 @@ def stage_refresh(record: dict, info: TaskInfo) -> StageResult:
         st = steps[t]
         vals = dict(st.get("arguments") or {})
         refresh = _fillable_queries(info, vals)
+    note = diagnosis_text(steps, t, (refresh or segment or [{}])[0].get("tool"), info.mutating)
     for b in refresh + segment:
         b["origin"] = "refine:refresh" if b in refresh else "refine:recovery"
         b.pop("thought", None)
@@ -239,26 +227,9 @@ def _summary(step: dict, n: int = 6) -> str:
 
 
 def final_message(record: dict, info: TaskInfo) -> str:
-    steps = record["steps"]
-    t = trigger_index(steps)
-    calls = [s for s in steps if s.get("kind") == "tool"]
-    fail = next((s for s in steps[t or 0:] if s.get("kind") == "tool" and _failed(s)), None)
-    ok_mut = [s for s in calls if not _failed(s) and not info.is_query(s["tool"]) and s["tool"] != CHAT_WITH_USER]
-    if info.task.impossible:
-        why = f"`{fail['tool']}` was refused ({_short(_error(fail), 200)})" if fail else "the situation changed"
-        return (f"I could not complete your request: {why}, and after re-checking the current state no "
-                f"remaining option satisfies your constraints. I have not made any further changes.")
-    parts = ["Your request is complete."]
-    if t is not None:
-        cause = f"`{fail['tool']}` failed ({_short(_error(fail), 160)})" if fail else "the situation changed mid-task"
-        after = [s for s in ok_mut if s.get("index", 0) > steps[t].get("index", 0)]
-        parts.append(f"Midway, {cause}; I re-checked the current state and adapted"
-                     + (f" ({', '.join(dict.fromkeys(s['tool'] for s in after))})." if after else "."))
-    last_q = next((s for s in reversed(calls) if info.is_query(s["tool"]) and not _failed(s)), None)
-    if last_q is not None and ok_mut and last_q.get("index", 0) > ok_mut[-1].get("index", 0):
-        summ = _summary(last_q)
-        parts.append(f"I verified the end state with `{last_q['tool']}`" + (f": {summ}." if summ else "."))
-    return " ".join(parts)
+    """The final reply from the replayed record: outcome, each changed value and why, the figure the user
+    asked for, the end-state check (``narrative.final_text``)."""
+    return narrative.final_text(record, info.task, info.mutating)
 
 
 def reference_verify(info: TaskInfo) -> list[dict]:
@@ -305,8 +276,7 @@ def stage_verification(record: dict, info: TaskInfo) -> StageResult:
             for b in verify:
                 b["origin"] = "refine:verification"
             if verify:
-                verify[0]["thought"] = ("Before reporting back I re-check the end state, since the situation "
-                                        "already changed once during this task.")
+                verify[0]["thought"] = narrative.verification_thought(verify[0]["tool"], verify[0]["arguments"])
                 # insert right after the last successful state-changing call
                 pos = next((k for k, b in enumerate(body) if b.get("index") == st.get("index")), len(body) - 1) + 1
                 body = body[:pos] + verify + body[pos:]
@@ -331,8 +301,7 @@ def _final(finals: list[dict]) -> dict:
 
 def _with_verify(body: list[dict], st: dict, verify: list[dict]) -> tuple[list[dict], list[dict]]:
     verify = [dict(b, origin="refine:verification") for b in verify]
-    verify[0]["thought"] = ("Before reporting back I re-check the end state, since the situation already changed "
-                            "once during this task.")
+    verify[0]["thought"] = narrative.verification_thought(verify[0]["tool"], verify[0]["arguments"])
     pos = next((k for k, b in enumerate(body) if b.get("index") == st.get("index")), len(body) - 1) + 1
     return body[:pos] + verify + body[pos:], verify
 
@@ -368,4 +337,45 @@ def fill_final(blocks: list[dict], record: dict, info: TaskInfo) -> list[dict]:
     return out
 
 
-STAGES = (("diagnosis", stage_diagnosis), ("refresh", stage_refresh), ("verification", stage_verification))
+# -- stage 4 -------------------------------------------------------------------------------------
+def stage_communication(record: dict, info: TaskInfo) -> StageResult:
+    """Ask for the withheld facts a departure from the request relies on (right before it), and rewrite a
+    final message that does not report each changed value or the figure the user asked for."""
+    steps = record["steps"]
+    blocks = blocks_of(record)
+    edits: list[str] = []
+    t = trigger_index(steps)
+    if t is not None and narrative.diagnosis_problems(record, info.mutating):  # the observation moved
+        st, _, _ = narrative.shift_observation(steps, t, info.mutating)
+        i = steps.index(st) + 1
+        if i < len(blocks):
+            note = diagnosis_text(steps, t, blocks[i].get("tool"), info.mutating)
+            blocks[i] = {**blocks[i], "thought": (note + " " + (blocks[i].get("thought") or "")).strip()}
+            edits.append("annotate diagnosis")
+    left = narrative.withheld_to_ask(record, info.task, info.mutating)
+    if left:
+        t = trigger_index(steps) or 0
+        st, err, diff = narrative.shift_observation(steps, t, info.mutating)
+        what = (f"`{st['tool']}` was refused ({_short(err, 120)})." if st is not None and err else
+                f"{'; '.join(diff)}." if diff else "")
+        by_pos: dict[int, list[str]] = {}
+        for k, i in left:
+            by_pos.setdefault(i, []).append(k)
+        # step index -> block position (blocks and steps align one to one)
+        for i in sorted(by_pos, reverse=True):
+            reason = what if i > t and steps[t:i] else ""
+            chat = {"kind": "chat", "content": narrative.question(info.task, by_pos[i], reason), "origin": "refine:ask"}
+            blocks = blocks[:i] + [chat] + blocks[i:]
+        edits.append(f"ask for withheld fact(s) {', '.join(k for k, _ in left)}")
+    final_problems = [p for p in narrative.problems(record, info.task, info.mutating) if p.startswith("final")]
+    if left or final_problems:
+        cut = len(blocks)
+        while cut and blocks[cut - 1]["kind"] == "final":
+            cut -= 1
+        blocks = blocks[:cut] + [_final(blocks[cut:])]
+        edits.append("rewrite final message")
+    return StageResult(blocks, edits)
+
+
+STAGES = (("diagnosis", stage_diagnosis), ("refresh", stage_refresh), ("verification", stage_verification),
+          ("communication", stage_communication))
