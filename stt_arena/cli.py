@@ -30,8 +30,14 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                       help="print the version and exit")) -> None:
+                                       help="print the version and exit"),
+          allow_unsandboxed: bool = typer.Option(
+              False, "--allow-unsandboxed", help="where the OS sandbox layer is unavailable, run task code that is "
+              "not built-in behind the Python layers only (STT_ARENA_ALLOW_UNSANDBOXED=1)")) -> None:
     """Spatio-temporal tool-use arena for LLM agents."""
+    if allow_unsandboxed:
+        import os
+        os.environ["STT_ARENA_ALLOW_UNSANDBOXED"] = "1"  # read by every Executor, in worker processes too
 
 
 def _load(path: Optional[Path], loadable: bool = False) -> list[Task]:

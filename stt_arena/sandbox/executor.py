@@ -37,6 +37,7 @@ from .local import LocalEpisode
 from .runtime import _event_label
 from .seccomp_filter import build_bpf
 from .spec import episode_spec
+from .trust import ALLOW_ENV, allowed_by_user, untrusted_code
 from .worker import DEFAULT_LIMITS, MAX_REQUEST_BYTES
 
 log = logging.getLogger("stt_arena.sandbox")
@@ -113,6 +114,16 @@ def bwrap_available() -> bool:
     return os_layer_status()[0]
 
 
+@lru_cache(maxsize=None)
+def _warn_once(why: str, allowed: bool) -> None:
+    msg = (f"stt-arena: the OS sandbox layer is unavailable ({why}); environment code is contained by the "
+           f"Python layers only. ")
+    msg += ("Untrusted task code runs anyway (--allow-unsandboxed)." if allowed else
+            "Built-in tasks run; other task files are refused unless you pass --allow-unsandboxed.")
+    log.info(msg)
+    sys.stderr.write(msg + "\n")
+
+
 def _pidfd_host_pid(pidfd: int) -> int | None:
     try:
         with open(f"/proc/self/fdinfo/{pidfd}") as f:
@@ -128,13 +139,18 @@ class Executor:
     """Opens sandboxed episodes. Thread-safe; one fork server per executor, started lazily."""
 
     def __init__(self, limits: dict | None = None, call_timeout_s: float = 5.0, use_bwrap: bool | None = None,
-                 max_frame_bytes: int = 8 << 20):
+                 max_frame_bytes: int = 8 << 20, allow_untrusted: bool | None = None):
+        """``allow_untrusted``: without the OS layer, run task code that is not built-in anyway (default:
+        the ``STT_ARENA_ALLOW_UNSANDBOXED`` environment variable, set by ``--allow-unsandboxed``)."""
         self.limits = {**DEFAULT_LIMITS, **(limits or {})}
         self.call_timeout_s = call_timeout_s
         self.os_layer, self.os_layer_reason = os_layer_status() if use_bwrap is not False else (False, "turned off")
         if use_bwrap and not self.os_layer:
             raise SandboxError(f"the OS sandbox layer is unavailable: {self.os_layer_reason}")
         self.use_bwrap = self.os_layer
+        self.allow_untrusted = allowed_by_user() if allow_untrusted is None else allow_untrusted
+        if not self.os_layer and use_bwrap is None:
+            _warn_once(self.os_layer_reason, self.allow_untrusted)
         self.max_frame_bytes = max_frame_bytes
         self._lock = threading.Lock()
         self._proc: subprocess.Popen | None = None
@@ -379,7 +395,20 @@ class Executor:
     def _judge_limits(self) -> dict:
         return {**self.limits, "python_layers": True}
 
+    def admit(self, task: Task) -> None:
+        """Raise SandboxError for task code that is not built-in when the OS layer is unavailable and
+        the user did not opt in."""
+        if self.os_layer or self.allow_untrusted:
+            return
+        foreign = untrusted_code(task)
+        if foreign:
+            raise SandboxError(
+                f"task {task.task_id}: refusing untrusted code ({', '.join(foreign[:3])}) because the OS sandbox "
+                f"layer is unavailable ({self.os_layer_reason}); install bubblewrap with user namespaces enabled, "
+                f"or pass --allow-unsandboxed ({ALLOW_ENV}=1) to run it behind the Python layers only")
+
     def open(self, task: Task, seed: int | None = None, limits: dict | None = None) -> "SandboxEpisode":
+        self.admit(task)
         lim = {**self.limits, **(limits or {})}
         ep = self._episode(self._fork_worker(lim), lim)
         ep.start(episode_spec(task, seed))
@@ -387,6 +416,7 @@ class Executor:
 
     async def aopen(self, task: Task, seed: int | None = None, limits: dict | None = None) -> "SandboxEpisode":
         """``open`` for asyncio."""
+        self.admit(task)
         lim = {**self.limits, **(limits or {})}
         ep = self._episode(await self._afork_worker(lim), lim)
         await ep.astart(episode_spec(task, seed))

@@ -1,0 +1,44 @@
+"""Which tasks are trusted without the OS layer: those whose code ships with the package.
+
+Where the OS sandbox layer is unavailable, only the Python layers contain environment code, which a
+determined attacker gets past. The built-in benchmark and examples (and the hand-written environments)
+run as before; any other task's code is refused unless the user opts in (``--allow-unsandboxed`` or
+``STT_ARENA_ALLOW_UNSANDBOXED=1``).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from functools import lru_cache
+from pathlib import Path
+
+ALLOW_ENV = "STT_ARENA_ALLOW_UNSANDBOXED"
+_PKG = Path(__file__).resolve().parents[1]
+
+
+def _h(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+def allowed_by_user() -> bool:
+    return os.environ.get(ALLOW_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
+@lru_cache(maxsize=1)
+def builtin_code() -> frozenset[str]:
+    """Hashes of every environment source and check function shipped in the package."""
+    from ..task.io import load_tasks
+    out = {_h(p.read_text()) for p in sorted((_PKG / "domains" / "envs").glob("*.py"))}
+    for path in sorted((_PKG / "data").glob("**/*.jsonl")):
+        for t in load_tasks(path):
+            out.add(_h(t.environment.source))
+            out.update(_h(c.check) for c in t.checklist + t.infeasible_goal)
+    return frozenset(out)
+
+
+def untrusted_code(task) -> list[str]:
+    """What in ``task`` is not built-in code (empty: the task is trusted)."""
+    known = builtin_code()
+    out = [] if _h(task.environment.source) in known else ["environment.source"]
+    out += [f"check {c.id!r}" for c in task.checklist + task.infeasible_goal if _h(c.check) not in known]
+    return out
