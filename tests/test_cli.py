@@ -32,7 +32,7 @@ def test_validate_reports_bad_task_and_exit_code(tmp_path):
 
 def test_validate_missing_file_is_a_clear_error(tmp_path):
     r = cli("validate", str(tmp_path / "nope.jsonl"))
-    assert r.returncode == 2 and "no such file" in r.stdout
+    assert r.returncode == 2 and "no such file" in r.stderr and r.stdout == ""
 
 
 def test_schema_prints_json_schema():

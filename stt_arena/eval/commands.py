@@ -144,12 +144,8 @@ def eval_command(
                   f"{left} episode(s) to run; results in {output}")
     hint = f"continue with the same command plus: --output {output} --resume"
     import asyncio
-    import signal
 
-    def _term(signum, frame):  # SIGTERM (kill, a scheduler's stop) ends the run like Ctrl-C
-        raise KeyboardInterrupt
-    old_term = signal.signal(signal.SIGTERM, _term)
-    try:
+    try:  # SIGTERM ends the run like Ctrl-C (Runner.run installs the handler)
         summary = asyncio.run(runner.run())
     except FatalEvalError as e:
         done = len(runner.store.records)
@@ -161,8 +157,6 @@ def eval_command(
         err_console.print(f"[yellow]interrupted[/yellow]: {len(runner.store.records)} finished episode(s) "
                           f"are saved and summary.json is up to date; {hint}")
         raise typer.Exit(130) from None
-    finally:
-        signal.signal(signal.SIGTERM, old_term)
     print_summary(console, summary)
     errs = summary["expected_episodes"] - summary["completed_episodes"]
     if errs:

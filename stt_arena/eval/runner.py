@@ -371,6 +371,7 @@ class Runner:
             self._postfix(self._bar)
         t0 = time.monotonic()
         failure: BaseException | None = None
+        term = self._on_sigterm()
         try:
             if workers > 1:
                 from .shards import run_sharded
@@ -386,6 +387,9 @@ class Runner:
                     self.session_usage = loop.usage()
         except OSError as e:
             failure = e if isinstance(e, StoreWriteError) else StoreWriteError(e.errno, str(e))
+        except asyncio.CancelledError as e:
+            if not self.interrupted:
+                failure = e
         except BaseException as e:
             failure = e
         finally:
@@ -399,15 +403,35 @@ class Runner:
                 if failure is None:
                     failure = e if isinstance(e, StoreWriteError) else StoreWriteError(e.errno, str(e))
             self.store.close()
+            if term:
+                term()
+        if self.interrupted:
+            raise KeyboardInterrupt
         if failure is not None:
             raise failure
         return summary
+
+    def _on_sigterm(self):
+        """SIGTERM (kill, a scheduler's stop) ends the run like Ctrl-C: the running episodes are cancelled
+        between two awaits (never inside a results write) and the summary is written. Returns the undo."""
+        import signal
+        self.interrupted = False
+        loop, me = asyncio.get_running_loop(), asyncio.current_task()
+
+        def stop() -> None:
+            self.interrupted = True
+            me.cancel()
+        try:
+            loop.add_signal_handler(signal.SIGTERM, stop)
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no signals here
+            return None
+        return lambda: loop.remove_signal_handler(signal.SIGTERM)
 
     def _postfix(self, bar) -> None:
         recs = self.store.records
         if recs:
             bar.set_postfix_str(f"pass {100 * sum(bool(r['passed']) for r in recs) / len(recs):.1f}% "
-                                f"({len(recs)} done, {len(self.errors)} err)")
+                                f"({len(recs)} done, {len(self.errors)} err)", refresh=False)
 
     def summary(self, wall_s: float) -> dict:
         ids = {t.task_id for t in self.tasks}

@@ -428,8 +428,9 @@ class LLMClient:
                 tripped = self.breaker.failure(label)
                 if attempt >= cfg.max_retries or tripped:
                     self.usage.add(failures=1)
-                    raise LLMError(f"{label} from {self._where()}: gave up after "
-                                   f"{attempt + 1} attempts: {e}", model=cfg.model,
+                    why = (f"the endpoint is down: {self.breaker.describe()}" if tripped
+                           else f"gave up after {attempt + 1} attempts: {e}")
+                    raise LLMError(f"{label} from {self._where()}: {why}", model=cfg.model,
                                    base_url=cfg.base_url, status_code=status,
                                    attempts=attempt + 1, retryable=True, cause=cause,
                                    breaker=tripped) from e
