@@ -1,5 +1,6 @@
 """LLM rewrite mode against a real local OpenAI-protocol server with scripted replies."""
 import asyncio
+import copy
 import json
 
 from stt_arena.llm.client import LLMClient, ModelConfig
@@ -14,6 +15,8 @@ FIX = {"steps": [
     {"tool": "book_slot", "arguments": {"slot_id": "S1", "patient": "Ana Ruiz"}},
     {"thought": "The booking window of S1 closed; that is a state change, not a wrong id. Re-checking.",
      "tool": "get_slot", "arguments": {"slot_id": "S1"}},
+    {"tool": "chat_with_user", "arguments": {"message": "The 10:00 slot can no longer be booked. What is the latest "
+                                                        "time that works for you?"}},
     {"tool": "book_slot", "arguments": {"slot_id": "S2", "patient": "Ana Ruiz"}},
     {"tool": "list_slots", "arguments": {"clinic_id": "C1"}},
     {"final": "The 10:00 window closed, so I booked the 11:00 slot S2 and confirmed it."}]}
@@ -58,3 +61,30 @@ def test_llm_invalid_output_and_failing_rewrite_are_rejected(tmp_path):
         [o] = _run(srv, [rec], repair_rounds=1)
         assert len(srv.requests) == 4 and "does not pass yet" in srv.requests[3]["messages"][1]["content"]
     assert o.status == "rejected" and o.reason in ("replay_failed_checklist", "inconsistent")
+
+
+def test_llm_rewrite_that_relies_on_an_unasked_fact_gets_a_repair_round_then_is_rejected(tmp_path):
+    rec = next(r for r in run_agents(tmp_path, ("retry",))["retry"] if r["task_id"] == "example-clinic-t1")
+    silent = {"steps": [s for s in FIX["steps"] if s.get("tool") != "chat_with_user"]}
+    with FakeOpenAIServer([json.dumps(silent)] * 3 + [json.dumps(FIX)]) as srv:
+        [o] = _run(srv, [rec], repair_rounds=1)
+        repair = srv.requests[3]["messages"][1]["content"]
+        assert "never asked for: latest_time" in repair  # the model is told what to fix
+    assert o.status == "refined", (o.reason, o.detail)
+    with FakeOpenAIServer([json.dumps(silent)] * 4) as srv:
+        [o] = _run(srv, [rec], repair_rounds=1)
+    assert o.status == "rejected" and o.reason == "unasked_withheld_fact" and "latest_time" in o.detail
+
+
+def test_llm_rewrite_with_a_vague_diagnosis_or_silent_final_is_rejected(tmp_path):
+    rec = next(r for r in run_agents(tmp_path, ("retry",))["retry"] if r["task_id"] == "example-clinic-t1")
+    vague = copy.deepcopy(FIX)
+    vague["steps"][2]["thought"] = "Hmm, let me look again."
+    with FakeOpenAIServer([json.dumps(vague)] * 4) as srv:
+        [o] = _run(srv, [rec], repair_rounds=1)
+    assert o.status == "rejected" and o.reason == "diagnosis_unnamed", (o.reason, o.detail)
+    silent = copy.deepcopy(FIX)
+    silent["steps"][-1]["final"] = "All done, you are booked."
+    with FakeOpenAIServer([json.dumps(silent)] * 4) as srv:
+        [o] = _run(srv, [rec], repair_rounds=1)
+    assert o.status == "rejected" and o.reason == "final_message_incomplete" and "slot_id (S2)" in o.detail

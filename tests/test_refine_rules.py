@@ -33,8 +33,12 @@ def test_rules_turn_each_failure_mode_into_passing_trajectories(tmp_path):
     # stale/retry on the rental task: the delayed change never fires in their trajectory -> rejected
     assert by[("builtin:stale", "example-rental-st1")].reason == "no_trigger_in_trajectory"
     assert by[("builtin:no-verify", "example-rental-st1")].status == "refined"
-    # the oracle's passing, clean trajectories are kept unchanged (after a replay)
-    assert by[("builtin:oracle", "example-rental-st1")].status == "unchanged"
+    # the oracle's passing trajectories keep their calls; only the communication stage applies (it changes the
+    # pick-up depot relying on the user's unstated flexibility, and never says which depot in its own words)
+    o = by[("builtin:oracle", "example-rental-st1")]
+    assert o.status == "refined" and [s["stage"] for s in o.stages] == ["communication"]
+    assert [s["tool"] for s in o.record["steps"] if s["kind"] == "tool"] == \
+        [s["tool"] for s in o.source["steps"] if s["kind"] == "tool"]
     st = statistics(outs)
     assert st["in"] == 12 and st["kept"] == st["refined"] + st["unchanged"]
     assert st["rejected_by_reason"] == {"no_trigger_in_trajectory": 2}
@@ -46,7 +50,7 @@ def test_rules_turn_each_failure_mode_into_passing_trajectories(tmp_path):
     # the diagnosis names the real, recomputed error; messages align with steps
     msgs = retry.record["messages"]
     assert any("booking window closed" in (m.get("content") or "") for m in msgs if m["role"] == "assistant")
-    assert msgs[-1]["role"] == "assistant" and "complete" in msgs[-1]["content"]
+    assert msgs[-1]["role"] == "assistant" and "S2" in msgs[-1]["content"] and "S1" in msgs[-1]["content"]
     stats = write_outputs(outs, tmp_path / "out")
     kept = [json.loads(x) for x in (tmp_path / "out" / "results.jsonl").read_text().splitlines()]
     assert len(kept) == stats["kept"] and len({(r["task_id"], r["run"]) for r in kept}) == len(kept)

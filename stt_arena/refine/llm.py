@@ -15,6 +15,7 @@ from ..analysis.detectors import analyze_record
 from ..judge.base import render_transcript
 from ..llm.client import LLMClient, LLMError
 from ..task.models import CHAT_WITH_USER, Task
+from . import narrative
 from .rules import TaskInfo
 
 if TYPE_CHECKING:
@@ -114,10 +115,12 @@ class LLMRewriter:
                 out.stages.append({"stage": name, "edits": [f"{len(blocks)} steps"]})
                 rec = await refiner.replay(task, blocks, source)
             for _ in range(self.repair_rounds):
-                if rec["passed"]:
+                talk = narrative.problems(rec, task, info.mutating) + narrative.diagnosis_problems(rec, info.mutating)
+                if rec["passed"] and not talk:
                     break
                 bad = [c["id"] for c in rec["grade"]["items"] if not c["passed"]]
-                problems = f"failed checks {bad}" if bad else "the judge did not accept the final reply"
+                problems = "; ".join(([f"failed checks {bad}"] if bad else
+                                      [] if rec["passed"] else ["the judge did not accept the final reply"]) + talk)
                 prompt = self.templates["repair"].replace("{problems}", problems).replace(
                     "{context}", context(task, info, rec))
                 blocks = await self._ask(prompt, info)

@@ -372,6 +372,10 @@ def _distinct(value: str) -> list[str]:
     return [m for m in _DISTINCT.findall(str(value)) if len(m) >= 2]
 
 
+def _word_in(token: str, text: str) -> bool:
+    return re.search(rf"(?<![\w.-]){re.escape(token)}(?![\w-]|\.\d)", text) is not None
+
+
 def _knows(text: str, tokens: list[str]) -> bool:
     return bool(tokens) and all(t in text for t in tokens)
 
@@ -390,8 +394,7 @@ def withheld_uses(record: dict, task: Task, mutating: set[str]) -> list[tuple[st
         if s.get("kind") == "tool":
             args = json.dumps(s.get("arguments") or {}, ensure_ascii=False)
             for k, v in wf.items():
-                toks = _distinct(v)
-                if k not in out and any(t in args and t not in seen for t in toks):
+                if k not in out and any(_word_in(t, args) and not _word_in(t, seen) for t in _distinct(v)):
                     out[k] = i
             seen += " " + _text(s.get("result"))
         elif s.get("kind") == "chat":
@@ -432,7 +435,7 @@ def withheld_to_ask(record: dict, task: Task, mutating: set[str]) -> list[tuple[
     out = []
     for k, i in withheld_uses(record, task, mutating):
         args = json.dumps(steps[i].get("arguments") or {}, ensure_ascii=False) if i < len(steps) else ""
-        need_value = any(t in args for t in _distinct(wf[k]))
+        need_value = any(_word_in(t, args) for t in _distinct(wf[k]))
         if not asked_for(k, wf[k], steps, i, need_value):
             out.append((k, i))
     return out
@@ -472,10 +475,24 @@ def diagnosis_problems(record: dict, mutating: set[str] | None = None) -> list[s
     if st is None:
         return []
     notes = " ".join(s.get("thought") or "" for s in steps[t:])
-    names = [_short(err, 200)] if err else [" ".join(d.split(" ")[:2]) for d in diff]
-    if not any(n and n in notes for n in names):
-        return [f"no diagnosis names the observation ({names[0] if names else ''})"]
+    if not names_observation(notes, err or "; ".join(diff)):
+        return [f"no diagnosis names the observation ({_short(err or '; '.join(diff), 120)})"]
     return []
+
+
+_STOPWORDS = {"with", "from", "that", "this", "have", "been", "into", "only", "than", "were", "will", "status",
+              "left", "there", "their", "when", "would", "could", "should", "about", "after", "before"}
+
+
+def names_observation(note: str, observation: str) -> bool:
+    """The note names the observation: one of its ids (if it has any) and one of its content words (or the
+    new value of a changed field)."""
+    ids = re.findall(r"[A-Z][A-Z0-9]*-?\d[\w-]*|\b[A-Z]{1,3}\d+\b", observation)
+    words = {w for w in re.findall(r"[a-z]{4,}", observation.lower()) if w not in _STOPWORDS}
+    values = re.findall(r"-> (\S+)", observation)
+    low = note.lower()
+    return ((not ids or any(i in note for i in ids))
+            and (not (words or values) or any(w in low for w in words) or any(v in note for v in values)))
 
 
 __all__ = ["Change", "changes", "asked", "diagnosis_text", "final_text", "withheld_to_ask", "question", "problems",
