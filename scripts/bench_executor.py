@@ -1,11 +1,19 @@
-"""Sandbox executor benchmark: round trip vs in-process call, episode start, memory, parallel throughput.
+"""Sandbox executor benchmark: round trip vs in-process call, episode start, grading, memory, parallel
+throughput.
 
 Usage: python scripts/bench_executor.py [--calls 3000] [--starts 200] [--live 40]
+       python scripts/bench_executor.py --compare /tmp/prev --rounds 2   # another checkout's executor
+                                                                          # (e.g. `git worktree add /tmp/prev
+                                                                          # HEAD~N`), run alternately
 """
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import statistics
+import subprocess
+import sys
 import threading
 import time
 
@@ -40,7 +48,12 @@ def main() -> None:
     ap.add_argument("--starts", type=int, default=200)
     ap.add_argument("--live", type=int, default=40)
     ap.add_argument("--parallel-calls", type=int, default=2000)
+    ap.add_argument("--compare", metavar="ROOT", help="checkout whose stt_arena is the previous executor")
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--core", action="store_true", help="round trip, start, grade and memory only")
     a = ap.parse_args()
+    if a.compare:
+        return compare(a)
     task = next(t for t in load_tasks(examples_path()) if t.task_id == "example-clinic-t1")
 
     with Executor() as ex:
@@ -64,6 +77,16 @@ def main() -> None:
         starts = timed(lambda: ex.open(task).close(), a.starts)
         print(f"\n== episode start (open + init + close) ==\np50 {pct(starts, .5) * 1e3:.2f} ms   "
               f"p99 {pct(starts, .99) * 1e3:.2f} ms")
+        items = [c.model_dump() for c in task.checklist]
+
+        def graded():
+            e = ex.open(task)
+            e.call(TOOL, ARGS)
+            e.grade(items, [])
+            e.close()
+        grades = timed(graded, max(20, a.starts // 4))
+        print(f"\n== episode with one call and grading (open, call, grade, close) ==\np50 "
+              f"{pct(grades, .5) * 1e3:.2f} ms   p99 {pct(grades, .99) * 1e3:.2f} ms")
 
         eps = [ex.open(task) for _ in range(a.live)]
         procs = [psutil.Process(e.pid) for e in eps]
@@ -75,6 +98,8 @@ def main() -> None:
               f"USS mean {statistics.mean(f.uss for f in full) / 2**20:.1f} MB")
         for e in eps:
             e.close()
+        if a.core:
+            return
 
         print("\n== tool calls per second, N parallel episodes (threads, one episode each) ==")
         for n in (1, 2, 4, 8):
@@ -96,6 +121,32 @@ def main() -> None:
             for e in eps:
                 e.close()
         print(f"(machine: {psutil.cpu_count()} CPUs)")
+
+
+FIGURES = {"round trip p50 (ms)": r"sandbox round trip\s+([\d.]+)", "round trip p99 (ms)": r"sandbox round trip\s+[\d.]+\s+([\d.]+)",
+           "episode start p50 (ms)": r"close\) ==\np50 ([\d.]+)", "episode start p99 (ms)": r"close\) ==\np50 [\d.]+ ms\s+p99 ([\d.]+)",
+           "open+call+grade p50 (ms)": r"grade, close\) ==\np50 ([\d.]+)", "RSS per episode (MB)": r"RSS mean ([\d.]+)",
+           "PSS per episode (MB)": r"PSS mean ([\d.]+)", "USS per episode (MB)": r"USS mean ([\d.]+)"}
+
+
+def compare(a) -> None:
+    """This checkout's executor and ROOT's, alternately, same arguments; figures side by side."""
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    args = [sys.executable, os.path.abspath(__file__), "--core", "--calls", str(a.calls), "--starts", str(a.starts),
+            "--live", str(a.live)]
+    runs: dict[str, list[dict]] = {"current": [], "previous": []}
+    for r in range(a.rounds):
+        for name, root in (("previous", a.compare), ("current", here)) if r % 2 else (("current", here), ("previous", a.compare)):
+            env = dict(os.environ, PYTHONPATH=root)
+            out = subprocess.run(args, capture_output=True, text=True, env=env, cwd=root).stdout
+            got = {k: float(m.group(1)) for k, rx in FIGURES.items() if (m := re.search(rx, out))}
+            runs[name].append(got)
+            print(f"round {r + 1} {name:8s} ({out.splitlines()[0] if out else 'no output'})", flush=True)
+    print(f"\n{'figure':28s} {'current (runs)':>26s} {'previous (runs)':>26s}")
+    for k in FIGURES:
+        cur = " / ".join(f"{g[k]:.2f}" for g in runs["current"] if k in g) or "-"
+        prev = " / ".join(f"{g[k]:.2f}" for g in runs["previous"] if k in g) or "-"
+        print(f"{k:28s} {cur:>26s} {prev:>26s}")
 
 
 if __name__ == "__main__":

@@ -257,6 +257,14 @@ return {'success': True, 'data': [made, refused]}
     assert pid_ns_members(ns) == []
 
 
+def test_per_episode_limits_apply_to_the_tree(ex):
+    assert ex.layers["tree_limits"]
+    body = "import os, time\nn = 0\nfor i in range(8):\n    try:\n        if os.fork() == 0:\n            time.sleep(30)\n" \
+           "        n += 1\n    except OSError:\n        break\nreturn {'success': True, 'data': n}"
+    assert run(ex, body, limits={**UNGUARDED, "processes": 2}) == 2
+    assert run(ex, body) == UNGUARDED["processes"]
+
+
 def test_a_hung_episode_is_killed_with_its_whole_tree(ex):
     body = "import os, time\nif os.fork() == 0:\n    time.sleep(60)\nwhile True:\n    pass"
     ep = ex.open(make_task(attack_env(body), "E"))

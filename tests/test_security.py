@@ -7,7 +7,8 @@ import pytest
 
 from pathlib import Path
 
-from stt_arena.sandbox.executor import _PKG_PARENT, Executor, SandboxError, _bwrap_cmd, _child_env, bwrap_available
+from stt_arena.sandbox.executor import (_PKG_PARENT, Executor, SandboxError, _bwrap_cmd, _child_env, box_python,
+                                        bwrap_available)
 from tests.helpers import attack_env, make_task
 
 GUARD_CASES = {
@@ -143,7 +144,7 @@ def test_audit_hook_blocks(name):
 ])
 def test_bwrap_isolation(probe):
     probe = f"PKG = {_PKG_PARENT!r}\n" + probe
-    r = subprocess.run(_bwrap_cmd() + [sys.executable, "-c", probe], capture_output=True, text=True,
+    r = subprocess.run(_bwrap_cmd() + [box_python(), "-c", probe], capture_output=True, text=True,
                        timeout=30, env=_child_env())
     assert r.returncode != 0
     assert any(k in r.stderr for k in ("FileNotFoundError", "OSError", "ConnectionRefused", "Read-only", "unreachable"))

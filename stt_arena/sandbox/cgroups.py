@@ -41,6 +41,12 @@ def _own_paths() -> dict[str, Path]:
     return out
 
 
+def pids_writable() -> bool:
+    """Whether a pids controller this process may create cgroups under exists (no side effects)."""
+    own = _own_paths().get("pids")
+    return bool(own and os.access(own, os.W_OK))
+
+
 class TreeLimits:
     """Per-episode cgroups under ``stt-arena-<pid>-<n>`` next to the harness's own."""
 
@@ -53,6 +59,7 @@ class TreeLimits:
         self._n = itertools.count()
         tag = f"stt-arena-{os.getpid()}-{next(self._serial)}"
         for ctrl, own in _own_paths().items():
+            _sweep_stale(own)
             base = own / tag
             try:
                 base.mkdir()
@@ -66,6 +73,23 @@ class TreeLimits:
     @property
     def pids(self) -> bool:
         return "pids" in self.bases
+
+    def files(self, processes: int, memory_mb: int) -> dict[str, int]:
+        """Limit files and values for an episode's cgroups (whichever exist in each controller)."""
+        return {"pids.max": processes + 1, "memory.max": memory_mb << 20, "memory.limit_in_bytes": memory_mb << 20}
+
+    def adopt(self, name: str, processes: int, memory_mb: int, default_processes: int, default_mb: int) -> list[Path]:
+        """The cgroups a worker joined by itself (named ``name``); limits rewritten if this episode's differ."""
+        dirs = [base / name for base in self.bases.values()]
+        if (processes, memory_mb) != (default_processes, default_mb):
+            for d in dirs:
+                for f, value in self.files(processes, memory_mb).items():
+                    try:
+                        (d / f).write_text(str(value))
+                    except OSError:
+                        pass
+        self.live.update(dirs)
+        return dirs
 
     def place(self, pid: int, processes: int, memory_mb: int) -> list[Path]:
         """Move ``pid`` into fresh cgroups capped at ``processes`` more processes and ``memory_mb``."""
@@ -95,7 +119,8 @@ class TreeLimits:
     def close(self) -> None:
         import time
         deadline = time.monotonic() + 2
-        self.pending += sorted(self.live)
+        self.pending += sorted(self.live) + [d for b in self.bases.values() if b.is_dir() for d in b.iterdir()
+                                             if d.is_dir()]
         self.live = set()
         while self.pending and time.monotonic() < deadline:
             self.pending = [p for p in self.pending if not _rmdir(p)]
@@ -104,6 +129,18 @@ class TreeLimits:
         for base in self.bases.values():
             _rmdir(base)
         self.bases = {}
+
+
+def _sweep_stale(own: Path) -> None:
+    """Remove the (empty) cgroups left by executors of processes that no longer exist."""
+    try:
+        stale = [d for d in own.glob("stt-arena-*-*") if not Path(f"/proc/{d.name.split('-')[2]}").exists()]
+    except OSError:
+        return
+    for d in stale:
+        for child in d.glob("ep-*"):
+            _rmdir(child)
+        _rmdir(d)
 
 
 def _rmdir(p: Path) -> bool:

@@ -32,7 +32,7 @@ from typing import Callable
 from ..task.models import Task
 from ..util.aio import within
 from . import protocol
-from .cgroups import TreeLimits
+from .cgroups import TreeLimits, pids_writable
 from .local import LocalEpisode
 from .runtime import _event_label
 from .seccomp_filter import build_bpf
@@ -63,7 +63,14 @@ def _interpreter_binds() -> tuple[list[str], list[str]]:
     return list(dict.fromkeys(binds)), sorted(h for h in hidden if h and os.path.isdir(h))
 
 
-def _bwrap_cmd() -> list[str]:
+def box_python() -> str:
+    """The interpreter binary itself (a virtual environment's ``python`` link points outside the box)."""
+    return os.path.realpath(sys.executable)
+
+
+def _bwrap_cmd(cgroups: dict[str, Path] | None = None) -> list[str]:
+    """The fork server's bubblewrap sandbox; ``cgroups``: controller -> this executor's cgroup parent,
+    mounted writable at ``/cgroup/<controller>`` (workers move themselves into a child, then hide it)."""
     binds, hidden = _interpreter_binds()
     cmd = ["bwrap", "--die-with-parent", "--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
            "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
@@ -75,8 +82,10 @@ def _bwrap_cmd() -> list[str]:
         cmd += ["--ro-bind-try", b, b]
     for h in hidden:  # the interpreter, not its third-party packages
         cmd += ["--tmpfs", h, "--remount-ro", h]
-    cmd += ["--ro-bind", _SANDBOX_DIR, f"{_BOX_ROOT}/stt_arena/sandbox", "--remount-ro", "/"]
-    return cmd + ["--chdir", "/tmp"]
+    cmd += ["--ro-bind", _SANDBOX_DIR, f"{_BOX_ROOT}/stt_arena/sandbox"]
+    for ctrl, base in sorted((cgroups or {}).items()):
+        cmd += ["--bind", str(base), f"/cgroup/{ctrl}"]
+    return cmd + ["--remount-ro", "/", "--chdir", "/tmp"]
 
 
 def _child_env(in_bwrap: bool = True) -> dict:
@@ -99,7 +108,7 @@ def os_layer_status() -> tuple[bool, str]:
     if bpf is None:
         return False, why
     try:
-        r = subprocess.run(_bwrap_cmd() + [sys.executable, "-S", "-m", "stt_arena.sandbox.oslayer", bpf.hex()],
+        r = subprocess.run(_bwrap_cmd() + [box_python(), "-S", "-m", "stt_arena.sandbox.oslayer", bpf.hex()],
                            capture_output=True, timeout=20, env=_child_env())
     except (OSError, subprocess.SubprocessError) as e:
         return False, f"bubblewrap failed to start: {e}"
@@ -170,17 +179,19 @@ class Executor:
         return {"process_per_episode": True, "ast_guard": py, "restricted_builtins": py, "audit_hook": py,
                 "resource_limits": True, "call_timeout": True, "result_cap": True, "bwrap": self.os_layer,
                 "namespaces": self.os_layer, "seccomp": self.os_layer, "isolated_grading": True,
-                "tree_limits": self.os_layer and (os.geteuid() != 0 or bool(self._tree and self._tree.pids))}
+                "tree_limits": self.os_layer and (os.geteuid() != 0 or (self._tree.pids if self._tree else pids_writable()))}
 
     def _start_server(self) -> None:
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         if self.os_layer:
-            cmd = _bwrap_cmd() + [sys.executable, "-S", "-m", "stt_arena.sandbox.forkserver", str(child.fileno()),
-                                  "--os-layer", build_bpf()[0].hex()]
+            if self._tree is None:
+                self._tree = TreeLimits()
+            tree = self._tree.files(int(self.limits["processes"]), int(self.limits["memory_mb"]))
+            cmd = _bwrap_cmd(self._tree.bases) + [
+                box_python(), "-S", "-m", "stt_arena.sandbox.forkserver", str(child.fileno()),
+                "--os-layer", build_bpf()[0].hex()] + (["--tree", json.dumps(tree)] if self._tree.bases else [])
         else:
             cmd = [sys.executable, "-m", "stt_arena.sandbox.forkserver", str(child.fileno())]
-        if self.os_layer and self._tree is None:
-            self._tree = TreeLimits()
         self._proc = self._launch(cmd, child)
         child.close()
         self._ctrl = parent
@@ -245,7 +256,7 @@ class Executor:
         return json.dumps(req).encode()
 
     def _forked(self, mine: socket.socket, theirs: socket.socket, data: bytes, fds: list[int]) -> tuple:
-        """``(socket, host pid, pidfd or None)`` from a fork reply."""
+        """``(socket, host pid, pidfd or None, cgroup name or None)`` from a fork reply."""
         theirs.close()
         pidfd = fds[0] if fds else None
         for extra in fds[1:]:
@@ -262,7 +273,8 @@ class Executor:
             if pidfd is not None:
                 os.close(pidfd)
             raise SandboxError(f"fork server refused: {reply.get('error', reply) if isinstance(reply, dict) else reply}")
-        return mine, pid, pidfd
+        cgroup = reply.get("cgroup")
+        return mine, pid, pidfd, cgroup if isinstance(cgroup, str) and not cgroup.startswith("!") else None
 
     def _fork_worker(self, limits: dict) -> tuple:
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -386,10 +398,15 @@ class Executor:
             self._lock.release()
 
     def _episode(self, forked: tuple, limits: dict) -> "SandboxEpisode":
-        sock, pid, pidfd = forked
+        sock, pid, pidfd, cgroup = forked
         ep = SandboxEpisode(sock, pid, self.call_timeout_s, self.max_frame_bytes, self._vetted, pidfd, self)
-        if self._tree is not None and pidfd is not None:  # before any environment code runs
-            ep.cgroups = self._tree.place(pid, int(limits["processes"]), int(limits["memory_mb"]))
+        if self._tree is not None and self._tree.bases and pidfd is not None:  # before any environment code runs
+            procs, mem = int(limits["processes"]), int(limits["memory_mb"])
+            if cgroup:  # the worker joined its own cgroups while it was a spare, with the executor's limits
+                ep.cgroups = self._tree.adopt(cgroup, procs, mem, int(self.limits["processes"]),
+                                              int(self.limits["memory_mb"]))
+            else:
+                ep.cgroups = self._tree.place(pid, procs, mem)
         return ep
 
     def _judge_limits(self) -> dict:
@@ -465,7 +482,7 @@ def _signal(pid: int, pidfd: int | None) -> None:
 
 def _dispose(forked: tuple) -> None:
     """A worker nobody will use (its opener gave up): kill it and close its descriptors."""
-    sock, pid, pidfd = forked
+    sock, pid, pidfd, _cgroup = forked
     if pidfd is not None:
         _signal(pid, pidfd)
         os.close(pidfd)

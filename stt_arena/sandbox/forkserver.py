@@ -15,7 +15,10 @@ carry: code an earlier worker already vetted under its limits, so later workers 
 code; (2) keeps ``SPARES`` prepared workers waiting (namespaces, mounts and filter already applied), so
 a request costs a hand-over instead of a fork. A spare receives the episode socket and its limits over
 its own socket, then applies the rest of the sandbox exactly as a freshly started worker does.
-Usage: ``python -m stt_arena.sandbox.forkserver CONTROL_FD [--os-layer BPF_HEX]``.
+With ``--tree JSON`` (cgroup limit files and values), each prepared worker also moves itself into its
+own cgroup under ``/cgroup/<controller>`` (the executor's cgroup parents, mounted there) before it is
+confined: limits for the whole episode tree, set off the request path.
+Usage: ``python -m stt_arena.sandbox.forkserver CONTROL_FD [--os-layer BPF_HEX] [--tree JSON]``.
 """
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ import select
 import signal
 import socket
 import sys
+import time
 
 from . import oslayer, worker  # noqa: F401 - pre-import everything the workers need (no imports after fork)
 from .runtime import warm
@@ -50,8 +54,11 @@ def _send(sock: socket.socket, obj: dict) -> None:
 
 
 class ForkServer:
-    def __init__(self, ctrl: socket.socket, bpf: bytes | None = None, isolate: bool = False):
-        self.ctrl, self.bpf, self.isolate = ctrl, bpf, isolate
+    def __init__(self, ctrl: socket.socket, bpf: bytes | None = None, isolate: bool = False,
+                 tree: dict[str, int] | None = None):
+        self.ctrl, self.bpf, self.isolate, self.tree = ctrl, bpf, isolate, tree
+        self.cgroups: list[str] = []  # cgroups of handed-over workers, removed once empty
+        self._swept = 0.0
         self.to_warm: list[dict] = []
         self.spares: list[socket.socket] = []  # our end of each prepared worker's hand-over socket
 
@@ -72,10 +79,17 @@ class ForkServer:
                         _send(theirs, {"pid": child})
                         os._exit(0)
                     oslayer.close_fds_except({theirs.fileno()})
+                    cgroup = None
+                    if self.tree:
+                        try:
+                            cgroup = oslayer.join_cgroups(self.tree)
+                        except OSError as e:  # the harness places it from outside instead
+                            cgroup = f"!{e}"
                     oslayer.confine(self.bpf)
+                    _send(theirs, {"ready": True, "cgroup": cgroup})
                 else:
                     _send(theirs, {"pid": os.getpid()})
-                _send(theirs, {"ready": True})
+                    _send(theirs, {"ready": True})
                 self._wait_for_episode(theirs)
             except BaseException as e:  # noqa: BLE001
                 _send(theirs, {"error": f"worker setup failed: {type(e).__name__}: {e}"})
@@ -106,15 +120,34 @@ class ForkServer:
                 if "pid" not in hello[0] or not hello[1].get("ready"):
                     error = next((h["error"] for h in hello if "error" in h), "worker exited during setup")
                     continue
-                pid = hello[0]["pid"]
+                pid, cgroup = hello[0]["pid"], hello[1].get("cgroup")
                 pidfd = _pidfd(pid)
                 socket.send_fds(sock, [json.dumps({"limits": limits}).encode()], [fd])
-                return {"pid": pid}, pidfd
+                if cgroup and not cgroup.startswith("!"):
+                    self.cgroups.append(cgroup)
+                return {"pid": pid, "cgroup": cgroup}, pidfd
             except (OSError, ValueError) as e:  # that spare is gone: try the next one
                 error = f"worker hand-over failed: {e}"
             finally:
                 sock.close()
         return {"error": error}, None
+
+    def sweep_cgroups(self) -> None:
+        """Remove the cgroups of workers that are gone (at most once a second)."""
+        now = time.monotonic()
+        if not self.cgroups or now - self._swept < 1.0:
+            return
+        self._swept, left = now, []
+        for name in self.cgroups:
+            for ctrl in os.listdir(oslayer.CGROUP_BOX):
+                try:
+                    os.rmdir(f"{oslayer.CGROUP_BOX}/{ctrl}/{name}")
+                except FileNotFoundError:
+                    pass
+                except OSError:
+                    left.append(name)
+                    break
+        self.cgroups = left
 
     def idle_work(self) -> bool:
         """One piece of background work (spares first while few are left); False when there is none."""
@@ -127,6 +160,7 @@ class ForkServer:
         if self.to_warm:
             warm([self.to_warm.pop(0)])
             return True
+        self.sweep_cgroups()
         return False
 
     def serve(self) -> None:
@@ -167,7 +201,8 @@ def main(argv: list[str]) -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped automatically
     bpf_hex = argv[argv.index("--os-layer") + 1] if "--os-layer" in argv else None
     bpf = bytes.fromhex(bpf_hex) if bpf_hex else None
-    ForkServer(socket.socket(fileno=int(argv[0])), bpf, isolate=bpf_hex is not None).serve()
+    tree = json.loads(argv[argv.index("--tree") + 1]) if "--tree" in argv else None
+    ForkServer(socket.socket(fileno=int(argv[0])), bpf, isolate=bpf_hex is not None, tree=tree).serve()
 
 
 if __name__ == "__main__":

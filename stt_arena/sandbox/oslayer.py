@@ -56,10 +56,31 @@ def unshare_all() -> None:
     _write("/proc/self/gid_map", f"{gid} {gid} 1")
 
 
+CGROUP_BOX = "/cgroup"  # where the executor's per-episode cgroup parents are mounted inside bubblewrap
+
+
+def join_cgroups(limits: dict[str, int]) -> str:
+    """Move this process (the episode's PID 1) into a fresh cgroup under each mounted controller, with
+    ``{"pids.max": n, "memory.max"|"memory.limit_in_bytes": bytes}`` set; returns its name."""
+    name = "ep-" + os.urandom(6).hex()
+    for ctrl in sorted(os.listdir(CGROUP_BOX)):
+        d = f"{CGROUP_BOX}/{ctrl}/{name}"
+        os.mkdir(d)
+        for f, value in limits.items():
+            if os.path.exists(f"{d}/{f}"):
+                _write(f"{d}/{f}", str(value))
+        _write(f"{d}/cgroup.procs", "0")
+    return name
+
+
 def private_mounts() -> None:
-    """In the new mount namespace: nothing propagates out, ``/proc`` hidden, a private ``/tmp``."""
+    """In the new mount namespace: nothing propagates out, ``/proc`` and the cgroup tree hidden, a
+    private ``/tmp``."""
     c = _c()
     _ok(c.mount(None, b"/", None, _MS_REC | _MS_PRIVATE, None), "mount --make-rprivate /")
+    if os.path.isdir(CGROUP_BOX):
+        _ok(c.mount(b"none", CGROUP_BOX.encode(), b"tmpfs", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC,
+                    b"size=4k,mode=0555"), "mount tmpfs on the cgroup tree")
     _ok(c.mount(b"none", b"/proc", b"tmpfs", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, b"size=4k,mode=0555"),
         "mount tmpfs on /proc")
     _ok(c.mount(b"none", b"/tmp", b"tmpfs", _MS_NOSUID | _MS_NODEV,

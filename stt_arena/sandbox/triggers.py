@@ -81,7 +81,7 @@ class TriggerEngine:
         ctx = None
         for t in self.triggers:
             act = t["activation"]
-            if act["tool"] != tool or act.get("timing", "before") != timing:
+            if act["tool"] not in (tool, "*") or act.get("timing", "before") != timing:
                 continue
             tid = t["id"]
             if tid in self.failed:
