@@ -47,6 +47,12 @@ def test_detector_rules_on_hand_made_steps():
     assert "retry_with_variants" in {f.kind for f in detect(steps, mut)}
     steps = [_step(0, "book", False, ev, {"a": "X"}), _step(1, "get"), _step(2, "book", True, None, {"a": "Y"}), _step(3, "get")]
     assert detect(steps, mut) == []
+    # trying another target (a different id) or probing with a query is not a variant of the same call
+    steps = [_step(0, "book", False, ev, {"a": "SO-59279"}), _step(1, "book", True, None, {"a": "SO-96566"}),
+             _step(2, "get")]
+    assert "retry_with_variants" not in {f.kind for f in detect(steps, mut)}
+    steps = [_step(0, "book", False, ev, {"a": 17}), _step(1, "book", False, None, {"a": 18})]
+    assert "retry_with_variants" in {f.kind for f in detect(steps, mut)}
     # blaming parameters in text; a negated mention is not blame
     steps = [_step(0, "book", False, ev), _step(1, "get", thought="Probably a typo in the id."), _step(2, "book"), _step(3, "get")]
     assert "blames_parameters" in {f.kind for f in detect(steps, mut)}
@@ -55,6 +61,7 @@ def test_detector_rules_on_hand_made_steps():
     # recovery without a final check = missing verification; impossible tasks need no adaptation
     steps = [_step(0, "book", False, ev), _step(1, "get"), _step(2, "book")]
     assert [f.mode for f in detect(steps, mut)] == ["missing_verification"]
+    assert detect(steps, mut, needs_verification=False) == []  # the task does not ask for a re-check
     steps = [_step(0, "book", False, ev), _step(1, "get")]
     assert detect(steps, mut, impossible=True) == [] and detect(steps, mut)[0].kind == "no_adaptation_after_trigger"
 
@@ -75,4 +82,45 @@ def test_frequency_table_and_cli(tmp_path):
     assert r.returncode == 0 and "stale_state" in r.stdout and "missing_verification" in r.stdout
     r = subprocess.run([sys.executable, "-m", "stt_arena", "analyze", str(tmp_path / "nope")], capture_output=True,
                        text=True, timeout=60)
-    assert r.returncode == 2 and "not a results directory" in r.stdout
+    assert r.returncode == 2 and "not a results directory" in r.stderr
+
+
+def _calibration_tasks():
+    """One benchmark task per (conflict type, level) cell: every kind of conflict, fast."""
+    from stt_arena.data import default_tasks_path
+    from stt_arena.task.io import load_tasks
+    cells = {}
+    for t in load_tasks(default_tasks_path()):
+        cells.setdefault((t.conflict_type, t.level), t)
+    return list(cells.values())
+
+
+def test_detectors_are_calibrated_against_the_grader_both_directions(tmp_path):
+    """Issue 15 item 9: the oracle (passes every task) is never flagged; each built-in failure agent is
+    flagged for its own mode wherever that mode can show, and not for another agent's."""
+    from stt_arena.eval.runner import run_eval
+
+    from .test_eval_helpers import cfg
+    ts = _calibration_tasks()
+    by_id = {t.task_id: t for t in ts}
+    assert len(ts) >= 30
+    modes = {}
+    for agent in ("oracle", "stale", "retry", "no-verify"):
+        run_eval(cfg(f"builtin:{agent}"), ts, tmp_path / agent, progress=False, fsync=False)
+        recs = [json.loads(x) for x in (tmp_path / agent / "results.jsonl").read_text().splitlines()]
+        modes[agent] = [(r, analyze_record(r, by_id[r["task_id"]])["modes"]) for r in recs]
+        for r, m in modes[agent]:  # the same verdicts from the record alone (no task file at hand)
+            assert analyze_record(r)["modes"] == m, r["task_id"]
+    assert all(r["passed"] for r, _ in modes["oracle"])
+    assert not any(any(m.values()) for _, m in modes["oracle"])
+    assert all(m["stale_state"] for _, m in modes["stale"])
+    assert not any(m["misdiagnosis"] for _, m in modes["stale"] + modes["no-verify"])
+
+    def failed_call(r):
+        return any(isinstance(s.get("result"), dict) and s["result"].get("success") is False for s in r["steps"])
+    with_failure = [m for r, m in modes["retry"] if failed_call(r)]
+    assert len(with_failure) >= 20 and all(m["misdiagnosis"] for m in with_failure)
+    verify = [(r, m) for r, m in modes["no-verify"]
+              if any(c.kind == "verification" for c in by_id[r["task_id"]].checklist)]
+    assert len(verify) >= 15 and all(m["missing_verification"] for _, m in verify)
+    assert not any(m["stale_state"] for _, m in modes["no-verify"])

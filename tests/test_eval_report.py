@@ -46,7 +46,7 @@ def test_report_cli_and_bad_dir(two_runs, tmp_path):
     assert r.returncode == 0 and "viewer.html" in r.stdout
     r = subprocess.run([sys.executable, "-m", "stt_arena", "report", str(tmp_path / "nothing")],
                        capture_output=True, text=True, timeout=120)
-    assert r.returncode == 2 and "not a results directory" in r.stdout
+    assert r.returncode == 2 and "not a results directory" in r.stderr
 
 
 def _dump_dom(path, fragment, tmp_path):

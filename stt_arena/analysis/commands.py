@@ -9,7 +9,7 @@ from typing import List, Optional
 import typer
 from rich.table import Table
 
-from ..util.console import console
+from ..util.console import console, fail
 from .detectors import FAILURE_MODES, frequency_table
 
 
@@ -39,8 +39,7 @@ def analyze_command(
         try:
             recs, cfg = load_results(r)
         except (ResultsFileError, OSError) as e:
-            console.print(f"[red]error:[/red] {e}")
-            raise typer.Exit(2) from None
+            fail(str(e))
         tp = (cfg.get("config") or {}).get("tasks_path") or (cfg.get("refine") or {}).get("tasks_path")
         if not tasks and tp and Path(tp).exists():
             task_paths.append(Path(tp))

@@ -13,12 +13,19 @@ tell *when* the state changed.
   ``retry_with_variants`` a failed call re-sent with changed arguments and no query in between;
   ``blames_parameters`` agent text after the trigger blames its own arguments or a transient error.
 * ``missing_verification`` -- after a recovery (a successful state-changing call after the trigger),
-  the last successful state-changing call is not followed by any query before the episode ends.
+  the last successful state-changing call is not followed by any query before the episode ends; only
+  for tasks whose checklist asks for verification (an item of kind ``verification``): where the grader
+  does not ask for it, ending without a re-check is not a failure.
+
+Calibration (``tests/test_analyze_detectors.py``, over the built-in benchmark): the oracle, which passes
+every task, is never flagged; ``stale`` shows stale-state execution, ``retry`` misdiagnosis wherever
+a call failed, ``no-verify`` missing verification on every task that asks for it.
 """
 from __future__ import annotations
 
 import re
 from collections import defaultdict
+from difflib import SequenceMatcher
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable
 
@@ -57,6 +64,30 @@ def is_query_tool(name: str, mutating: set[str] | None = None) -> bool:
     return is_query_name(name)
 
 
+def _norm(v: Any) -> str:
+    return re.sub(r"[\W_]+", "", str(v)).lower()
+
+
+def _similar(a: Any, b: Any) -> bool:
+    """A re-phrasing of the same value (case, spacing, punctuation, a typo, a number nudged), not
+    another target: what a model sends when it takes a state change for its own input error."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a == b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return abs(a - b) <= max(1.0, 0.1 * max(abs(a), abs(b)))
+    if isinstance(a, str) and isinstance(b, str):
+        na, nb = _norm(a), _norm(b)
+        return na == nb or SequenceMatcher(None, na, nb).ratio() >= 0.8
+    return a == b
+
+
+def is_variant(prev_args: dict, args: dict) -> bool:
+    """``args`` re-sends ``prev_args`` with trivially changed values (same keys, each change similar)."""
+    if set(prev_args) != set(args) or prev_args == args:
+        return False
+    return all(_similar(prev_args[k], args[k]) for k in args if prev_args[k] != args[k])
+
+
 def _failed(step: dict) -> bool:
     res = step.get("result")
     return step.get("kind") == "invalid" or (isinstance(res, dict) and res.get("success") is False)
@@ -78,9 +109,11 @@ def _texts(step: dict) -> list[str]:
     return [t for t in out if t]
 
 
-def detect(steps: list[dict], mutating: set[str] | None = None, impossible: bool = False) -> list[Finding]:
+def detect(steps: list[dict], mutating: set[str] | None = None, impossible: bool = False,
+           needs_verification: bool = True) -> list[Finding]:
     """Failure-mode findings of one trajectory's ``steps``; ``mutating`` = the task's state-changing tools,
-    ``impossible`` = the task cannot be completed (then not acting after the change is right)."""
+    ``impossible`` = the task cannot be completed (then not acting after the change is right),
+    ``needs_verification`` = the task's checklist asks for a re-check of the end state."""
     out: list[Finding] = []
     calls = [(i, s) for i, s in enumerate(steps) if s.get("kind") in ("tool", "invalid") and s.get("tool")]
     t = trigger_index(steps)
@@ -94,7 +127,8 @@ def detect(steps: list[dict], mutating: set[str] | None = None, impossible: bool
                                f"{s['tool']} repeated with the arguments of an earlier failed call"))
         elif pos > 0:
             j, prev = calls[pos - 1]
-            if _failed(prev) and prev["tool"] == s["tool"] and not any(
+            if _failed(prev) and prev["tool"] == s["tool"] and is_variant(prev.get("arguments") or {},
+                                                                          s.get("arguments") or {}) and not any(
                     is_query_tool(x.get("tool") or "", mutating) for x in steps[j + 1:i] if x.get("kind") == "tool"):
                 out.append(Finding("misdiagnosis", "retry_with_variants", s.get("index", i),
                                    f"failed {s['tool']} re-sent with changed arguments without re-checking the state"))
@@ -130,7 +164,7 @@ def detect(steps: list[dict], mutating: set[str] | None = None, impossible: bool
                     break
         if not ok_mut and not _failed(steps[t]) and not is_query_tool(steps[t].get("tool") or "", mutating):
             ok_mut = [t]  # the change hit a successful action: it needs re-checking too
-        if ok_mut:
+        if ok_mut and needs_verification and not impossible:
             last = ok_mut[-1]
             if not any(is_query_tool(s["tool"], mutating) and not _failed(s) for i, s in calls if i > last):
                 out.append(Finding("missing_verification", "no_check_after_recovery", steps[last].get("index", last),
@@ -149,7 +183,12 @@ def _mutating_of(record: dict, task=None) -> set[str] | None:
 def analyze_record(record: dict, task=None) -> dict:
     """``{"modes": {mode: bool}, "findings": [...]}`` for one trajectory record."""
     impossible = (task.impossible if task is not None else record.get("level") == "impossible")
-    findings = detect(record.get("steps") or [], _mutating_of(record, task), impossible)
+    if task is not None:
+        verify = any(c.kind == "verification" for c in task.checklist)
+    else:  # the record's graded items carry their kind
+        items = (record.get("grade") or {}).get("items")
+        verify = True if not items else any(c.get("kind") == "verification" for c in items)
+    findings = detect(record.get("steps") or [], _mutating_of(record, task), impossible, verify)
     modes = {m: any(f.mode == m for f in findings) for m in FAILURE_MODES}
     return {"modes": modes, "findings": [f.to_dict() for f in findings]}
 
