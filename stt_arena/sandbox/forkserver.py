@@ -7,8 +7,7 @@ worker attached where the kernel has pidfds (the harness signals through it: no 
 across PID namespaces). Each worker serves one episode, then exits.
 
 With the OS layer (``--os-layer BPF_HEX``), a worker is PID 1 of its own user, PID, mount, network, IPC
-and UTS namespaces, without capabilities and under the seccomp program (``oslayer``): an intermediate
-process unshares, forks that PID 1, reports its pid and exits.
+and UTS namespaces (one ``clone``), without capabilities and under the seccomp program (``oslayer``).
 
 Off the request path, while no request waits, the server (1) compiles ``warm`` items that requests
 carry: code an earlier worker already vetted under its limits, so later workers inherit the compiled
@@ -60,42 +59,41 @@ class ForkServer:
         self.cgroups: list[str] = []  # cgroups of handed-over workers, removed once empty
         self._swept = 0.0
         self.to_warm: list[dict] = []
-        self.spares: list[socket.socket] = []  # our end of each prepared worker's hand-over socket
+        self.spares: list[tuple[socket.socket, int | None]] = []  # (our end of its hand-over socket, pid)
 
     def add_spare(self) -> None:
-        """Prepare a worker that waits for an episode. It reports ``{"pid"}`` then ``{"ready"}`` (or
-        ``{"error"}``) on its hand-over socket."""
+        """Prepare a worker that waits for an episode; it reports ``{"ready"}`` (or ``{"error"}``) on its
+        hand-over socket. Under the OS layer it is PID 1 of new namespaces (one clone, no intermediate)."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        if os.fork() == 0:
+        try:
+            pid = oslayer.clone_isolated() if self.isolate else os.fork()
+        except OSError as e:
+            _send(theirs, {"error": f"worker setup failed: {e}"})
+            theirs.close()
+            self.spares.append((ours, None))
+            return
+        if pid == 0:
             try:
                 self.ctrl.close()
                 ours.close()
-                for s in self.spares:
+                for s, _ in self.spares:
                     s.close()
+                ready: dict = {"ready": True}
                 if self.isolate:
-                    oslayer.unshare_all()
-                    child = os.fork()
-                    if child:  # the intermediate: the worker's pid as the server sees it, then exit
-                        _send(theirs, {"pid": child})
-                        os._exit(0)
                     oslayer.close_fds_except({theirs.fileno()})
-                    cgroup = None
                     if self.tree:
                         try:
-                            cgroup = oslayer.join_cgroups(self.tree)
+                            ready["cgroup"] = oslayer.join_cgroups(self.tree)
                         except OSError as e:  # the harness places it from outside instead
-                            cgroup = f"!{e}"
+                            ready["cgroup"] = f"!{e}"
                     oslayer.confine(self.bpf)
-                    _send(theirs, {"ready": True, "cgroup": cgroup})
-                else:
-                    _send(theirs, {"pid": os.getpid()})
-                    _send(theirs, {"ready": True})
+                _send(theirs, ready)
                 self._wait_for_episode(theirs)
             except BaseException as e:  # noqa: BLE001
                 _send(theirs, {"error": f"worker setup failed: {type(e).__name__}: {e}"})
             os._exit(3)
         theirs.close()
-        self.spares.append(ours)
+        self.spares.append((ours, pid))
 
     @staticmethod
     def _wait_for_episode(sock: socket.socket) -> None:
@@ -114,13 +112,13 @@ class ForkServer:
         for _ in range(SPARES + 2):
             if not self.spares:
                 self.add_spare()
-            sock = self.spares.pop(0)
+            sock, pid = self.spares.pop(0)
             try:
-                hello = [json.loads(sock.recv(4096) or b"{}") for _ in range(2)]
-                if "pid" not in hello[0] or not hello[1].get("ready"):
-                    error = next((h["error"] for h in hello if "error" in h), "worker exited during setup")
+                hello = json.loads(sock.recv(4096) or b"{}")
+                if pid is None or not hello.get("ready"):
+                    error = hello.get("error", "worker exited during setup")
                     continue
-                pid, cgroup = hello[0]["pid"], hello[1].get("cgroup")
+                cgroup = hello.get("cgroup")
                 pidfd = _pidfd(pid)
                 socket.send_fds(sock, [json.dumps({"limits": limits}).encode()], [fd])
                 if cgroup and not cgroup.startswith("!"):
