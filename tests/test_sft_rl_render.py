@@ -176,3 +176,14 @@ def test_other_sft_settings_render_a_different_stream(data, tok, variant):
     rl = rl_streams(row, data["tasks"][row["task_id"]], tok)
     sft = sft_streams(row, tok, **{"template": "qwen3", "mask_history": True, **variant})
     assert any(sp != rp for (rp, _), (sp, _) in zip(rl, sft))
+
+
+def test_dataset_card_counts_tokens_with_a_local_tokenizer(data, tok, tmp_path):
+    tok.save_pretrained(tmp_path / "tok")
+    kept = [json.loads(x) for x in (data["root"].parent / "ref" / "results.jsonl").read_text().splitlines()]
+    st = export_llamafactory(kept, tools_for_tasks(data["tasks"].values()), tmp_path / "sft", tokenizer=str(tmp_path / "tok"))
+    card = json.loads((tmp_path / "sft" / "dataset_card.json").read_text())
+    assert card["length_unit"] == "tokens" and card["conversations"] == st.exported
+    row = json.loads((tmp_path / "sft" / "sft_refine_sharegpt.json").read_text())[0]
+    rl = rl_streams(row, data["tasks"][row["task_id"]], tok)
+    assert card["length"]["min"] <= len(rl[-1][1]) <= card["length"]["max"]  # the full conversation's tokens

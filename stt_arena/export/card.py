@@ -43,7 +43,7 @@ def lengths(records: list[dict], rows: list[dict], tools_by_task: dict, tokenize
         from transformers import AutoTokenizer  # the [sft] extra; a local directory (no download)
         tok = AutoTokenizer.from_pretrained(tokenizer, local_files_only=True)
         return "tokens", [len(tok.apply_chat_template(_messages(r), tools=tools_by_task.get(r.get("task_id")),
-                                                      tokenize=True, enable_thinking=False))
+                                                      tokenize=True, enable_thinking=False, return_dict=False))
                           for r in records]
     return "characters", [sum(len(m["value"]) for m in row["conversations"]) + len(row.get("system") or "")
                           + len(row.get("tools") or "") for row in rows]

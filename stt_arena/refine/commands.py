@@ -65,6 +65,8 @@ def refine_command(
         raise typer.Exit(2) from None
     opener, closer = make_opener(sandbox)
 
+    retries: list[int] = []
+
     async def run():
         clients = []
         try:
@@ -79,7 +81,9 @@ def refine_command(
                 clients.append(c)
                 rewriter = LLMRewriter(c, prompts, repair_rounds=repair_rounds)
             refiner = Refiner(task_map, opener, mode, rewriter, make_judge(judge_client))
-            return await refine_all(refiner, records, concurrency, progress)
+            outs = await refine_all(refiner, records, concurrency, progress)
+            retries.append(refiner.transient_retries)
+            return outs
         finally:
             for c in clients:
                 await c.aclose()
@@ -89,7 +93,8 @@ def refine_command(
     finally:
         closer()
     stats = write_outputs(outcomes, output, {"mode": mode, "model": model, "tasks_path": str(tpath),
-                                             "inputs": [str(p) for p in inputs], "sandbox": sandbox})
+                                             "inputs": [str(p) for p in inputs], "sandbox": sandbox},
+                          transient_retries=sum(retries))
     print_stats(stats)
     console.print(f"kept {stats['kept']} trajectories in {output}/results.jsonl; rejected in {output}/rejected.jsonl")
 
@@ -111,5 +116,6 @@ def print_stats(stats: dict) -> None:
               ", ".join(f"{k}: {v}" for k, v in stats["rejected_by_reason"].items()) or "0",
               f(stats["avg_calls_before"]), f(stats["avg_calls_after"]))
     console.print(t)
+    console.print(f"replays repeated after a transient sandbox failure: {stats.get('transient_retries', 0)}")
     console.print("failure modes in the input: " + json.dumps(stats["failure_modes_in"])
                   + "; in trajectories refined: " + json.dumps(stats["failure_modes_fixed"]))

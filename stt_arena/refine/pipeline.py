@@ -293,7 +293,8 @@ def statistics(outcomes: list[Outcome]) -> dict:
             "failure_modes_in": modes_in, "failure_modes_fixed": modes_fixed, "per_model": per_model}
 
 
-def write_outputs(outcomes: list[Outcome], output: str | Path, config: dict | None = None) -> dict:
+def write_outputs(outcomes: list[Outcome], output: str | Path, config: dict | None = None,
+                  transient_retries: int = 0) -> dict:
     from ..eval.store import _dumps
     root = Path(output)
     root.mkdir(parents=True, exist_ok=True)
@@ -306,7 +307,7 @@ def write_outputs(outcomes: list[Outcome], output: str | Path, config: dict | No
     (root / "results.jsonl").write_text("".join(_dumps(r) + "\n" for r in kept), encoding="utf-8")
     (root / "rejected.jsonl").write_text("".join(_dumps(o.rejection()) + "\n" for o in outcomes
                                                  if o.status == "rejected"), encoding="utf-8")
-    stats = statistics(outcomes)
+    stats = {**statistics(outcomes), "transient_retries": transient_retries}
     (root / "stats.json").write_text(json.dumps(stats, indent=2) + "\n")
     (root / "config.json").write_text(json.dumps({"label": "refined", "refine": config or {}}, indent=2) + "\n")
     return stats
