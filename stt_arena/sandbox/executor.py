@@ -3,8 +3,8 @@
 Layers: the OS layer (bubblewrap for the fork server: user namespace with a non-root uid and no
 capabilities, PID/IPC/UTS/network/cgroup namespaces, a read-only file system holding only the
 interpreter and this sandbox package, a clean environment; then per worker its own user, PID, mount,
-network, IPC and UTS namespaces, hidden ``/proc``, private ``/tmp``, no_new_privs and a seccomp
-deny-list, see ``oslayer``), and the Python layers behind it (AST guard, restricted builtins and
+IPC and UTS namespaces, hidden ``/proc``, private ``/tmp``, cgroups for the episode tree where
+writable, no_new_privs and a seccomp deny-list that also refuses new sockets, see ``oslayer``), and the Python layers behind it (AST guard, restricted builtins and
 filtered modules, an allowlist audit hook), resource limits, a per-call wall-clock timeout (the
 worker's PID namespace is killed), caps on frame size and JSON depth both ways, request ids, and
 grading in a fresh worker that never ran environment code.
