@@ -73,7 +73,7 @@ def test_end_to_end_real_and_fixture_seeds(tmp_path):
         synth("stage1", *fixture_seeds(), *real, "--out", str(tmp_path / "envs.jsonl"), *common)
         synth("stage2", "--envs", str(tmp_path / "envs.jsonl"), "--out", str(tmp_path / "drafts.jsonl"),
               "--levels", "easy", *common)
-        synth("stage3", "--drafts", str(tmp_path / "drafts.jsonl"), "--out", str(tmp_path / "tasks.jsonl"),
+        synth("stage3", "--gates", "I1-I5", "--drafts", str(tmp_path / "drafts.jsonl"), "--out", str(tmp_path / "tasks.jsonl"),
               "--review-dir", str(tmp_path / "review"), *common)
         n_requests = len(srv.requests)
 
@@ -108,7 +108,7 @@ def test_end_to_end_real_and_fixture_seeds(tmp_path):
         assert t.provenance.source == "synth" and t.provenance.extra["invariants"] == {f"I{i}": True for i in range(1, 6)}
         assert t.provenance.extra["audit"]["checklist_coverage"]["ok"]
     # usable by the benchmark commands as they are
-    r = subprocess.run([sys.executable, "-m", "stt_arena", "validate", str(tmp_path / "tasks.jsonl")],
+    r = subprocess.run([sys.executable, "-m", "stt_arena", "validate", "--gates", "I1-I5", str(tmp_path / "tasks.jsonl")],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and f"{len(tasks)}/{len(tasks)} tasks valid" in r.stdout, r.stdout + r.stderr
     r = runner.invoke(app, ["eval", "--model", "builtin:oracle", "--tasks", str(tmp_path / "tasks.jsonl"),
@@ -121,7 +121,7 @@ def test_end_to_end_real_and_fixture_seeds(tmp_path):
     with FakeOpenAIServer(FakeSynthLLM()) as srv2:
         common = llm_args(srv2, tmp_path / "cache")
         synth("stage1", *fixture_seeds(), *real, "--out", str(tmp_path / "envs2.jsonl"), *common)
-        synth("stage3", "--drafts", str(tmp_path / "drafts.jsonl"), "--out", str(tmp_path / "tasks2.jsonl"), *common)
+        synth("stage3", "--gates", "I1-I5", "--drafts", str(tmp_path / "drafts.jsonl"), "--out", str(tmp_path / "tasks2.jsonl"), *common)
         assert srv2.requests == []
     assert n_requests > 40
 

@@ -117,7 +117,7 @@ def test_paper_schema_model_with_every_repairable_error_yields_valid_tasks(tmp_p
         synth("stage1", "--seeds", str(ROOMS_SEED), "--out", str(tmp_path / "envs.jsonl"), "--explore-budget", "6", *common)
         synth("stage2", "--envs", str(tmp_path / "envs.jsonl"), "--out", str(tmp_path / "drafts.jsonl"),
               "--levels", "easy", *common)
-        synth("stage3", "--drafts", str(tmp_path / "drafts.jsonl"), "--out", str(tmp_path / "tasks.jsonl"), *common)
+        synth("stage3", "--gates", "I1-I5", "--drafts", str(tmp_path / "drafts.jsonl"), "--out", str(tmp_path / "tasks.jsonl"), *common)
     # every repairable error was made once, sent back with its precise error, and fixed
     a1 = reasons(tmp_path / "envs.attempts.jsonl")
     assert "import of 'os' is not allowed" in a1["unsafe_code"][0]["error"]
@@ -144,7 +144,7 @@ def test_paper_schema_model_with_every_repairable_error_yields_valid_tasks(tmp_p
     drafts = [json.loads(x) for x in (tmp_path / "drafts.jsonl").read_text().splitlines()]
     assert all(d["provenance"]["scenario_id"].startswith("RoomBookingEnv__") for d in drafts)
     assert all(d["provenance"]["profile_extra"]["fidelity_rules"] for d in drafts)
-    r = subprocess.run([sys.executable, "-m", "stt_arena", "validate", str(tmp_path / "tasks.jsonl")],
+    r = subprocess.run([sys.executable, "-m", "stt_arena", "validate", "--gates", "I1-I5", str(tmp_path / "tasks.jsonl")],
                        capture_output=True, text=True, timeout=180)
     assert r.returncode == 0 and "4/4 tasks valid" in r.stdout, r.stdout + r.stderr
     # normal file modes, no temporary file left behind
@@ -181,7 +181,7 @@ def test_read_only_seeds_become_stateful_environments(tmp_path):
         synth("stage1", *seeds, "--augment-readonly", "--out", str(tmp_path / "envs.jsonl"), *llm_args(srv, tmp_path / "c"))
         synth("stage2", "--envs", str(tmp_path / "envs.jsonl"), "--out", str(tmp_path / "drafts.jsonl"),
               "--levels", "easy", *llm_args(srv, tmp_path / "c"))
-        synth("stage3", "--drafts", str(tmp_path / "drafts.jsonl"), "--out", str(tmp_path / "tasks.jsonl"),
+        synth("stage3", "--gates", "I1-I5", "--drafts", str(tmp_path / "drafts.jsonl"), "--out", str(tmp_path / "tasks.jsonl"),
               *llm_args(srv, tmp_path / "c"))
     envs = [json.loads(x) for x in (tmp_path / "envs.jsonl").read_text().splitlines()]
     assert [e["seed_id"] for e in envs] == ["toolace:toolace_readonly:0"]

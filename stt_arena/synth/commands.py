@@ -225,6 +225,10 @@ def stage3_command(
     review_dir: Optional[Path] = typer.Option(None, "--review-dir", help="write an HTML page per task and review.csv"),
     llm_verdict: bool = typer.Option(True, "--llm-verdict/--no-llm-verdict", help="the checking agent's verdict"),
     audit: bool = typer.Option(True, "--audit/--no-audit", help="the LLM consistency audit"),
+    gates: str = typer.Option("all", "--gates", help="validity gates run on each task, as `stt-arena validate "
+                                                     "--gates` (I1..I10, BIND, LEVEL, ASK, JUDGE; 'I1-I5'; 'all'); "
+                                                     "a failing gate is a repair turn"),
+    gate_budget: int = typer.Option(3000, "--gate-budget", help="tool-call sequences per gate search"),
     model: str = _MODEL, base_url: Optional[str] = _BASE_URL, api_key_env: str = _KEY_ENV,
     temperature: float = _TEMP, max_tokens: Optional[int] = _MAX_TOKENS, extra_body: Optional[str] = _EXTRA,
     rpm: Optional[float] = _RPM, concurrency: int = _CONC, max_retries: int = _RETRIES, max_repairs: int = _REPAIRS,
@@ -240,12 +244,20 @@ def stage3_command(
     from .schemas import DraftTask
     from .stage3 import Stage3Options, run_stage3
 
+    from ..gates.gates import Budget
+    from ..validation import parse_gates
+    try:
+        selected = parse_gates(gates)
+    except ValueError as e:
+        console.print(f"[red]error:[/red] --gates: {e}")
+        raise typer.Exit(2)
     items = read_jsonl(drafts, DraftTask)
     syn = _synth(model, base_url, api_key_env, temperature, max_tokens, extra_body, rpm, concurrency, max_retries,
                  max_repairs, cache_dir, out, prompts_dir, json_mode, dry_run)
     t0 = time.monotonic()
     with Executor() as ex:
-        kept, rej, stats = _run(lambda: run_stage3(items, syn, ex, Stage3Options(llm_verdict, audit), progress), syn)
+        kept, rej, stats = _run(lambda: run_stage3(items, syn, ex, Stage3Options(llm_verdict, audit, selected,
+                                                                                 Budget(sequences=gate_budget)), progress), syn)
 
     def write_tasks(p: Path, rows: list) -> int:
         n = save_tasks(rows, p)

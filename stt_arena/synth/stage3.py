@@ -7,12 +7,14 @@ import asyncio
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..sandbox.executor import Executor
 from ..sandbox.guard import GuardError, check_source
 from ..task.models import CHAT_WITH_USER, FINAL_MESSAGE, Blueprint, Clock, Environment, Provenance, ReferencePlans, Task
-from ..validation import validate_task
+from ..gates.gates import Budget
+from ..validation import GATE_LINES, SUITE_GATES, validate_task
+from ..validity import INVARIANTS
 from .common import Reject, Rejection, StageStats, run_items, slug
 from .llm import RepairNeeded, Synthesizer
 from .schemas import AUDIT_ASPECTS, AuditOut, CheckVerdict, ChecklistOut, DraftTask, PlansOut
@@ -25,6 +27,8 @@ INVARIANT_REASONS = {"I1": "trigger_not_fired", "I2": "effect_not_applied", "I3"
 class Stage3Options:
     llm_verdict: bool = True
     audit: bool = True
+    gates: list[str] = field(default_factory=lambda: list(INVARIANTS))  # `stt-arena validate --gates`
+    budget: Budget | None = None
 
 
 def _checklist_validator(draft: DraftTask):
@@ -78,31 +82,51 @@ def build_task(draft: DraftTask, cl: ChecklistOut, plans: PlansOut, model: str) 
                                              "trigger_mode": draft.trigger_mode, "model": model}))
 
 
-def _gate_failure(rep) -> tuple[str, str] | None:
+def _gate_failure(rep, gates: list[str]) -> tuple[str, str] | None:
     """The first failing gate of a ``validate_task`` report as (reason code, precise detail), or None."""
     if rep.errors:
         text = "; ".join(rep.errors)
         return ("unsafe_code" if "guard" in text else "task_format"), text
-    v = rep.validity
-    if v is None:
-        return "task_format", "not validated"
-    if v.error:
-        return "replay_error", v.error
-    failed = [k for k, ok in v.results.items() if not ok]
-    if not failed and not rep.valid:
-        return "invalid", "; ".join(rep.problems()) or "invalid"
-    if not failed:
-        return None
-    return INVARIANT_REASONS.get(failed[0], f"gate_{failed[0]}"), "; ".join(f"{k}: {v.reasons.get(k, '')}" for k in failed)
-
-
-def executed_invariants(task: Task, executor: Executor) -> dict:
-    """The gates of ``stt-arena validate`` (``validation.validate_task``), in the sandbox; Reject on failure."""
-    rep = validate_task(task, executor.open)
-    bad = _gate_failure(rep)
+    inv = [g for g in gates if g in INVARIANTS]
+    if inv:
+        v = rep.validity
+        if v is None:
+            return "task_format", "not validated"
+        if v.error:
+            return "replay_error", v.error
+        failed = [k for k in inv if not v.results.get(k)]
+        if failed:
+            return INVARIANT_REASONS[failed[0]], "; ".join(f"{k}: {v.reasons.get(k, '')}" for k in failed)
+    bad = [g for g in rep.gates.values() if not g.ok]
     if bad:
-        raise Reject(*bad)
-    return {"results": dict(rep.validity.results), "valid": rep.valid}
+        g = bad[0]
+        lines = [f"{x.gate} [{x.reason}]: {x.detail} (the gate requires: {GATE_LINES.get(x.gate, '')}); evidence: "
+                 f"{json.dumps(x.evidence, default=str, ensure_ascii=False)[:1200]}" for x in bad]
+        return f"{g.gate.lower()}_{g.reason}", "; ".join(lines)
+    return None
+
+
+def executed_invariants(task: Task, executor: Executor, gates: list[str] | None = None,
+                        budget: Budget | None = None) -> dict:
+    """The gates of ``stt-arena validate`` (``validation.validate_task``, untrusted: in the sandbox): I1-I5
+    first, the costlier gates only when they pass; Reject with the first failure's reason otherwise.
+    ``gates``: default I1-I5; ``I10`` (a property of the whole file) is run by ``run_stage3`` at the end."""
+    gates = [g for g in (gates or INVARIANTS) if g not in SUITE_GATES]
+    inv = [g for g in gates if g in INVARIANTS]
+    rest = [g for g in gates if g not in INVARIANTS]
+    out: dict = {"results": {}, "gates": {}}
+    for part in (inv, rest):
+        if not part:
+            continue
+        rep = validate_task(task, executor.open, part, trusted=False, budget=budget)
+        bad = _gate_failure(rep, part)
+        if bad:
+            raise Reject(*bad)
+        if rep.validity is not None:
+            out["results"].update({k: v for k, v in rep.validity.results.items() if k in part})
+        out["results"].update({k: g.ok for k, g in rep.gates.items()})
+        out["gates"].update({k: {"reason": g.reason, "stats": g.stats} for k, g in rep.gates.items()})
+    return out
 
 
 def _merge_checklist(cl: ChecklistOut, fixes: list) -> ChecklistOut:
@@ -157,7 +181,7 @@ async def assess(draft: DraftTask, syn: Synthesizer, executor: Executor, opts: S
         except ValueError as e:
             raise RepairNeeded("task_format", str(e)) from None
         try:
-            built["inv"] = await asyncio.to_thread(executed_invariants, task, executor)
+            built["inv"] = await asyncio.to_thread(executed_invariants, task, executor, opts.gates, opts.budget)
         except Reject as r:
             raise RepairNeeded(r.code, _repair_detail(task, r.code, r.detail)) from None
         built["task"] = task
@@ -165,7 +189,12 @@ async def assess(draft: DraftTask, syn: Synthesizer, executor: Executor, opts: S
     await syn.call("plan_agent", ctx, PlansOut, item=item, validate=gates)
     task = built["task"]
     extra = task.provenance.extra
-    extra["invariants"] = built["inv"]["results"]
+    extra["invariants"] = {k: v for k, v in built["inv"]["results"].items() if k in INVARIANTS}
+    if built["inv"]["gates"]:
+        extra["gates"] = {k: v for k, v in built["inv"]["results"].items() if k not in INVARIANTS}
+    level = built["inv"]["gates"].get("LEVEL")
+    if level:  # the level as measured on the oracle trace (gate LEVEL), not the audit LLM's opinion
+        extra["level_features"] = {k: v for k, v in level["stats"].items() if k != "gate_seconds"}
     view = _task_view(task)
     if opts.llm_verdict:
         verdict = await syn.call("check_agent", {"task": view, "class_name": draft.class_name, "code": draft.code},
@@ -177,7 +206,8 @@ async def assess(draft: DraftTask, syn: Synthesizer, executor: Executor, opts: S
     if opts.audit:
         audit = await syn.call("audit", {"task": view, "scenario": draft.scenario}, AuditOut, item=item)
         extra["audit"] = audit.model_dump()
-        bad = [k for k in AUDIT_ASPECTS if not getattr(audit, k).ok]
+        bad = [k for k in AUDIT_ASPECTS if not getattr(audit, k).ok
+               and not (k == "difficulty_consistency" and "LEVEL" in opts.gates)]  # measured instead
         if bad:
             raise Reject("audit_failed", "; ".join(f"{k}: {getattr(audit, k).reason}" for k in bad))
     return [task]
@@ -191,5 +221,19 @@ async def run_stage3(drafts: list[DraftTask], syn: Synthesizer, executor: Execut
     stats.n_in = len(drafts)
     kept = await run_items(drafts, lambda d: assess(d, syn, executor, opts), stats, rejections,
                            lambda d: d.draft_id, "stage3", "stage3 drafts", progress)
+    if "I10" in opts.gates and kept:  # shortcut policies, over the whole output like `stt-arena validate`
+        from ..gates.shortcuts import run_shortcut_suite
+        suite = await asyncio.to_thread(run_shortcut_suite, kept, sandbox=True)
+        still = []
+        for t in kept:
+            g = suite.task_gate(t.task_id)
+            if g.ok:
+                t.provenance.extra.setdefault("gates", {})["I10"] = True
+                still.append(t)
+            else:
+                code = f"i10_{g.reason}"
+                stats.rejected[code] += 1
+                rejections.append(Rejection(t.provenance.extra.get("draft_id", t.task_id), "stage3", code, g.detail))
+        kept = still
     stats.kept = len(kept)
     return kept, rejections, stats
