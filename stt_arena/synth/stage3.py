@@ -144,9 +144,8 @@ def _repair_detail(task: Task, code: str, detail: str) -> str:
     if code in ("trigger_not_fired", "effect_not_applied"):
         parts.append("triggers: " + json.dumps([t.model_dump() for t in task.triggers], ensure_ascii=False)[:2500])
         parts.append("the oracle calls: " + ", ".join(f"{s.method}({json.dumps(s.arguments)})" for s in task.plans.oracle))
-    failed_ids = set(re.findall(r"\b([A-Za-z][\w-]*)(?: \(|,|$)", detail))
-    for c in task.checklist + task.infeasible_goal:
-        if c.id in failed_ids:
+    for c in task.checklist + task.infeasible_goal:  # the code of every check the failure names
+        if re.search(rf"(?<![\w-]){re.escape(c.id)}(?![\w-])", detail):
             parts.append(f"--- check {c.id} ({c.kind}) ---\n{c.check}")
     parts.append("Fix the plans, or return corrected checklist items in `checklist_fixes` (same ids), "
                  "so that the normal plan fails, the oracle passes and the oracle fails without its observe/requery steps.")
