@@ -34,10 +34,54 @@ def test_report_files(two_runs, tmp_path):
     md = (tmp_path / "rep" / "report.md").read_text()
     assert "| builtin:oracle | 100.0 ± 0.0 |" in md and "| builtin:stale | 0.0 ± 0.0 |" in md
     assert "Impossible (n=1)" in md and "| T1 | window expiry |" in md and "pass^2" in md
-    html = (tmp_path / "rep" / "viewer.html").read_text()
-    start = html.index('id="data">') + len('id="data">')
-    data = json.loads(html[start:html.index("</script>", start)])
-    assert len(data) == 16 and {d["model"] for d in data} == {"builtin:oracle", "builtin:stale"}
+    index = _index(tmp_path / "rep" / "viewer.html")
+    assert len(index["rows"]) == 16 and set(index["models"]) == {"builtin:oracle", "builtin:stale"}
+    [chunk] = sorted((tmp_path / "rep" / "viewer_data").iterdir())
+    assert len(_chunk(chunk)) == 16
+
+
+def _index(viewer):
+    html = viewer.read_text()
+    start = html.index('id="index">') + len('id="index">')
+    return json.loads(html[start:html.index("</script>", start)])
+
+
+def _chunk(path):
+    text = path.read_text()
+    return json.loads(text[text.index(",") + 1:text.rindex(");")])
+
+
+def _many_runs(root, n_models=3, per_model=1000):
+    """Results dirs with many trajectories (copies of one real record under new task ids)."""
+    from stt_arena.eval.runner import run_eval as _run
+    _run(cfg("builtin:stale"), [examples()[0]], root / "seed", progress=False)
+    rec = json.loads((root / "seed" / "results.jsonl").read_text())
+    dirs = []
+    for m in range(n_models):
+        d = root / f"m{m}"
+        d.mkdir()
+        with (d / "results.jsonl").open("w") as f:
+            for k in range(per_model):
+                lv = ("easy", "medium", "hard", "impossible")[k % 4]
+                f.write(json.dumps({**rec, "model": f"model-{m}", "task_id": f"task-{k:05d}", "run": 0, "level": lv,
+                                    "passed": (k + m) % 3 == 0}) + "\n")
+        (d / "config.json").write_text(json.dumps({"label": f"model-{m}"}))
+        dirs.append(d)
+    return dirs
+
+
+def test_viewer_holds_every_trajectory_in_chunks(tmp_path):
+    """Issue 15 item 2: no silent cap (3,000 trajectories: all in the index, each in exactly one chunk)."""
+    dirs = _many_runs(tmp_path)
+    build_report(dirs, tmp_path / "rep")
+    index = _index(tmp_path / "rep" / "viewer.html")
+    assert len(index["rows"]) == 3000 and index["models"] == ["model-0", "model-1", "model-2"]
+    chunks = sorted((tmp_path / "rep" / "viewer_data").glob("chunk-*.js"))
+    assert len(chunks) == 15 and sum(len(_chunk(c)) for c in chunks) == 3000
+    last = index["rows"][-1]
+    t = _chunk(chunks[last[7]])[last[8]]
+    assert (t["model"], t["task_id"]) == ("model-2", "task-00999")
+    assert (tmp_path / "rep" / "viewer.html").stat().st_size < 400_000  # the index only, not the steps
 
 
 def test_report_cli_and_bad_dir(two_runs, tmp_path):
@@ -63,6 +107,7 @@ def test_viewer_renders_in_headless_chromium(two_runs, tmp_path):
     viewer = tmp_path / "rep" / "viewer.html"
     dom = _dump_dom(viewer, "", tmp_path)
     assert "16 of 16 trajectories shown" in dom and dom.count('class="row') == 16
+    assert 'id="summary"' in dom and 'id="chart"' in dom  # opens on the summary
     dom = _dump_dom(viewer, "model=builtin:stale&type=T1&level=easy&open=0", tmp_path)
     assert "2 of 16 trajectories shown" in dom
     assert 'id="verdict">FAIL' in dom and "example-clinic-t1 (run 0) - builtin:stale" in dom
@@ -71,3 +116,19 @@ def test_viewer_renders_in_headless_chromium(two_runs, tmp_path):
     assert "2 of 16 trajectories shown" in dom and "judge heuristic" in dom and 'id="verdict">PASS' in dom
     dom = _dump_dom(viewer, "pass=fail&model=builtin:oracle", tmp_path)
     assert "0 of 16 trajectories shown" in dom
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (apt-get install -y chromium)")
+def test_viewer_with_3000_trajectories_summary_pages_and_lazy_detail_in_chromium(tmp_path):
+    """Issue 15 items 2 and 11: every trajectory reachable (paged list, steps loaded on demand from the
+    last chunk), and the first screen is a summary with pass rates per level/type per model and a chart."""
+    dirs = _many_runs(tmp_path)
+    build_report(dirs, tmp_path / "rep")
+    viewer = tmp_path / "rep" / "viewer.html"
+    dom = _dump_dom(viewer, "", tmp_path)
+    assert "3000 of 3000 trajectories shown" in dom and "page 1 of 15" in dom and dom.count('class="row') == 200
+    assert 'id="summary"' in dom and "Summary: 3000 trajectories, 3 model(s)" in dom
+    assert dom.count('class="bar"') == 12 and "pass rate per conflict type" in dom
+    dom = _dump_dom(viewer, "model=model-2&open=999", tmp_path)
+    assert "1000 of 3000 trajectories shown" in dom and "page 5 of 5" in dom
+    assert "task-00999 (run 0) - model-2" in dom and 'id="verdict">' in dom

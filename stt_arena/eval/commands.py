@@ -170,7 +170,8 @@ def report_command(
     results: List[Path] = typer.Argument(..., help="one or more results directories of `stt-arena eval`"),
     output: Path = typer.Option(Path("report"), "--output", "-o", help="report directory"),
     title: str = typer.Option("STT-Arena report", "--title"),
-    max_trajectories: int = typer.Option(2000, "--max-trajectories", help="cap on trajectories in the HTML viewer"),
+    max_trajectories: Optional[int] = typer.Option(None, "--max-trajectories", min=1,
+                                                   help="keep at most N trajectories in the viewer (default: all)"),
 ) -> None:
     """Compare runs/models: Markdown table, radar chart over conflict types, bars per level, HTML viewer."""
     from ..eval.store import RESULTS, ResultsFileError

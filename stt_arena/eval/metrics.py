@@ -38,15 +38,22 @@ def pass_hat_k(n: int, c: int, k: int) -> float:
 
 
 def bootstrap_ci(values: list[float], iters: int = 2000, seed: int = 0, alpha: float = 0.05) -> tuple[float, float]:
+    """Percentile bootstrap CI of the mean (deterministic for a seed). Vectorised with numpy: the pure
+    Python resampling took minutes on report-sized inputs (3,000 tasks)."""
     if not values:
         return (float("nan"), float("nan"))
     if len(values) == 1 or len(set(values)) == 1:
         return (values[0] if len(set(values)) == 1 else min(values), max(values))
-    rng = random.Random(seed)
-    n = len(values)
-    means = sorted(sum(values[rng.randrange(n)] for _ in range(n)) / n for _ in range(iters))
-    lo = means[int(alpha / 2 * iters)]
-    hi = means[min(iters - 1, int((1 - alpha / 2) * iters))]
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    v = np.asarray(values, dtype=float)
+    n = len(v)
+    step = max(1, min(iters, 4_000_000 // n))  # bounded memory: ``step`` resamples at a time
+    means = np.concatenate([v[rng.integers(0, n, size=(min(step, iters - i), n))].mean(axis=1)
+                            for i in range(0, iters, step)])
+    means.sort()
+    lo = float(means[int(alpha / 2 * iters)])
+    hi = float(means[min(iters - 1, int((1 - alpha / 2) * iters))])
     return (lo, hi)
 
 

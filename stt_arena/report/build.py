@@ -74,7 +74,7 @@ def markdown(runs: list[RunData], title: str) -> str:
 
 
 def build_report(dirs: list[str | Path], output: str | Path, title: str = "STT-Arena report",
-                 max_trajectories: int = 2000) -> list[Path]:
+                 max_trajectories: int | None = None) -> list[Path]:
     from .charts import level_bars, radar
     from .html import write_viewer
 
