@@ -193,6 +193,13 @@ def _atomic_write(path: Path, text: str) -> None:
         raise
 
 
+PLAY_HELP = """[bold]tool key=value ...[/bold] or [bold]tool {json}[/bold]  call a tool (one step; the clock advances)
+:tools     the tools with their schemas       :state    the environment state
+:checks    grade the checklist now            :say TEXT the final message to the user
+:history   the calls made so far              :help     this help         :quit  leave
+Lines starting with ':' and unknown tool names are never sent to the environment."""
+
+
 def _parse_call(line: str) -> tuple[str, dict]:
     name, _, rest = line.strip().partition(" ")
     rest = rest.strip()
@@ -226,7 +233,15 @@ def play(
     ex = Executor() if sandbox else None
     ep = open_episode(task, ex, sandbox)
     console.print(f"[bold]{task.task_id}[/bold] {task.conflict_type}/{task.level}\n[cyan]User:[/cyan] {task.query}")
-    console.print("tools: " + ", ".join(t["name"] + ("*" if t["mutating"] else "") for t in ep.list_tools()))
+    tools = ep.list_tools()
+    names = [t["name"] for t in tools]
+    console.print("tools: " + ", ".join(t["name"] + ("*" if t["mutating"] else "") for t in tools))
+    console.print("[dim]:help for commands; * = changes state[/dim]")
+    try:
+        import readline  # noqa: F401 - arrow keys and history for input()
+    except ImportError:
+        pass
+    history: list[str] = []
     try:
         while True:
             try:
@@ -235,9 +250,14 @@ def play(
                 break
             if not line:
                 continue
-            if line in (":q", ":quit", "exit"):
+            if line in (":q", ":quit", "exit", "quit"):
                 break
-            if line == ":tools":
+            if line in (":h", ":help", "help", "?"):
+                console.print(PLAY_HELP)
+            elif line == ":history":
+                for k, h in enumerate(history, 1):
+                    console.print(f"{k:3d}  {h}", markup=False)
+            elif line == ":tools":
                 console.print(ep.list_tools())
             elif line == ":state":
                 console.print_json(json.dumps(ep.snapshot()))
@@ -248,13 +268,23 @@ def play(
                                   + (f" ({c['error']})" if c["error"] else ""))
             elif line.startswith(":say "):
                 ep.record_message("respond_to_user", line[5:])
+                history.append(line)
                 console.print("[dim]message recorded[/dim]")
+            elif line.startswith(":"):
+                console.print(f"[red]unknown command[/red] {line.split()[0]!r}; :help lists them (nothing was sent)")
             else:
                 try:
                     name, args = _parse_call(line)
                 except (json.JSONDecodeError, ValueError) as e:
-                    console.print(f"[red]bad input:[/red] {e}")
+                    console.print(f"[red]bad input:[/red] {e} (nothing was sent)")
                     continue
+                if name not in names:  # a typo never reaches the environment (no step, no clock tick)
+                    import difflib
+                    close = difflib.get_close_matches(name, names, n=1)
+                    console.print(f"[red]no tool {name!r}[/red]" + (f"; did you mean {close[0]!r}?" if close else
+                                  "; :tools lists them") + " (nothing was sent)")
+                    continue
+                history.append(line)
                 out = ep.call(name, args)
                 for ev in out.get("events", []):
                     console.print(f"[bold yellow]>> trigger event[/bold yellow] {json.dumps(ev)}")

@@ -46,3 +46,14 @@ def test_play_shows_results_and_trigger_events():
     assert r.returncode == 0, r.stderr
     assert "trigger event" in r.stdout and "window_expiry" in r.stdout
     assert '"status": "expired"' in r.stdout and "FAIL goal" in r.stdout
+
+
+def test_play_help_typos_and_history_never_reach_the_environment():
+    """Issue 15 item 10: :help, unknown ':' commands and tool-name typos use no step and move no clock."""
+    script = ":help\n:hlep\nlist_slot clinic_id=C1\nlist_slots clinic_id=C1\n:history\n:quit\n"
+    r = cli("play", "example-clinic-t1", "--tasks", str(examples_path()), input=script)
+    assert r.returncode == 0, r.stderr
+    assert ":history" in r.stdout and "unknown command ':hlep'" in r.stdout
+    assert "no tool 'list_slot'; did you mean 'list_slots'?" in r.stdout
+    assert "step 1 @" in r.stdout and "step 2 @" not in r.stdout  # only the real call made a step
+    assert "  1  list_slots clinic_id=C1" in r.stdout
