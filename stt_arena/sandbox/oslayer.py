@@ -159,6 +159,7 @@ def probe(bpf_hex: str) -> None:
         except BaseException as e:  # noqa: BLE001
             os.write(2, f"os layer probe: {type(e).__name__}: {e}\n".encode())
             os._exit(1)
+    os.close(os.pidfd_open(pid))  # the harness signals workers through pidfds (Linux >= 5.3)
     _, status = os.waitpid(pid, 0)
     raise SystemExit(os.waitstatus_to_exitcode(status))
 
