@@ -162,6 +162,10 @@ def asked(record: dict, task: Task) -> dict[str, tuple[str, Any]]:
     return out
 
 
+def _scalars(v: list) -> bool:
+    return len(v) <= 10 and all(isinstance(x, (str, int, float)) for x in v)
+
+
 def _entities(result: Any) -> dict[tuple[str, Any], dict]:
     """Objects of a result keyed by their first id field: (``vehicle_id``, ``EV-621``) -> the object."""
     out = {}
@@ -194,7 +198,8 @@ def shift_observation(steps: list[dict], t: int, mutating: set[str] | None = Non
             if old is None:
                 continue
             diff += [f"{key[1]} {k} {_short(old[k], 40)} -> {_short(v, 40)}" for k, v in obj.items()
-                     if k in old and old[k] != v and not isinstance(v, (dict, list))]
+                     if k in old and old[k] != v and not isinstance(v, dict)
+                     and not (isinstance(v, list) and not _scalars(v))]
         if diff:
             return st, "", diff[:3]
     return None, "", []
@@ -217,10 +222,11 @@ def entity_changes(steps: list[dict], t: int) -> list[str]:
                 continue
             old = before.get(key)
             for k, v in obj.items():
-                if isinstance(v, (dict, list)):
+                if isinstance(v, dict) or (isinstance(v, list) and not _scalars(v)):
                     continue
                 if old is not None and k in old and old[k] != v:
-                    line = f"{key[1]} {k.replace('_', ' ')} is now {_short(v, 40)} (was {_short(old[k], 40)})"
+                    line = (f"{key[1]} {k.replace('_', ' ')} is now {_short(_plain(v), 60)} "
+                            f"(was {_short(_plain(old[k]), 60)})")
                 elif old is None and re.fullmatch(r"status|state", k) and isinstance(v, str) and _BLOCKED.search(v):
                     line = f"{key[1]} {k} is now {v}"
                 else:
@@ -231,6 +237,10 @@ def entity_changes(steps: list[dict], t: int) -> list[str]:
 
 
 _BLOCKED = re.compile(r"clos|suspend|block|full|off|outage|down|cancel|unavail|expir|revok|restrict|maint|stop", re.I)
+
+
+def _plain(v: Any) -> str:
+    return ", ".join(map(str, v)) if isinstance(v, list) else str(v)
 
 
 def kind_of(text: str) -> tuple[str, str]:
@@ -308,6 +318,7 @@ def final_text(record: dict, task: Task, mutating: set[str]) -> str:
     if task.impossible:
         seen = entity_changes(steps, t) if t is not None else []
         checked = sorted({s["tool"] for s in _calls(steps[t or 0:]) if s["tool"] not in mutating and not _failed(s)})
+        cause = (f"`{st['tool']}` was rejected: {_short(err, 160)}" if st is not None and err else cause)
         parts = [f"I could not complete your request: {cause}."]
         if seen:
             parts.append(f"When I re-checked, {'; '.join(seen[:3])}.")
