@@ -380,7 +380,8 @@ def baselines(
     """Score the built-in reference agents (oracle, stale, retry, no-verify) per level."""
     from .eval.baselines import score_builtins
 
-    rows = score_builtins(_load(tasks), output, runs=runs, sandbox=sandbox)
+    rows = score_builtins(_load(tasks), output, runs=runs, sandbox=sandbox, tasks_path=tasks or default_tasks_path(),
+                          progress=True)
     cols = ("easy", "medium", "hard", "impossible", "solvable", "overall")
     t = Table(title="Built-in reference agents: pass rate (%)")
     t.add_column("agent")

@@ -76,11 +76,11 @@ def test_cli_eval_builtin_and_errors(tmp_path):
     summ = json.loads((out / "summary.json").read_text())
     assert summ["completed_episodes"] == 6 and summ["metrics"]["max_k"] == 2
     r = cli("--model", "builtin:oracle", "--tasks", str(examples_path()), "--output", str(out), "--no-progress")
-    assert r.returncode == 2 and "--resume" in r.stdout
+    assert r.returncode == 2 and "--resume" in r.stderr
     r = cli("--model", "builtin:stale", "--tasks", str(examples_path()), "--output", str(out), "--resume")
-    assert r.returncode == 2 and "different settings" in r.stdout and "agent_model" in r.stdout
+    assert r.returncode == 2 and "different settings" in r.stderr and "agent_model" in r.stderr
     r = cli("--model", "builtin:oracle", "--tasks", str(tmp_path / "none.jsonl"), "--output", str(tmp_path / "x"))
-    assert r.returncode == 2 and "no such file" in r.stdout
+    assert r.returncode == 2 and "no such file" in r.stderr
     r = cli("--model", "m", "--extra-body", "{bad", "--output", str(tmp_path / "y"))
     assert r.returncode == 2 and "--extra-body" in (r.stdout + r.stderr)
 
