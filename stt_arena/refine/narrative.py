@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..analysis.detectors import _failed, trigger_index
-from ..task.models import CHAT_WITH_USER, FINAL_MESSAGE, Task
+from ..task.models import Task
 
 # fields a user reads in an outcome; the request's words that ask for them
 _ASKS = {
@@ -507,4 +507,4 @@ def names_observation(note: str, observation: str) -> bool:
 
 
 __all__ = ["Change", "changes", "asked", "diagnosis_text", "final_text", "withheld_to_ask", "question", "problems",
-           "diagnosis_problems", "shift_observation", "CHAT_WITH_USER", "FINAL_MESSAGE"]
+           "diagnosis_problems", "shift_observation", "withheld_uses", "entity_changes", "names_observation"]
