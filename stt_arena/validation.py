@@ -125,7 +125,7 @@ def validate_task(task: Task, open_episode, gates: list[str] | None = None, trus
         if bad:
             rep.errors.append(f"task {task.task_id}: field 'plans.{plan}' calls unknown tools {bad}")
     for t in task.triggers:
-        if t.activation.tool not in names:
+        if t.activation.tool not in names and t.activation.tool != "*":
             rep.errors.append(f"task {task.task_id}: trigger {t.id!r} field 'activation.tool' names unknown tool "
                               f"{t.activation.tool!r}")
     if rep.errors:

@@ -71,7 +71,7 @@ def detect(cid: str, desc: str, trigger_id: str, tools: list[str], args: dict | 
     return checks.custom(cid, desc, f"""
 t = _trigger_step(log, {trigger_id!r})
 if t is None:
-    return False
+    return True
 fix = min((e["step"] for e in log if e["mutating"] and e["success"] and (e["step"] > t or (
     e["step"] == t and {trigger_id!r} in e.get("events_before", [])))), default=10 ** 9)
 return any(t <= e["step"] < fix and e["success"] and not e["mutating"]

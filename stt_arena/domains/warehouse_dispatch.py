@@ -43,7 +43,7 @@ def _detect(cid, desc, trigger_id, alts):
     body = f"""
 t = _trigger_step(log, {trigger_id!r})
 if t is None:
-    return False
+    return True
 fix = min((e["step"] for e in log if e["mutating"] and e["success"] and (e["step"] > t or (
     e["step"] == t and {trigger_id!r} in e.get("events_before", [])))), default=10 ** 9)
 alts = {[list(a) for a in alts]!r}

@@ -211,7 +211,7 @@ def gate_bind(ctx: Ctx) -> GateResult:
     by_id = {t.id: t for t in ctx.task.triggers}
     for tid, touches in sr.touches.items():
         act = by_id[tid].activation.tool
-        other = [x for x in touches if x["tool"] != act or _args_bound(by_id[tid].condition)]
+        other = [x for x in touches if (act != "*" and x["tool"] != act) or _args_bound(by_id[tid].condition)]
         if other:
             x = other[0]
             return GateResult("BIND", False, "entity_touched_before_trigger",

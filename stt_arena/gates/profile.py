@@ -20,21 +20,43 @@ def ids_in(text: str, ids: set[str]) -> list[str]:
     return sorted(i for i in ids if re.search(rf"(?<![\w-]){re.escape(i)}(?![\w-])", text or ""))
 
 
+_NEG = re.compile(r"\b(never|not|no|excludes?|avoid|refuses?|forbidden|outside|must not|don't|do not|cannot)\b", re.I)
+_KEEP = re.compile(r"\b(other than|except|besides|apart from|only)\b", re.I)
+
+
+def forbidden_in(text: str, ids: set[str], refusal: bool) -> list[str]:
+    """Ids a sentence forbids: every id of a refusal, ids in a negated clause of a fact; never an id that
+    follows "other than / except / only" (that one is required, not refused)."""
+    out = []
+    for clause in re.split(r"[.;:!?]|\bbut\b", text or ""):
+        if not refusal and not _NEG.search(clause):
+            continue
+        for i in ids_in(clause, ids):
+            before = clause[: clause.find(i)]
+            if not _KEEP.search(before[-40:]):
+                out.append(i)
+    return sorted(set(out))
+
+
 def constraints(task: Task) -> tuple[list[ProfileConstraint], list[str]]:
-    """The profile's structured constraints plus those derived from refusals that name entity ids;
-    also the refusals that are prose only (nothing checkable)."""
-    out = list(task.user_profile.constraints)
-    covered = {r for c in out for r in [c.description] if r}
+    """The profile's structured constraints plus those derived from refusals and negated facts that name
+    entity ids; also the refusals that are prose only (nothing checkable)."""
+    up = task.user_profile
+    out = list(up.constraints)
+    covered = {c.description for c in out if c.description}
     ids = entity_ids(task)
     prose: list[str] = []
-    for i, r in enumerate(task.user_profile.refusals):
-        if r in covered:
+    sources = [("refusal", i, r) for i, r in enumerate(up.refusals)]
+    sources += [("withheld", k, v) for k, v in up.withheld_facts.items()]
+    sources += [("known", k, v) for k, v in up.known_facts.items()]
+    for kind, key, text in sources:
+        if text in covered:
             continue
-        found = ids_in(r, ids)
+        found = forbidden_in(text, ids, kind == "refusal")
         if found:
-            out.append(ProfileConstraint(id=f"refusal_{i}", kind="refusal", description=r, forbid_ids=found))
-        elif not any(c.kind == "refusal" and c.check for c in task.user_profile.constraints):
-            prose.append(r)
+            out.append(ProfileConstraint(id=f"{kind}_{key}", kind=kind, description=text, forbid_ids=found))
+        elif kind == "refusal" and not any(c.kind == "refusal" and c.check for c in up.constraints):
+            prose.append(text)
     return out, prose
 
 

@@ -70,11 +70,12 @@ def called_after_trigger(cid: str, desc: str, trigger_id: str, tools: list[str],
                          args: dict | None = None, kind: str = "detection") -> ChecklistItem:
     """Evidence of detection: one of ``tools`` (with ``args``) ran after the trigger fired (or on the very
     call its effect landed before) and before the last successful state change after it: diagnosis
-    precedes the final fix, a closing check does not count."""
+    precedes the final fix, a closing check does not count. Vacuously true when the agent's path never met
+    the trigger (avoiding a shift is legitimate: AUTHORING.md, gate I8)."""
     return _item(cid, desc, kind, f"""
 t = _trigger_step(log, {trigger_id!r})
 if t is None:
-    return False
+    return True
 landed = [e for e in log if e["step"] == t and {trigger_id!r} in e.get("events_before", [])]
 fixes = [e["step"] for e in log if e["mutating"] and e["success"] and (e["step"] > t or (e["step"] == t and landed))]
 fix = max(fixes, default=10 ** 9)

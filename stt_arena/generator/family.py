@@ -61,7 +61,7 @@ def make_task(
             ),
             recovery_path=[s.method for s in oracle if s.role != "observe"],
         )
-    return Task(
+    task = Task(
         task_id=f"{family.name}-{level}",
         conflict_type=family.conflict_type, level=level,
         environment=Environment(
@@ -74,3 +74,23 @@ def make_task(
         provenance=Provenance(source="builtin-procedural", generator="stt_arena.generator",
                               family=family.name, domain=family.domain, extra={"params": params or {}}),
     )
+    return ask_withheld_first(task)
+
+
+def ask_withheld_first(task: Task) -> Task:
+    """The oracle asks the user for every withheld fact a check relies on, before its first write
+    (gate ASK): a good agent does not act on facts it was never told."""
+    from ..gates.profile import enforced_facts
+
+    facts = [k for k in enforced_facts(task) if not any(
+        s.method == "chat_with_user" and k.replace("_", " ") in str(s.arguments.get("content", ""))
+        for s in task.plans.oracle)]
+    if not facts:
+        return task
+    oracle = list(task.plans.oracle)
+    first = next((i for i, s in enumerate(oracle) if s.role == "action"), len(oracle))
+    asks = [PlanStep(method="chat_with_user", role="message",
+                     arguments={"content": f"Before I change anything: could you tell me the {k.replace('_', ' ')}?"})
+            for k in facts]
+    plans = task.plans.model_copy(update={"oracle": oracle[:first] + asks + oracle[first:]})
+    return task.model_copy(update={"plans": plans})

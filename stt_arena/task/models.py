@@ -112,7 +112,8 @@ class Blueprint(_Model):
 
 
 class Activation(_Model):
-    tool: str
+    tool: str = Field(description="the tool whose call activates the trigger; '*' = any tool call (time or "
+                                  "state conditions: the world changes whatever the agent calls)")
     timing: Literal["before", "after"] = "before"
 
 
