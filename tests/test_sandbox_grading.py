@@ -169,3 +169,13 @@ def test_oversized_agent_arguments_are_refused_without_ending_the_episode(ex, ar
         assert ep.snapshot()["count"] == 2
     finally:
         ep.close()
+
+
+def test_non_object_arguments_are_an_observation(ex):
+    ep = ex.open(make_task())
+    try:
+        out = ep.call("add", [1, 2])  # a model that sends a list: the call runs with no arguments
+        assert ep.alive and "sandbox_error" not in out
+        assert ep.log()[0]["args"] == {} and ep.snapshot()["count"] == 1
+    finally:
+        ep.close()

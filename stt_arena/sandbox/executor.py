@@ -490,6 +490,7 @@ def _dispose(forked: tuple) -> None:
 
 
 _CALL_KEYS = {"result": dict, "events": list}
+_SCALARS = (str, int, float, bool, type(None))
 
 
 class SandboxEpisode:
@@ -563,7 +564,8 @@ class SandboxEpisode:
         except (ValueError, TypeError, RecursionError) as e:
             return {"ok": False, "kind": "request", "error": f"request not sent: {type(e).__name__}: {e}"}
         cap = MAX_ARGS_BYTES if req.get("op") in ("call", "message") else MAX_REQUEST_BYTES
-        if len(data) > cap or not protocol.depth_ok(req, protocol.MAX_DEPTH):
+        if len(data) > cap or (protocol.containers(data) > protocol.MAX_DEPTH
+                               and not protocol.depth_ok(req, protocol.MAX_DEPTH)):
             return {"ok": False, "kind": "request", "error": "request not sent: too large or nested too deep"}
         return req, data
 
@@ -683,9 +685,11 @@ class SandboxEpisode:
             self._now = str(out["now"])
         labels = [_event_label(e) for e in out["events"]]
         n = n_before if isinstance(n_before, int) else 0
+        args = args if isinstance(args, dict) else {}  # what the worker did with it too
         self._step += 1
         self._log.append({
-            "step": self._step, "tool": tool, "args": json.loads(json.dumps(args, default=str)),
+            "step": self._step, "tool": tool, "args": dict(args) if all(type(v) in _SCALARS for v in args.values())
+            else json.loads(json.dumps(args, default=str)),
             "success": bool(out["result"].get("success")) if isinstance(out["result"], dict) else False,
             "mutating": tool in self._mutating, "time": self._now, "events": labels, "events_before": labels[:n],
         })
