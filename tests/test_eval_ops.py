@@ -385,3 +385,17 @@ def test_rpm_is_shared_by_worker_processes(tmp_path):
     assert len(times) == 10
     gaps = [b - a for a, b in zip(times, times[1:])]
     assert min(gaps) >= 0.15, gaps  # 300/min = one per 0.2 s for both workers together (not 2 x 300)
+
+
+def test_a_run_of_identical_infrastructure_errors_stops_the_run(tmp_path):
+    """Issue 15 item 1: an endpoint that answers but always fails (here HTTP 500) stops the run after
+    max_consecutive_errors episodes in a row with the same role and cause, not after every episode."""
+    from stt_arena.eval.orchestrator import FatalEvalError
+    with FakeOpenAIServer(lambda body: {"error": 500, "message": "model not loaded"}) as sv:
+        c = cfg(agent=fake_cfg("agent-m", sv.base_url, max_retries=0), runs=40, concurrency=1, episode_retries=0,
+                max_consecutive_errors=3)
+        with pytest.raises(FatalEvalError, match=r"3 episodes in a row failed .*agent: http_5xx"):
+            run_eval(c, [clinic()], tmp_path / "o", progress=False)
+        assert len(sv.requests) == 3
+    assert len(lines(tmp_path / "o" / "errors.jsonl")) == 3
+    assert json.loads((tmp_path / "o" / "summary.json").read_text())["completed_episodes"] == 0
