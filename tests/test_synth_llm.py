@@ -27,6 +27,23 @@ def test_every_prompt_file_has_its_marker():
             assert prompt_marker(f.read_text()) == f.stem, f
 
 
+def test_every_prompt_has_worked_examples_from_files():
+    from stt_arena.synth.llm import load_examples
+    for f in sorted(PROMPTS_DIR.glob("*.md")):
+        text = f.read_text()
+        if "{{examples}}" in text:
+            ex = load_examples(f.stem)
+            assert "example" in ex.lower() and len(ex) > 200, f
+    assert "stt-st1-easy" in load_examples("env_method") or "Example:" in load_examples("env_method")
+    assert "normal" in load_examples("plan_agent") and "oracle" in load_examples("plan_agent")
+    n = sum("{{examples}}" in f.read_text() for f in PROMPTS_DIR.glob("*.md"))
+    assert n >= 19  # every stage prompt (the repair and system prompts have none)
+    syn = Synthesizer(ModelConfig(model="m"), cache_dir=None)
+    msgs = syn.messages_for("blueprint", {k: "x" for k in ("class_name", "conflict_type", "level", "assignment",
+                                                              "init_config", "tools", "code")}, Out)
+    assert "Worked examples (from the built-in benchmark" in msgs[1]["content"]
+
+
 def test_render_and_extract_json():
     assert render("a {{x}} b {{ y }}", {"x": "1", "y": {"k": 2}}) == 'a 1 b {\n "k": 2\n}'
     with pytest.raises(PromptError, match="missing"):

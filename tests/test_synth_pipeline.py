@@ -85,6 +85,10 @@ def test_end_to_end_real_and_fixture_seeds(tmp_path):
     assert "KeyError" in rej1["failing_methods"][0]["detail"] and "reserve_compartment" in rej1["failing_methods"][0]["detail"]
     assert "toolace:toolace_raw:1" in [r["item_id"] for r in rej1["not_stateful"]]
     assert [r["item_id"] for r in rej1["not_spatiotemporal"]] == ["toolace:toolace_raw:2"]
+    # the KeyError method went back to the model twice (it answers the same code): both outcomes logged as failed
+    outcomes = [json.loads(x) for x in (tmp_path / "envs.attempts.jsonl").read_text().splitlines()]
+    outcomes = [a for a in outcomes if a["prompt"] == "functional_tests"]
+    assert [a["ok"] for a in outcomes] == [False, False] and "KeyError" in outcomes[0]["error"]
     st1 = json.loads((tmp_path / "envs.stats.json").read_text())
     assert st1["in"] == 5 + (5 if real else 0) and st1["kept"] == len(envs)
     assert st1["kept"] + st1["rejected_total"] == st1["in"]

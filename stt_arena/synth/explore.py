@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from ..sandbox.executor import Executor, SandboxError
 from .common import probe_task
-from .llm import Synthesizer, load_prompt, render
+from .llm import Synthesizer, load_examples, load_prompt, render
 from .schemas import ExploreReport
 
 _RUNTIME_RE = re.compile(r"^(?!bad arguments)[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b")
@@ -65,7 +65,8 @@ async def explore(syn: Synthesizer, executor: Executor, item: str, class_name: s
     text = render(load_prompt("explore", syn.prompts_dir),
                   {"class_name": class_name, "tools": [{k: t.get(k) for k in ("name", "description", "mutating")}
                                                        for t in tools],
-                   "init_config": init_config, "budget": budget, "code": code})
+                   "init_config": init_config, "budget": budget, "code": code,
+                   "examples": load_examples("explore", syn.prompts_dir)})
     messages: list[dict] = [{"role": "system", "content": syn._system_tools}, {"role": "user", "content": text}]
     otools = _openai_tools(tools)
     try:

@@ -5,6 +5,8 @@ pydantic-validated JSON output with a repair-and-retry loop, concurrency and a r
   line is a marker ``<!-- synth-prompt: <name> -->`` (kept in the request: fake servers and log readers
   can tell the prompts apart). ``{{var}}`` placeholders are filled in; ``{{schema}}`` is the JSON Schema
   of the expected output.
+* ``{{examples}}`` is the prompt's worked examples, ``examples/<name>.md`` (built from the benchmark's best
+  tasks by ``scripts/build_synth_examples.py``, or hand-written where no benchmark counterpart exists).
 * Cache: one JSON file per key ``sha256(messages, model, params)``, written atomically (tmp file +
   ``os.replace``), so an interrupted run resumes without paying twice. Repair turns are cached too.
 * ``dry_run``: nothing is sent; cached answers are used, and the first uncached call of each item is
@@ -72,6 +74,15 @@ def load_prompt(name: str, prompts_dir: Path | None = None) -> str:
         if p.is_file():
             return p.read_text(encoding="utf-8")
     raise PromptError(f"prompt file {name}.md not found in {prompts_dir or PROMPTS_DIR}")
+
+
+def load_examples(name: str, prompts_dir: Path | None = None) -> str:
+    """``examples/<name>.md`` (prompts-dir override first; '' when there is none): the prompt's worked examples."""
+    for d in ([Path(prompts_dir)] if prompts_dir else []) + [PROMPTS_DIR]:
+        p = d / "examples" / f"{name}.md"
+        if p.is_file():
+            return "\n".join(ln for ln in p.read_text(encoding="utf-8").splitlines() if not ln.startswith("<!--"))
+    return ""
 
 
 def render(template: str, variables: dict[str, Any]) -> str:
@@ -255,7 +266,8 @@ class Synthesizer:
 
     def messages_for(self, prompt: str, variables: dict[str, Any], schema: type[BaseModel]) -> list[dict]:
         text = render(load_prompt(prompt, self.prompts_dir),
-                      {"schema": json.dumps(schema.model_json_schema(), ensure_ascii=False), **variables})
+                      {"schema": json.dumps(schema.model_json_schema(), ensure_ascii=False),
+                       "examples": load_examples(prompt, self.prompts_dir), **variables})
         return [{"role": "system", "content": self._system}, {"role": "user", "content": text}]
 
     async def _complete(self, messages: list[dict], prompt: str, item: str) -> str:
@@ -343,8 +355,10 @@ class Synthesizer:
             messages = messages + [{"role": "assistant", "content": content}, self.repair_message(prompt, err)]
         errors: list[str] = []
         code = "invalid_llm_output"
-        pending = reason if prior else ""  # the reason of the repair turn the next answer responds to
-        first = pending
+        # the reason of the repair turn the next answer responds to; a ``prior`` turn's outcome (e.g. do the
+        # functional tests pass now?) is known only to the caller, which records it with ``record``
+        pending = ""
+        first = ""
         if pending:
             self._count_repair(pending)
         for attempt in range(self.max_repairs + 1):
@@ -381,6 +395,14 @@ class Synthesizer:
             return obj
         self.stats.failures += 1
         raise StructuredOutputError(prompt, errors, "invalid_llm_output" if code == "invalid_json" else code)
+
+    def record(self, item: str, check: str, reason: str, ok: bool, error: str = "") -> None:
+        """The outcome of a repair the caller checks itself (``prior`` turns): logged like an answer."""
+        self.attempts.append({"item": item, "prompt": check, "attempt": None, "ok": ok, "answers_repair": reason,
+                              "reason": None if ok else reason, "error": error[:2000] or None})
+        if ok:
+            self.stats.repaired += 1
+            self.stats.repaired_by_reason[reason] = self.stats.repaired_by_reason.get(reason, 0) + 1
 
     def _count_repair(self, code: str) -> None:
         self.stats.repairs += 1

@@ -222,6 +222,7 @@ async def functional_validation(syn: Synthesizer, executor: Executor, item: str,
     init = await syn.call("env_init_config", ctx2, InitConfig, item=item)
     tests = await syn.call("env_tests", {**ctx2, "init_config": init.init_config, "tools": tools}, ToolTestPlan, item=item)
     history: dict[str, list[tuple[str, str]]] = {}
+    pending: str = ""  # the reason of the functional repair round whose outcome the next run shows
     for rnd in range(syn.max_repairs + 1):
         try:
             report = await asyncio.to_thread(functional_check, executor, cls.class_name, code, init.init_config, tests,
@@ -234,11 +235,16 @@ async def functional_validation(syn: Synthesizer, executor: Executor, item: str,
                 if broken:
                     raise FunctionalFailure("exploration_failed", "; ".join(f"{k}: {v}" for k, v in broken.items()),
                                             {k: [f"exploratory tester: {v}"] for k, v in broken.items()})
+            if pending:
+                syn.record(item, "functional_tests", pending, True)
             return code, tools, init.init_config, report + [{"explore": findings}] if findings else report
         except FunctionalFailure as f:
+            if pending:
+                syn.record(item, "functional_tests", pending, False, f"{f.code}: {f.detail}")
             fixable = {t: p for t, p in f.by_tool.items() if t in methods}
             if rnd == syn.max_repairs or not fixable:
                 raise
+            pending = f.code
             ops_by = {o.name: o for o in ops.operations}
 
             async def fix(name: str, probs: list[str]):
