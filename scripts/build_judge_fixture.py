@@ -23,7 +23,7 @@ from stt_arena.validity import open_local
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "tests" / "fixtures" / "judge_labelled.jsonl"
-BENCH = ROOT / "stt_arena" / "data" / "benchmark.jsonl"
+BENCH = ROOT / "stt_arena" / "data" / "benchmark_v1.jsonl"
 
 # (task suffix, kind, label, final message, extra) -- extra: None | {"calls": [[tool, args], ...], "at"?: index
 # among the oracle's calls, default the end} | {"chat": [agent message, user reply]}; "ORACLE": the oracle's message.

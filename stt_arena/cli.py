@@ -43,7 +43,9 @@ def _main(version: bool = typer.Option(False, "--version", callback=_version, is
 def _load(path: Optional[Path], loadable: bool = False) -> list[Task]:
     """Tasks of ``path`` (default: the built-in benchmark); ``loadable``: also check that every task's
     code compiles (a clear error instead of a traceback deep in a command)."""
-    p = path or default_tasks_path()
+    from .data import resolve_tasks
+
+    p = resolve_tasks(path)
     try:
         items = load_tasks(p)
     except TaskFileError as e:
@@ -78,7 +80,7 @@ def schema(output: Optional[Path] = typer.Option(None, "--output", "-o", help="w
 
 @app.command()
 def validate(
-    tasks: Optional[Path] = typer.Argument(None, help="task JSONL (default: the built-in benchmark)"),
+    tasks: Optional[Path] = typer.Argument(None, help="task JSONL or a benchmark version (v1, v2; default: the latest)"),
     sandbox: bool = typer.Option(True, "--sandbox/--no-sandbox", help="run env code in the sandbox"),
     workers: int = typer.Option(2, help="parallel tasks (processes for trusted tasks, threads otherwise)"),
     gates: str = typer.Option("all", "--gates", help="comma list of gates (I1..I10, BIND, LEVEL, ASK, JUDGE; "
@@ -91,7 +93,6 @@ def validate(
     json_out: Optional[Path] = typer.Option(None, "--json", help="write every task's gate results (JSONL)"),
 ) -> None:
     """Vet env code, replay plans, check invariants I1-I5 and the validity gates I6-I10, BIND, LEVEL, ASK, JUDGE."""
-    from .data import default_tasks_path as _default
     from .gates.gates import Budget
     from .validation import ALL_GATES, INVARIANTS, attach_suite, gate_table, invariant_table, parse_gates, \
         validate_tasks
@@ -109,7 +110,9 @@ def validate(
             console.print(f"[red]error:[/red] --task: unknown task ids {missing}")
             raise typer.Exit(2)
         items = [t for t in items if t.task_id in set(task_id)]
-    trusted = tasks is None or Path(tasks).resolve() == Path(_default()).resolve()
+    from .data import benchmark_version, resolve_tasks
+
+    trusted = benchmark_version(resolve_tasks(tasks)) is not None  # shipped benchmark files only
     from rich.progress import Progress
 
     with Progress(console=console, transient=True) as prog:

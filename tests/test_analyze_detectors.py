@@ -87,10 +87,10 @@ def test_frequency_table_and_cli(tmp_path):
 
 def _calibration_tasks():
     """One benchmark task per (conflict type, level) cell: every kind of conflict, fast."""
-    from stt_arena.data import default_tasks_path
+    from stt_arena.data import benchmark_path
     from stt_arena.task.io import load_tasks
     cells = {}
-    for t in load_tasks(default_tasks_path()):
+    for t in load_tasks(benchmark_path("v1")):
         cells.setdefault((t.conflict_type, t.level), t)
     return list(cells.values())
 

@@ -12,7 +12,7 @@ import pytest
 
 from stt_arena.agents.builtin import OracleAgent
 from stt_arena.agents.shortcuts import SHORTCUT_POLICIES, make_shortcut
-from stt_arena.data import default_tasks_path
+from stt_arena.data import benchmark_path
 from stt_arena.gates.shortcuts import REASON, run_shortcut_suite
 from stt_arena.judge.base import Judge, Verdict
 from stt_arena.task.io import load_tasks
@@ -24,7 +24,7 @@ SAMPLE = ["stt-t1-easy-00000", "stt-st1-easy-00015", "stt-t2-easy-00019", "stt-s
 
 @pytest.fixture(scope="module")
 def tasks():
-    by_id = {t.task_id: t for t in load_tasks(default_tasks_path())}
+    by_id = {t.task_id: t for t in load_tasks(benchmark_path("v1"))}
     missing = [i for i in SAMPLE if i not in by_id]
     assert not missing, f"the built-in benchmark no longer has {missing}: update SAMPLE in this test"
     hard = next(t for t in by_id.values() if t.level == "hard")
@@ -124,7 +124,7 @@ def test_planted_impossible_task_accepting_cannot_is_caught():
     suite says so. Needs an impossible task on which the current offline judge accepts a label-blind
     message; with a judge that accepts none, the impossible level has no such hole to plant."""
     pols = ["static-cannot", "reread-cannot", "give-up", "do-nothing"]
-    imp = [t for t in load_tasks(default_tasks_path()) if t.level == "impossible"]
+    imp = [t for t in load_tasks(benchmark_path("v1")) if t.level == "impossible"]
     base = run_shortcut_suite(imp, policies=pols)
     holes = [(t, p) for t in imp for p in pols if base.judged[t.task_id][p] and not base.passed[t.task_id][p]]
     if not holes:

@@ -1,7 +1,7 @@
 """The judge gate: the oracle's final message passes, planted bad messages are rejected, broken tasks fail."""
 import pytest
 
-from stt_arena.data import default_tasks_path
+from stt_arena.data import benchmark_path
 from stt_arena.gates.judge import judge_gate, planted
 from stt_arena.judge.heuristic import IMPOSSIBLE, Assessment
 from stt_arena.replay import replay
@@ -11,7 +11,7 @@ from stt_arena.validity import open_local
 
 @pytest.fixture(scope="module")
 def tasks():
-    return load_tasks(default_tasks_path())
+    return load_tasks(benchmark_path("v1"))
 
 
 def T(tasks, suffix):

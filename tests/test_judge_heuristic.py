@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from stt_arena.data import default_tasks_path
+from stt_arena.data import benchmark_path
 from stt_arena.judge import make_judge
 from stt_arena.judge.agreement import LabelledSetError, load_labelled, measure
 from stt_arena.judge.facts import task_facts
@@ -20,7 +20,7 @@ KNOWN_DISAGREEMENTS = {"00237-paraphrase-1", "00236-multilingual-1"}
 
 @pytest.fixture(scope="module")
 def tasks():
-    return {t.task_id: t for t in load_tasks(default_tasks_path()) if t.impossible}
+    return {t.task_id: t for t in load_tasks(benchmark_path("v1")) if t.impossible}
 
 
 @pytest.fixture(scope="module")

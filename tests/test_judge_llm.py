@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from stt_arena.data import default_tasks_path
+from stt_arena.data import benchmark_path
 from stt_arena.judge.llm import LLMJudge
 from stt_arena.llm.client import LLMClient, ModelConfig
 from stt_arena.task.io import load_tasks
@@ -35,7 +35,7 @@ def cfg(url):
 
 
 def test_prompt_carries_the_blocking_facts_and_rules():
-    task = next(t for t in load_tasks(default_tasks_path()) if t.task_id.endswith("00219"))
+    task = next(t for t in load_tasks(benchmark_path("v1")) if t.task_id.endswith("00219"))
     row = next(json.loads(x) for x in FIXTURE.read_text().splitlines() if '"00219-refused_action-1"' in x)
 
     async def go(url):

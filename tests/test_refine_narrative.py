@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from stt_arena.data import default_tasks_path
+from stt_arena.data import benchmark_path
 from stt_arena.eval.runner import run_eval
 from stt_arena.refine import narrative
 from stt_arena.refine.pipeline import Refiner, make_opener, refine_all
@@ -25,7 +25,7 @@ IDS = ("stt-t3-easy-00011", "stt-s2-easy-00013", "stt-s2-easy-00022", "stt-t1-me
 @pytest.fixture(scope="module")
 def refined(tmp_path_factory):
     root = tmp_path_factory.mktemp("narr")
-    tasks = {t.task_id: t for t in load_tasks(default_tasks_path()) if t.task_id in IDS}
+    tasks = {t.task_id: t for t in load_tasks(benchmark_path("v1")) if t.task_id in IDS}
     recs = []
     for agent in ("stale", "no-verify"):
         run_eval(cfg(f"builtin:{agent}"), list(tasks.values()), root / agent, progress=False, fsync=False)

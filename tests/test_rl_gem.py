@@ -183,6 +183,6 @@ def test_env_manager_subclasses_rolls_managers_when_roll_is_importable(monkeypat
 
 
 def test_task_file_relative_to_the_package(gem):
-    env = gem.make("stt_arena", task_file="stt_arena/data/benchmark.jsonl")
+    env = gem.make("stt_arena", task_file="stt_arena/data/benchmark_v1.jsonl")
     msgs, info = env.reset(seed=3)
     assert info["task_id"] and len(env.core.tasks) > 10

@@ -1,8 +1,15 @@
-"""Data shipped inside the package: example tasks and the frozen built-in benchmark."""
+"""Data shipped inside the package: example tasks and the frozen, versioned built-in benchmark.
+
+``benchmark_v1.jsonl`` (252 tasks, the first release) stays loadable for old results; ``benchmark_v2.jsonl``
+(every task passes the validity gates; CHANGELOG_v2.md says what changed and why) is the default once shipped.
+"""
 from __future__ import annotations
 
+import hashlib
 from importlib import resources
 from pathlib import Path
+
+BENCHMARK_FILES = {"v1": "benchmark_v1.jsonl", "v2": "benchmark_v2.jsonl"}
 
 
 def data_path(name: str) -> Path:
@@ -13,11 +20,44 @@ def examples_path() -> Path:
     return data_path("examples.jsonl")
 
 
-def benchmark_path() -> Path:
-    return data_path("benchmark.jsonl")
+def latest_version() -> str:
+    """The newest benchmark version shipped."""
+    return next(v for v in reversed(list(BENCHMARK_FILES)) if data_path(BENCHMARK_FILES[v]).exists())
+
+
+def benchmark_path(version: str | None = None) -> Path:
+    """The file of benchmark ``version`` (default: the latest shipped)."""
+    v = version or latest_version()
+    if v not in BENCHMARK_FILES:
+        raise ValueError(f"unknown benchmark version {v!r}; choose from {', '.join(BENCHMARK_FILES)}")
+    return data_path(BENCHMARK_FILES[v])
+
+
+def benchmark_version(path: str | Path | None) -> str | None:
+    """The version name when ``path`` is a shipped benchmark file, else None."""
+    if path is None:
+        return None
+    p = Path(path).resolve()
+    return next((v for v, f in BENCHMARK_FILES.items() if data_path(f).resolve() == p), None)
+
+
+def resolve_tasks(arg: str | Path | None) -> Path:
+    """A task-file argument: a path, a benchmark version name ('v1', 'v2'), or None (the latest benchmark)."""
+    if arg is None:
+        return default_tasks_path()
+    if str(arg) in BENCHMARK_FILES and not Path(str(arg)).exists():
+        return benchmark_path(str(arg))
+    return Path(arg)
+
+
+def file_identity(path: str | Path) -> dict:
+    """What a result records about its task file: the benchmark version (if shipped) and the sha256."""
+    return {"benchmark": benchmark_version(path), "tasks_sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest()}
 
 
 def default_tasks_path() -> Path:
-    """The built-in benchmark when shipped, else the example tasks."""
-    b = benchmark_path()
-    return b if b.exists() else examples_path()
+    """The latest built-in benchmark when shipped, else the example tasks."""
+    try:
+        return benchmark_path()
+    except StopIteration:
+        return examples_path()

@@ -182,6 +182,7 @@ class ReferencePlans(_Model):
 
 class Provenance(_Model):
     source: str = "handwritten"
+    benchmark: str = Field("", description="built-in benchmark version the task belongs to ('v2'); empty otherwise")
     generator: str = ""
     family: str = ""
     seed: int | None = None
