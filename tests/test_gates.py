@@ -32,6 +32,7 @@ def test_correct_tasks_pass_every_gate(make):
     (G.answer_key, "I8", "answer_key"),
     (G.avoidance_rejected, "I8", "avoidance_rejected"),
     (G.solvable_impossible, "I7", "solvable_by_search"),
+    (G.act_before_trigger, "I7", "solvable_by_search"),
     (G.decorative_trigger, "I9", "decorative_trigger"),
     (G.forbidden_answer, "I6", "oracle_violates_profile"),
     (G.arg_bound_trigger, "BIND", "entity_touched_before_trigger"),
