@@ -103,3 +103,29 @@ async def test_a_mislabelled_level_is_rejected_by_the_measured_level():
     assert "declared hard, measured easy" in rejected[0].detail
     errors = [x[1] for x in log if x[0] == "repair-error"]
     assert "i8_answer_key" in errors[0] and "level_measured_easy" in errors[1]  # each turn names its gate
+
+
+async def test_a_trigger_that_never_fires_is_fixed_by_a_trigger_fix():
+    """The draft's trigger waits for a status the slot never has (I1); the repair turn returns the trigger."""
+    d = draft()
+    d.triggers[0].condition = "get('slots.S-1.status') == 'open'"
+
+    def answer(body: dict):
+        first, last = body["messages"][1]["content"], body["messages"][-1]["content"]
+        if "synth-prompt: checklist" in first:
+            return json.dumps({"checklist": [{"id": "goal", "kind": "goal", "check": G.GOAL},
+                                             {"id": "detect", "kind": "detection", "check": G.DETECT_IF_FIRED}]})
+        if "synth-prompt: plan_agent" in first:
+            plans = dict(G.base()["plans"])
+            if len(body["messages"]) > 2:
+                assert "trigger_not_fired" in last and "close_s1" in last and "the oracle calls: book(" in last
+                plans["trigger_fixes"] = [G.CLOSE_S1]
+            return json.dumps(plans)
+        return model([])(body)
+
+    with FakeOpenAIServer(answer) as srv, Executor() as ex:
+        syn = Synthesizer(ModelConfig(model="m", base_url=srv.base_url, max_retries=0), cache_dir=None)
+        kept, rejected, stats = await run_stage3([d], syn, ex, Stage3Options(gates=GATES[:5], audit=False), progress=False)
+        await syn.aclose()
+    assert rejected == [] and kept[0].triggers[0].condition == G.CLOSE_S1["condition"]
+    assert syn.stats.repaired_by_reason == {"trigger_not_fired": 1}

@@ -359,6 +359,8 @@ class Synthesizer:
         # functional tests pass now?) is known only to the caller, which records it with ``record``
         pending = ""
         first = ""
+        if prior:
+            self._count_repair(reason or "prior")
         if pending:
             self._count_repair(pending)
         for attempt in range(self.max_repairs + 1):

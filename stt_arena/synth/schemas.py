@@ -226,6 +226,8 @@ class PlansOut(_Out):
     alternatives: list[list[PlanStep]] = Field(default_factory=list)
     checklist_fixes: list[ChecklistItem] = Field(
         default_factory=list, description="repair turns only: corrected checklist items, replacing those with the same id")
+    trigger_fixes: list[Trigger] = Field(
+        default_factory=list, description="repair turns only: corrected triggers, replacing those with the same id")
 
 
 class Judgement(_Out):

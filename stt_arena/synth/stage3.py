@@ -64,6 +64,11 @@ def _plans_validator(draft: DraftTask):
     return validate
 
 
+def _merge_triggers(draft: DraftTask, fixes: list) -> list:
+    by_id = {t.id: t for t in fixes}
+    return [by_id.pop(t.id, t) for t in draft.triggers] + list(by_id.values())
+
+
 def build_task(draft: DraftTask, cl: ChecklistOut, plans: PlansOut, model: str) -> Task:
     h = hashlib.sha256(draft.draft_id.encode()).hexdigest()[:6]
     name = draft.provenance.get("env_name") or draft.class_name
@@ -72,7 +77,7 @@ def build_task(draft: DraftTask, cl: ChecklistOut, plans: PlansOut, model: str) 
     return Task(task_id=f"synth-{draft.conflict_type}-{draft.level}-{slug(name, 24)}-{h}",
                 conflict_type=draft.conflict_type, level=draft.level, environment=env, query=draft.query,
                 user_profile=draft.user_profile, blueprint=Blueprint.model_validate(draft.blueprint.model_dump()),
-                triggers=draft.triggers, checklist=cl.checklist, infeasible_goal=cl.infeasible_goal,
+                triggers=_merge_triggers(draft, plans.trigger_fixes), checklist=cl.checklist, infeasible_goal=cl.infeasible_goal,
                 plans=ReferencePlans(normal=plans.normal, oracle=plans.oracle, alternatives=plans.alternatives),
                 provenance=Provenance(source="synth", generator="stt-arena synth", domain=slug(name, 40),
                                       notes=draft.scenario[:500],
@@ -147,7 +152,8 @@ def _repair_detail(task: Task, code: str, detail: str) -> str:
     for c in task.checklist + task.infeasible_goal:  # the code of every check the failure names
         if re.search(rf"(?<![\w-]){re.escape(c.id)}(?![\w-])", detail):
             parts.append(f"--- check {c.id} ({c.kind}) ---\n{c.check}")
-    parts.append("Fix the plans, or return corrected checklist items in `checklist_fixes` (same ids), "
+    parts.append("Fix the plans, or return corrected checklist items in `checklist_fixes` or corrected triggers in "
+                 "`trigger_fixes` (same ids), "
                  "so that the normal plan fails, the oracle passes and the oracle fails without its observe/requery steps.")
     return "\n".join(parts)
 
