@@ -12,7 +12,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from stt_arena.data import default_tasks_path
+from stt_arena.data import resolve_tasks
 from stt_arena.export.dedupe import exact_key
 from stt_arena.refine import narrative
 from stt_arena.refine.rules import TaskInfo
@@ -23,10 +23,11 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("refined", type=Path)
     ap.add_argument("sft", type=Path, nargs="?")
-    ap.add_argument("--tasks", type=Path, default=None)
+    ap.add_argument("--tasks", default=None, help="task file or benchmark version (default: the refine config's)")
     a = ap.parse_args()
     cfg = json.loads((a.refined / "config.json").read_text()).get("refine") or {}
-    tasks = {t.task_id: t for t in load_tasks(a.tasks or cfg.get("tasks_path") or default_tasks_path())}
+    path = a.tasks or cfg.get("tasks_path")
+    tasks = {t.task_id: t for t in load_tasks(resolve_tasks(path if path and Path(path).exists() or a.tasks else None))}
     stats = json.loads((a.refined / "stats.json").read_text())
     kept = [json.loads(x) for x in (a.refined / "results.jsonl").read_text().splitlines()]
     print(f"records in {stats['in']}, kept {stats['kept']} ({stats['refined']} refined, {stats['unchanged']} unchanged): "
