@@ -85,8 +85,10 @@ def validate(
     workers: int = typer.Option(2, help="parallel tasks (processes for trusted tasks, threads otherwise)"),
     gates: str = typer.Option("all", "--gates", help="comma list of gates (I1..I10, BIND, LEVEL, ASK, JUDGE; "
                                                      "'I1-I5'; 'all')"),
-    budget: int = typer.Option(3000, help="tool-call sequences per search (I6, I7, I8; BIND uses a third)"),
-    depth: int = typer.Option(4, help="calls per searched sequence"),
+    budget: Optional[int] = typer.Option(None, help="tool-call sequences per search (I6, I7, I8; BIND a third); "
+                                                    "default 3000 for the built-in benchmark (in-process), 600 "
+                                                    "for other files (every sequence replayed in the sandbox)"),
+    depth: Optional[int] = typer.Option(None, help="calls per searched sequence (default 4 built-in, 3 other files)"),
     show: int = typer.Option(20, help="list at most this many problem tasks"),
     task_id: Optional[list[str]] = typer.Option(None, "--task", help="print every gate with its evidence for this "
                                                                       "task (repeatable)"),
@@ -113,6 +115,8 @@ def validate(
     from .data import benchmark_version, resolve_tasks
 
     trusted = benchmark_version(resolve_tasks(tasks)) is not None  # shipped benchmark files only
+    budget = budget or (3000 if trusted or not sandbox else 600)
+    depth = depth or (4 if trusted or not sandbox else 3)
     from rich.progress import Progress
 
     with Progress(console=console, transient=True) as prog:
