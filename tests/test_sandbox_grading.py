@@ -79,6 +79,18 @@ def test_environment_code_cannot_forge_check_results(ex, body):
     assert [c["passed"] for c in graded["checks"] + graded["goals"]] == [False, False], graded
 
 
+def test_killing_its_own_grader_fails_the_grade(ex):
+    """The grader was forked before any environment code ran; the environment may see and kill it (same
+    episode), which ends grading with an error, never with a pass."""
+    body = ("import signal\nkids = [2] if os.getpid() == 1 else [int(x) for x in open("
+            "f'/proc/{os.getpid()}/task/{os.getpid()}/children').read().split()]\n"
+            "for k in kids:\n    os.kill(k, signal.SIGKILL)\nreturn {'success': True, 'data': kids}")
+    graded, outs, ep = grade(ex, body, LOG_CHECK + STATE_CHECK)
+    assert len(outs[0]["result"]["data"]) == 1
+    assert [c["passed"] for c in graded["checks"]] == [False, False]
+    assert all(c["error"] for c in graded["checks"])
+
+
 def test_a_lying_snapshot_changes_the_state_only(ex):
     body = ("import builtins\nreal = builtins.dict\nself.count = 3\n"  # it may lie about its state, not about checks
             "return {'success': True}")

@@ -76,7 +76,7 @@ class TreeLimits:
 
     def files(self, processes: int, memory_mb: int) -> dict[str, int]:
         """Limit files and values for an episode's cgroups (whichever exist in each controller)."""
-        return {"pids.max": processes + 1, "memory.max": memory_mb << 20, "memory.limit_in_bytes": memory_mb << 20}
+        return {"pids.max": processes + 2, "memory.max": memory_mb << 20, "memory.limit_in_bytes": memory_mb << 20}
 
     def adopt(self, name: str, processes: int, memory_mb: int, default_processes: int, default_mb: int) -> list[Path]:
         """The cgroups a worker joined by itself (named ``name``); limits rewritten if this episode's differ."""
@@ -99,7 +99,7 @@ class TreeLimits:
             d = base / f"ep-{next(self._n)}"
             try:
                 d.mkdir()
-                value = str(processes + 1) if ctrl == "pids" else str(int(memory_mb) << 20)
+                value = str(processes + 2) if ctrl == "pids" else str(int(memory_mb) << 20)
                 for f in _LIMIT_FILES[ctrl]:
                     if (d / f).exists():
                         (d / f).write_text(value)

@@ -255,9 +255,9 @@ class Executor:
                 del self._warm_queue[:WARM_PER_REQUEST]
         return json.dumps(req).encode()
 
-    def _forked(self, mine: socket.socket, theirs: socket.socket, data: bytes, fds: list[int]) -> tuple:
-        """``(socket, host pid, pidfd or None, cgroup name or None)`` from a fork reply."""
-        theirs.close()
+    def _forked(self, mine: tuple, theirs: tuple, data: bytes, fds: list[int]) -> tuple:
+        """``(socket, host pid, pidfd or None, cgroup name or None, grader socket)`` from a fork reply."""
+        _close(theirs)
         pidfd = fds[0] if fds else None
         for extra in fds[1:]:
             os.close(extra)
@@ -269,15 +269,15 @@ class Executor:
         if pidfd is not None and pid is not None:
             pid = _pidfd_host_pid(pidfd)  # the server's pid is in its own PID namespace
         if not isinstance(pid, int):
-            mine.close()
+            _close(mine)
             if pidfd is not None:
                 os.close(pidfd)
             raise SandboxError(f"fork server refused: {reply.get('error', reply) if isinstance(reply, dict) else reply}")
         cgroup = reply.get("cgroup")
-        return mine, pid, pidfd, cgroup if isinstance(cgroup, str) and not cgroup.startswith("!") else None
+        return mine[0], pid, pidfd, cgroup if isinstance(cgroup, str) and not cgroup.startswith("!") else None, mine[1]
 
     def _fork_worker(self, limits: dict) -> tuple:
-        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        mine, theirs = _socket_pairs()
         with self._lock:
             for attempt in range(2):
                 if not self._server_alive():
@@ -285,14 +285,13 @@ class Executor:
                     self._start_server()
                 try:
                     self._ctrl.settimeout(30)
-                    socket.send_fds(self._ctrl, [self._fork_request(limits)], [theirs.fileno()])
+                    socket.send_fds(self._ctrl, [self._fork_request(limits)], [t.fileno() for t in theirs])
                     data, fds, _flags, _addr = socket.recv_fds(self._ctrl, 4096, 1)
                     break
                 except OSError:
                     self._shutdown_server()
                     if attempt:
-                        mine.close()
-                        theirs.close()
+                        _close(mine + theirs)
                         raise SandboxError("the sandbox fork server is not responding") from None
         return self._forked(mine, theirs, data, fds)
 
@@ -320,12 +319,12 @@ class Executor:
             self._pipeline_maybe_end()
 
     async def _afork_send(self, loop: asyncio.AbstractEventLoop, limits: dict) -> tuple:
-        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        mine, theirs = _socket_pairs()
         fut = loop.create_future()
         msg, give_up = self._fork_request(limits), time.monotonic() + 30
         while True:
             try:
-                socket.send_fds(self._ctrl, [msg], [theirs.fileno()])
+                socket.send_fds(self._ctrl, [msg], [t.fileno() for t in theirs])
                 break
             except BlockingIOError:  # the control socket's buffer is full (a burst): let the server catch up
                 if time.monotonic() < give_up:
@@ -335,8 +334,7 @@ class Executor:
                 err: OSError = TimeoutError("the fork server stopped reading")
             except OSError as e:
                 err = e
-            mine.close()
-            theirs.close()
+            _close(mine + theirs)
             self._pipeline_failed(f"fork server send failed: {err}")
             raise SandboxError(f"the sandbox fork server is not responding ({err})")
         self._pipeline.append((fut, mine, theirs))  # right after the send: replies come in this order
@@ -386,8 +384,7 @@ class Executor:
         next open starts a new one."""
         pending, self._pipeline = list(self._pipeline), deque()
         for fut, mine, theirs in pending:
-            mine.close()
-            theirs.close()
+            _close(mine + theirs)
             if not fut.done():
                 fut.set_exception(SandboxError(why))
         loop, self._pipeline_loop = self._pipeline_loop, None
@@ -398,8 +395,8 @@ class Executor:
             self._lock.release()
 
     def _episode(self, forked: tuple, limits: dict) -> "SandboxEpisode":
-        sock, pid, pidfd, cgroup = forked
-        ep = SandboxEpisode(sock, pid, self.call_timeout_s, self.max_frame_bytes, self._vetted, pidfd, self)
+        sock, pid, pidfd, cgroup, grader = forked
+        ep = SandboxEpisode(sock, pid, self.call_timeout_s, self.max_frame_bytes, self._vetted, pidfd, self, grader)
         if self._tree is not None and self._tree.bases and pidfd is not None:  # before any environment code runs
             procs, mem = int(limits["processes"]), int(limits["memory_mb"])
             if cgroup:  # the worker joined its own cgroups while it was a spare, with the executor's limits
@@ -408,9 +405,6 @@ class Executor:
             else:
                 ep.cgroups = self._tree.place(pid, procs, mem)
         return ep
-
-    def _judge_limits(self) -> dict:
-        return {**self.limits, "python_layers": True}
 
     def admit(self, task: Task) -> None:
         """Raise SandboxError for task code that is not built-in when the OS layer is unavailable and
@@ -482,11 +476,23 @@ def _signal(pid: int, pidfd: int | None) -> None:
 
 def _dispose(forked: tuple) -> None:
     """A worker nobody will use (its opener gave up): kill it and close its descriptors."""
-    sock, pid, pidfd, _cgroup = forked
+    sock, pid, pidfd, _cgroup, grader = forked
     if pidfd is not None:
         _signal(pid, pidfd)
         os.close(pidfd)
-    sock.close()
+    _close((sock, grader))
+
+
+def _socket_pairs() -> tuple[tuple, tuple]:
+    """(ours, theirs) for the episode's worker and for its grader."""
+    (a, b), (c, d) = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM), socket.socketpair(
+        socket.AF_UNIX, socket.SOCK_STREAM)
+    return (a, c), (b, d)
+
+
+def _close(socks) -> None:
+    for s in socks:
+        s.close()
 
 
 _CALL_KEYS = {"result": dict, "events": list}
@@ -509,9 +515,14 @@ class SandboxEpisode:
 
     def __init__(self, sock: socket.socket, pid: int, timeout_s: float, max_frame: int,
                  on_vetted: Callable[[dict], None] | None = None, pidfd: int | None = None,
-                 executor: "Executor | None" = None):
+                 executor: "Executor | None" = None, grader: socket.socket | None = None):
         self.sock, self.pid, self.timeout_s, self.max_frame = sock, pid, timeout_s, max_frame
         self.pidfd, self.executor = pidfd, executor
+        self._grader: SandboxEpisode | None = None  # the grader's transport: never signals by itself
+        if grader is not None:
+            self._grader = SandboxEpisode(grader, pid, timeout_s, max_frame)
+            self._grader._signals = False
+        self._signals = True
         self.on_vetted = on_vetted
         self._unread = 0  # replies of pipelined (unawaited) requests still in the socket
         self._rid = 0  # request ids: every reply must echo its request's
@@ -538,10 +549,12 @@ class SandboxEpisode:
 
     def _kill(self, why: str) -> None:
         self.alive, self.death = False, why
-        if self.pidfd is not None or self.executor is None or not self.executor.os_layer:
+        if self._signals and (self.pidfd is not None or self.executor is None or not self.executor.os_layer):
             _signal(self.pid, self.pidfd)
         self._release()
         self.sock.close()
+        if self._grader is not None:
+            self._grader.close()
 
     def _dead(self) -> dict:
         return {"ok": False, "kind": "dead", "error": f"episode terminated: {self.death}"}
@@ -726,33 +739,22 @@ class SandboxEpisode:
     def _no_judge(self, checklist: list[dict], goals: list[dict], why: str) -> dict:
         return self._judged({"ok": False, "error": why}, checklist, goals)
 
+    def _graded(self, r: dict, checklist: list[dict], goals: list[dict]) -> dict:
+        if self._grader is not None and not self._grader.alive and self.alive:
+            self._kill(f"grader failed ({self._grader.death})")  # a hung check: the whole episode goes
+        return self._judged(r, checklist, goals)
+
     def _judge(self, state: dict, checklist: list[dict], goals: list[dict]) -> dict:
-        if self.executor is None:
-            return self._no_judge(checklist, goals, "no executor to grade in")
-        try:
-            lim = self.executor._judge_limits()
-            judge = self.executor._episode(self.executor._fork_worker(lim), lim)
-        except SandboxError as e:
-            return self._no_judge(checklist, goals, f"grading worker failed: {e}")
-        try:
-            return self._judged(judge.request(self._judge_req(state, checklist, goals),
-                                              max(self.timeout_s, 10.0)), checklist, goals)
-        finally:
-            judge.close()
+        if self._grader is None:
+            return self._no_judge(checklist, goals, "this episode has no grader")
+        r = self._grader.request(self._judge_req(state, checklist, goals), max(self.timeout_s, 10.0))
+        return self._graded(r, checklist, goals)
 
     async def _ajudge(self, state: dict, checklist: list[dict], goals: list[dict]) -> dict:
-        if self.executor is None:
-            return self._no_judge(checklist, goals, "no executor to grade in")
-        try:
-            lim = self.executor._judge_limits()
-            judge = self.executor._episode(await self.executor._afork_worker(lim), lim)
-        except SandboxError as e:
-            return self._no_judge(checklist, goals, f"grading worker failed: {e}")
-        try:
-            return self._judged(await judge.arequest(self._judge_req(state, checklist, goals),
-                                                     max(self.timeout_s, 10.0)), checklist, goals)
-        finally:
-            judge.close()
+        if self._grader is None:
+            return self._no_judge(checklist, goals, "this episode has no grader")
+        r = await self._grader.arequest(self._judge_req(state, checklist, goals), max(self.timeout_s, 10.0))
+        return self._graded(r, checklist, goals)
 
     def _final_state(self) -> tuple[dict, str | None]:
         """(state, why not) for grading: the env's snapshot; a dead episode's state is unknown."""
@@ -797,9 +799,11 @@ class SandboxEpisode:
                 self.sock.send(protocol.encode({"op": "close"}))
             except OSError:
                 pass
-            if self.pidfd is not None:
+            if self.pidfd is not None and self._signals:
                 _signal(self.pid, self.pidfd)  # no kill by pid: an exited worker's pid may be reused
             self.sock.close()
+            if self._grader is not None:
+                self._grader.close()
         self._release()
 
     def __enter__(self):

@@ -1,8 +1,10 @@
 """Fork server: a warm process (inside bubblewrap when the OS layer is on) that starts one worker per
 episode.
 
-Protocol on the control socket: the harness sends a JSON frame with the episode's socket attached
-(SCM_RIGHTS); the server hands it to a worker process and replies ``{"pid": ...}`` with a pidfd of the
+Protocol on the control socket: the harness sends a JSON frame with two sockets attached (SCM_RIGHTS):
+the episode's and its grader's. The server hands them to a prepared worker, which already forked its
+grader before running anything: the grader never runs environment code, and gets its socket from the
+worker at hand-over. The server replies ``{"pid": ...}`` with a pidfd of the
 worker attached where the kernel has pidfds (the harness signals through it: no pid reuse, and it works
 across PID namespaces). Each worker serves one episode, then exits.
 
@@ -79,16 +81,18 @@ class ForkServer:
                 for s, _ in self.spares:
                     s.close()
                 ready: dict = {"ready": True}
+                pair = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)  # before seccomp denies it
                 if self.isolate:
-                    oslayer.close_fds_except({theirs.fileno()})
+                    oslayer.close_fds_except({theirs.fileno(), *(p.fileno() for p in pair)})
                     if self.tree:
                         try:
                             ready["cgroup"] = oslayer.join_cgroups(self.tree)
                         except OSError as e:  # the harness places it from outside instead
                             ready["cgroup"] = f"!{e}"
                     oslayer.confine(self.bpf)
+                judge = self._fork_judge(theirs, pair)
                 _send(theirs, ready)
-                self._wait_for_episode(theirs)
+                self._wait_for_episode(theirs, judge)
             except BaseException as e:  # noqa: BLE001
                 _send(theirs, {"error": f"worker setup failed: {type(e).__name__}: {e}"})
             os._exit(3)
@@ -96,18 +100,42 @@ class ForkServer:
         self.spares.append((ours, pid))
 
     @staticmethod
-    def _wait_for_episode(sock: socket.socket) -> None:
+    def _fork_judge(handover: socket.socket, pair: tuple) -> socket.socket:
+        """The episode's grader: forked now, before the worker has run any environment code; it gets
+        its own socket to the harness at hand-over (``worker.serve(..., judge_only=True)``)."""
+        ours, theirs = pair
+        if os.fork() == 0:
+            code = 0
+            try:
+                handover.close()
+                ours.close()
+                msg, fds, _flags, _addr = socket.recv_fds(theirs, MAX_REQUEST, 1)
+                theirs.close()
+                if msg and fds:
+                    worker.serve(fds[0], json.loads(msg).get("limits"), judge_only=True)
+            except BaseException:  # noqa: BLE001
+                code = 2
+            os._exit(code)
+        theirs.close()
+        return ours
+
+    @staticmethod
+    def _wait_for_episode(sock: socket.socket, judge: socket.socket) -> None:
         try:
-            msg, fds, _flags, _addr = socket.recv_fds(sock, MAX_REQUEST, 1)
+            msg, fds, _flags, _addr = socket.recv_fds(sock, MAX_REQUEST, 2)
         except OSError:
             os._exit(0)
-        if not msg or not fds:
+        if not msg or len(fds) != 2:
             os._exit(0)  # the server went away
         sock.close()
+        socket.send_fds(judge, [msg], [fds[1]])  # the grader's socket goes to the grader only
+        os.close(fds[1])
+        judge.close()
         _become_worker(fds[0], json.loads(msg).get("limits"))
 
-    def start_worker(self, fd: int, limits: dict | None) -> tuple[dict, int | None]:
-        """Hand the episode socket to a prepared worker: ``({"pid"} or {"error"}, pidfd or None)``."""
+    def start_worker(self, fds: list[int], limits: dict | None) -> tuple[dict, int | None]:
+        """Hand the episode's two sockets (worker, grader) to a prepared worker: ``({"pid"} or
+        {"error"}, pidfd or None)``."""
         error = "no worker could be prepared"
         for _ in range(SPARES + 2):
             if not self.spares:
@@ -120,7 +148,7 @@ class ForkServer:
                     continue
                 cgroup = hello.get("cgroup")
                 pidfd = _pidfd(pid)
-                socket.send_fds(sock, [json.dumps({"limits": limits}).encode()], [fd])
+                socket.send_fds(sock, [json.dumps({"limits": limits}).encode()], fds)
                 if cgroup and not cgroup.startswith("!"):
                     self.cgroups.append(cgroup)
                 return {"pid": pid, "cgroup": cgroup}, pidfd
@@ -166,7 +194,7 @@ class ForkServer:
             while not select.select([self.ctrl], [], [], 0)[0] and self.idle_work():
                 pass
             try:
-                msg, fds, _flags, _addr = socket.recv_fds(self.ctrl, MAX_REQUEST, 1)
+                msg, fds, _flags, _addr = socket.recv_fds(self.ctrl, MAX_REQUEST, 2)
             except OSError:
                 return
             if not msg:
@@ -175,11 +203,14 @@ class ForkServer:
                 req = json.loads(msg)
             except ValueError:
                 req = {}
-            if not fds:
-                self.ctrl.sendall(json.dumps({"error": "no socket attached"}).encode())
+            if len(fds) != 2:
+                for fd in fds:
+                    os.close(fd)
+                self.ctrl.sendall(json.dumps({"error": "two sockets (worker, grader) must be attached"}).encode())
                 continue
-            reply, pidfd = self.start_worker(fds[0], req.get("limits"))
-            os.close(fds[0])
+            reply, pidfd = self.start_worker(fds, req.get("limits"))
+            for fd in fds:
+                os.close(fd)
             if pidfd is None:
                 self.ctrl.sendall(json.dumps(reply).encode())
             else:

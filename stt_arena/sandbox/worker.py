@@ -42,19 +42,23 @@ def _set_limits(limits: dict) -> None:
     lim(resource.RLIMIT_AS, int(limits["memory_mb"]) * 1024 * 1024)
     lim(resource.RLIMIT_NOFILE, int(limits["open_files"]))
     lim(resource.RLIMIT_FSIZE, int(limits["file_size"]))
-    lim(resource.RLIMIT_NPROC, int(limits["processes"]))
+    procs = int(limits["processes"])
+    lim(resource.RLIMIT_NPROC, procs + 1 if procs > 0 else 0)  # + the episode's grader
     lim(resource.RLIMIT_CORE, 0)
 
 
-def serve(fd: int, limits: dict | None = None) -> None:
+def serve(fd: int, limits: dict | None = None, judge_only: bool = False) -> None:
     """Apply the sandbox to this process and answer requests until 'close' or EOF.
 
     Every reply echoes the request's ``id``. A worker that has run environment code never grades:
-    ``judge`` (checks over a state and log the harness sends) is refused once ``init`` ran, so the
-    harness grades in a fresh worker."""
+    ``judge`` (checks over a state and log the harness sends) is refused once ``init`` ran; the
+    harness grades in the episode's grader (``judge_only``: forked before any environment code ran,
+    it refuses ``init``)."""
     limits = {**DEFAULT_LIMITS, **(limits or {})}
     python_layers = limits.get("python_layers") is not False
     _set_limits(limits)
+    if judge_only:
+        python_layers = True  # check code is untrusted too; the test switch is for environment code
     if python_layers:
         harden_process()
         install_audit_hook()
@@ -67,7 +71,7 @@ def serve(fd: int, limits: dict | None = None) -> None:
         rid = req.get("id") if isinstance(req, dict) else None
         op = req.get("op") if isinstance(req, dict) else None
         try:
-            if op == "init" and rt is None:
+            if op == "init" and rt is None and not judge_only:
                 spec = dict(req["spec"], max_result_chars=limits["max_result_chars"], unguarded=not python_layers)
                 rt = EnvRuntime(spec)
                 reply = {"ok": True, "tools": rt.list_tools(), "now": rt.clock.now().isoformat()}
