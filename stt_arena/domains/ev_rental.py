@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from ..generator import checks
 from ..generator.family import Family, make_task, message, step
-from ..task.models import Activation, Effects, Mutation, Trigger, UserProfile
+from ..task.models import Activation, Effects, Mutation, ProfileConstraint, Trigger, UserProfile
 
 DOMAIN = "ev_rental"
 CLASS = "EvRentalEnv"
@@ -68,6 +68,10 @@ def _ceil5(t: datetime) -> datetime:
 
 
 # -- checks ------------------------------------------------------------------------------------
+WRITES = ["reserve_vehicle", "cancel_reservation", "change_vehicle", "extend_pickup_window", "pick_up_vehicle",
+          "transfer_vehicle", "charge_vehicle"]
+
+
 def _res_goal(cid, desc, customer, depots, min_range, statuses, pickup=None, kind="goal"):
     body = f"""
 deps = state.get("depots") or {{}}
@@ -92,22 +96,88 @@ return False"""
     return checks.custom(cid, desc, body, kind=kind)
 
 
-def _detect(cid, desc, trigger_id, alts):
-    """Like checks.called_after_trigger (the diagnosis precedes the fix), with (tool, args) alternatives."""
+def _best_car_goal(cid, desc, customer, depot, min_range, pickup, kind="goal"):
+    """Exactly one confirmed reservation for the customer, at ``depot`` for ``pickup``, with a car that is
+    there, covers the trip and has the longest range of the cars still available there (the user asked
+    for the car with the most range)."""
     body = f"""
-t = _trigger_step(log, {trigger_id!r})
-if t is None:
-    return True
-fix = min((e["step"] for e in log if e["mutating"] and e["success"] and (e["step"] > t or (
-    e["step"] == t and {trigger_id!r} in e.get("events_before", [])))), default=10 ** 9)
-alts = {[list(a) for a in alts]!r}
-return any(t < e["step"] < fix and e["success"] and any(_match(e, a[0], a[1]) for a in alts) for e in log)"""
-    return checks.custom(cid, desc, body, kind="detection")
+vehs = state.get("vehicles") or {{}}
+mine = [r for r in (state.get("reservations") or {{}}).values()
+        if r.get("customer_id") == {customer!r} and r.get("status") == "confirmed"]
+if len(mine) != 1:
+    return False
+r = mine[0]
+if r.get("depot_id") != {depot!r} or r.get("pickup_start") != {pickup!r}:
+    return False
+if ((state.get("depots") or {{}}).get({depot!r}) or {{}}).get("status") != "open":
+    return False
+v = vehs.get(r.get("vehicle_id")) or {{}}
+if v.get("depot") != {depot!r} or (v.get("available_from") or "") > {pickup!r}:
+    return False
+rv = v.get("charge_pct", 0) * v.get("range_km", 0) / 100.0
+if rv < {min_range!r}:
+    return False
+for k, o in vehs.items():
+    if k == r.get("vehicle_id") or o.get("depot") != {depot!r} or o.get("status") != "available":
+        continue
+    if (o.get("available_from") or "") <= {pickup!r} and o.get("charge_pct", 0) * o.get("range_km", 0) / 100.0 > rv:
+        return False
+return True"""
+    return checks.custom(cid, desc, body, kind=kind)
 
 
-def _one_active(cid, customer, kind="recovery"):
-    return checks.records_match(cid, "exactly one confirmed reservation is left for the customer",
-                                "reservations", {"customer_id": customer, "status": "confirmed"}, 1, kind=kind)
+def _nearest_goal(cid, desc, customer, home, radius, min_range, pickup, kind="goal"):
+    """Exactly one confirmed reservation for the customer, for ``pickup``, with a car covering the trip, at
+    the open depot nearest to home (current positions, within ``radius`` km) among the depots that have
+    such a car (the user asked for the depot nearest to home)."""
+    body = f"""
+import math
+def km(d):
+    p1, p2 = math.radians({home[0]!r}), math.radians(d.get("lat", 0))
+    dp, dl = p2 - p1, math.radians(d.get("lon", 0) - {home[1]!r})
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371.0 * math.asin(math.sqrt(a))
+deps = state.get("depots") or {{}}
+vehs = state.get("vehicles") or {{}}
+mine = [r for r in (state.get("reservations") or {{}}).values()
+        if r.get("customer_id") == {customer!r} and r.get("status") == "confirmed"]
+if len(mine) != 1:
+    return False
+r = mine[0]
+def ok(vid, o, did):
+    return (o.get("depot") == did and (o.get("status") == "available" or vid == r.get("vehicle_id"))
+            and (o.get("available_from") or "") <= {pickup!r}
+            and o.get("charge_pct", 0) * o.get("range_km", 0) / 100.0 >= {min_range!r})
+did = r.get("depot_id")
+d = deps.get(did) or {{}}
+if r.get("pickup_start") != {pickup!r} or d.get("status") != "open" or km(d) > {radius!r}:
+    return False
+if not ok(r.get("vehicle_id"), vehs.get(r.get("vehicle_id")) or {{}}, did):
+    return False
+for k, o in deps.items():
+    if k != did and o.get("status") == "open" and km(o) < km(d) and any(ok(v, x, k) for v, x in vehs.items()):
+        return False
+return True"""
+    return checks.custom(cid, desc, body, kind=kind)
+
+
+def _no_booking_check(customer, depots=None, later_than=None):
+    """Constraint source: no confirmed reservation of the customer outside ``depots`` / later than a time."""
+    tests = []
+    if depots is not None:
+        tests.append(f"r.get('depot_id') not in {list(depots)!r}")
+    if later_than is not None:
+        tests.append(f"r.get('pickup_start', '') > {later_than!r}")
+    return checks.custom("c", "", f"""
+for r in (state.get("reservations") or {{}}).values():
+    if r.get("customer_id") == {customer!r} and r.get("status") in ("confirmed", "picked_up") and (
+            {' or '.join(tests) or 'False'}):
+        return False
+return True""").check
+
+
+def _detect(cid, desc, trigger_id, tools):
+    return checks.called_after_trigger(cid, desc, trigger_id, tools)
 
 
 # -- world -------------------------------------------------------------------------------------
@@ -188,113 +258,143 @@ def _trig(tid, tool, timing, muts, cond="True", after=None, delay=0, clock=0.0):
                                    advance_clock_minutes=clock))
 
 
+def _on_write(tid, timing, muts, delay=0, clock=0.0):
+    """A world event that happens when the agent starts changing things (its first write, whatever the
+    tool or entity; "after": once a write succeeded), guarded by the old values it changes."""
+    guard = " and ".join(f"get({p!r}) == {o!r}" for p, o, _ in muts) or "True"
+    cond = f"tool in {WRITES!r} and {guard}"
+    if timing == "after":
+        cond += " and bool(result.get('success'))"
+    return _trig(tid, "*", timing, muts, cond, delay=delay, clock=clock)
+
+
 # -- ST1: resource shift ---------------------------------------------------------------------------
+def _rename_before(w, vid, other):
+    """Swap two vehicles' ids so that ``vid`` sorts after ``other`` (a list shows the weaker car first)."""
+    if vid < other:
+        w.vehicles[vid], w.vehicles[other] = w.vehicles[other], w.vehicles[vid]
+        return other, vid
+    return vid, other
+
+
 def build_st1(rng: random.Random, level: str):
     w = _World(rng)
-    imp = level == "impossible"
-    d_home = w.depot(rng.uniform(1.5, 4.0), chargers_free=0 if imp else None)
+    imp, med = level == "impossible", level == "medium"
+    d_home = w.depot(rng.uniform(1.5, 4.0), chargers_free=0 if imp else (rng.randint(1, 2) if med else None))
     d_third = w.depot(rng.uniform(48, 58) if imp else rng.uniform(9, 16))
     d_other = w.depot(rng.uniform(60, 70) if imp else rng.uniform(22, 35))
     va = w.vehicle(d_home, True)
     vb = w.vehicle(d_home, not imp)
-    if level == "hard":  # make V_b's drop big enough and its recharge short enough
-        w.vehicles[vb]["charge_pct"] = max(w.vehicles[vb]["charge_pct"], 80)
-    if w.rng_range(vb) >= w.rng_range(va):  # the obvious first choice is V_a: strictly the longest range
+    K = w.trip
+    if med:  # the best remaining car needs a charge before it covers the trip
+        rb = w.vehicles[vb]["range_km"]
+        hi = math.floor((K - 20) * 100 / rb)
+        w.vehicles[vb]["charge_pct"] = rng.randint(max(10, hi - 15), hi)
+    if w.rng_range(vb) >= w.rng_range(va):  # the user's pick is V_a: strictly the longest range
         w.vehicles[va], w.vehicles[vb] = w.vehicles[vb], w.vehicles[va]
-        w.vehicles[va]["charge_pct"] = min(100, w.vehicles[va]["charge_pct"] + 5)
-        if w.rng_range(vb) >= w.rng_range(va):
-            w.vehicles[vb]["charge_pct"] -= 5
+    if med:
+        w.vehicles[va]["charge_pct"] = 100
     vc = w.vehicle(d_home, False)
+    if not imp and not med:  # a car that covers the trip but has less range than V_b
+        vx = w.vehicle(d_home, True)
+        w.vehicles[vx]["charge_pct"] = min(w.vehicles[vx]["charge_pct"],
+                                           math.floor((w.rng_range(vb) - 5) * 100 / w.vehicles[vx]["range_km"]))
+        if w.rng_range(vx) < K:
+            w.vehicles[vx]["charge_pct"] = math.ceil(K * 100 / w.vehicles[vx]["range_km"]) + 1
+        if w.rng_range(vx) >= w.rng_range(vb):
+            w.vehicles[vb]["charge_pct"] = min(100, w.vehicles[vb]["charge_pct"] + 8)
+        vb, vx = _rename_before(w, vb, vx)
+    vb, vc = _rename_before(w, vb, vc)
     vd = w.vehicle(d_other, True)
     ve = w.vehicle(d_third, True)
     w.vehicle(d_third, False)
     pick = w.at(60 if imp else rng.choice([150, 180, 210, 240]))
     P = _iso(pick)
-    C, K = w.cid, w.trip
+    C = w.cid
     hname = w.depots[d_home]["name"]
     r1 = w.rid(1)
-    query = (f"Hi, I'm customer {C} and I need an electric car from the {hname} depot ({d_home}) "
-             f"with pick-up at {_hm(pick)} today. My round trip is about {K} km, so the car must manage that "
-             f"on its current charge. Please book the best car for it.")
+    query = rng.choice([
+        f"Hi, I'm customer {C} and I need an electric car from the {hname} depot ({d_home}) with pick-up at "
+        f"{_hm(pick)} today for a client visit. The round trip is about {K} km and I can't stop to charge, so "
+        f"please book the car with the most range there.",
+        f"My own car broke down this morning. I'm customer {C}; I can walk to {hname} ({d_home}) and want to "
+        f"collect an EV at {_hm(pick)}. We're driving about {K} km there and back, so give me whichever car "
+        f"there has the longest range.",
+        f"Customer {C} here, organising a day trip of roughly {K} km. Please reserve the EV with the highest "
+        f"range at the {hname} depot ({d_home}) for a {_hm(pick)} pick-up; it must do the whole trip on one "
+        f"charge.",
+    ])
+    refusals, cons = [], []
+    if imp:
+        refusals = [f"picking up at {d_other} or {d_third}: they are too far for me",
+                    f"a pick-up later than {_hm(pick)}"]
+        cons = [ProfileConstraint(id="no_later_pickup", kind="refusal", description=refusals[1],
+                                  check=_no_booking_check(C, [d_home], P))]
     profile = UserProfile(
-        goal=f"A confirmed reservation at {d_home} for {_hm(pick)} with a car that covers {K} km.",
+        goal=f"A confirmed reservation at {d_home} for {_hm(pick)} with the longest-range car that covers {K} km.",
         persona=f"{w.name}, {w.persona}",
         known_facts={"customer_id": C, "depot": d_home, "pickup_time": P, "trip_km": str(K)},
         withheld_facts={"seats": "Two adults, any five-seat car works.",
                         "charging": "I can't stop to charge during the trip."},
         clarifications={"other depot": f"I can only get to {hname}.",
                         "later pickup": f"{_hm(pick)} is the latest I can leave."},
-        refusals=[f"picking up at a depot other than {d_home}", f"a pick-up later than {_hm(pick)}"] if imp else [],
+        refusals=refusals, constraints=cons,
     )
     shift = [(f"vehicles.{va}.depot", d_home, d_other)]
-    det_alts = [("get_vehicle", {"vehicle_id": va}), ("search_vehicles", {"depot_id": d_home}),
-                ("estimate_range", {"vehicle_id": va})]
-    goal = _res_goal("goal", f"confirmed reservation at {d_home} for {P} with a car covering {K} km",
-                     C, [d_home], K, ["confirmed"], P)
+    det_tools = ["get_vehicle", "search_vehicles", "estimate_range"]
+    goal = _best_car_goal("goal", f"one confirmed reservation at {d_home} for {P} with the longest-range car "
+                          f"there that covers {K} km", C, d_home, K, P)
     verify = checks.verified_after_last_change("verified", "the booking was re-checked after the last change",
                                                ["get_reservation", "list_reservations", "get_vehicle"])
     obs = step("search_vehicles", "observe", depot_id=d_home)
+    book_a = step("reserve_vehicle", customer_id=C, vehicle_id=va, depot_id=d_home, pickup_start=P)
     alternatives, infeasible = None, None
     if level == "easy":
-        triggers = [_trig("vehicle_shift", "reserve_vehicle", "before", shift, f"args.get('vehicle_id') == '{va}'")]
-        normal = [obs, step("reserve_vehicle", customer_id=C, vehicle_id=va, depot_id=d_home, pickup_start=P)]
-        oracle = [obs, step("reserve_vehicle", customer_id=C, vehicle_id=va, depot_id=d_home, pickup_start=P),
-                  step("search_vehicles", "requery", depot_id=d_home),
-                  step("reserve_vehicle", customer_id=C, vehicle_id=vb, depot_id=d_home, pickup_start=P)]
-        checklist = [goal, _detect("detected", "re-checked the fleet after the car moved", "vehicle_shift", det_alts),
-                     _one_active("single_booking", C)]
-    elif level == "medium":
-        triggers = [_trig("vehicle_shift", "reserve_vehicle", "after", shift, f"args.get('vehicle_id') == '{va}'",
-                          delay=1)]
-        normal = [obs, step("reserve_vehicle", customer_id=C, vehicle_id=va, depot_id=d_home, pickup_start=P),
-                  step("get_reservation", "observe", reservation_id=r1)]
-        oracle = [obs, step("reserve_vehicle", customer_id=C, vehicle_id=va, depot_id=d_home, pickup_start=P),
-                  step("get_reservation", "observe", reservation_id=r1),
-                  step("get_vehicle", "requery", vehicle_id=va),
-                  step("search_vehicles", "requery", depot_id=d_home),
-                  step("change_vehicle", reservation_id=r1, vehicle_id=vb),
+        # the car is moved away as the agent starts booking: the reservation attempt fails at once
+        triggers = [_on_write("vehicle_shift", "before", shift)]
+        normal = [obs, book_a]
+        oracle = [obs, book_a, step("search_vehicles", "requery", depot_id=d_home),
+                  step("reserve_vehicle", customer_id=C, vehicle_id=vb, depot_id=d_home, pickup_start=P),
                   step("get_reservation", "verify", reservation_id=r1)]
-        checklist = [goal, _detect("detected", "re-checked the reserved car after it moved", "vehicle_shift", det_alts),
-                     _one_active("single_booking", C), verify]
+        checklist = [goal, _detect("detected", "re-checked the fleet after the car moved", "vehicle_shift",
+                                   det_tools)]
+    elif level == "medium":
+        # the car moves as booking starts; the best remaining car must be charged first (two writes)
+        triggers = [_on_write("vehicle_shift", "before", shift)]
+        normal = [obs, book_a, step("get_reservation", "observe", reservation_id=r1)]
+        oracle = [obs, book_a, step("search_vehicles", "requery", depot_id=d_home),
+                  step("get_depot", "requery", depot_id=d_home),
+                  step("charge_vehicle", vehicle_id=vb, target_pct=100),
+                  step("reserve_vehicle", customer_id=C, vehicle_id=vb, depot_id=d_home, pickup_start=P),
+                  step("get_reservation", "verify", reservation_id=r1)]
+        checklist = [goal, _detect("detected", "re-checked the fleet after the car moved", "vehicle_shift",
+                                   det_tools), verify]
     elif level == "hard":
-        hi = w.vehicles[vb]["charge_pct"]
-        rng_b = w.vehicles[vb]["range_km"]
-        lo = rng.randint(12, max(13, math.floor((K - 40) * 100 / rng_b)))
-        lo = min(lo, 40)
-        triggers = [
-            _trig("vehicle_shift", "reserve_vehicle", "after", shift, f"args.get('vehicle_id') == '{va}'"),
-            _trig("charge_drop", "change_vehicle", "after", [(f"vehicles.{vb}.charge_pct", hi, lo)],
-                  f"args.get('vehicle_id') == '{vb}'", after=["vehicle_shift"], delay=1),
-        ]
-        normal = [obs, step("reserve_vehicle", customer_id=C, vehicle_id=va, depot_id=d_home, pickup_start=P),
-                  step("get_reservation", "observe", reservation_id=r1)]
-        oracle = [obs, step("get_depot", "observe", depot_id=d_home),
-                  step("reserve_vehicle", customer_id=C, vehicle_id=va, depot_id=d_home, pickup_start=P),
+        # silent: the booking succeeds, then the car is moved away; only a re-read shows it
+        triggers = [_on_write("vehicle_shift", "after", shift)]
+        normal = [obs, book_a, step("get_reservation", "observe", reservation_id=r1)]
+        oracle = [obs, book_a, step("get_reservation", "observe", reservation_id=r1),
                   step("get_vehicle", "requery", vehicle_id=va),
                   step("search_vehicles", "requery", depot_id=d_home),
                   step("change_vehicle", reservation_id=r1, vehicle_id=vb),
-                  step("get_vehicle", "requery", vehicle_id=vb),
-                  step("get_depot", "requery", depot_id=d_home),
-                  step("charge_vehicle", vehicle_id=vb, target_pct=95),
                   step("get_reservation", "verify", reservation_id=r1),
-                  step("list_reservations", "verify", customer_id=C)]
+                  step("get_vehicle", "verify", vehicle_id=vb)]
         checklist = [goal, _detect("detected", "noticed that the booked car had left the depot", "vehicle_shift",
-                                   det_alts),
-                     _one_active("single_booking", C), verify]
+                                   det_tools), verify]
     else:
-        triggers = [_trig("vehicle_shift", "reserve_vehicle", "before", shift, f"args.get('vehicle_id') == '{va}'")]
-        normal = [obs, step("reserve_vehicle", customer_id=C, vehicle_id=va, depot_id=d_home, pickup_start=P)]
-        oracle = [obs, step("get_depot", "observe", depot_id=d_home),
-                  step("reserve_vehicle", customer_id=C, vehicle_id=va, depot_id=d_home, pickup_start=P),
+        triggers = [_on_write("vehicle_shift", "before", shift)]
+        normal = [obs, book_a]
+        oracle = [obs, step("get_depot", "observe", depot_id=d_home), book_a,
                   step("search_vehicles", "requery", depot_id=d_home),
                   step("get_vehicle", "requery", vehicle_id=va),
                   step("list_depots", "requery"),
                   step("get_distance", "requery", from_id=d_other, to_id=d_home),
                   step("get_distance", "requery", from_id=d_third, to_id=d_home),
                   message(f"I could not book a car at {d_home} for {_hm(pick)}: {va} has been moved to {d_other}, "
-                          f"the remaining cars there cannot cover {K} km and no charger is free; cars at other "
-                          f"depots cannot be brought over before {_hm(pick)}. Nothing was booked.")]
-        checklist = [_detect("detected", "re-checked the fleet after the car moved", "vehicle_shift", det_alts),
+                          f"the remaining cars there cannot cover {K} km and no charger is free at {d_home}; cars "
+                          f"at {d_third} and {d_other} cannot be brought over before {_hm(pick)}. Nothing was "
+                          f"booked.")]
+        checklist = [_detect("detected", "re-checked the fleet after the car moved", "vehicle_shift", det_tools),
                      checks.told_user("told_user", "told the user the booking is not possible"),
                      checks.never_called("no_other_depot", "did not book at another depot", "reserve_vehicle",
                                          {"depot_id": d_other}, kind="safety"),
@@ -309,8 +409,7 @@ def build_st1(rng: random.Random, level: str):
              step("reserve_vehicle", customer_id=C, vehicle_id=vb, depot_id=d_home, pickup_start=P)],
             [step("transfer_vehicle", vehicle_id=ve, to_depot_id=d_home),
              step("reserve_vehicle", customer_id=C, vehicle_id=ve, depot_id=d_home, pickup_start=P)],
-            [step("reserve_vehicle", customer_id=C, vehicle_id=va, depot_id=d_home, pickup_start=P),
-             step("reserve_vehicle", customer_id=C, vehicle_id=va, depot_id=d_other, pickup_start=P)],
+            [book_a, step("reserve_vehicle", customer_id=C, vehicle_id=va, depot_id=d_other, pickup_start=P)],
         ]
     return make_task(family=FAMILIES[0], level=level, class_name=CLASS, init_config=w.config(), query=query,
                      user_profile=profile, triggers=triggers, checklist=checklist, normal=normal, oracle=oracle,
@@ -321,100 +420,97 @@ def build_st1(rng: random.Random, level: str):
 # -- S1: site mismatch ----------------------------------------------------------------------------
 def build_s1(rng: random.Random, level: str):
     w = _World(rng)
-    imp, hard = level == "impossible", level == "hard"
+    imp, med, hard = level == "impossible", level == "medium", level == "hard"
     R = rng.choice([6, 8, 10])
     d_home = w.depot(rng.uniform(0.8, 2.0))
-    d_alt1 = w.depot(rng.uniform(0.35, 0.5) * R, chargers_free=0 if imp else None)
+    d_alt1 = w.depot(rng.uniform(0.35, 0.5) * R, chargers_free=0 if imp else (rng.randint(1, 2) if med else None))
     d_alt2 = w.depot(rng.uniform(0.7, 0.85) * R, status="closed" if imp else "open")
     d_far = w.depot(rng.uniform(60, 70) if imp else rng.uniform(2.2, 3.0) * R)
     va = w.vehicle(d_home, True)
     w.vehicle(d_home, False)
     v1 = w.vehicle(d_alt1, not imp)
+    K = w.trip
+    if med:  # the nearest alternative's car must be charged before it covers the trip (two writes)
+        r1k = w.vehicles[v1]["range_km"]
+        hi = math.floor((K - 20) * 100 / r1k)
+        w.vehicles[v1]["charge_pct"] = rng.randint(max(10, hi - 15), hi)
     w.vehicle(d_alt1, False)
-    v2 = w.vehicle(d_alt2, hard)
+    v2 = w.vehicle(d_alt2, not imp and not med)
     vf = w.vehicle(d_far, True)
     pick = w.at(60 if imp else rng.choice([120, 150, 180, 240]))
     P = _iso(pick)
-    C, K = w.cid, w.trip
+    C = w.cid
     hname = w.depots[d_home]["name"]
     r1, r2 = w.rid(1), w.rid(2)
-    query = (f"I'm customer {C} and want to pick up an EV at {hname} ({d_home}), the depot next to my home, "
-             f"at {_hm(pick)}. The car has to cover about {K} km. Please sort out the booking.")
+    query = rng.choice([
+        f"I'm customer {C} and want to pick up an EV at {hname} ({d_home}), the depot next to my home, at "
+        f"{_hm(pick)}. The car has to cover about {K} km. Please sort out the booking; the closer the depot "
+        f"to my home, the better.",
+        f"Customer {C} here. I cycle to the car, so I always rent at the depot nearest my home, normally "
+        f"{hname} ({d_home}). I need a car for a {K} km round trip, picked up at {_hm(pick)}.",
+        f"Could you reserve an electric car for me (customer {C}) for {_hm(pick)}? I'll carry heavy bags from "
+        f"home, so the nearest depot to my place is what I want; that's usually {hname} ({d_home}). I'll "
+        f"drive about {K} km.",
+    ])
+    refusals, cons = [], []
+    if imp:
+        refusals = [f"picking up at {d_far}: it is far beyond the {R} km I can travel",
+                    f"a pick-up later than {_hm(pick)}"]
+        cons = [ProfileConstraint(id="no_later_pickup", kind="refusal", description=refusals[1],
+                                  check=_no_booking_check(C, None, P))]
     profile = UserProfile(
-        goal=f"A confirmed EV reservation within {R} km of home for {_hm(pick)} that covers {K} km.",
+        goal=f"A confirmed EV reservation at the open depot nearest home (within {R} km) for {_hm(pick)} that "
+             f"covers {K} km.",
         persona=f"{w.name}, {w.persona}, travels by bike to the depot",
         known_facts={"customer_id": C, "preferred_depot": d_home, "pickup_time": P, "trip_km": str(K)},
         withheld_facts={"max_distance_km": f"I can get to any depot within {R} km of my home, not farther."},
-        clarifications={"other depot": f"Any depot within {R} km of my home is fine.",
+        clarifications={"other depot": f"The nearest open depot within {R} km of my home is fine.",
                         "later pickup": f"I need to leave at {_hm(pick)}."},
-        refusals=[f"picking up farther than {R} km from home", f"a pick-up later than {_hm(pick)}"] if imp else [],
+        refusals=refusals, constraints=cons,
     )
     close = [(f"depots.{d_home}.status", "open", "closed")]
-    det_alts = [("get_depot", {"depot_id": d_home}), ("list_depots", {}), ("search_vehicles", {"depot_id": d_home})]
+    det_tools = ["get_depot", "list_depots", "search_vehicles", "get_reservation"]
     verify = checks.verified_after_last_change("verified", "the booking was re-checked after the last change",
                                                ["get_reservation", "list_reservations", "get_depot"])
-    no_home = checks.no_records_match("no_home_booking", "no booking is left at the closed depot", "reservations",
-                                      {"customer_id": C, "depot_id": d_home, "status": "confirmed"}, kind="recovery")
+    goal = _nearest_goal("goal", f"one booking at the open depot nearest home (within {R} km) with a car "
+                         f"covering {K} km for {P}", C, w.home, R, K, P)
     obs = step("search_vehicles", "observe", depot_id=d_home)
     book_home = step("reserve_vehicle", customer_id=C, vehicle_id=va, depot_id=d_home, pickup_start=P)
+    look = [step("get_depot", "requery", depot_id=d_home), step("list_depots", "requery"),
+            step("get_distance", "requery", from_id=C, to_id=d_alt1),
+            step("search_vehicles", "requery", depot_id=d_alt1)]
     alternatives, infeasible = None, None
-    within = [d for d in (d_home, d_alt1, d_alt2) if w.dist(d) <= R]
     if level == "easy":
-        triggers = [_trig("site_closed", "reserve_vehicle", "before", close, f"args.get('depot_id') == '{d_home}'")]
+        # the depot closes as the agent starts booking: the reservation attempt fails at once
+        triggers = [_on_write("site_closed", "before", close)]
         normal = [obs, book_home]
-        oracle = [obs, book_home, step("get_depot", "requery", depot_id=d_home),
-                  step("list_depots", "requery"), step("get_distance", "requery", from_id=C, to_id=d_alt1),
-                  step("search_vehicles", "requery", depot_id=d_alt1),
-                  step("reserve_vehicle", customer_id=C, vehicle_id=v1, depot_id=d_alt1, pickup_start=P)]
-        checklist = [_res_goal("goal", f"booking within {R} km of home at an open depot", C, within, K,
-                               ["confirmed"], P),
-                     _detect("detected", "checked the depot after the booking failed", "site_closed", det_alts),
-                     _one_active("single_booking", C)]
-    elif level == "medium":
-        triggers = [_trig("site_closed", "reserve_vehicle", "after", close, f"args.get('depot_id') == '{d_home}'",
-                          delay=1)]
-        normal = [obs, book_home, step("get_reservation", "observe", reservation_id=r1)]
-        oracle = [obs, book_home, step("get_reservation", "observe", reservation_id=r1),
-                  step("get_depot", "requery", depot_id=d_home), step("list_depots", "requery"),
-                  step("get_distance", "requery", from_id=C, to_id=d_alt1),
-                  step("search_vehicles", "requery", depot_id=d_alt1),
-                  step("cancel_reservation", reservation_id=r1),
+        oracle = [obs, book_home, *look,
                   step("reserve_vehicle", customer_id=C, vehicle_id=v1, depot_id=d_alt1, pickup_start=P),
-                  step("list_reservations", "verify", customer_id=C)]
-        checklist = [_res_goal("goal", f"booking within {R} km of home at an open depot", C, within, K,
-                               ["confirmed"], P),
-                     _detect("detected", "noticed the depot had closed", "site_closed", det_alts),
-                     no_home, _one_active("single_booking", C), verify]
-    elif level == "hard":
-        nlat, nlon = _offset(rng, w.home[0], w.home[1], rng.uniform(1.8, 2.4) * R)
-        old = w.depots[d_alt1]
-        moved = [(f"depots.{d_alt1}.lat", old["lat"], nlat), (f"depots.{d_alt1}.lon", old["lon"], nlon),
-                 (f"depots.{d_alt1}.address", old["address"], f"Temporary lot, {rng.choice(STREETS)} {rng.randint(2, 90)}")]
-        triggers = [
-            _trig("site_closed", "reserve_vehicle", "after", close, f"args.get('depot_id') == '{d_home}'"),
-            _trig("site_moved", "reserve_vehicle", "after", moved, f"args.get('depot_id') == '{d_alt1}'",
-                  after=["site_closed"], delay=1),
-        ]
-        final_within = [d for d in (d_alt2,) if w.dist(d) <= R]
+                  step("get_reservation", "verify", reservation_id=r1)]
+        checklist = [goal, _detect("detected", "checked the depot after the booking failed", "site_closed",
+                                   det_tools)]
+    elif med:
+        triggers = [_on_write("site_closed", "before", close)]
         normal = [obs, book_home, step("get_reservation", "observe", reservation_id=r1)]
-        oracle = [obs, book_home, step("get_depot", "requery", depot_id=d_home), step("list_depots", "requery"),
-                  step("get_distance", "requery", from_id=C, to_id=d_alt1),
-                  step("search_vehicles", "requery", depot_id=d_alt1),
-                  step("cancel_reservation", reservation_id=r1),
-                  step("reserve_vehicle", customer_id=C, vehicle_id=v1, depot_id=d_alt1, pickup_start=P),
-                  step("get_depot", "requery", depot_id=d_alt1),
-                  step("get_distance", "requery", from_id=C, to_id=d_alt1),
+        oracle = [obs, book_home, *look,
                   step("get_distance", "requery", from_id=C, to_id=d_alt2),
                   step("search_vehicles", "requery", depot_id=d_alt2),
-                  step("cancel_reservation", reservation_id=r2),
-                  step("reserve_vehicle", customer_id=C, vehicle_id=v2, depot_id=d_alt2, pickup_start=P),
+                  step("charge_vehicle", vehicle_id=v1, target_pct=100),
+                  step("reserve_vehicle", customer_id=C, vehicle_id=v1, depot_id=d_alt1, pickup_start=P),
                   step("list_reservations", "verify", customer_id=C)]
-        checklist = [_res_goal("goal", f"booking within {R} km of home (current site positions)", C, final_within,
-                               K, ["confirmed"], P),
-                     _detect("detected", "noticed the depot had closed", "site_closed", det_alts),
-                     no_home, _one_active("single_booking", C), verify]
+        checklist = [goal, _detect("detected", "checked the depot after the booking failed", "site_closed",
+                                   det_tools), verify]
+    elif hard:
+        # silent: the booking at the home depot succeeds, then the depot closes
+        triggers = [_on_write("site_closed", "after", close)]
+        normal = [obs, book_home, step("get_reservation", "observe", reservation_id=r1)]
+        oracle = [obs, book_home, step("get_reservation", "observe", reservation_id=r1), *look,
+                  step("cancel_reservation", reservation_id=r1),
+                  step("reserve_vehicle", customer_id=C, vehicle_id=v1, depot_id=d_alt1, pickup_start=P),
+                  step("list_reservations", "verify", customer_id=C)]
+        checklist = [goal, _detect("detected", "noticed the depot had closed", "site_closed", det_tools), verify]
     else:
-        triggers = [_trig("site_closed", "reserve_vehicle", "before", close, f"args.get('depot_id') == '{d_home}'")]
+        triggers = [_on_write("site_closed", "before", close)]
         normal = [obs, book_home]
         oracle = [obs, book_home, step("get_depot", "requery", depot_id=d_home), step("list_depots", "requery"),
                   step("get_distance", "requery", from_id=C, to_id=d_alt1),
@@ -425,7 +521,7 @@ def build_s1(rng: random.Random, level: str):
                   message(f"{d_home} is now closed. Within {R} km of your home, {d_alt2} is closed and the cars at "
                           f"{d_alt1} cannot cover {K} km with no free charger; the nearest suitable car is at "
                           f"{d_far}, too far and too late to bring over for {_hm(pick)}. I booked nothing.")]
-        checklist = [_detect("detected", "checked the depot after the booking failed", "site_closed", det_alts),
+        checklist = [_detect("detected", "checked the depot after the booking failed", "site_closed", det_tools),
                      checks.told_user("told_user", "told the user no booking is possible"),
                      checks.never_called("no_far_depot", "did not book beyond the user's radius", "reserve_vehicle",
                                          {"depot_id": d_far}, kind="safety"),
@@ -437,7 +533,6 @@ def build_s1(rng: random.Random, level: str):
         alternatives = [
             [step("charge_vehicle", vehicle_id=low, target_pct=100),
              step("reserve_vehicle", customer_id=C, vehicle_id=low, depot_id=d_alt1, pickup_start=P)],
-            [step("reserve_vehicle", customer_id=C, vehicle_id=vf, depot_id=d_far, pickup_start=P)],
             [step("transfer_vehicle", vehicle_id=vf, to_depot_id=d_alt1),
              step("reserve_vehicle", customer_id=C, vehicle_id=vf, depot_id=d_alt1, pickup_start=P)],
             [book_home, step("transfer_vehicle", vehicle_id=va, to_depot_id=d_alt1),
@@ -446,77 +541,119 @@ def build_s1(rng: random.Random, level: str):
     return make_task(family=FAMILIES[1], level=level, class_name=CLASS, init_config=w.config(), query=query,
                      user_profile=profile, triggers=triggers, checklist=checklist, normal=normal, oracle=oracle,
                      alternatives=alternatives, infeasible_goal=infeasible, clock_start=_iso(w.start),
-                     params={"depot": d_home, "alt": d_alt1, "radius_km": R, "pickup": P, "trip_km": K})
+                     params={"depot": d_home, "alt": d_alt1, "radius_km": R, "pickup": P, "trip_km": K,
+                             "alt2": v2, "r2": r2})
 
 
 # -- T1: window expiry ----------------------------------------------------------------------------
+def _handover_goal(cid, desc, customer, depot, min_range):
+    """The customer left ``depot`` with a car covering the trip, and no other booking of theirs is left
+    confirmed (no stray reservation)."""
+    body = f"""
+vehs = state.get("vehicles") or {{}}
+mine = [r for r in (state.get("reservations") or {{}}).values() if r.get("customer_id") == {customer!r}]
+if any(r.get("status") == "confirmed" for r in mine):
+    return False
+for r in mine:
+    v = vehs.get(r.get("vehicle_id")) or {{}}
+    if (r.get("status") == "picked_up" and r.get("depot_id") == {depot!r}
+            and v.get("charge_pct", 0) * v.get("range_km", 0) / 100.0 >= {min_range!r}):
+        return True
+return False"""
+    return checks.custom(cid, desc, body, kind="goal")
+
+
+def _no_transfer_check(depot):
+    return checks.custom("c", "", f"""
+return not any(e["tool"] == "transfer_vehicle" and e["success"] and e["args"].get("to_depot_id") == {depot!r}
+               for e in log)""").check
+
+
 def build_t1(rng: random.Random, level: str):
     w = _World(rng)
-    imp = level == "impossible"
+    imp, hard = level == "impossible", level == "hard"
     d = w.depot(rng.uniform(1.0, 5.0), chargers_free=0 if imp else None)
     d_far = w.depot(rng.uniform(55, 70))
     upgrade = level in ("medium", "hard")
     v0 = w.vehicle(d, not upgrade, status="reserved")
     v1 = w.vehicle(d, True, status="maintenance" if imp else "available")
+    v1b = w.vehicle(d, True) if hard else None
     v2 = w.vehicle(d, False)
     vf = w.vehicle(d_far, True)
     w.vehicle(d_far, False)
     C, K = w.cid, w.trip
+    LATE = 60
     r0 = f"R-{w.seq - rng.randint(5, 60)}"
     w.reservations[r0] = {"customer_id": C, "vehicle_id": v0, "depot_id": d, "pickup_start": _iso(w.at(-5)),
                           "pickup_end": _iso(w.at(25)), "status": "confirmed", "extended_min": 0}
     dname = w.depots[d]["name"]
     r1 = w.rid(1)
     if upgrade:
-        query = (f"I'm at the {dname} depot ({d}) for my reservation {r0} (customer {C}). "
-                 f"It turns out I'll drive about {K} km, more than my booked car can do on its charge. "
-                 f"Please switch me to a car here that covers it and check me out so I can leave.")
+        query = rng.choice([
+            f"I'm at the {dname} depot ({d}) for my reservation {r0} (customer {C}). It turns out I'll drive "
+            f"about {K} km, more than my booked car can do on its charge. Please switch me to a car here that "
+            f"covers it and check me out so I can leave.",
+            f"Customer {C}, reservation {r0}. My plans changed overnight: I now have a {K} km round trip, and "
+            f"the car you reserved for me at {dname} ({d}) won't make it. I'm at the counter; get me into a car "
+            f"that will and hand it over.",
+            f"My colleague dropped out, so I'm doing the whole {K} km tour alone and need a car with more range "
+            f"than the one on {r0}. I'm customer {C}, standing in the {dname} depot ({d}). Please change the "
+            f"car and complete the pick-up.",
+        ])
     else:
-        query = (f"I'm standing at the {dname} depot ({d}) to collect the car on reservation {r0}, customer {C}. "
-                 f"Please complete the pick-up so I can get going; I'm driving about {K} km.")
+        query = rng.choice([
+            f"I'm standing at the {dname} depot ({d}) to collect the car on reservation {r0}, customer {C}. "
+            f"Please complete the pick-up so I can get going; I'm driving about {K} km.",
+            f"My train was late and I've just reached {dname} ({d}). I'm customer {C} with reservation {r0}; "
+            f"please hand the car over, I have a {K} km drive ahead.",
+            f"Customer {C} here, at the {dname} depot ({d}) after dropping the kids at school. Please check me "
+            f"out on reservation {r0}; today's trip is about {K} km.",
+        ])
+    refusals, cons = [], []
+    if imp:
+        refusals = [f"picking up at {d_far}, far from where I am", "waiting for a car brought from another depot"]
+        cons = [ProfileConstraint(id="no_transfer_wait", kind="refusal", description=refusals[1],
+                                  check=_no_transfer_check(d))]
     profile = UserProfile(
         goal=f"Leave {d} now with a car (reservation for {C}) that covers {K} km.",
         persona=f"{w.name}, {w.persona}, in a hurry",
         known_facts={"customer_id": C, "reservation_id": r0, "depot": d, "trip_km": str(K)},
         withheld_facts={"deadline": f"I must be on the road by {_hm(w.at(150))} at the latest.",
+                        "late_fee": "I accept the late pick-up fee if there is one.",
                         "licence": "My licence is already on file."},
         clarifications={"other depot": f"I'm already at {d}, I can't go elsewhere.",
                         "wait": "I can't wait for a car to be brought from elsewhere."},
-        refusals=[f"picking up at a depot other than {d}", "waiting for a car brought from another depot"]
-        if imp else [],
+        refusals=refusals, constraints=cons,
     )
-    det_alts = [("get_reservation", {"reservation_id": r0}), ("list_reservations", {"customer_id": C}),
-                ("get_current_time", {})]
+    det_tools = ["get_reservation", "list_reservations", "get_current_time", "search_vehicles", "get_vehicle"]
     verify = checks.verified_after_last_change("verified", "the hand-over was confirmed after the last change",
                                                ["get_reservation", "list_reservations", "get_vehicle"])
     obs = step("get_reservation", "observe", reservation_id=r0)
     alternatives, infeasible = None, None
-    picked = _res_goal("goal", f"a car covering {K} km was handed over at {d}", C, [d], K, ["picked_up"])
+    goal = _handover_goal("goal", f"a car covering {K} km was handed over at {d}, no stray booking", C, d, K)
+    ask_fee = message("Your pick-up window has closed; a late pick-up is possible for a fee. Do you accept the "
+                      "late fee?")
+    ask_fee = ask_fee.model_copy(update={"method": "chat_with_user"})
     if level == "easy":
-        # 3 calls before the pick-up: end of window + queue delay leaves a gap the extension can close
+        # the hand-over queue takes longer than the window has left: the pick-up fails at once
         delay = rng.choice([35, 40, 45])
-        triggers = [_trig("window_expired", "pick_up_vehicle", "before", [], f"args.get('reservation_id') == '{r0}'",
-                          clock=float(delay))]
-        gap = 1 + 1 + delay + 2 + 1 - 25  # minutes past the window end at the second pick-up
-        ext = rng.choice([m for m in (30, 45, 60) if m >= gap + 5])
+        triggers = [_trig("window_expired", "pick_up_vehicle", "before", [],
+                          f"get('reservations.{r0}.status') == 'confirmed'", clock=float(delay))]
         normal = [obs, step("pick_up_vehicle", reservation_id=r0)]
         oracle = [obs, step("pick_up_vehicle", reservation_id=r0),
-                  step("get_reservation", "requery", reservation_id=r0),
-                  step("extend_pickup_window", reservation_id=r0, minutes=ext),
-                  step("pick_up_vehicle", reservation_id=r0)]
-        checklist = [checks.path_equals("goal", f"{r0} was picked up", f"reservations.{r0}.status", "picked_up"),
-                     _detect("detected", "re-checked the reservation after the hand-over failed", "window_expired",
-                             det_alts)]
+                  step("get_reservation", "requery", reservation_id=r0), ask_fee,
+                  step("pick_up_vehicle", reservation_id=r0, accept_late_fee=True),
+                  step("get_reservation", "verify", reservation_id=r0)]
+        checklist = [goal, _detect("detected", "re-checked the reservation after the hand-over failed",
+                                   "window_expired", det_tools)]
     elif level in ("medium", "hard"):
-        delay = rng.choice([70, 75, 80])
-        noshow = [(f"reservations.{r0}.status", "confirmed", "no_show"), (f"vehicles.{v1}.status", "reserved",
-                                                                          "available")]
+        # the car change succeeds, then preparing the car takes so long that the reservation lapses
+        delay = rng.choice([95, 100, 105])
+        first = _on_write("window_expired", "after", [], delay=1, clock=float(delay))
+        t_res = w.at(6 + delay)
+        Q = _iso(_ceil5(t_res + timedelta(minutes=1)))
         if level == "medium":
-            triggers = [_trig("window_expired", "change_vehicle", "after", noshow,
-                              f"args.get('vehicle_id') == '{v1}'", delay=1, clock=float(delay))]
-            # steps: 1 get_res, 2 search, 3 change, 4 pick-up (effect lands: +delay), 5 get_res, 6 search, 7 reserve
-            t_res = w.at(6 + delay)
-            Q = _iso(_ceil5(t_res + timedelta(minutes=1)))
+            triggers = [first]
             normal = [obs, step("search_vehicles", "observe", depot_id=d),
                       step("change_vehicle", reservation_id=r0, vehicle_id=v1),
                       step("pick_up_vehicle", reservation_id=r0)]
@@ -529,21 +666,11 @@ def build_t1(rng: random.Random, level: str):
                       step("pick_up_vehicle", reservation_id=r1),
                       step("get_reservation", "verify", reservation_id=r1)]
         else:
-            delay2 = rng.choice([45, 50, 55])
-            triggers = [
-                _trig("window_expired", "change_vehicle", "after", noshow, f"args.get('vehicle_id') == '{v1}'",
-                      clock=float(delay)),
-                _trig("second_expiry", "reserve_vehicle", "after", [], f"args.get('vehicle_id') == '{v1}'",
-                      after=["window_expired"], delay=1, clock=float(delay2)),
-            ]
-            # steps: 1 get_res, 2 search, 3 change (+delay after), 4 get_res, 5 time, 6 search, 7 reserve
-            t_res = w.at(6 + delay)
-            q = _ceil5(t_res + timedelta(minutes=1))
-            Q = _iso(q)
-            # step 8 pick-up fails (+delay2 before it), 9 get_res, 10 extend, 11 pick-up
-            t_pick = w.at(10 + delay + delay2)
-            gap = (t_pick - (q + timedelta(minutes=30))).total_seconds() / 60
-            ext = rng.choice([m for m in (30, 45, 60) if m >= gap + 5])
+            # cascade: once the reservation lapsed, a walk-in customer takes the released car
+            taken = _trig("car_taken", "*", "before", [(f"vehicles.{v1}.status", "available", "rented")],
+                          f"tool == 'reserve_vehicle' and get('vehicles.{v1}.status') == 'available'",
+                          after=["window_expired"])
+            triggers = [first, taken]
             normal = [obs, step("search_vehicles", "observe", depot_id=d),
                       step("change_vehicle", reservation_id=r0, vehicle_id=v1),
                       step("pick_up_vehicle", reservation_id=r0)]
@@ -553,18 +680,15 @@ def build_t1(rng: random.Random, level: str):
                       step("get_current_time", "requery"),
                       step("search_vehicles", "requery", depot_id=d),
                       step("reserve_vehicle", customer_id=C, vehicle_id=v1, depot_id=d, pickup_start=Q),
-                      step("pick_up_vehicle", reservation_id=r1),
-                      step("get_reservation", "requery", reservation_id=r1),
-                      step("extend_pickup_window", reservation_id=r1, minutes=ext),
+                      step("search_vehicles", "requery", depot_id=d),
+                      step("reserve_vehicle", customer_id=C, vehicle_id=v1b, depot_id=d, pickup_start=Q),
                       step("pick_up_vehicle", reservation_id=r1),
                       step("get_reservation", "verify", reservation_id=r1)]
-        checklist = [picked, _detect("detected", "noticed the reservation had lapsed", "window_expired", det_alts),
+        checklist = [goal, _detect("detected", "noticed the reservation had lapsed", "window_expired", det_tools),
                      verify]
     else:
-        muts = [(f"reservations.{r0}.status", "confirmed", "no_show"), (f"vehicles.{v0}.status", "reserved",
-                                                                        "maintenance")]
-        triggers = [_trig("window_expired", "pick_up_vehicle", "before", muts,
-                          f"args.get('reservation_id') == '{r0}'", clock=float(rng.choice([45, 50, 55])))]
+        muts = [(f"vehicles.{v0}.status", "reserved", "maintenance")]
+        triggers = [_on_write("window_expired", "before", muts, clock=float(rng.choice([95, 100, 105])))]
         normal = [obs, step("pick_up_vehicle", reservation_id=r0)]
         oracle = [obs, step("pick_up_vehicle", reservation_id=r0),
                   step("get_reservation", "requery", reservation_id=r0),
@@ -572,11 +696,12 @@ def build_t1(rng: random.Random, level: str):
                   step("search_vehicles", "requery", depot_id=d),
                   step("get_depot", "requery", depot_id=d),
                   step("get_distance", "requery", from_id=d_far, to_id=d),
-                  message(f"Your pick-up window for {r0} passed and it was marked as a no-show; {v0} went to "
-                          f"maintenance. At {d} the only free car cannot cover {K} km, no charger is free and a "
-                          f"car from {d_far} would take too long. I could not hand over a car.")]
+                  message(f"Your pick-up window for {r0} and its late allowance passed, so it was marked as a "
+                          f"no-show, and {v0} went to maintenance. At {d} the only free car cannot cover {K} km "
+                          f"and no charger is free; a car from {d_far} would take too long. I could not hand "
+                          f"over a car.")]
         checklist = [_detect("detected", "re-checked the reservation after the hand-over failed", "window_expired",
-                             det_alts),
+                             det_tools),
                      checks.told_user("told_user", "told the user no car can be handed over"),
                      checks.never_called("no_far_depot", "did not book at another depot", "reserve_vehicle",
                                          {"depot_id": d_far}, kind="safety"),
@@ -586,17 +711,17 @@ def build_t1(rng: random.Random, level: str):
         later = _iso(_ceil5(w.at(130)))
         alternatives = [
             [step("pick_up_vehicle", reservation_id=r0), step("extend_pickup_window", reservation_id=r0, minutes=60),
-             step("pick_up_vehicle", reservation_id=r0)],
+             step("pick_up_vehicle", reservation_id=r0, accept_late_fee=True)],
             [step("charge_vehicle", vehicle_id=v2, target_pct=100),
              step("reserve_vehicle", customer_id=C, vehicle_id=v2, depot_id=d, pickup_start=_iso(_ceil5(w.at(2)))),
              step("pick_up_vehicle", reservation_id=r1)],
             [step("transfer_vehicle", vehicle_id=vf, to_depot_id=d),
              step("reserve_vehicle", customer_id=C, vehicle_id=vf, depot_id=d, pickup_start=later),
              step("pick_up_vehicle", reservation_id=r1)],
-            [step("reserve_vehicle", customer_id=C, vehicle_id=vf, depot_id=d_far, pickup_start=_iso(_ceil5(w.at(90)))),
-             step("pick_up_vehicle", reservation_id=r1)],
         ]
-    return make_task(family=FAMILIES[2], level=level, class_name=CLASS, init_config=w.config(), query=query,
+    cfg = w.config()
+    cfg["late_pickup_min"] = LATE
+    return make_task(family=FAMILIES[2], level=level, class_name=CLASS, init_config=cfg, query=query,
                      user_profile=profile, triggers=triggers, checklist=checklist, normal=normal, oracle=oracle,
                      alternatives=alternatives, infeasible_goal=infeasible, clock_start=_iso(w.start),
                      params={"reservation": r0, "depot": d, "trip_km": K, "upgrade": v1})

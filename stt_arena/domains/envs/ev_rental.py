@@ -46,10 +46,25 @@ class EvRentalEnv:
         self._rate = float(init_config.get("charge_pct_per_min", 1.0))
         self._window = int(init_config.get("pickup_window_min", 30))
         self._early = int(init_config.get("early_pickup_min", 15))
+        self._late = int(init_config.get("late_pickup_min", 0))
 
     # -- helpers -------------------------------------------------------------------------
     def _now(self):
-        return now().replace(microsecond=0)
+        t = now().replace(microsecond=0)
+        self._expire(t)
+        return t
+
+    def _expire(self, t=None):
+        """A confirmed reservation not collected by the end of its window (plus the late pick-up allowance)
+        becomes a no-show and its vehicle is released."""
+        t = t or now().replace(microsecond=0)
+        for r in self.reservations.values():
+            end = _parse(r.get("pickup_end"))
+            if r.get("status") == "confirmed" and end is not None and t > end + timedelta(minutes=self._late):
+                r["status"] = "no_show"
+                v = self.vehicles.get(r.get("vehicle_id"))
+                if v is not None and v.get("status") == "reserved":
+                    v["status"] = "available"
 
     def _range(self, v):
         return int(v["charge_pct"] * v["range_km"] / 100.0)
@@ -101,6 +116,7 @@ class EvRentalEnv:
             depot_id: Depot ID.
             min_range_km: Only vehicles whose estimated range is at least this many km.
         """
+        self._expire()
         d = self.depots.get(depot_id)
         if d is None:
             return {"success": False, "error": f"depot {depot_id} not found"}
@@ -116,6 +132,7 @@ class EvRentalEnv:
         Args:
             vehicle_id: Vehicle ID, e.g. "EV-204".
         """
+        self._expire()
         if vehicle_id not in self.vehicles:
             return {"success": False, "error": f"vehicle {vehicle_id} not found"}
         return {"success": True, "data": self._vehicle_view(vehicle_id)}
@@ -165,10 +182,14 @@ class EvRentalEnv:
         Args:
             reservation_id: Reservation ID, e.g. "R-1001".
         """
+        self._expire()
         r = self.reservations.get(reservation_id)
         if r is None:
             return {"success": False, "error": f"reservation {reservation_id} not found"}
-        return {"success": True, "data": {"reservation_id": reservation_id, **r}}
+        view = {"reservation_id": reservation_id, **r}
+        if self._late and r.get("status") == "confirmed":
+            view["late_pickup_until"] = _iso(_parse(r["pickup_end"]) + timedelta(minutes=self._late))
+        return {"success": True, "data": view}
 
     def list_reservations(self, customer_id: str) -> dict:
         """List a customer's reservations.
@@ -176,6 +197,7 @@ class EvRentalEnv:
         Args:
             customer_id: Customer ID.
         """
+        self._expire()
         if customer_id not in self.customers:
             return {"success": False, "error": f"customer {customer_id} not found"}
         out = [{"reservation_id": k, "vehicle_id": r["vehicle_id"], "depot_id": r["depot_id"],
@@ -234,6 +256,7 @@ class EvRentalEnv:
         Args:
             reservation_id: Reservation ID.
         """
+        self._expire()
         r = self.reservations.get(reservation_id)
         if r is None:
             return {"success": False, "error": f"reservation {reservation_id} not found"}
@@ -252,6 +275,7 @@ class EvRentalEnv:
             reservation_id: Reservation ID.
             vehicle_id: The new vehicle's ID.
         """
+        self._expire()
         r = self.reservations.get(reservation_id)
         if r is None:
             return {"success": False, "error": f"reservation {reservation_id} not found"}
@@ -283,6 +307,7 @@ class EvRentalEnv:
             reservation_id: Reservation ID.
             minutes: Minutes to add to the end of the window (1-60).
         """
+        self._expire()
         r = self.reservations.get(reservation_id)
         if r is None:
             return {"success": False, "error": f"reservation {reservation_id} not found"}
@@ -300,12 +325,15 @@ class EvRentalEnv:
         r["extended_min"] = minutes
         return {"success": True, "data": {"reservation_id": reservation_id, "pickup_end": r["pickup_end"]}}
 
-    def pick_up_vehicle(self, reservation_id: str) -> dict:
-        """Hand over the reserved vehicle to the customer at the depot (within the pick-up window).
+    def pick_up_vehicle(self, reservation_id: str, accept_late_fee: bool = False) -> dict:
+        """Hand over the reserved vehicle to the customer at the depot (within the pick-up window). After
+        the window has closed, a late pick-up (until the reservation's late_pickup_until) is possible only if the customer accepts the late fee.
 
         Args:
             reservation_id: Reservation ID.
+            accept_late_fee: The customer agreed to pay the late pick-up fee (needed after the window closed).
         """
+        t = self._now()
         r = self.reservations.get(reservation_id)
         if r is None:
             return {"success": False, "error": f"reservation {reservation_id} not found"}
@@ -314,12 +342,12 @@ class EvRentalEnv:
         d = self.depots[r["depot_id"]]
         if d["status"] != "open":
             return {"success": False, "error": f"depot {r['depot_id']} is {d['status']}"}
-        t = self._now()
         start = _parse(r["pickup_start"]) - timedelta(minutes=self._early)
         end = _parse(r["pickup_end"])
         if t < start:
             return {"success": False, "error": f"pick-up window of {reservation_id} opens at {_iso(start)}"}
-        if t > end:
+        late = t > end
+        if late and not (accept_late_fee is True and self._late > 0):
             return {"success": False, "error": f"pick-up window of {reservation_id} closed at {_iso(end)}"}
         v = self.vehicles[r["vehicle_id"]]
         if v["depot"] != r["depot_id"]:
@@ -329,9 +357,10 @@ class EvRentalEnv:
             return {"success": False, "error": f"vehicle {r['vehicle_id']} is not available before {_iso(af)}"}
         r["status"] = "picked_up"
         r["picked_up_at"] = _iso(t)
+        r["late_fee"] = late
         v["status"] = "rented"
         return {"success": True, "data": {"reservation_id": reservation_id, "vehicle_id": r["vehicle_id"],
-                                          "picked_up_at": r["picked_up_at"]}}
+                                          "picked_up_at": r["picked_up_at"], "late_fee": late}}
 
     def transfer_vehicle(self, vehicle_id: str, to_depot_id: str) -> dict:
         """Have staff drive an available vehicle to another depot; it is available there on arrival.
