@@ -26,6 +26,8 @@ class ParcelLockerEnv:
 
     def _minutes_to(self, locker_id):
         lk = self.lockers[locker_id]
+        if "drive_min" in lk:
+            return lk["drive_min"]
         return int(round(self._km(lk["lat"], lk["lon"]) * 2.2 + 8))
 
     def _open_at(self, locker_id, t):
@@ -49,7 +51,8 @@ class ParcelLockerEnv:
             if district and lk["district"] != district:
                 continue
             rows.append({"locker_id": lid, "name": lk["name"], "district": lk["district"], "status": lk["status"],
-                         "free": lk["free"], "open": f"{lk['open_from']}-{lk['open_until']}"})
+                         "same_day": lk.get("same_day", "open"), "free": lk["free"],
+                         "open": f"{lk['open_from']}-{lk['open_until']}", "drive_min": self._minutes_to(lid)})
         return {"success": True, "data": rows}
 
     def get_locker(self, locker_id: str) -> dict:
@@ -137,7 +140,10 @@ class ParcelLockerEnv:
         d = self.deliveries.get(delivery_id)
         if d is None:
             return {"success": False, "error": f"delivery {delivery_id} not found"}
-        return {"success": True, "data": dict(d, delivery_id=delivery_id)}
+        lk, c = self.lockers[d["locker_id"]], self.couriers[d["courier_id"]]
+        return {"success": True, "data": dict(d, delivery_id=delivery_id, locker_status=lk["status"],
+                                              locker_open_until=lk["open_until"], courier_status=c["status"],
+                                              van=c["van"])}
 
     # -- state changes ---------------------------------------------------------------------
     def reserve_compartment(self, parcel_id: str, locker_id: str) -> dict:
@@ -152,6 +158,8 @@ class ParcelLockerEnv:
             return {"success": False, "error": "unknown parcel or locker"}
         if lk["status"] != "online":
             return {"success": False, "error": f"locker {locker_id} is {lk['status']}"}
+        if lk.get("same_day", "open") != "open":
+            return {"success": False, "error": f"same-day reservations at {locker_id} are {lk['same_day']}"}
         for r in self.reservations.values():
             if r["parcel_id"] == parcel_id and r["status"] == "held":
                 return {"success": False, "error": f"parcel {parcel_id} already holds {r['locker_id']}"}
