@@ -10,6 +10,9 @@ from pathlib import Path
 from ..task.models import Task
 
 
+_SEEN: dict = {}  # (source, guard) -> problem or None, for the whole process (sources repeat across tasks/runs)
+
+
 def task_lines(path: str | Path | None) -> dict[str, int]:
     """task_id -> line number in a JSONL task file (best effort; {} when unreadable)."""
     out: dict[str, int] = {}
@@ -80,7 +83,7 @@ def check_loadable(tasks: list[Task], path: str | Path | None = None, guard: boo
     if path is not None and Path(path).resolve() == Path(default_tasks_path()).resolve():
         return []
     lines = task_lines(path)
-    seen: dict = {}
+    seen = _SEEN if len(_SEEN) < 20_000 else {}
     msgs = []
     for t in tasks:
         probs = task_problems(t, guard, seen, checks=checks)

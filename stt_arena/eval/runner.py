@@ -294,7 +294,8 @@ class Runner:
         self.tasks = select_tasks(tasks, cfg.types, cfg.levels, cfg.task_ids, cfg.limit)
         self.system_prompt = load_prompt("agent_system", cfg.system_prompt_path)
         from .preflight import check_loadable
-        broken = check_loadable(self.tasks, cfg.tasks_path or None, guard=cfg.sandbox)
+        # the task file's loadability (programmatic callers passing Task objects without a file: skipped)
+        broken = check_loadable(self.tasks, cfg.tasks_path, guard=cfg.sandbox) if cfg.tasks_path else []
         if broken:
             more = f" (and {len(broken) - 5} more)" if len(broken) > 5 else ""
             raise EvalSetupError(f"{len(broken)} task(s) cannot be loaded, nothing was run: "
