@@ -37,14 +37,14 @@ class ConstructionEquipmentEnv:
         return {"success": True, "data": dict(s, site_id=site_id)}
 
     def list_machines(self, machine_type: str = "", yard_id: str = "") -> dict:
-        """List machines with type, weight, yard and status.
+        """List machines with type, weight, current location (yard, from telematics) and status.
 
         Args:
             machine_type: Only this type, e.g. "excavator" (empty for all).
             yard_id: Only machines at this yard (empty for all).
         """
         rows = [dict(m, machine_id=k) for k, m in self.machines.items()
-                if (not machine_type or m["type"] == machine_type) and (not yard_id or m["yard"] == yard_id)]
+                if (not machine_type or m["type"] == machine_type) and (not yard_id or m["location"]["yard"] == yard_id)]
         return {"success": True, "data": rows}
 
     def get_machine(self, machine_id: str) -> dict:
@@ -79,7 +79,7 @@ class ConstructionEquipmentEnv:
         return {"success": True, "data": dict(r, route_id=route_id)}
 
     def list_attachments(self, kind: str = "") -> dict:
-        """List attachments (breakers, buckets, augers...) with yard, owner and status.
+        """List attachments (breakers, buckets, augers...) with yard, owner, operating hours and status.
 
         Args:
             kind: Only this kind (empty for all).
@@ -191,8 +191,9 @@ class ConstructionEquipmentEnv:
         m = self.machines[r["machine_id"]]
         if rt["to_site"] != r["site_id"]:
             return {"success": False, "error": f"route {route_id} does not end at {r['site_id']}"}
-        if rt["from_yard"] != m["yard"]:
-            return {"success": False, "error": f"machine {r['machine_id']} is at {m['yard']}, route {route_id} starts at {rt['from_yard']}"}
+        yard = m["location"]["yard"]
+        if rt["from_yard"] != yard:
+            return {"success": False, "error": f"machine {r['machine_id']} is at {yard}, route {route_id} starts at {rt['from_yard']}"}
         if rt["status"] != "open":
             return {"success": False, "error": f"route {route_id} is {rt['status']}"}
         if m["weight_t"] > rt["max_weight_t"]:
