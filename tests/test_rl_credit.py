@@ -167,3 +167,81 @@ def test_shaped_rewards_are_paid_at_the_step_that_earns_them_and_off_by_default(
     assert [plain.step(_qwen(st))[1] for st in task.plans.oracle if st.method != FINAL_MESSAGE] == [0.0] * len(rewards)
     with pytest.raises(ValueError, match="unknown reward key"):
         STTArenaCore(pool_size=24, pool_seed=7, reward={"detection": 0.2})
+
+
+def _import_roll(tmp_path, monkeypatch):
+    """ROLL's own advantage code, where ROLL is importable (torch, ray, tensordict, imageio, codetiming; its
+    source on the path). Its transfer backend imports ``transfer_queue`` at module level, unused by the
+    functions below: a placeholder lets them import. ROLL's logger writes ./output/logs: run from tmp."""
+    import importlib.util
+    import sys
+    import types
+
+    for dep in ("torch", "ray", "tensordict", "imageio", "codetiming"):
+        if importlib.util.find_spec(dep) is None:
+            pytest.skip(f"ROLL needs {dep}")
+    if importlib.util.find_spec("roll") is None:
+        pytest.skip("ROLL is not importable (put its source on PYTHONPATH)")
+    monkeypatch.chdir(tmp_path)
+    if importlib.util.find_spec("transfer_queue") is None:
+        monkeypatch.setitem(sys.modules, "transfer_queue", types.ModuleType("transfer_queue"))
+    from roll.distributed.scheduler.protocol import DataProto
+    from roll.pipeline.agentic import utils
+    from roll.pipeline.agentic.agentic_config import RewardNormalizationConfig
+    from roll.utils.functionals import expand_to_token_level
+    return DataProto, utils, RewardNormalizationConfig, expand_to_token_level
+
+
+@pytest.mark.parametrize("name,override", [("reinforce_pp.yaml", {}), ("grpo.yaml", {}),
+                                           ("reinforce_pp.yaml", {"adv_estimator": "reinforce"}),
+                                           ("grpo.yaml", {"adv_estimator": "grpo"}),
+                                           ("reinforce_pp.yaml", {"whiten_advantages": True, "step_reward_gamma": 0.9})])
+def test_reconstruction_matches_rolls_own_code(episodes, name, override, tmp_path, monkeypatch):
+    """Where ROLL imports, the same samples go through ROLL's ``compute_discounted_returns``,
+    ``compute_response_level_rewards`` and ``agentic_compute_advantage`` (batch built as
+    ``formulate_rollouts`` builds it) and give the credit ``roll_credit`` computes."""
+    import types
+
+    DataProto, utils, RNC, expand = _import_roll(tmp_path, monkeypatch)  # skips without ROLL
+    import numpy as np
+    import torch
+    from tensordict import TensorDict
+
+    cfg, _ = _load(name)
+    cfg.update(override)
+    samples, _ = _samples(episodes)
+    prompt, width = 5, 5 + max(s.n_response_tokens for s in samples) + 3
+    ids, att, pos, resp, scores = [], [], [], [], []
+    for s in samples:
+        n = prompt + s.n_response_tokens
+        a = [1] * n + [0] * (width - n)
+        att.append(a)
+        ids.append([7] * n + [0] * (width - n))
+        pos.append(list(range(n)) + [0] * (width - n))
+        resp.append([0] * prompt + [1] * s.n_response_tokens + [0] * (width - n))
+        sc = [0.0] * width
+        sc[n - 1] = s.step_score
+        scores.append(sc)
+    obj = lambda xs: np.array(xs, dtype=object)  # noqa: E731
+    batch = DataProto(batch=TensorDict({"input_ids": torch.tensor(ids), "attention_mask": torch.tensor(att),
+                                        "position_ids": torch.tensor(pos),
+                                        "response_mask": torch.tensor(resp, dtype=torch.bool),
+                                        "scores": torch.tensor(scores)}, batch_size=len(samples)),
+                      non_tensor_batch={"traj_id": obj([s.traj_id for s in samples]),
+                                        "traj_group_id": obj([s.traj_group_id for s in samples]),
+                                        "step": obj([s.step for s in samples]), "tags": obj([s.tag for s in samples]),
+                                        "step_scores": obj([s.step_score for s in samples]),
+                                        "episode_scores": obj([s.episode_score for s in samples])})
+    rn = cfg["reward_normalization"]
+    pc = types.SimpleNamespace(adv_estimator=cfg["adv_estimator"], reward_clip=cfg.get("reward_clip"),
+                               reward_normalization=RNC(grouping=rn["grouping"], norm_mean_type=rn["norm_mean_type"],
+                                                        norm_std_type=rn["norm_std_type"]))
+    batch = utils.compute_discounted_returns(batch, cfg["adv_estimator"], cfg["step_reward_gamma"])
+    batch, _ = utils.compute_response_level_rewards(batch, pc)
+    batch.batch["token_level_rewards"] = expand(batch)
+    batch = utils.agentic_compute_advantage(batch, gamma=1.0, lambd=0.95, adv_estimator=cfg["adv_estimator"],
+                                            advantage_clip=cfg.get("advantage_clip"),
+                                            whiten_advantages=cfg.get("whiten_advantages", False), pipeline_config=pc)
+    mask = batch.batch["response_mask"][:, 1:].float()
+    theirs = ((batch.batch["advantages"] * mask).sum(-1) / mask.sum(-1)).tolist()
+    assert theirs == pytest.approx(step_credit(samples, cfg), abs=1e-4)
