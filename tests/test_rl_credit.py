@@ -245,3 +245,15 @@ def test_reconstruction_matches_rolls_own_code(episodes, name, override, tmp_pat
     mask = batch.batch["response_mask"][:, 1:].float()
     theirs = ((batch.batch["advantages"] * mask).sum(-1) / mask.sum(-1)).tolist()
     assert theirs == pytest.approx(step_credit(samples, cfg), abs=1e-4)
+
+
+def test_field_fixture_matches_rolls_dataclasses(tmp_path, monkeypatch):
+    """Where ROLL imports, the extracted field names are exactly its dataclasses' fields."""
+    import dataclasses
+
+    _import_roll(tmp_path, monkeypatch)
+    from roll.configs.worker_config import WorkerConfig
+    from roll.pipeline.agentic.agentic_config import AgenticConfig, EnvManagerConfig, RewardNormalizationConfig
+
+    for cls in (AgenticConfig, EnvManagerConfig, RewardNormalizationConfig, WorkerConfig):
+        assert {f.name for f in dataclasses.fields(cls)} == set(FIELDS[cls.__name__]), cls.__name__
