@@ -1,8 +1,8 @@
 """`stt-arena synth report DIR`: yield and cost of a synthesis run from the files its stages wrote.
 
 Reads every ``*.stats.json`` in DIR (stage 1, 2, 3 in that order) and the ``*.attempts.jsonl`` next to it.
-Figures: per stage items in / kept / rejected by reason, LLM requests (sent and served from the cache) and
-tokens, repair turns and the share of repaired calls that then validated, wall time; for the whole run the
+Figures: per stage items in / kept / rejected by reason, LLM requests sent and answers served from the cache
+(by an earlier run, or a repeat within this one) and their tokens, repair turns and the share of repaired calls that then validated, wall time; for the whole run the
 requests and tokens per kept final task and the yield per seed source (seeds in -> tasks out).
 """
 from __future__ import annotations
@@ -66,8 +66,10 @@ def build_report(folder: Path | str) -> dict[str, Any]:
                        "time_s": d.get("time_s"), "by_source": d.get("by_source") or {}})
     stages.sort(key=lambda s: (_ORDER.get(s["stage"], 9), s["file"]))
     final = next((s for s in reversed(stages) if s["stage"] == "stage3"), stages[-1] if stages else None)
-    calls = sum(s["requests"] + s["cached"] for s in stages)  # cached answers were paid for by an earlier run
-    tokens = sum(s["tokens"] + s["cached_tokens"] for s in stages)
+    calls = sum(s["requests"] for s in stages)  # requests sent by these runs
+    cached = sum(s["cached"] for s in stages)  # answers from the cache (an earlier run, or a repeat in this one)
+    tokens = sum(s["tokens"] for s in stages)
+    cached_tokens = sum(s["cached_tokens"] for s in stages)
     kept = final["kept"] if final else 0
     first = next((s for s in stages if s["stage"] == "stage1"), None)
     sources: dict[str, dict[str, Any]] = {}
@@ -84,8 +86,10 @@ def build_report(folder: Path | str) -> dict[str, Any]:
     answered = sum(r["answered"] for r in rep_all)
     ok = sum(r["ok"] for r in rep_all)
     return {"folder": str(folder), "stages": stages, "kept_tasks": kept, "llm_calls": calls, "tokens": tokens,
+            "cached_answers": cached, "cached_tokens": cached_tokens,
             "calls_per_kept_task": (calls / kept) if kept else None,
             "tokens_per_kept_task": (tokens / kept) if kept else None,
+            "calls_per_kept_task_with_cache": ((calls + cached) / kept) if kept else None,
             "repair_success_rate": (ok / answered) if answered else None, "repairs_answered": answered,
             "time_s": sum(s["time_s"] or 0 for s in stages), "by_source": sources}
 
@@ -96,16 +100,17 @@ def _f(x: Any, nd: int = 1) -> str:
 
 def print_report(rep: dict[str, Any]) -> None:
     t = Table(title=f"synthesis run {rep['folder']}")
-    for col in ("stage", "in", "kept", "rejected (by reason)", "LLM calls (cached)", "tokens", "repairs ok/answered",
+    for col in ("stage", "in", "kept", "rejected (by reason)", "LLM calls (cached)", "tokens (cached)", "repairs ok/answered",
                 "time s"):
         t.add_column(col)
     for s in rep["stages"]:
         rej = ", ".join(f"{k} {v}" for k, v in sorted(s["rejected"].items(), key=lambda kv: -kv[1])) or "-"
         r = s["repair"]
         t.add_row(s["stage"], str(s["in"]), str(s["kept"]), rej, f"{s['requests']} ({s['cached']})",
-                  str(s["tokens"] + s["cached_tokens"]), f"{r['ok']}/{r['answered']}", _f(s["time_s"]))
+                  f"{s['tokens']} ({s['cached_tokens']})", f"{r['ok']}/{r['answered']}", _f(s["time_s"]))
     console.print(t)
-    console.print(f"kept tasks: {rep['kept_tasks']}; LLM calls per kept task: {_f(rep['calls_per_kept_task'])}; "
+    console.print(f"kept tasks: {rep['kept_tasks']}; LLM calls per kept task: {_f(rep['calls_per_kept_task'])} sent "
+                  f"({_f(rep['calls_per_kept_task_with_cache'])} with cached answers); "
                   f"tokens per kept task: {_f(rep['tokens_per_kept_task'], 0)}; repair success rate: "
                   f"{_f(rep['repair_success_rate'] * 100 if rep['repair_success_rate'] is not None else None)}% "
                   f"of {rep['repairs_answered']} repair answers; time {_f(float(rep['time_s']))} s")
