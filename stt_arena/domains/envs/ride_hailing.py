@@ -197,6 +197,9 @@ class RideHailingEnv:
             return {"success": False, "error": f"request {request_id} is {r['status']}"}
         if p["status"] != "active":
             return {"success": False, "error": f"pickup point {pickup_point_id} is {p['status']}"}
+        pz = self.zones.get(p["zone"]) or {}
+        if pz.get("status") != "open":
+            return {"success": False, "error": f"zone {p['zone']} is {pz.get('status')}"}
         walk = self._walk_m(r, p)
         if walk > self.MAX_WALK_M:
             return {"success": False, "error": f"pickup point {pickup_point_id} is {walk} m from the rider"}
