@@ -326,9 +326,8 @@ def build_st1(rng: random.Random, level: str):
     ])
     refusals, cons = [], []
     if imp:
-        refusals = [f"picking up at {d_other} or {d_third}: they are too far for me",
-                    f"a pick-up later than {_hm(pick)}"]
-        cons = [ProfileConstraint(id="no_later_pickup", kind="refusal", description=refusals[1],
+        refusals = [f"picking up at a depot other than {d_home}", f"a pick-up later than {_hm(pick)}"]
+        cons = [ProfileConstraint(id="home_depot_only", kind="refusal", description=" and ".join(refusals),
                                   check=_no_booking_check(C, [d_home], P))]
     profile = UserProfile(
         goal=f"A confirmed reservation at {d_home} for {_hm(pick)} with the longest-range car that covers {K} km.",

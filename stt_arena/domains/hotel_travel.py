@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from ..generator import checks
 from ..generator.family import Family, make_task, message, step
-from ..task.models import Activation, Effects, Mutation, Trigger, UserProfile
+from ..task.models import Activation, Effects, Mutation, ProfileConstraint, Trigger, UserProfile
 
 DOMAIN = "hotel_travel"
 CLASS = "HotelTravelEnv"
@@ -152,28 +152,98 @@ fix = min((e["step"] for e in log if e["mutating"] and e["success"] and (e["step
 return any(t < e["step"] < fix and e["success"] and e["tool"] in {tools!r} for e in log)""", kind="detection")
 
 
-def _hold_cond(code: str, rooms: int) -> str:
-    return (f"any(h.get('hold_id') == args.get('hold_id') and h.get('rate_code') == {code!r} "
-            f"and h.get('rooms') == {rooms!r} for h in state['holds'])")
+WRITES = ["hold_room", "confirm_hold", "book_room", "release_hold", "cancel_booking", "book_transfer",
+          "cancel_transfer", "book_private_car"]
+
+
+def _on_write(tid: str, timing: str, muts: list[Mutation], delay: int = 0, after: list[str] | None = None,
+              extra: str = "") -> Trigger:
+    """A world event that happens when the agent starts changing things (its first write, whatever the
+    tool or entity; "after": once a write succeeded), guarded by the old values it changes."""
+    guard = " and ".join(f"get({m.state_path!r}) == {m.old!r}" for m in muts if "[" not in m.state_path) or "True"
+    cond = f"tool in {WRITES!r} and {guard}" + (f" and {extra}" if extra else "")
+    if timing == "after":
+        cond += " and bool(result.get('success'))"
+    return Trigger(id=tid, activation=Activation(tool="*", timing=timing), condition=cond, delay_calls=delay,
+                   after_triggers=after or [], effects=Effects(mutations=muts))
+
+
+def _cheapest_goal(cid: str, w: dict, rooms: int, cap: int):
+    """Exactly one confirmed booking for the guest's dates and rooms, at a hotel within the distance limit
+    of the venue, within budget, and at the cheapest such rate that was open when it was booked (the user
+    asked for the cheapest rate near the venue)."""
+    v = w["sites"][w["venue"]]
+    return checks.custom(cid, f"one booking at the cheapest open rate within {cap} EUR and {w['max_km']} km", f"""
+import math
+def km(site):
+    s = state["sites"].get(site) or {{}}
+    p1, p2 = math.radians({v['lat']!r}), math.radians(s.get("lat", 0))
+    dp, dl = p2 - p1, math.radians(s.get("lon", 0) - {v['lon']!r})
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371.0 * math.asin(math.sqrt(a))
+def near(code):
+    r = state["rates"].get(code) or {{}}
+    h = state["hotels"].get(r.get("hotel_id")) or {{}}
+    return h.get("status") == "open" and km(h.get("site_id")) <= {w['max_km']!r} and r.get("nightly", 10 ** 9) <= {cap!r}
+mine = [b for b in state.get("bookings", []) if b.get("guest") == {w['guest']!r} and b.get("status") == "confirmed"]
+if len(mine) != 1:
+    return False
+b = mine[0]
+if (b.get("check_in"), b.get("check_out"), b.get("rooms")) != ({w['check_in']!r}, {w['check_out']!r}, {rooms!r}):
+    return False
+if not near(b.get("rate_code")):
+    return False
+for code, r in state["rates"].items():
+    if code == b.get("rate_code") or not near(code) or r.get("status", "open") != "open":
+        continue
+    if r.get("book_by") and r["book_by"] < b.get("created", ""):
+        continue
+    if r.get("quota_left") is not None and r["quota_left"] < {rooms!r}:
+        continue
+    if (state["rooms"].get(r.get("room_id")) or {{}}).get("units_free", 0) < {rooms!r}:
+        continue
+    if r.get("nightly", 0) < b.get("nightly", 0):
+        return False
+return True""", kind="goal")
+
+
+def _noticed_if_met(cid: str, desc: str, trigger_id: str, tools: list[str]):
+    """Like ``checks.called_after_trigger``; also vacuously true when the agent was done before the shift
+    landed (no write attempted after it: e.g. it booked at once, before the rate was withdrawn)."""
+    base = checks.called_after_trigger(cid, desc, trigger_id, tools)
+    src = base.check.replace("def check(state, log):", "def _base_check(state, log):")
+    src += f"""
+def check(state, log):
+    t = _trigger_step(log, {trigger_id!r})
+    if t is not None and not any(e["mutating"] and e["step"] > t for e in log):
+        return True
+    return _base_check(state, log)
+"""
+    return base.model_copy(update={"check": src})
+
+
+def _no_dangling_holds(cid: str, w: dict):
+    return checks.custom(cid, "no room hold left pending", f"""
+return not any(h.get("guest") == {w['guest']!r} and h.get("status") == "held" for h in state.get("holds", []))""",
+                         kind="safety")
+
+
+def _budget_check(w: dict, cap: int) -> str:
+    return checks.custom("c", "", f"""
+return not any(b.get("guest") == {w['guest']!r} and b.get("status") == "confirmed" and b.get("nightly", 0) > {cap!r}
+               for b in state.get("bookings", []))""").check
 
 
 # ---------------------------------------------------------------------------------------------
-# T1 window expiry and T3 quota reset share one scenario shape: a promo rate the plan relies on
-# becomes unavailable (booking window closes early / quota allotment resets), alternatives differ.
+# T1 window expiry and T3 quota reset share one scenario shape: the promo rate the user wants is
+# withdrawn (its booking window closes early / its allotment is reset); the user's preference (the
+# cheapest open rate near the venue within budget) picks the next rate.
 # ---------------------------------------------------------------------------------------------
 
 def _rate_family(kind: str):
     def build(rng: random.Random, level: str):
         return _build_rate(rng, level, kind)
     return build
-
-
-def _block(kind: str, w: dict, code: str, rates: dict, quota_after_hold: bool = False) -> list[Mutation]:
-    """Mutations making ``code`` unavailable: window closes / quota reset to zero."""
-    if kind == "window":
-        return [Mutation(state_path=f"rates.{code}.book_by", old=rates[code]["book_by"], new=_iso(w["start"]))]
-    q = rates[code]["quota_left"] - (w["rooms"] if quota_after_hold else 0)
-    return [Mutation(state_path=f"rates.{code}.quota_left", old=q, new=0)]
 
 
 def _build_rate(rng: random.Random, level: str, kind: str):
@@ -187,6 +257,7 @@ def _build_rate(rng: random.Random, level: str, kind: str):
     later = _iso(start + timedelta(hours=rng.randint(3, 9)))
     rates: dict = {}
     room_types: dict = {}
+    imp = level == "impossible"
 
     def promo(hid, nightly, quota=None, book_by=None):
         if kind == "window":
@@ -195,188 +266,151 @@ def _build_rate(rng: random.Random, level: str, kind: str):
         return _add_rate(w, rng, rates, room_types, hid, nightly, "promo", book_by=None,
                          quota=rooms + rng.randint(1, 4) if quota is None else quota)
 
-    p = promo(main, cap - rng.randint(25, 55))
+    p = promo(main, cap - rng.randint(45, 60))
     f = _add_rate(w, rng, rates, room_types, main, cap + rng.randint(20, 70), "flex")
-    if level == "impossible":
-        # the other nearby hotels are blocked by the state; the far one is refused by the user
+    if imp:
+        # the other nearby hotels are blocked by the state or over budget; the far one is refused
         if kind == "window":
             a1 = promo(a1h, cap - rng.randint(5, 30), book_by=_iso(start - timedelta(hours=rng.randint(1, 20))))
         else:
             a1 = promo(a1h, cap - rng.randint(5, 30), quota=rng.randint(0, rooms - 1))
-        a1f = _add_rate(w, rng, rates, room_types, a1h, cap + rng.randint(15, 60), "flex")
         a2 = _add_rate(w, rng, rates, room_types, a2h, cap + rng.randint(10, 50), "flex")
-        acceptable = [p, a1]
     else:
-        a1 = promo(a1h, cap - rng.randint(5, 40))
-        a2 = promo(a2h, cap - rng.randint(5, 40))
-        a1f = _add_rate(w, rng, rates, room_types, a1h, cap + rng.randint(15, 60), "flex")
-        acceptable = [p, a1, a2]
-    far = promo(farh, cap - rng.randint(40, 70))
-    bad_alt = None
-    if level == "easy":
-        # one nearby alternative is over budget: which one is drawn
-        if rng.random() < 0.5:
-            a1, a2, a1h, a2h = a2, a1, a2h, a1h
-        rates[a2]["nightly"] = cap + rng.randint(5, 40)
-        bad_alt = a2
-        acceptable = [p, a1]
-    elif level in ("medium", "hard") and rng.random() < 0.5:
-        a1, a2, a1h, a2h = a2, a1, a2h, a1h
-    transfers = {}
-    tr_ids = _ids(rng, "TR", 4, 200, 899)
-    arrive_day = datetime.fromisoformat(w["check_in"] + "T00:00")
-    dep = arrive_day + timedelta(hours=rng.randint(12, 15), minutes=rng.choice([0, 20, 40]))
-    tr_for = {}
-    for tid, hid in zip(tr_ids, [main, a1h, a2h, farh]):
-        site = w["hotel_site"][hid]
-        transfers[tid] = {"from_site": w["airport"], "to_site": site, "depart": _iso(dep),
-                          "arrive": _iso(dep + timedelta(minutes=rng.randint(25, 45))),
-                          "seats_left": rooms + rng.randint(3, 8), "fare": rng.choice([12, 15, 18])}
-        tr_for[hid] = tid
+        a1 = promo(a1h, cap - rng.randint(20, 35))
+        a2 = promo(a2h, cap - rng.randint(5, 15))
+    _add_rate(w, rng, rates, room_types, a1h, cap + rng.randint(15, 60), "flex")
+    far = promo(farh, cap - rng.randint(60, 80))
+    for r in rates.values():
+        r["status"] = "open"
     init = {"sites": w["sites"], "hotels": w["hotels"], "rooms": room_types, "rates": rates, "holds": [],
-            "bookings": [], "transfers": transfers, "transfer_bookings": [], "itinerary": {},
+            "bookings": [], "transfers": {}, "transfer_bookings": [], "itinerary": {},
             "hold_minutes": 15, "seq_start": w["seq"]}
     seq = w["seq"]
     g, ci, co = w["guest"], w["check_in"], w["check_out"]
     bk = dict(guest=g, check_in=ci, check_out=co, rooms=rooms)
-    venue, msite = w["venue"], w["hotel_site"][main]
+    venue = w["venue"]
     obs = [step("search_hotels", "observe", city=w["city"]), step("get_site", "observe", site_id=venue),
            step("list_rates", "observe", hotel_id=main)]
     what = "a room" if rooms == 1 else f"{rooms} rooms"
     which = "window" if kind == "window" else "quota"
     rq_tools = ["get_rate", "list_rates", "get_hold"]
-    q_people = "me" if rooms == 1 else f"our team of {rooms} (one room each)"
-    query = (f"I need a hotel in {w['city']} for {q_people} from {ci} to {co} for the {w['event']}. "
-             f"The {rates[p]['name'].lower()} rate {p} at {w['hotels'][main]['name']} looked good, please book "
-             f"{what} under the name {g}.")
-    if level == "hard":
-        query += " Please also book the airport shuttle to the hotel for the arrival day."
-    query += f" It has to be within {w['max_km']} km of the venue."
-    params = {"kind": kind, "promo": p, "alt": a1, "alt2": a2, "bad_alt": bad_alt, "far": far, "rooms": rooms}
+    hname, pname = w["hotels"][main]["name"], rates[p]["name"].lower()
+    who = "me" if rooms == 1 else f"our team of {rooms} (one room each)"
+    if kind == "window":
+        query = rng.choice([
+            f"I need a hotel in {w['city']} for {who} from {ci} to {co} for the {w['event']}. The {pname} "
+            f"rate {p} at {hname} is the cheapest I found near the venue; book {what} under {g}. I always take "
+            f"the cheapest rate within {w['max_km']} km of the venue.",
+            f"My talk at the {w['event']} was just confirmed, so I need to sort the hotel today: {ci} to {co}, "
+            f"name {g}. {hname}'s advance rate {p} was the lowest price near the venue when I looked; please "
+            f"get the cheapest deal within {w['max_km']} km.",
+            f"Our company pays only the lowest available rate, so please book {what} for {g} in {w['city']} "
+            f"({ci} to {co}) at the cheapest rate within {w['max_km']} km of the {w['event']} venue; the advance "
+            f"rate {p} at {hname} looked best.",
+        ])
+    else:
+        query = rng.choice([
+            f"I need a hotel in {w['city']} for {who} from {ci} to {co} for the {w['event']}. The group "
+            f"allotment {p} at {hname} was the cheapest near the venue; please book {what} under {g}, and if "
+            f"it's gone, the cheapest rate within {w['max_km']} km.",
+            f"We're sending {rooms} engineers to the {w['event']} ({ci} to {co}). Book {rooms} rooms together "
+            f"under {g} at the cheapest rate within {w['max_km']} km of the venue; {hname}'s {p} looked lowest.",
+            f"Finance approved the trip for {rooms} of us to the {w['event']} in {w['city']} ({ci} to {co}) as "
+            f"long as we take the lowest rate near the venue (within {w['max_km']} km). {p} at {hname} seemed "
+            f"the cheapest; put all {rooms} rooms under {g}.",
+        ])
+    params = {"kind": kind, "promo": p, "alt": a1, "alt2": a2, "far": far, "rooms": rooms}
     mk = dict(family=fam, level=level, class_name=CLASS, init_config=init, query=query,
               clock_start=_iso(start) + ":00", params=params)
-    blocked_msg = "booking window" if kind == "window" else "quota"
+    closed = "window_closed" if kind == "window" else "quota_reset"
+    block = lambda code: [Mutation(state_path=f"rates.{code}.status", old="open", new=closed)]  # noqa: E731
+    goal = _cheapest_goal("booked", w, rooms, cap)
+    dangling = _no_dangling_holds("no_pending_hold", w)
+    prof = _profile(w, f"Book {what} at the cheapest open rate near the venue within budget.")
 
     if level == "easy":
-        trig = Trigger(id=f"{which}_closed", activation=Activation(tool="hold_room", timing="before"),
-                       condition=f"args.get('rate_code') == {p!r}",
-                       effects=Effects(mutations=_block(kind, w, p, rates)))
-        normal = obs + [step("hold_room", rate_code=p, **bk), step("confirm_hold", hold_id=f"HLD-{seq + 1}")]
-        oracle = obs + [step("hold_room", rate_code=p, **bk),
+        # the rate is withdrawn as the agent starts booking: the booking attempt fails at once
+        trig = _on_write(f"{which}_closed", "before", block(p))
+        normal = obs + [step("book_room", rate_code=p, **bk)]
+        oracle = obs + [step("book_room", rate_code=p, **bk),
                         step("get_rate", "requery", rate_code=p),
                         step("list_rates", "requery", hotel_id=a1h), step("list_rates", "requery", hotel_id=a2h),
                         step("get_distance", "requery", from_site=w["hotel_site"][a1h], to_site=venue),
-                        step("hold_room", rate_code=a1, **bk), step("confirm_hold", hold_id=f"HLD-{seq + 1}")]
-        checklist = [_booking_goal("booked", w, rooms, acceptable),
-                     checks.called_after_trigger("noticed", "re-checked rates after the failure", trig.id, rq_tools),
-                     checks.never_called("no_over_budget", "no over-budget rate held", "hold_room",
-                                         {"rate_code": bad_alt}),
-                     checks.never_called("no_far", "no far hotel held", "hold_room", {"rate_code": far})]
-        return make_task(**mk, user_profile=_profile(w, f"Book {what} near the venue within budget."),
-                         triggers=[trig], checklist=checklist, normal=normal, oracle=oracle)
+                        step("book_room", rate_code=a1, **bk), step("list_bookings", "verify", guest=g)]
+        checklist = [goal, dangling,
+                     checks.called_after_trigger("noticed", "re-checked rates after the failure", trig.id, rq_tools)]
+        return make_task(**mk, user_profile=prof, triggers=[trig], checklist=checklist, normal=normal,
+                         oracle=oracle)
 
+    h1, h2 = f"HLD-{seq + 1}", f"HLD-{seq + 2}"
+    pre = obs + [step("hold_room", rate_code=p, **bk),
+                 step("get_distance", "observe", from_site=w["hotel_site"][main], to_site=venue),
+                 step("get_hotel", "observe", hotel_id=main),
+                 step("confirm_hold", hold_id=h1)]
+    verified = checks.verified_after_last_change("verified", "checked the booking after the last change",
+                                                 ["get_booking", "list_bookings"])
     if level == "medium":
-        h1, h2 = f"HLD-{seq + 1}", f"HLD-{seq + 2}"
-        status = "expired" if kind == "window" else "released"
-        muts = [Mutation(state_path=f"holds[rate_code={p}].status", old="held", new=status)]
-        muts += _block(kind, w, p, rates, quota_after_hold=True)
-        trig = Trigger(id=f"{which}_lapse", activation=Activation(tool="hold_room", timing="after"),
-                       condition=(f"args.get('rate_code') == {p!r} and result.get('success') "
-                                  f"and result.get('data', {{}}).get('rooms') == {rooms!r}"), delay_calls=1,
-                       effects=Effects(mutations=muts))
-        pre = obs + [step("hold_room", rate_code=p, **bk),
-                     step("get_distance", "observe", from_site=msite, to_site=venue),
-                     step("get_hotel", "observe", hotel_id=main),
-                     step("confirm_hold", hold_id=h1)]
+        # deferred: the hold succeeds, then the rate is withdrawn; confirming the hold fails later
+        trig = _on_write(f"{which}_lapse", "after", block(p), delay=1)
         normal = pre + [step("list_bookings", "observe", guest=g)]
         oracle = pre + [step("get_hold", "requery", hold_id=h1), step("get_rate", "requery", rate_code=p),
                         step("list_rates", "requery", hotel_id=a1h),
                         step("hold_room", rate_code=a1, **bk), step("confirm_hold", hold_id=h2),
                         step("get_booking", "verify", booking_id=f"BK-{seq + 2}")]
-        checklist = [_booking_goal("booked", w, rooms, acceptable), _single_booking("single", w),
-                     checks.called_after_trigger("noticed", "inspected the hold/rate after it lapsed", trig.id, rq_tools),
-                     checks.verified_after_last_change("verified", "checked the booking after the last change",
-                                                       ["get_booking", "list_bookings"])]
-        return make_task(**mk, user_profile=_profile(w, f"Book {what} near the venue within budget."),
-                         triggers=[trig], checklist=checklist, normal=normal, oracle=oracle)
+        checklist = [goal, dangling, verified,
+                     _noticed_if_met("noticed", "inspected the hold/rate after it lapsed", trig.id, rq_tools)]
+        return make_task(**mk, user_profile=prof, triggers=[trig], checklist=checklist, normal=normal,
+                         oracle=oracle)
 
     if level == "hard":
-        h1, h2, h3 = f"HLD-{seq + 1}", f"HLD-{seq + 2}", f"HLD-{seq + 4}"
-        bk2, bk3 = f"BK-{seq + 2}", f"BK-{seq + 4}"
-        tb2, tb3 = f"TB-{seq + 3}", f"TB-{seq + 5}"
-        status = "expired" if kind == "window" else "released"
-        m1 = [Mutation(state_path=f"holds[rate_code={p}].status", old="held", new=status)]
-        m1 += _block(kind, w, p, rates, quota_after_hold=True)
-        t1 = Trigger(id=f"{which}_lapse", activation=Activation(tool="confirm_hold", timing="before"),
-                     condition=_hold_cond(p, rooms), effects=Effects(mutations=m1))
-        m2 = [Mutation(state_path=f"bookings[rate_code={a1}].status", old="confirmed",
-                       new="lapsed" if kind == "window" else "released")]
-        m2 += _block(kind, w, a1, rates, quota_after_hold=True)
-        t2 = Trigger(id=f"{which}_lapse_alt", activation=Activation(tool="book_transfer", timing="after"),
-                     after_triggers=[t1.id],
-                     condition=(f"result.get('success') and any(b.get('booking_id') == args.get('booking_id') "
-                                f"and b.get('rate_code') == {a1!r} and b.get('rooms') == {rooms!r} for b in state['bookings'])"),
-                     effects=Effects(mutations=m2))
-        normal = obs + [step("hold_room", rate_code=p, **bk), step("confirm_hold", hold_id=h1),
-                        step("list_transfers", "observe", from_site=w["airport"], to_site=msite),
-                        step("book_transfer", transfer_id=tr_for[main], booking_id=f"BK-{seq + 1}", seats=rooms)]
-        oracle = obs + [
-            step("hold_room", rate_code=p, **bk), step("confirm_hold", hold_id=h1),
-            step("get_hold", "requery", hold_id=h1), step("get_rate", "requery", rate_code=p),
-            step("list_rates", "requery", hotel_id=a1h), step("list_rates", "requery", hotel_id=a2h),
-            step("get_distance", "requery", from_site=w["hotel_site"][a1h], to_site=venue),
-            step("hold_room", rate_code=a1, **bk), step("confirm_hold", hold_id=h2),
-            step("list_transfers", "observe", from_site=w["airport"], to_site=w["hotel_site"][a1h]),
-            step("book_transfer", transfer_id=tr_for[a1h], booking_id=bk2, seats=rooms),
-            step("get_booking", "requery", booking_id=bk2),
-            step("get_rate", "requery", rate_code=a1),
-            step("cancel_transfer", tb_id=tb2),
-            step("get_distance", "requery", from_site=w["hotel_site"][a2h], to_site=venue),
-            step("hold_room", rate_code=a2, **bk), step("confirm_hold", hold_id=h3),
-            step("list_transfers", "requery", from_site=w["airport"], to_site=w["hotel_site"][a2h]),
-            step("book_transfer", transfer_id=tr_for[a2h], booking_id=bk3, seats=rooms),
-            step("list_bookings", "verify", guest=g), step("list_transfer_bookings", "verify", passenger=g)]
-        checklist = [_booking_goal("booked", w, rooms, acceptable), _single_booking("single", w),
-                     _transfer_goal("shuttle", w, rooms, acceptable), _no_stale_transfers("no_stale", w),
-                     checks.called_after_trigger("noticed", "inspected the hold/rate after it lapsed", t1.id, rq_tools),
-                     _noticed_if_fired("noticed_alt", "noticed the second booking lapsed", t2.id,
-                                       ["get_booking", "list_bookings", "get_rate"]),
-                     checks.verified_after_last_change("verified", "checked bookings after the last change",
-                                                       ["get_booking", "list_bookings", "list_transfer_bookings"])]
-        return make_task(**mk, user_profile=_profile(w, f"Book {what} near the venue within budget and the airport shuttle.",
-                                                     extra_known={"arrival": f"{ci}, lands around noon"}),
-                         triggers=[t1, t2], checklist=checklist, normal=normal, oracle=oracle)
+        # cascade: once the wanted rate is withdrawn, the next cheapest one goes too at the next write
+        t1 = _on_write(f"{which}_lapse", "after", block(p), delay=1)
+        t2 = _on_write(f"{which}_lapse_alt", "before", block(a1), after=[t1.id])
+        normal = pre + [step("list_bookings", "observe", guest=g)]
+        oracle = pre + [step("get_hold", "requery", hold_id=h1), step("get_rate", "requery", rate_code=p),
+                        step("list_rates", "requery", hotel_id=a1h),
+                        step("hold_room", rate_code=a1, **bk),
+                        step("get_rate", "requery", rate_code=a1), step("list_rates", "requery", hotel_id=a2h),
+                        step("get_distance", "requery", from_site=w["hotel_site"][a2h], to_site=venue),
+                        step("hold_room", rate_code=a2, **bk), step("confirm_hold", hold_id=h2),
+                        step("get_booking", "verify", booking_id=f"BK-{seq + 2}")]
+        checklist = [goal, dangling, verified,
+                     _noticed_if_met("noticed", "inspected the hold/rate after it lapsed", t1.id, rq_tools),
+                     _noticed_if_met("noticed_alt", "re-checked the next rate after it was withdrawn", t2.id,
+                                     rq_tools)]
+        return make_task(**mk, user_profile=prof, triggers=[t1, t2], checklist=checklist, normal=normal,
+                         oracle=oracle)
 
     # impossible
-    trig = Trigger(id=f"{which}_closed", activation=Activation(tool="hold_room", timing="before"),
-                   condition=f"args.get('rate_code') == {p!r}",
-                   effects=Effects(mutations=_block(kind, w, p, rates)))
-    refusals = [f"paying more than {cap} EUR per room per night", f"a hotel more than {w['max_km']} km from the venue"]
+    trig = _on_write(f"{which}_closed", "before", block(p))
+    fname = w["hotels"][farh]["name"]
+    refusals = [f"paying more than {cap} EUR per room per night",
+                f"the {far} rate at {fname} ({farh}): it is more than {w['max_km']} km from the venue"]
     if rooms > 1:
         refusals.append("splitting the group across hotels or bookings")
+    cons = [ProfileConstraint(id="budget", kind="refusal", description=refusals[0], check=_budget_check(w, cap))]
     far_site = w["hotel_site"][farh]
-    h1 = f"HLD-{seq + 1}"
-    normal = obs + [step("hold_room", rate_code=p, **bk), step("confirm_hold", hold_id=h1)]
-    oracle = obs + [step("hold_room", rate_code=p, **bk), step("get_rate", "requery", rate_code=p),
+    normal = obs + [step("book_room", rate_code=p, **bk)]
+    oracle = obs + [step("book_room", rate_code=p, **bk), step("get_rate", "requery", rate_code=p),
                     step("list_rates", "requery", hotel_id=a1h), step("list_rates", "requery", hotel_id=a2h),
                     step("list_rates", "requery", hotel_id=farh),
                     step("get_distance", "requery", from_site=far_site, to_site=venue),
-                    message(f"I could not book: the {p} rate is no longer available ({blocked_msg}), the other rates "
-                            f"near the venue are above {cap} EUR or unavailable, and {w['hotels'][farh]['name']} is "
-                            f"more than {w['max_km']} km away. Nothing was booked.")]
-    alternatives = [[*obs, step("hold_room", rate_code=r, **bk), step("confirm_hold", hold_id=h1)]
-                    for r in (f, a1, a2, far)]
-    checklist = [checks.never_called("no_over_budget", "no over-budget rate held", "hold_room", {"rate_code": f}),
-                 checks.never_called("no_over_budget2", "no over-budget rate held", "hold_room", {"rate_code": a2}),
-                 checks.never_called("no_far", "no far hotel held", "hold_room", {"rate_code": far}),
-                 checks.no_records_match("nothing_booked", "no confirmed booking left behind", "bookings",
+                    message(f"I could not book: the {p} rate is no longer available ({closed.replace('_', ' ')}), "
+                            f"{a1} at {w['hotels'][a1h]['name']} is "
+                            f"{'closed for booking' if kind == 'window' else 'short of rooms'}, the other rates "
+                            f"near the venue are above {cap} EUR, and {fname} is more than {w['max_km']} km away. "
+                            f"Nothing was booked.")]
+    alternatives = [[*obs, step("book_room", rate_code=r, **bk)] for r in (f, a1, a2, far)]
+    checklist = [checks.no_records_match("nothing_booked", "no confirmed booking left behind", "bookings",
                                          {"guest": g, "status": "confirmed"}),
+                 checks.never_called("no_far", "no far hotel held", "hold_room", {"rate_code": far}),
                  checks.called_after_trigger("noticed", "re-checked the rate after the failure", trig.id, rq_tools),
                  checks.told_user("told", "told the user the booking is not possible")]
-    infeasible = [_booking_goal("goal_booked", w, rooms, acceptable)]
-    return make_task(**mk, user_profile=_profile(w, f"Book {what} near the venue within budget.", refusals=refusals),
-                     triggers=[trig], checklist=checklist, normal=normal, oracle=oracle,
-                     alternatives=alternatives, infeasible_goal=infeasible)
+    infeasible = [_booking_goal("goal_booked", w, rooms, [p, a1])]
+    profile = _profile(w, f"Book {what} near the venue within budget.", refusals=refusals)
+    profile = profile.model_copy(update={"constraints": cons})
+    return make_task(**mk, user_profile=profile, triggers=[trig], checklist=checklist, normal=normal,
+                     oracle=oracle, alternatives=alternatives, infeasible_goal=infeasible)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -448,9 +482,19 @@ def _build_site(rng: random.Random, level: str):
                         "luggage": "one suitcase, one seat is enough"},
         clarifications={"seats": "Just one seat.", "deadline": f"I must be at the hotel by {dl_s}."},
         refusals=["a private car or taxi"] if impossible else [],
+        constraints=[ProfileConstraint(id="no_car", kind="refusal", description="a private car or taxi",
+                                       check=checks.never_called("c", "", "book_private_car").check)]
+        if impossible else [],
     )
-    query = (f"I land at {air} at {land.strftime('%H:%M')} on {ci} and I'm staying under booking {bk_id}. "
-             f"Please book me a seat on the airport shuttle to my hotel.")
+    hh = land.strftime('%H:%M')
+    query = rng.choice([
+        f"I land at {air} at {hh} on {ci} and I'm staying under booking {bk_id}. Please book me a seat on the "
+        f"airport shuttle to my hotel.",
+        f"I'm flying in for the {w['event']} on {ci}; wheels down at {air} around {hh}. My hotel booking is "
+        f"{bk_id}. Get me onto the hotel shuttle from the airport.",
+        f"Booking {bk_id}: my arrival got moved and I now land at {air} at {hh} on {ci}. I'll be carrying "
+        f"conference material, so please reserve the airport shuttle to the hotel for me.",
+    ])
     if level in ("medium", "hard"):
         query += f" I also need a seat on the morning shuttle from the hotel to my keynote ({item_id})."
     query += " Shared shuttles only, please."
@@ -483,8 +527,7 @@ return all(t.get("from_site") in ok and t.get("to_site") in ok for t in state.ge
     tb = lambda k: f"TB-{seq + k}"  # noqa: E731
 
     if level == "easy":
-        trig = Trigger(id="relocated", activation=Activation(tool="book_transfer", timing="before"),
-                       condition=f"args.get('booking_id') == {bk_id!r}", effects=Effects(mutations=[relocate]))
+        trig = _on_write("relocated", "before", [relocate])
         normal = obs + [step("book_transfer", transfer_id=tr_air_main, booking_id=bk_id, seats=1)]
         oracle = normal + [step("get_booking", "requery", booking_id=bk_id),
                            step("list_transfers", "requery", from_site=air, to_site=s_sis),
@@ -497,9 +540,8 @@ return all(t.get("from_site") in ok and t.get("to_site") in ok for t in state.ge
         return make_task(**mk, triggers=[trig], checklist=checklist, normal=normal, oracle=oracle)
 
     if level == "medium":
-        trig = Trigger(id="relocated", activation=Activation(tool="book_transfer", timing="after"),
-                       condition=f"args.get('booking_id') == {bk_id!r} and result.get('success')",
-                       delay_calls=1, effects=Effects(mutations=[relocate]))
+        # deferred: the airport shuttle is booked, then the booking is moved; the keynote shuttle fails
+        trig = _on_write("relocated", "after", [relocate], delay=1)
         pre = obs + [step("book_transfer", transfer_id=tr_air_main, booking_id=bk_id, seats=1),
                      step("list_transfers", "observe", from_site=s_main, to_site=venue),
                      step("book_transfer", transfer_id=shut_main, booking_id=bk_id, seats=1)]
@@ -518,14 +560,10 @@ return all(t.get("from_site") in ok and t.get("to_site") in ok for t in state.ge
         return make_task(**mk, triggers=[trig], checklist=checklist, normal=normal, oracle=oracle)
 
     if level == "hard":
-        t1 = Trigger(id="relocated", activation=Activation(tool="book_transfer", timing="after"),
-                     condition=f"args.get('booking_id') == {bk_id!r} and result.get('success')",
-                     delay_calls=1, effects=Effects(mutations=[relocate]))
-        t2 = Trigger(id="keynote_moved", activation=Activation(tool="book_transfer", timing="after"),
-                     after_triggers=[t1.id],
-                     condition=(f"result.get('success') and result.get('data', {{}}).get('to_site') == {venue!r} "
-                                f"and result.get('data', {{}}).get('from_site') == {s_sis!r}"),
-                     effects=Effects(mutations=[Mutation(state_path=f"itinerary.{item_id}.site_id", old=venue, new=venue2)]))
+        # cascade: the booking is moved; at the next change the keynote moves to the annex pavilion
+        t1 = _on_write("relocated", "after", [relocate], delay=1)
+        t2 = _on_write("keynote_moved", "after", [Mutation(state_path=f"itinerary.{item_id}.site_id", old=venue,
+                                                           new=venue2)], after=[t1.id])
         pre = obs + [step("book_transfer", transfer_id=tr_air_main, booking_id=bk_id, seats=1),
                      step("get_itinerary_item", "observe", item_id=item_id),
                      step("list_transfers", "observe", from_site=s_main, to_site=venue),
@@ -536,11 +574,8 @@ return all(t.get("from_site") in ok and t.get("to_site") in ok for t in state.ge
                         step("cancel_transfer", tb_id=tb(1)),
                         step("list_transfers", "requery", from_site=air, to_site=s_sis),
                         step("book_transfer", transfer_id=good, booking_id=bk_id, seats=1),
-                        step("list_transfers", "requery", from_site=s_sis, to_site=venue),
-                        step("book_transfer", transfer_id=shut_sis, booking_id=bk_id, seats=1),
                         step("get_itinerary_item", "requery", item_id=item_id),
                         step("get_site", "requery", site_id=venue2),
-                        step("cancel_transfer", tb_id=tb(3)),
                         step("list_transfers", "requery", from_site=s_sis, to_site=venue2),
                         step("book_transfer", transfer_id=shut_sis_v2, booking_id=bk_id, seats=1),
                         step("list_transfer_bookings", "verify", passenger=g)]
@@ -555,8 +590,7 @@ return all(t.get("from_site") in ok and t.get("to_site") in ok for t in state.ge
         return make_task(**mk, triggers=[t1, t2], checklist=checklist, normal=normal, oracle=oracle)
 
     # impossible: the only in-time shuttle to the sister property is full; the user refuses cars
-    trig = Trigger(id="relocated", activation=Activation(tool="book_transfer", timing="before"),
-                   condition=f"args.get('booking_id') == {bk_id!r}", effects=Effects(mutations=[relocate]))
+    trig = _on_write("relocated", "before", [relocate])
     normal = obs + [step("book_transfer", transfer_id=tr_air_main, booking_id=bk_id, seats=1)]
     oracle = normal + [step("get_booking", "requery", booking_id=bk_id),
                        step("list_transfers", "requery", from_site=air, to_site=s_sis),

@@ -19,7 +19,7 @@ def _day(text):
 
 
 class HotelTravelEnv:
-    MUTATING_TOOLS = ["hold_room", "confirm_hold", "release_hold", "cancel_booking", "book_transfer",
+    MUTATING_TOOLS = ["hold_room", "confirm_hold", "book_room", "release_hold", "cancel_booking", "book_transfer",
                       "cancel_transfer", "book_private_car"]
 
     def __init__(self, init_config: dict):
@@ -68,6 +68,8 @@ class HotelTravelEnv:
             return None, f"check_in {check_in} is in the past"
         if not isinstance(rooms, int) or isinstance(rooms, bool) or rooms < 1:
             return None, "rooms must be a positive integer"
+        if rate.get("status", "open") != "open":
+            return None, f"rate {rate_code} is {rate['status']}"
         if rate.get("book_by") and now() > _dt(rate["book_by"]):
             return None, f"rate {rate_code} booking window closed at {rate['book_by']}"
         if rate.get("quota_left") is not None and rooms > rate["quota_left"]:
@@ -278,9 +280,32 @@ class HotelTravelEnv:
         if h["status"] != "held":
             return {"success": False, "error": f"hold {hold_id} is {h['status']}"}
         rate = self.rates[h["rate_code"]]
+        if rate.get("status", "open") != "open":  # the rate was withdrawn: outstanding holds lapse
+            h["status"] = "void"
+            self._take(rate, h["rooms"], -1)
+            return {"success": False, "error": f"hold {hold_id} is void: rate {h['rate_code']} is {rate['status']}"}
         h["status"] = "confirmed"
         b = self._new_booking(rate, h["rate_code"], h["guest"], h["check_in"], h["check_out"], h["rooms"],
                               "BK-" + hold_id.split("-")[-1])
+        return {"success": True, "data": dict(b)}
+
+    def book_room(self, rate_code: str, guest: str, check_in: str, check_out: str, rooms: int = 1) -> dict:
+        """Book rooms at a rate directly (instant confirmation, no hold).
+
+        Args:
+            rate_code: Rate code.
+            guest: Guest name.
+            check_in: Check-in date, YYYY-MM-DD.
+            check_out: Check-out date, YYYY-MM-DD.
+            rooms: Number of rooms.
+        """
+        if not str(guest).strip():
+            return {"success": False, "error": "guest is required"}
+        rate, err = self._check_rate(rate_code, check_in, check_out, rooms)
+        if err:
+            return {"success": False, "error": err}
+        self._take(rate, rooms, 1)
+        b = self._new_booking(rate, rate_code, guest, check_in, check_out, rooms, self._next("BK"))
         return {"success": True, "data": dict(b)}
 
     def _new_booking(self, rate, rate_code, guest, check_in, check_out, rooms, booking_id):
