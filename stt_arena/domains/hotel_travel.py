@@ -304,7 +304,7 @@ def _build_rate(rng: random.Random, level: str, kind: str):
             f"My talk at the {w['event']} was just confirmed, so I need to sort the hotel today: {ci} to {co}, "
             f"name {g}. {hname}'s advance rate {p} was the lowest price near the venue when I looked; please "
             f"get the cheapest deal within {w['max_km']} km.",
-            f"Our company pays only the lowest available rate, so please book {what} for {g} in {w['city']} "
+            f"Our company pays only the lowest available rate. Please book {what} for {g} in {w['city']} "
             f"({ci} to {co}) at the cheapest rate within {w['max_km']} km of the {w['event']} venue; the advance "
             f"rate {p} at {hname} looked best.",
         ])
