@@ -96,6 +96,13 @@ def main() -> None:
         print(f"RSS mean {statistics.mean(rss) / 2**20:.1f} MB (shared pages counted in each)   "
               f"PSS mean {statistics.mean(f.pss for f in full) / 2**20:.1f} MB   "
               f"USS mean {statistics.mean(f.uss for f in full) / 2**20:.1f} MB")
+        kids = [c for p in procs for c in p.children()]  # each episode's grader, where it has one
+        if kids:
+            kf = [c.memory_full_info() for c in kids]
+            n = len(eps)
+            print(f"with its grader: PSS {(sum(f.pss for f in full) + sum(f.pss for f in kf)) / n / 2**20:.1f} MB   "
+                  f"USS {(sum(f.uss for f in full) + sum(f.uss for f in kf)) / n / 2**20:.1f} MB   "
+                  f"(grader RSS {statistics.mean(c.memory_info().rss for c in kids) / 2**20:.1f} MB, shared pages counted)")
         for e in eps:
             e.close()
         if a.core:
@@ -126,7 +133,8 @@ def main() -> None:
 FIGURES = {"round trip p50 (ms)": r"sandbox round trip\s+([\d.]+)", "round trip p99 (ms)": r"sandbox round trip\s+[\d.]+\s+([\d.]+)",
            "episode start p50 (ms)": r"close\) ==\np50 ([\d.]+)", "episode start p99 (ms)": r"close\) ==\np50 [\d.]+ ms\s+p99 ([\d.]+)",
            "open+call+grade p50 (ms)": r"grade, close\) ==\np50 ([\d.]+)", "RSS per episode (MB)": r"RSS mean ([\d.]+)",
-           "PSS per episode (MB)": r"PSS mean ([\d.]+)", "USS per episode (MB)": r"USS mean ([\d.]+)"}
+           "PSS per episode (MB)": r"PSS mean ([\d.]+)", "USS per episode (MB)": r"USS mean ([\d.]+)",
+           "PSS with grader (MB)": r"with its grader: PSS ([\d.]+)", "USS with grader (MB)": r"grader: PSS [\d.]+ MB\s+USS ([\d.]+)"}
 
 
 def compare(a) -> None:
