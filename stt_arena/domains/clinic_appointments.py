@@ -289,7 +289,7 @@ def _query(W: _World, s1: str, transport: bool, ctype: str = "T1") -> str:
     ref = f" The GP's referral is {W.RF}." if W.referral else ""
     return (f"{situation} Please book {W.pname} ({W.PT}) the {t} {W.spec} slot ({s1}) today at {W.cname[W.C1]} "
             f"({W.C1}){extra}.{ref} If that does not work, the earliest other slot today at a public clinic will "
-            f"do. {first} cannot travel more than {W.max_km} km from home. Tell me when it is confirmed.")
+            f"do, as {first} cannot travel more than {W.max_km} km from home; tell me when it is confirmed.")
 
 
 def _finish(W, fam, level, s1, transport, refusals, triggers, checklist, normal, oracle, alternatives=None,
