@@ -38,6 +38,7 @@ def main() -> None:
     ap.add_argument("--augment-readonly", action=argparse.BooleanOptionalAction, default=True)
     ap.add_argument("--api-bank", type=int, default=43, help="API-Bank level-1 dialogues (every k-th, sorted)")
     ap.add_argument("--toolace", type=int, default=50, help="first N ToolACE conversations")
+    ap.add_argument("--explore-budget", type=int, default=0, help="exploratory tester calls per env (new code)")
     ap.add_argument("--levels", default="easy")
     ap.add_argument("--gates", default="I1-I5")
     ap.add_argument("--max-repairs", type=int, default=2)
@@ -93,6 +94,8 @@ def main() -> None:
         common = ["--model", "fake-synth", "--base-url", srv.base_url, "--cache-dir", str(work / "cache"),
                   "--no-progress", "--max-retries", "0", "--max-repairs", str(a.max_repairs)]
         s1 = ["--augment-readonly"] if a.augment_readonly and "augment_readonly" in has["stage1"] else []
+        if "explore_budget" in has["stage1"]:
+            s1 += ["--explore-budget", str(a.explore_budget)]
         s3 = ["--gates", a.gates] if "gates" in has["stage3"] else []
         steps = [("stage1", [*seeds, *s1, "--out", str(work / "envs.jsonl")]),
                  ("stage2", ["--envs", str(work / "envs.jsonl"), "--out", str(work / "drafts.jsonl"), "--levels", a.levels]),
@@ -110,7 +113,8 @@ def main() -> None:
     stats = {s: json.loads((work / f"{f}.stats.json").read_text()) for s, f in
              (("stage1", "envs"), ("stage2", "drafts"), ("stage3", "tasks"))}
     src_of = {"api-bank": len(api), "toolace": len(tool), "dolci": 2}
-    print(f"code: {a.repo}  model: {a.model_style} schema, faults={a.faults}, augment-readonly={bool(s1)}, "
+    print(f"code: {a.repo}  model: {a.model_style} schema, faults={a.faults}, augment-readonly="
+          f"{'--augment-readonly' in s1}, explore budget {a.explore_budget if 'explore_budget' in has['stage1'] else '-'}, "
           f"levels={a.levels}, stage-3 gates={a.gates if s3 else 'I1-I5 (fixed)'}, max repairs {a.max_repairs}")
     print(f"{'source':10} {'seeds':>6} {'envs':>5} {'tasks':>6} {'tasks/seed':>10}")
     for src, n in src_of.items():

@@ -70,7 +70,7 @@ def test_end_to_end_real_and_fixture_seeds(tmp_path):
     real = real_seeds(tmp_path)
     with FakeOpenAIServer(fake) as srv:
         common = llm_args(srv, tmp_path / "cache")
-        synth("stage1", *fixture_seeds(), *real, "--out", str(tmp_path / "envs.jsonl"), *common)
+        synth("stage1", *fixture_seeds(), *real, "--out", str(tmp_path / "envs.jsonl"), "--explore-budget", "0", *common)
         synth("stage2", "--envs", str(tmp_path / "envs.jsonl"), "--out", str(tmp_path / "drafts.jsonl"),
               "--levels", "easy", *common)
         synth("stage3", "--gates", "I1-I5", "--drafts", str(tmp_path / "drafts.jsonl"), "--out", str(tmp_path / "tasks.jsonl"),
@@ -124,7 +124,8 @@ def test_end_to_end_real_and_fixture_seeds(tmp_path):
     # a rerun of every stage is served from the cache: no new request
     with FakeOpenAIServer(FakeSynthLLM()) as srv2:
         common = llm_args(srv2, tmp_path / "cache")
-        synth("stage1", *fixture_seeds(), *real, "--out", str(tmp_path / "envs2.jsonl"), *common)
+        synth("stage1", *fixture_seeds(), *real, "--out", str(tmp_path / "envs2.jsonl"), "--explore-budget", "0",
+              *common)
         synth("stage3", "--gates", "I1-I5", "--drafts", str(tmp_path / "drafts.jsonl"), "--out", str(tmp_path / "tasks2.jsonl"), *common)
         assert srv2.requests == []
     assert n_requests > 40

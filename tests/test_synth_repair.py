@@ -182,7 +182,8 @@ def test_read_only_seeds_become_stateful_environments(tmp_path):
     with FakeOpenAIServer(FakeSynthLLM(readonly=True)) as srv:
         synth("stage1", *seeds, "--out", str(tmp_path / "plain.jsonl"), *llm_args(srv, tmp_path / "c"))
         assert (tmp_path / "plain.jsonl").read_text() == ""  # both look-up seeds fail the statefulness filter
-        synth("stage1", *seeds, "--augment-readonly", "--out", str(tmp_path / "envs.jsonl"), *llm_args(srv, tmp_path / "c"))
+        synth("stage1", *seeds, "--augment-readonly", "--out", str(tmp_path / "envs.jsonl"), "--explore-budget", "0",
+              *llm_args(srv, tmp_path / "c"))
         synth("stage2", "--envs", str(tmp_path / "envs.jsonl"), "--out", str(tmp_path / "drafts.jsonl"),
               "--levels", "easy", *llm_args(srv, tmp_path / "c"))
         synth("stage3", "--gates", "I1-I5", "--drafts", str(tmp_path / "drafts.jsonl"), "--out", str(tmp_path / "tasks.jsonl"),

@@ -152,8 +152,9 @@ def stage1_command(
     augment_readonly: bool = typer.Option(False, "--augment-readonly/--no-augment-readonly",
                                           help="turn read-only tool sets (most ToolACE / Dolci seeds) into stateful "
                                                "environments: their data becomes state, the model adds write tools"),
-    explore_budget: int = typer.Option(0, "--explore-budget", min=0,
-                                       help="tool calls of the LLM exploratory tester per env (0: static test plan only)"),
+    explore_budget: int = typer.Option(12, "--explore-budget", min=0,
+                                       help="tool calls of the LLM exploratory tester per env, after the static test "
+                                            "plan (0: the static plan only)"),
     model: str = _MODEL, base_url: Optional[str] = _BASE_URL, api_key_env: str = _KEY_ENV,
     temperature: float = _TEMP, max_tokens: Optional[int] = _MAX_TOKENS, extra_body: Optional[str] = _EXTRA,
     rpm: Optional[float] = _RPM, concurrency: int = _CONC, max_retries: int = _RETRIES, max_repairs: int = _REPAIRS,
