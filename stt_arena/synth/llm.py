@@ -349,7 +349,8 @@ class Synthesizer:
         send the repair prompt with the precise error and retry, at most ``max_repairs`` times.
 
         ``prior``: earlier (answer, error) turns to continue from, e.g. a method that later failed its
-        functional tests (``reason`` names why; that first turn counts as a repair)."""
+        functional tests (``reason`` names why; that turn counts as a repair, and its outcome is recorded by
+        the caller with ``record``). Every checked answer is appended to ``attempts``."""
         messages = self.messages_for(prompt, variables, schema)
         for content, err in prior or []:
             messages = messages + [{"role": "assistant", "content": content}, self.repair_message(prompt, err)]
@@ -361,8 +362,6 @@ class Synthesizer:
         first = ""
         if prior:
             self._count_repair(reason or "prior")
-        if pending:
-            self._count_repair(pending)
         for attempt in range(self.max_repairs + 1):
             content = await self._complete(messages, prompt, item)
             try:
