@@ -296,6 +296,9 @@ class CustomsFreightEnv:
         c = self.clearances.get(clearance_id)
         if c is None or c["status"] == "withdrawn":
             return {"success": False, "error": f"no active clearance {clearance_id}"}
+        if c["status"] == "rejected":
+            return {"success": False, "error": f"clearance {clearance_id} was rejected by customs; the rejection "
+                                               "stays on record"}
         s = self.shipments[c["shipment_id"]]
         if s["status"] == "dispatched" and s.get("crossing") == c["crossing_id"]:
             return {"success": False, "error": f"shipment {c['shipment_id']} is under way through {c['crossing_id']}"}
@@ -335,27 +338,31 @@ class CustomsFreightEnv:
         s["route"], s["crossing"], s["route_minutes"] = None, None, 0
         return {"success": True, "message": f"route of {shipment_id} cancelled"}
 
-    def dispatch_shipment(self, shipment_id: str, truck_id: str) -> dict:
-        """Load a pending shipment on a truck at its origin and release it on the booked route.
+    def dispatch_shipment(self, shipment_id: str, truck_id: str, hub_ids: list = None) -> dict:
+        """Load a pending shipment on a truck at its origin and release it on the booked route, or on
+        ``hub_ids`` when given (that route then replaces the booking).
 
         Args:
             shipment_id: Shipment ID.
             truck_id: Truck ID.
+            hub_ids: Optional hub IDs from origin to destination (empty: the booked route).
         """
         s, t = self.shipments.get(shipment_id), self.trucks.get(truck_id)
         if s is None or t is None:
             return {"success": False, "error": "unknown shipment or truck"}
         if s["status"] != "pending":
             return {"success": False, "error": f"shipment {shipment_id} is {s['status']}"}
-        if not s.get("route"):
+        route = list(hub_ids) if isinstance(hub_ids, list) and hub_ids else s.get("route")
+        if not route:
             return {"success": False, "error": f"shipment {shipment_id} has no booked route"}
         if t["hub"] != s["origin"] or t["status"] != "available":
             return {"success": False, "error": f"truck {truck_id} is {t['status']} at {t['hub']}"}
         if t["capacity_t"] < s["weight_t"]:
             return {"success": False, "error": f"truck {truck_id} payload {t['capacity_t']} t < {s['weight_t']} t"}
-        err, minutes, x = self._path_error(shipment_id, s["route"])
+        err, minutes, x = self._path_error(shipment_id, route)
         if err:
             return {"success": False, "error": err}
+        s["route"], s["crossing"], s["route_minutes"] = route, x, minutes
         eta = now() + timedelta(minutes=minutes)
         if eta > datetime.fromisoformat(s["deliver_by"]):
             return {"success": False, "error": f"arrival {eta.isoformat(timespec='minutes')} is after {s['deliver_by']}"}
