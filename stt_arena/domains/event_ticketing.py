@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from ..generator import checks
 from ..generator.family import Family, make_task, message, step
-from ..task.models import Activation, Effects, Mutation, Trigger, UserProfile
+from ..task.models import Activation, Effects, Mutation, ProfileConstraint, Trigger, UserProfile
 
 DOMAIN = "event_ticketing"
 CLASS = "EventTicketingEnv"
@@ -113,16 +113,80 @@ def _buy(tier_id: str, cart_id: str, customer_id: str, quantity: int) -> list:
             step("checkout", cart_id=cart_id)]
 
 
-# ---------------------------------------------------------------------------------------------
-# T1 window expiry / T3 quota reset: a promotional tier the plan relies on closes early or has its
-# promotional quota reset mid-task.
-# ---------------------------------------------------------------------------------------------
+WRITES = ["join_queue", "redeem_priority_code", "leave_queue", "reserve_tickets", "checkout", "buy_tickets",
+          "release_cart", "cancel_order"]
 
-def _block(kind: str, w: dict, tier: str, tiers: dict, taken: int = 0) -> list[Mutation]:
-    if kind == "window":
-        return [Mutation(state_path=f"tiers.{tier}.sales_close", old=tiers[tier]["sales_close"], new=_iso(w["start"]))]
-    return [Mutation(state_path=f"tiers.{tier}.quota_left", old=tiers[tier]["quota_left"] - taken, new=0)]
 
+def _on_write(tid: str, timing: str, muts: list[Mutation], delay: int = 0, after: list[str] | None = None) -> Trigger:
+    """A world event that happens when the agent starts changing things (its first write, whatever the
+    tool or entity; "after": once a write succeeded), guarded by the old values it changes."""
+    guard = " and ".join(f"get({m.state_path!r}) == {m.old!r}" for m in muts if "[" not in m.state_path) or "True"
+    cond = f"tool in {WRITES!r} and {guard}"
+    if timing == "after":
+        cond += " and bool(result.get('success'))"
+    return Trigger(id=tid, activation=Activation(tool="*", timing=timing), condition=cond, delay_calls=delay,
+                   after_triggers=after or [], effects=Effects(mutations=muts))
+
+
+def _noticed_if_met(cid: str, desc: str, trigger_id: str, tools: list[str]):
+    """Like ``checks.called_after_trigger``; also vacuously true when the agent was done before the shift
+    landed (no write attempted after it: e.g. it bought at once, before the tier was withdrawn)."""
+    base = checks.called_after_trigger(cid, desc, trigger_id, tools)
+    src = base.check.replace("def check(state, log):", "def _base_check(state, log):")
+    src += f"""
+def check(state, log):
+    t = _trigger_step(log, {trigger_id!r})
+    if t is not None and not any(e["mutating"] and e["step"] > t for e in log):
+        return True
+    return _base_check(state, log)
+"""
+    return base.model_copy(update={"check": src})
+
+
+def _cheapest_goal(cid: str, w: dict, event_id: str):
+    """Exactly one paid ticket order for the customer, the right quantity, for ``event_id``, within budget,
+    at the cheapest tier of that event that was on sale when it was bought (the user wants the best deal)."""
+    return checks.custom(cid, f"one paid order at the cheapest open tier within {w['cap']} EUR", f"""
+def ok(k, t, created):
+    if t.get("event_id") != {event_id!r} or t.get("kind") != "ticket" or t.get("price", 10 ** 9) > {w['cap']!r}:
+        return False
+    if t.get("status", "on_sale") != "on_sale" or t.get("members_only") or t.get("queue_id"):
+        return False
+    if t.get("sales_close", "") < created or t.get("sales_open", "") > created:
+        return False
+    if t.get("quota_left") is not None and t["quota_left"] < {w['qty']!r}:
+        return False
+    return t.get("available", 0) >= {w['qty']!r}
+mine = [o for o in state.get("orders", []) if o.get("customer_id") == {w['customer']!r} and o.get("status") == "paid"
+        and (state["tiers"].get(o.get("tier_id")) or {{}}).get("kind") == "ticket"]
+if len(mine) != 1:
+    return False
+o = mine[0]
+t = state["tiers"].get(o.get("tier_id")) or {{}}
+if o.get("quantity") != {w['qty']!r} or t.get("event_id") != {event_id!r} or o.get("unit_price", 10 ** 9) > {w['cap']!r}:
+    return False
+created = o.get("created", "")
+return not any(ok(k, x, created) and x.get("price", 0) < o.get("unit_price", 0)
+               for k, x in state["tiers"].items() if k != o.get("tier_id"))""", kind="goal")
+
+
+def _no_open_carts(cid: str, w: dict):
+    return checks.custom(cid, "no cart left open", f"""
+return not any(c.get("customer_id") == {w['customer']!r} and c.get("status") == "active" for c in state.get("carts", []))""",
+                         kind="safety")
+
+
+def _budget_check(w: dict) -> str:
+    return checks.custom("c", "", f"""
+return not any(o.get("customer_id") == {w['customer']!r} and o.get("status") == "paid"
+               and o.get("unit_price", 0) > {w['cap']!r} for o in state.get("orders", []))""").check
+
+
+# ---------------------------------------------------------------------------------------------
+# T1 window expiry / T3 quota reset: the promotional tier the user wants is withdrawn (its sales window
+# closes early / its promotional quota is reset) when the agent starts buying; the user's preference
+# (the cheapest tier on sale within budget) picks the next one.
+# ---------------------------------------------------------------------------------------------
 
 def _build_promo(rng: random.Random, level: str, kind: str):
     fam = FAM_T1 if kind == "window" else FAM_T3
@@ -132,6 +196,7 @@ def _build_promo(rng: random.Random, level: str, kind: str):
     start = w["start"]
     tiers: dict = {}
     close = _iso(start + timedelta(hours=rng.randint(2, 8)))
+    impossible = level == "impossible"
 
     def promo(name, price, *, quota=None, closed=False):
         if kind == "window":
@@ -141,164 +206,134 @@ def _build_promo(rng: random.Random, level: str, kind: str):
         return _tier(w, tiers, e1, name, price, quota=qty + rng.randint(1, 6) if quota is None else quota)
 
     pnames = rng.sample(PROMO_NAMES, 2)
-    tp = promo(pnames[0], cap - rng.randint(15, 30))
-    impossible = level == "impossible"
+    tp = promo(pnames[0], cap - rng.randint(25, 35))
+    # listed before the second promo: the cheaper alternative is not simply the next one in the list
+    ts = _tier(w, tiers, e1, "Standard", cap + rng.randint(5, 25) if impossible else cap - rng.randint(2, 8))
     if impossible:
-        tp2 = promo(pnames[1], cap - rng.randint(5, 12), quota=rng.randint(0, qty - 1), closed=True)
-        ts = _tier(w, tiers, e1, "Standard", cap + rng.randint(5, 25))
+        tp2 = promo(pnames[1], cap - rng.randint(12, 18), quota=rng.randint(0, qty - 1), closed=True)
     else:
-        tp2 = promo(pnames[1], cap - rng.randint(5, 12))
-        ts = _tier(w, tiers, e1, "Standard", cap - rng.randint(0, 4))
+        tp2 = promo(pnames[1], cap - rng.randint(12, 18))
     tv = _tier(w, tiers, e1, "VIP Lounge", cap + rng.randint(40, 90), available=rng.randint(20, 60))
     other = w["eids"][1]
     t_other = _tier(w, tiers, other, "Standard", cap - rng.randint(5, 15))
     _tier(w, tiers, e1, "Parking", 18, prefix="PK", available=rng.randint(30, 90), kind="parking")
-    acceptable = [tp, tp2, ts]
-    bad = tv
-    alt = ts if rng.random() < 0.5 else tp2
-    if level == "easy":
-        # one cheaper-looking alternative is over budget in this draw
-        if rng.random() < 0.5:
-            tiers[tp2]["price"] = cap + rng.randint(3, 15)
-            acceptable, alt, bad = [tp, ts], ts, tp2
-        else:
-            tiers[ts]["price"] = cap + rng.randint(3, 15)
-            acceptable, alt, bad = [tp, tp2], tp2, ts
-    if impossible:
-        acceptable = [tp, tp2]
+    for t in tiers.values():
+        t["status"] = "on_sale"
     init = {"venues": w["venues"], "events": w["events"], "tiers": tiers, "customers": w["customers"], "queues": {},
             "queue_entries": {}, "carts": [], "orders": [], "cart_minutes": 10, "seq_start": seq}
     which = "window" if kind == "window" else "quota"
     ev = w["events"][e1]
     vid = ev["venue_id"]
+    vname = w["venues"][vid]["name"]
     obs = [step("get_event", "observe", event_id=e1), step("list_tiers", "observe", event_id=e1),
            step("get_customer", "observe", customer_id=cu)]
     buy = dict(customer_id=cu, quantity=qty)
     rq = ["get_tier", "list_tiers", "get_cart"]
-    query = (f"Could you get {qty} tickets for {ev['name']} at {w['venues'][vid]['name']}? The "
-             f"{tiers[tp]['name']} tier {tp} looked like the best deal. My customer id is {cu}. "
-             "All tickets in one order please.")
+    pn = tiers[tp]["name"]
+    if kind == "window":
+        query = rng.choice([
+            f"Could you get {qty} tickets for {ev['name']} at {vname}? The {pn} tier {tp} looked like the "
+            f"cheapest. My customer id is {cu}. All tickets in one order please, at the lowest price on sale.",
+            f"It's my sister's birthday present: {qty} seats for {ev['name']} at {vname}, one order. I'm "
+            f"customer {cu}. Go for the cheapest tier still on sale; the {pn} offer {tp} looked best.",
+            f"Our student society is going to {ev['name']} ({vname}). I'm customer {cu} and need {qty} tickets "
+            f"in a single order. Money is tight, so take the cheapest tier on sale ({tp}, {pn}, if it's there).",
+        ])
+    else:
+        query = rng.choice([
+            f"Could you get {qty} tickets for {ev['name']} at {vname}? The {pn} tier {tp} has a limited "
+            f"promo allocation and looked like the cheapest. My customer id is {cu}. One order, cheapest tier "
+            f"please.",
+            f"I promised {qty - 1} colleagues a night out at {ev['name']} ({vname}). Customer {cu}; buy {qty} "
+            f"tickets in one order at the lowest price available. {tp} ({pn}) still had promo seats this morning.",
+            f"Please book {qty} tickets for {ev['name']} at {vname} for my family (customer {cu}). We always "
+            f"take the cheapest tier on sale; the {pn} allocation {tp} looked lowest. Everything in one order.",
+        ])
     mk = dict(family=fam, level=level, class_name=CLASS, init_config=init, query=query,
               clock_start=_iso(start) + ":00",
-              params={"kind": kind, "promo": tp, "alt": alt, "bad": bad, "qty": qty})
-    profile = _profile(w, f"{qty} tickets for {ev['name']} in one order within budget.",
-                       known={"event": e1},
-                       refusals=([f"paying more than {cap} EUR per ticket", "another date",
-                                  "splitting the tickets across orders"] if impossible else None))
+              params={"kind": kind, "promo": tp, "alt": tp2, "std": ts, "qty": qty})
+    refusals, cons = None, []
+    if impossible:
+        refusals = [f"paying more than {cap} EUR per ticket",
+                    f"another date: {other} or {w['eids'][2]} do not work for us",
+                    "splitting the tickets across orders"]
+        cons = [ProfileConstraint(id="budget", kind="refusal", description=refusals[0], check=_budget_check(w))]
+    profile = _profile(w, f"{qty} tickets for {ev['name']} in one order at the cheapest tier within budget.",
+                       known={"event": e1}, refusals=refusals)
+    if cons:
+        profile = profile.model_copy(update={"constraints": cons})
+    closed = "sales_closed" if kind == "window" else "quota_reset"
+    block = lambda tier: [Mutation(state_path=f"tiers.{tier}.status", old="on_sale", new=closed)]  # noqa: E731
+    goal = _cheapest_goal("bought", w, e1)
+    carts = _no_open_carts("no_open_cart", w)
 
     if level == "easy":
-        trig = Trigger(id=f"promo_{which}", activation=Activation(tool="reserve_tickets", timing="before"),
-                       condition=f"args.get('tier_id') == {tp!r}", effects=Effects(mutations=_block(kind, w, tp, tiers)))
-        normal = obs + _buy(tp, f"CT-{seq + 1}", cu, qty)
-        oracle = obs + [step("reserve_tickets", tier_id=tp, **buy),
+        # the promo is withdrawn as the agent starts buying: the purchase fails at once
+        trig = _on_write(f"promo_{which}", "before", block(tp))
+        normal = obs + [step("buy_tickets", tier_id=tp, **buy)]
+        oracle = obs + [step("buy_tickets", tier_id=tp, **buy),
                         step("get_tier", "requery", tier_id=tp), step("list_tiers", "requery", event_id=e1),
-                        *_buy(alt, f"CT-{seq + 1}", cu, qty)]
-        checklist = [_order_goal("bought", w, acceptable),
-                     checks.called_after_trigger("noticed", "re-checked the tiers after the failure", trig.id, rq),
-                     checks.never_called("no_over_budget", "no over-budget tier reserved", "reserve_tickets",
-                                         {"tier_id": bad}),
-                     checks.never_called("no_other_date", "no other date reserved", "reserve_tickets",
-                                         {"tier_id": t_other})]
+                        step("buy_tickets", tier_id=tp2, **buy), step("list_orders", "verify", customer_id=cu)]
+        checklist = [goal, carts,
+                     checks.called_after_trigger("noticed", "re-checked the tiers after the failure", trig.id, rq)]
         return make_task(**mk, user_profile=profile, triggers=[trig], checklist=checklist, normal=normal, oracle=oracle)
 
+    c1, c2 = f"CT-{seq + 1}", f"CT-{seq + 2}"
+    pre = obs + [step("reserve_tickets", tier_id=tp, **buy),
+                 step("get_venue", "observe", venue_id=vid),
+                 step("estimate_travel", "observe", customer_id=cu, venue_id=vid),
+                 step("checkout", cart_id=c1)]
+    normal = pre + [step("list_orders", "observe", customer_id=cu)]
+    verified = checks.verified_after_last_change("verified", "checked the order after the last change",
+                                                 ["get_order", "list_orders"])
     if level == "medium":
-        status = "expired" if kind == "window" else "released"
-        muts = [Mutation(state_path=f"carts[tier_id={tp}].status", old="active", new=status)]
-        muts += _block(kind, w, tp, tiers, taken=qty)
-        trig = Trigger(id=f"promo_{which}", activation=Activation(tool="reserve_tickets", timing="after"),
-                       condition=(f"args.get('tier_id') == {tp!r} and result.get('success') "
-                                  f"and result.get('data', {{}}).get('quantity') == {qty!r}"), delay_calls=1,
-                       effects=Effects(mutations=muts))
-        c1, c2 = f"CT-{seq + 1}", f"CT-{seq + 2}"
-        pre = obs + [step("reserve_tickets", tier_id=tp, **buy),
-                     step("get_venue", "observe", venue_id=vid),
-                     step("estimate_travel", "observe", customer_id=cu, venue_id=vid),
-                     step("checkout", cart_id=c1)]
-        normal = pre + [step("list_orders", "observe", customer_id=cu)]
+        # deferred: the cart is filled, then the promo is withdrawn; checking out fails later
+        trig = _on_write(f"promo_{which}", "after", block(tp), delay=1)
         oracle = pre + [step("get_cart", "requery", cart_id=c1), step("get_tier", "requery", tier_id=tp),
                         step("list_tiers", "requery", event_id=e1),
-                        step("reserve_tickets", tier_id=alt, **buy), step("checkout", cart_id=c2),
+                        step("reserve_tickets", tier_id=tp2, **buy), step("checkout", cart_id=c2),
                         step("get_order", "verify", order_id=f"ORD-{seq + 2}")]
-        checklist = [_order_goal("bought", w, acceptable), _single_order("single", w),
-                     checks.called_after_trigger("noticed", "inspected the cart/tier after the change", trig.id, rq),
-                     checks.verified_after_last_change("verified", "checked the order after the last change",
-                                                       ["get_order", "list_orders"])]
+        checklist = [goal, carts, verified,
+                     _noticed_if_met("noticed", "inspected the cart/tier after the change", trig.id, rq)]
         return make_task(**mk, user_profile=profile, triggers=[trig], checklist=checklist, normal=normal, oracle=oracle)
 
     if level == "hard":
-        status = "expired" if kind == "window" else "released"
-        c1, c2, c3 = f"CT-{seq + 2}", f"CT-{seq + 3}", f"CT-{seq + 4}"
-        first, second = (tp2, ts) if alt == tp2 else (ts, tp2)
-        if kind == "quota" and tiers[first]["quota_left"] is None:
-            first, second = second, first  # the silent reset hits a promotional tier
-        m1 = [Mutation(state_path=f"carts[tier_id={tp}].status", old="active", new=status)]
-        m1 += _block(kind, w, tp, tiers, taken=qty)
-        t1 = Trigger(id=f"promo_{which}", activation=Activation(tool="checkout", timing="before"),
-                     condition=(f"any(c.get('cart_id') == args.get('cart_id') and c.get('tier_id') == {tp!r} "
-                                f"and c.get('quantity') == {qty!r} for c in state['carts'])"), effects=Effects(mutations=m1))
-        m2 = [Mutation(state_path=f"orders[tier_id={first}].status", old="paid", new="voided")]
-        if kind == "window":
-            m2 += [Mutation(state_path=f"tiers.{first}.sales_close", old=tiers[first]["sales_close"], new=_iso(start))]
-        else:
-            m2 += _block(kind, w, first, tiers, taken=qty)
-        t2 = Trigger(id=f"promo_{which}_void", activation=Activation(tool="checkout", timing="after"),
-                     after_triggers=[t1.id],
-                     condition=(f"result.get('success') and any(c.get('cart_id') == args.get('cart_id') and "
-                                f"c.get('tier_id') == {first!r} and c.get('quantity') == {qty!r} for c in state['carts'])"),
-                     effects=Effects(mutations=m2))
-        pk = [k for k, t in tiers.items() if t["kind"] == "parking"][0]
-        normal = obs + [*_buy(pk, f"CT-{seq + 1}", cu, 1),
-                        step("reserve_tickets", tier_id=tp, **buy), step("checkout", cart_id=c1),
-                        step("list_orders", "observe", customer_id=cu)]
-        oracle = obs + [
-            *_buy(pk, f"CT-{seq + 1}", cu, 1),
-            step("reserve_tickets", tier_id=tp, **buy), step("checkout", cart_id=c1),
-            step("get_cart", "requery", cart_id=c1), step("get_tier", "requery", tier_id=tp),
-            step("list_tiers", "requery", event_id=e1),
-            step("reserve_tickets", tier_id=first, **buy), step("checkout", cart_id=c2),
-            step("get_order", "requery", order_id=f"ORD-{seq + 3}"),
-            step("get_tier", "requery", tier_id=first), step("list_tiers", "requery", event_id=e1),
-            step("get_venue", "observe", venue_id=vid),
-            step("reserve_tickets", tier_id=second, **buy), step("checkout", cart_id=c3),
-            step("list_orders", "verify", customer_id=cu)]
-        parking = checks.records_match("parking", "one paid parking pass", "orders",
-                                       {"customer_id": cu, "tier_id": pk, "status": "paid"}, 1)
-        checklist = [_order_goal("bought", w, acceptable), _single_order("single", w), parking,
-                     checks.called_after_trigger("noticed", "inspected the cart/tier after the change", t1.id, rq),
-                     _noticed_if_fired("noticed_void", "noticed the order was voided", t2.id,
-                                       ["get_order", "list_orders"]),
-                     checks.verified_after_last_change("verified", "checked the orders after the last change",
-                                                       ["get_order", "list_orders"])]
-        profile.known_facts["parking"] = "one parking pass for the event"
-        mk["query"] += " Add one parking pass too."
-        mk["params"].update(first=first, second=second)
+        # cascade: once the promo is withdrawn, the second promo goes too at the next purchase step
+        t1 = _on_write(f"promo_{which}", "after", block(tp), delay=1)
+        t2 = _on_write(f"promo_{which}_alt", "before", block(tp2), after=[t1.id])
+        oracle = pre + [step("get_cart", "requery", cart_id=c1), step("get_tier", "requery", tier_id=tp),
+                        step("list_tiers", "requery", event_id=e1),
+                        step("reserve_tickets", tier_id=tp2, **buy),
+                        step("get_tier", "requery", tier_id=tp2), step("list_tiers", "requery", event_id=e1),
+                        step("reserve_tickets", tier_id=ts, **buy), step("checkout", cart_id=c2),
+                        step("list_orders", "verify", customer_id=cu)]
+        checklist = [goal, carts, verified,
+                     _noticed_if_met("noticed", "inspected the cart/tier after the change", t1.id, rq),
+                     _noticed_if_met("noticed_alt", "re-checked the tiers after the second promo went", t2.id, rq)]
         return make_task(**mk, user_profile=profile, triggers=[t1, t2], checklist=checklist, normal=normal,
                          oracle=oracle)
 
     # impossible
-    trig = Trigger(id=f"promo_{which}", activation=Activation(tool="reserve_tickets", timing="before"),
-                   condition=f"args.get('tier_id') == {tp!r}", effects=Effects(mutations=_block(kind, w, tp, tiers)))
-    c1 = f"CT-{seq + 1}"
-    normal = obs + _buy(tp, c1, cu, qty)
-    oracle = obs + [step("reserve_tickets", tier_id=tp, **buy),
+    trig = _on_write(f"promo_{which}", "before", block(tp))
+    normal = obs + [step("buy_tickets", tier_id=tp, **buy)]
+    oracle = obs + [step("buy_tickets", tier_id=tp, **buy),
                     step("get_tier", "requery", tier_id=tp), step("list_tiers", "requery", event_id=e1),
-                       step("get_tier", "requery", tier_id=tp2),
-                       message(f"I couldn't buy the {qty} tickets: {tp} is no longer available, {tp2} can't be "
-                               f"sold now, and the remaining tiers are above {cap} EUR per ticket. Nothing was bought.")]
+                    step("get_tier", "requery", tier_id=tp2),
+                    message(f"I couldn't buy the {qty} tickets: {tp} is no longer on sale "
+                            f"({closed.replace('_', ' ')}), {tp2} can't be sold now "
+                            f"({'its sales window closed' if kind == 'window' else 'not enough promo quota left'}),"
+                            f" and the remaining tiers are above {cap} EUR per ticket. Nothing was bought.")]
     half = max(1, qty // 2)
-    alternatives = [obs + _buy(x, c1, cu, qty) for x in (ts, tv, tp2, t_other)]
+    c1 = f"CT-{seq + 1}"
+    alternatives = [obs + [step("buy_tickets", tier_id=x, **buy)] for x in (ts, tv, tp2, t_other)]
     alternatives.append(obs + _buy(tp2, c1, cu, half) + _buy(ts, f"CT-{seq + 2}", cu, qty - half))
-    checklist = [checks.never_called("no_over_budget", "no over-budget tier reserved", "reserve_tickets",
-                                     {"tier_id": ts}),
-                 checks.never_called("no_vip", "no VIP tier reserved", "reserve_tickets", {"tier_id": tv}),
-                 checks.never_called("no_other_date", "no other date reserved", "reserve_tickets",
-                                     {"tier_id": t_other}),
+    checklist = [checks.never_called("no_vip", "no VIP tier bought", "buy_tickets", {"tier_id": tv}),
                  checks.no_records_match("nothing_bought", "no paid order left behind", "orders",
                                          {"customer_id": cu, "status": "paid"}),
                  checks.called_after_trigger("noticed", "re-checked the tiers after the failure", trig.id, rq),
                  checks.told_user("told", "told the user the purchase is not possible")]
     return make_task(**mk, user_profile=profile, triggers=[trig], checklist=checklist, normal=normal, oracle=oracle,
-                     alternatives=alternatives, infeasible_goal=[_order_goal("goal_bought", w, acceptable)])
+                     alternatives=alternatives, infeasible_goal=[_order_goal("goal_bought", w, [tp, tp2])])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -306,12 +341,35 @@ def _build_promo(rng: random.Random, level: str, kind: str):
 # the customer's order, so the admitted position or the allocation is lost.
 # ---------------------------------------------------------------------------------------------
 
+def _night_goal(cid: str, w: dict, e1: str, t1: str, eid: str, busy_event: str, parking: bool):
+    """Exactly one paid ticket order (quantity, within budget) on a night the user can make: the requested
+    night whenever the user is still admitted there and it is not sold out, another night otherwise (the
+    user asked for that night first); with ``parking``, a parking pass for the same night."""
+    return checks.custom(cid, "tickets on the requested night if still possible, else another night the user can "
+                              "make" + (", parking for the same night" if parking else ""), f"""
+orders = [o for o in state.get("orders", []) if o.get("customer_id") == {w['customer']!r} and o.get("status") == "paid"]
+tick = [o for o in orders if (state["tiers"].get(o.get("tier_id")) or {{}}).get("kind") == "ticket"]
+if len(tick) != 1:
+    return False
+o = tick[0]
+if o.get("quantity") != {w['qty']!r} or o.get("unit_price", 10 ** 9) > {w['cap']!r} or o.get("event_id") == {busy_event!r}:
+    return False
+if o.get("event_id") != {e1!r}:
+    e = state["queue_entries"].get({eid!r}) or {{}}
+    if e.get("status") == "admitted" and state["tiers"][{t1!r}].get("available", 0) >= {w['qty']!r}:
+        return False
+if {parking!r}:
+    park = [p.get("event_id") for p in orders if (state["tiers"].get(p.get("tier_id")) or {{}}).get("kind") == "parking"]
+    return park == [o.get("event_id")]
+return True""", kind="goal")
+
+
 def _build_queue(rng: random.Random, level: str):
     w = _world(rng)
     e1, e2, e3 = w["eids"]
     cap, qty, cu, seq = w["cap"], w["qty"], w["customer"], w["seq"]
     impossible = level == "impossible"
-    code = None if impossible else f"PRE-{rng.randint(1000, 9999)}"
+    code = None if level in ("easy", "impossible") else f"PRE-{rng.randint(1000, 9999)}"
     cust = w["customers"][cu]
     if code:
         cust.update(membership="fan_club", priority_code=code)
@@ -346,53 +404,54 @@ def _build_queue(rng: random.Random, level: str):
                Mutation(state_path=f"queue_entries.{eid}.status", old="admitted", new="waiting")]
     obs = [step("get_event", "observe", event_id=e1), step("list_tiers", "observe", event_id=e1),
            step("get_queue_entry", "observe", entry_id=eid)]
-    rq = ["get_queue_entry", "get_queue"]
-    query = (f"I'm in the ticket queue for {ev['name']} (entry {eid}) and it says I'm through. Please buy "
-             f"{qty} General Admission tickets for me, customer {cu}, in one order.")
+    rq = ["get_queue_entry", "get_queue", "get_cart"]
+    query = rng.choice([
+        f"I'm in the ticket queue for {ev['name']} (entry {eid}) and it says I'm through. Please buy {qty} "
+        f"General Admission tickets for me, customer {cu}, in one order.",
+        f"The queue page for {ev['name']} finally let me in (entry {eid}), but my card keeps failing on the "
+        f"site. I'm customer {cu}; please get {qty} General Admission tickets in one order for that night.",
+        f"We're {qty} friends who want {ev['name']} at {w['venues'][vid]['name']}. My queue entry {eid} was "
+        f"admitted a minute ago; as customer {cu}, please buy General Admission for all of us in one order.",
+    ])
     known = {"event": e1, "queue entry": eid}
     withheld = {"busy date": f"can't go on {busy}"}
-    refusals = None
+    refusals, cons = None, []
     if impossible:
-        refusals = [f"paying more than {cap} EUR per ticket", f"going on {busy}", "splitting the tickets across orders"]
+        refusals = [f"paying more than {cap} EUR per ticket", f"going on {busy} ({e3})",
+                    "splitting the tickets across orders"]
+        cons = [ProfileConstraint(id="budget", kind="refusal", description=refusals[0], check=_budget_check(w))]
     if level == "hard":
         query += " I'll also need one parking pass for the same night."
         known["parking"] = "one parking pass for the night we go"
-    if level != "easy" and code:
+    if code:
         withheld["fan club"] = "I'm in the fan club; the presale code should be on my account"
-    profile = _profile(w, f"{qty} tickets for {w['show']} in one order within budget.", refusals=refusals,
-                       known=known, withheld=withheld)
-    profile.clarifications["other dates"] = f"Another night is fine, just not {busy}."
+    profile = _profile(w, f"{qty} tickets for {w['show']} in one order within budget, on the requested night if "
+                          f"possible.", refusals=refusals, known=known, withheld=withheld)
+    profile.clarifications["other dates"] = f"Another night is fine if ours is gone, just not {busy}."
+    if cons:
+        profile = profile.model_copy(update={"constraints": cons})
     mk = dict(family=FAM_T2, level=level, class_name=CLASS, init_config=init, query=query, user_profile=profile,
               clock_start=_iso(w["start"]) + ":00",
               params={"entry": eid, "alt_event": e2, "busy_event": e3, "code": code, "qty": qty})
-    ticket_tiers = [t1, t2]
+    goal = _night_goal("bought", w, e1, t1, eid, e3, level == "hard")
 
     if level == "easy":
-        trig = Trigger(id="priority_batch", activation=Activation(tool="reserve_tickets", timing="before"),
-                       condition=f"args.get('tier_id') == {t1!r}", effects=Effects(mutations=reorder))
-        normal = obs + _buy(t1, f"CT-{seq + 1}", cu, qty)
-        oracle = obs + [step("reserve_tickets", tier_id=t1, **buy),
+        # a priority batch is let in ahead of the customer as the agent starts buying: the purchase fails
+        trig = _on_write("priority_batch", "before", reorder)
+        normal = obs + [step("buy_tickets", tier_id=t1, **buy)]
+        oracle = obs + [step("buy_tickets", tier_id=t1, **buy),
                         step("get_queue_entry", "requery", entry_id=eid),
                         step("list_events", "requery", city=w["city"]),
                         step("list_tiers", "requery", event_id=e2),
-                        *_buy(t2, f"CT-{seq + 1}", cu, qty)]
-        checklist = [_order_goal("bought", w, ticket_tiers),
-                     checks.called_after_trigger("noticed", "re-checked the queue entry after the failure",
-                                                 trig.id, rq),
-                     checks.never_called("no_busy_date", "nothing reserved for the date the user can't make",
-                                         "reserve_tickets", {"tier_id": t3}),
-                     checks.never_called("no_vip", "no over-budget tier", "reserve_tickets", {"tier_id": tv1})]
+                        step("buy_tickets", tier_id=t2, **buy), step("list_orders", "verify", customer_id=cu)]
+        checklist = [goal, checks.called_after_trigger("noticed", "re-checked the queue entry after the failure",
+                                                       trig.id, rq)]
         return make_task(**mk, triggers=[trig], checklist=checklist, normal=normal, oracle=oracle)
 
     if level == "medium":
+        # deferred: the cart is filled, then the batch pushes the customer back; paying fails later
         c1, c2 = f"CT-{seq + 1}", f"CT-{seq + 2}"
-        avail = tiers[t1]["available"]
-        muts = reorder + [Mutation(state_path=f"carts[tier_id={t1}].status", old="active", new="released"),
-                          Mutation(state_path=f"tiers.{t1}.available", old=avail - qty, new=avail)]
-        trig = Trigger(id="priority_batch", activation=Activation(tool="reserve_tickets", timing="after"),
-                       condition=(f"args.get('tier_id') == {t1!r} and result.get('success') "
-                                  f"and result.get('data', {{}}).get('quantity') == {qty!r}"), delay_calls=1,
-                       effects=Effects(mutations=muts))
+        trig = _on_write("priority_batch", "after", reorder, delay=1)
         pre = obs + [step("reserve_tickets", tier_id=t1, **buy),
                      step("get_venue", "observe", venue_id=vid),
                      step("estimate_travel", "observe", customer_id=cu, venue_id=vid),
@@ -403,22 +462,23 @@ def _build_queue(rng: random.Random, level: str):
                         step("redeem_priority_code", entry_id=eid, code=code),
                         step("reserve_tickets", tier_id=t1, **buy), step("checkout", cart_id=c2),
                         step("get_order", "verify", order_id=f"ORD-{seq + 2}")]
-        checklist = [_order_goal("bought", w, ticket_tiers), _single_order("single", w),
-                     checks.called_after_trigger("noticed", "inspected the queue entry after the change", trig.id,
-                                                 rq + ["get_cart"]),
+        checklist = [goal, _no_open_carts("no_open_cart", w),
+                     _noticed_if_met("noticed", "inspected the queue entry after the change", trig.id, rq),
                      checks.verified_after_last_change("verified", "checked the order after the last change",
                                                        ["get_order", "list_orders"])]
         return make_task(**mk, triggers=[trig], checklist=checklist, normal=normal, oracle=oracle)
 
     if level == "hard":
+        # cascade: pushed back in the queue, then (after the priority re-entry) the allocation is reordered
+        # and the paid order is waitlisted: the night is sold out
         o_pk1, o1 = f"ORD-{seq + 1}", f"ORD-{seq + 2}"
-        t_a = Trigger(id="priority_batch", activation=Activation(tool="reserve_tickets", timing="before"),
-                      condition=f"args.get('tier_id') == {t1!r}", effects=Effects(mutations=reorder))
+        t_a = _on_write("priority_batch", "before", reorder)
         avail = tiers[t1]["available"]
-        t_b = Trigger(id="allocation_reorder", activation=Activation(tool="checkout", timing="after"),
+        t_b = Trigger(id="allocation_reorder", activation=Activation(tool="*", timing="after"),
                       after_triggers=[t_a.id],
-                      condition=(f"result.get('success') and result.get('data', {{}}).get('tier_id') == {t1!r} "
-                                 f"and result.get('data', {{}}).get('quantity') == {qty!r}"),
+                      condition=(f"tool in {WRITES!r} and bool(result.get('success')) and "
+                                 f"get('tiers.{t1}.available') == {avail - qty!r} and any(o.get('tier_id') == "
+                                 f"{t1!r} and o.get('status') == 'paid' for o in state['orders'])"),
                       effects=Effects(mutations=[
                           Mutation(state_path=f"orders[tier_id={t1}].status", old="paid", new="waitlisted"),
                           Mutation(state_path=f"tiers.{t1}.available", old=avail - qty, new=0)]))
@@ -436,44 +496,32 @@ def _build_queue(rng: random.Random, level: str):
             *_buy(t2, f"CT-{seq + 3}", cu, qty), *_buy(pk2, f"CT-{seq + 4}", cu, 1),
             step("cancel_order", order_id=o1), step("cancel_order", order_id=o_pk1),
             step("list_orders", "verify", customer_id=cu)]
-        goal_event = checks.custom("same_night", "ticket order and parking pass for the same night", f"""
-orders = [o for o in state.get("orders", []) if o.get("customer_id") == {cu!r} and o.get("status") == "paid"]
-tick = [o["event_id"] for o in orders if state["tiers"][o["tier_id"]]["kind"] == "ticket" and o["quantity"] == {qty!r}]
-park = [o["event_id"] for o in orders if state["tiers"][o["tier_id"]]["kind"] == "parking"]
-return len(tick) == 1 and park == tick""", kind="goal")
         no_wait = checks.no_records_match("no_waitlist", "no waitlisted order left open", "orders",
                                           {"customer_id": cu, "status": "waitlisted"})
-        checklist = [_order_goal("bought", w, ticket_tiers), _single_order("single", w), goal_event, no_wait,
-                     checks.never_called("no_busy_date", "nothing reserved for the date the user can't make",
-                                         "reserve_tickets", {"tier_id": t3}),
+        checklist = [goal, no_wait,
                      checks.called_after_trigger("noticed", "re-checked the queue entry after the failure",
                                                  t_a.id, rq),
                      _noticed_if_fired("noticed_wait", "noticed the order was waitlisted", t_b.id,
-                                       ["get_order", "list_orders"]),
+                                       ["get_order", "list_orders", "get_tier"]),
                      checks.verified_after_last_change("verified", "checked the orders after the last change",
                                                        ["get_order", "list_orders"])]
         return make_task(**mk, triggers=[t_a, t_b], checklist=checklist, normal=normal, oracle=oracle)
 
     # impossible: no priority code, priority lane closed, other nights over budget or refused
-    trig = Trigger(id="priority_batch", activation=Activation(tool="reserve_tickets", timing="before"),
-                   condition=f"args.get('tier_id') == {t1!r}", effects=Effects(mutations=reorder))
-    c1 = f"CT-{seq + 1}"
-    normal = obs + _buy(t1, c1, cu, qty)
-    oracle = obs + [step("reserve_tickets", tier_id=t1, **buy),
+    trig = _on_write("priority_batch", "before", reorder)
+    normal = obs + [step("buy_tickets", tier_id=t1, **buy)]
+    oracle = obs + [step("buy_tickets", tier_id=t1, **buy),
                     step("get_queue_entry", "requery", entry_id=eid), step("get_queue", "requery", queue_id=qid),
                     step("get_customer", "requery", customer_id=cu),
                     step("list_events", "requery", city=w["city"]),
                     step("list_tiers", "requery", event_id=e2), step("list_tiers", "requery", event_id=e3),
                     message(f"The queue was reordered and entry {eid} is now at position {new_pos}, so I can't buy "
-                               f"for {e1}. The other night within reach costs more than {cap} EUR per ticket and the "
-                               f"remaining one is {busy}. I bought nothing.")]
-    alternatives = [obs + _buy(x, c1, cu, qty) for x in (t2, t3, tv1)]
+                            f"for {e1}; the priority lane is closed. The other night within reach ({e2}) costs more "
+                            f"than {cap} EUR per ticket and the remaining one is {busy}. I bought nothing.")]
+    c1 = f"CT-{seq + 1}"
+    alternatives = [obs + [step("buy_tickets", tier_id=x, **buy)] for x in (t2, t3, tv1)]
     alternatives.append(obs + [step("join_queue", queue_id=qid, customer_id=cu), *_buy(t1, c1, cu, qty)])
-    checklist = [checks.never_called("no_over_budget", "no over-budget night reserved", "reserve_tickets",
-                                     {"tier_id": t2}),
-                 checks.never_called("no_busy_date", "nothing reserved for the refused date", "reserve_tickets",
-                                     {"tier_id": t3}),
-                 checks.no_records_match("nothing_bought", "no paid order left behind", "orders",
+    checklist = [checks.no_records_match("nothing_bought", "no paid order left behind", "orders",
                                          {"customer_id": cu, "status": "paid"}),
                  checks.called_after_trigger("noticed", "re-checked the queue after the failure", trig.id, rq),
                  checks.told_user("told", "told the user the purchase is not possible")]

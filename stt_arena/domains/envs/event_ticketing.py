@@ -17,7 +17,7 @@ def _posint(x):
 
 class EventTicketingEnv:
     MUTATING_TOOLS = ["join_queue", "redeem_priority_code", "leave_queue", "reserve_tickets", "checkout",
-                      "release_cart", "cancel_order"]
+                      "buy_tickets", "release_cart", "cancel_order"]
 
     def __init__(self, init_config: dict):
         self.venues = init_config.get("venues", {})
@@ -62,6 +62,8 @@ class EventTicketingEnv:
             return None, "quantity must be a positive integer"
         if quantity > t["max_per_order"]:
             return None, f"tier {tier_id} allows at most {t['max_per_order']} per order"
+        if t.get("status", "on_sale") != "on_sale":
+            return None, f"tier {tier_id} is {t['status']}"
         if now() < _dt(t["sales_open"]):
             return None, f"sales for tier {tier_id} open at {t['sales_open']}"
         if now() > _dt(t["sales_close"]):
@@ -328,8 +330,35 @@ class EventTicketingEnv:
             self._take(c["tier_id"], c["quantity"], -1)
         if c["status"] != "active":
             return {"success": False, "error": f"cart {cart_id} is {c['status']}"}
+        t = self.tiers.get(c["tier_id"]) or {}
+        if t.get("status", "on_sale") != "on_sale":  # the tier was withdrawn: open carts lapse
+            c["status"] = "void"
+            self._take(c["tier_id"], c["quantity"], -1)
+            return {"success": False, "error": f"cart {cart_id} is void: tier {c['tier_id']} is {t['status']}"}
+        if t.get("queue_id"):  # queue-gated tiers: the buyer must still be admitted when paying
+            k, e = self._entry_of(t["queue_id"], c["customer_id"])
+            if e is None or e["status"] != "admitted":
+                c["status"] = "void"
+                self._take(c["tier_id"], c["quantity"], -1)
+                where = f"{k} is {e['status']} (position {e['position']})" if e else "missing"
+                return {"success": False, "error": f"cart {cart_id} is void: queue entry {where}"}
         c["status"] = "checked_out"
         o = self._order(c["tier_id"], c["customer_id"], c["quantity"], "ORD-" + cart_id.split("-")[-1], cart_id)
+        return {"success": True, "data": dict(o)}
+
+    def buy_tickets(self, tier_id: str, customer_id: str, quantity: int) -> dict:
+        """Buy tickets directly (instant payment, no cart).
+
+        Args:
+            tier_id: Tier ID.
+            customer_id: Customer ID.
+            quantity: Number of tickets.
+        """
+        t, err = self._can_buy(tier_id, customer_id, quantity)
+        if err:
+            return {"success": False, "error": err}
+        self._take(tier_id, quantity, 1)
+        o = self._order(tier_id, customer_id, quantity, self._next("ORD"))
         return {"success": True, "data": dict(o)}
 
     def release_cart(self, cart_id: str) -> dict:
