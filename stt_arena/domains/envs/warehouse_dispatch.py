@@ -17,7 +17,7 @@ def _iso(t):
 
 
 class WarehouseDispatchEnv:
-    MUTATING_TOOLS = ["add_order_to_wave", "remove_order_from_wave", "release_wave", "recall_wave",
+    MUTATING_TOOLS = ["add_order_to_wave", "remove_order_from_wave", "release_wave", "recall_wave", "unload_order",
                       "complete_task", "assign_dock", "load_order", "hold_order", "dispatch_truck"]
 
     def __init__(self, init_config: dict):
@@ -324,6 +324,26 @@ class WarehouseDispatchEnv:
         o["truck_id"] = truck_id
         return {"success": True, "data": {"order_id": order_id, "truck_id": truck_id,
                                           "truck_load": tr["loaded_pallets"]}}
+
+    def unload_order(self, order_id: str) -> dict:
+        """Take a loaded (not yet shipped) order off its truck; it goes back to packed.
+
+        Args:
+            order_id: Order ID.
+        """
+        o = self.orders.get(order_id)
+        if o is None:
+            return {"success": False, "error": f"order {order_id} not found"}
+        if o["status"] != "loaded":
+            return {"success": False, "error": f"order {order_id} is {o['status']}"}
+        tr = self.trucks.get(o.get("truck_id") or "")
+        if tr is not None:
+            if tr["status"] != "docked":
+                return {"success": False, "error": f"truck {o['truck_id']} is {tr['status']}"}
+            tr["loaded_pallets"] = max(0, tr["loaded_pallets"] - o["pallets"])
+        o["status"] = "packed"
+        o["truck_id"] = None
+        return {"success": True, "data": {"order_id": order_id, "status": "packed"}}
 
     def hold_order(self, order_id: str) -> dict:
         """Put an order that is not yet loaded on hold (removes it from an open wave).
