@@ -4,6 +4,8 @@ Each promise of the threat model is asserted from the harness's side."""
 import json
 import os
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -290,3 +292,34 @@ except MemoryError:
     return {'success': True, 'data': 'MemoryError'}
 """
     assert run(ex, body) == "MemoryError"
+
+
+DETACHED = ("import os, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n        time.sleep(60)\n"
+            "    os._exit(0)\ntime.sleep(0.2)\nreturn {'success': True}")
+
+
+def test_nothing_survives_the_executor_or_a_killed_harness(tmp_path):
+    with Executor(limits=UNGUARDED) as ex:
+        ep = ex.open(make_task(attack_env(DETACHED), "E"))
+        ns = os.readlink(f"/proc/{ep.pid}/ns/pid")
+        ep.call("attack")
+        assert len(pid_ns_members(ns)) >= 2
+    deadline = time.time() + 5  # the executor closed without closing the episode
+    while pid_ns_members(ns) and time.time() < deadline:
+        time.sleep(0.05)
+    assert pid_ns_members(ns) == []
+
+    script = tmp_path / "harness.py"  # a harness killed with SIGKILL mid-episode
+    script.write_text(
+        "import os, sys\nsys.path.insert(0, %r)\nfrom stt_arena.sandbox.executor import Executor\n"
+        "from tests.helpers import attack_env, make_task\nex = Executor(limits=%r)\n"
+        "ep = ex.open(make_task(attack_env(%r), 'E'))\nep.call('attack')\n"
+        "print(os.readlink(f'/proc/{ep.pid}/ns/pid'), flush=True)\nos.kill(os.getpid(), 9)\n"
+        % (str(Path(__file__).resolve().parents[1]), UNGUARDED, DETACHED))
+    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    ns = r.stdout.strip()
+    assert ns.startswith("pid:["), r.stdout + r.stderr
+    deadline = time.time() + 5
+    while pid_ns_members(ns) and time.time() < deadline:
+        time.sleep(0.05)
+    assert pid_ns_members(ns) == []
