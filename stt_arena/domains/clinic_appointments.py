@@ -308,6 +308,12 @@ def _decoy(W: _World, clinic: str | None = None) -> str:
     return W.slot(clinic or W.C1, W.at(16, rng_min(W)), book_by=W.at(15, 0))
 
 
+def _far(W: _World) -> str:
+    """An open slot before the preferred alternative, but at a clinic beyond the patient's travel limit: the
+    first slot that accepts a booking is not the answer."""
+    return W.slot(W.CF2, W.at(12, 0), book_by=W.at(11, 30))
+
+
 def rng_min(W: _World) -> int:
     return W.rng.choice([0, 15, 30])
 
@@ -330,6 +336,7 @@ def build_t1(rng: random.Random, level: str):
     if level == "easy":
         s1 = W.slot(W.C1, W.at(10, rng.choice([0, 30])), book_by=W.after_t0(15))
         _decoy(W)
+        _far(W)
         good_c, bad_c = rng.sample([W.C2, W.C3], 2)
         good = W.slot(good_c, W.at(13, rng.choice([0, 30])), book_by=W.at(12))
         W.slot(bad_c, W.at(11, 0), book_by=W.after_t0(20))
@@ -344,6 +351,7 @@ def build_t1(rng: random.Random, level: str):
     elif level == "medium":
         s1 = W.slot(W.C1, W.at(10, rng.choice([0, 30])), book_by=W.after_t0(20))
         _decoy(W)
+        _far(W)
         s2 = W.slot(W.C2, W.at(13, rng.choice([0, 30])), book_by=W.at(12))
         W.slot(W.C3, W.at(11, 0), book_by=W.after_t0(25))
         W.slot(W.CF, W.at(9, 30))
@@ -361,6 +369,7 @@ def build_t1(rng: random.Random, level: str):
     elif level == "hard":
         s1 = W.slot(W.C1, W.at(10, 0), book_by=W.after_t0(20))
         _decoy(W)
+        _far(W)
         s2 = W.slot(W.C2, W.at(11, 0), book_by=W.at(9, 45))
         s3 = W.slot(W.C3, W.at(14, rng.choice([0, 30])), book_by=W.at(13))
         W.slot(W.CF, W.at(12, 30))
@@ -444,6 +453,7 @@ def _slot_change(rng: random.Random, level: str, kind: str):
     if level == "easy":
         s1 = W.slot(W.C1, W.at(10, rng.choice([0, 30])))
         _decoy(W)
+        _far(W)
         good_c, bad_c = rng.sample([W.C2, W.C3], 2)
         good = W.slot(good_c, W.at(13, rng.choice([0, 30])))
         if kind == "T2":
@@ -461,6 +471,7 @@ def _slot_change(rng: random.Random, level: str, kind: str):
     elif level == "medium":
         s1 = W.slot(W.C1, W.at(10, rng.choice([0, 30])))
         _decoy(W)
+        _far(W)
         s2 = W.slot(W.C2, W.at(13, rng.choice([0, 30])))
         W.slot(W.CF, W.at(11, 0))
         triggers = [silent("slot_change", "book_appointment", s1, W.CF, W.PU, delay=1)]
@@ -478,6 +489,7 @@ def _slot_change(rng: random.Random, level: str, kind: str):
     elif level == "hard":
         s1 = W.slot(W.C1, W.at(10, rng.choice([0, 30])))
         _decoy(W)
+        _far(W)
         s2 = W.slot(W.C2, W.at(12, 0))
         s3 = W.slot(W.C3, W.at(14, rng.choice([0, 30])))
         W.slot(W.CF, W.at(11, 0))
