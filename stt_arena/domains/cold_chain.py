@@ -55,9 +55,89 @@ def _ok(bid, labs, avoid):
 '''
 
 
+_PREF = '''
+def _dist(src, dst, veh):
+    """Shortest minutes over open routes and operational sites for vehicle type veh (None: unreachable)."""
+    sites = state["sites"]
+    if sites.get(src, {}).get("status") != "operational" or sites.get(dst, {}).get("status") != "operational":
+        return None
+    best, todo, done = {src: 0}, [src], set()
+    while todo:
+        todo.sort(key=lambda n: best[n])
+        n = todo.pop(0)
+        if n in done:
+            continue
+        done.add(n)
+        if n == dst:
+            return best[n]
+        for r in state["routes"].values():
+            if r["status"] != "open" or veh not in r["vehicles"]:
+                continue
+            for a, b in ((r["a"], r["b"]), (r["b"], r["a"])):
+                if a == n and sites.get(b, {}).get("status") == "operational" and best[n] + r["minutes"] < best.get(b, 10 ** 9):
+                    best[b] = best[n] + r["minutes"]
+                    todo.append(b)
+    return None
+
+
+def _lab_open(lid, bid):
+    """Could the box still reach lab lid in its receiving window (from the time it was dispatched)?"""
+    from datetime import datetime, timedelta
+    lab, box = state["labs"][lid], state["boxes"][bid]
+    sh = state["shipments"][box["shipment"]]
+    if lab["status"] != "receiving" or box["sample_type"] not in lab["accepts"]:
+        return False
+    if lab["booked"] >= lab["capacity"] and sh["lab_id"] != lid:
+        return False
+    m = _dist(box["site"], lab["site"], state["couriers"][sh["courier_id"]]["vehicle"])
+    if m is None:
+        return False
+    eta = (datetime.fromisoformat(sh["dispatched_at"]) + timedelta(minutes=m + 10)).isoformat()
+    return lab["window_open"] <= eta <= lab["window_close"] and eta <= box["expires_at"]
+
+
+def _ranked(bid, ranking):
+    """The user's lab order: the box goes to the first lab of ranking that can still take it."""
+    sh = state["shipments"][state["boxes"][bid]["shipment"]]
+    for lid in ranking:
+        if lid == sh["lab_id"]:
+            return True
+        if _lab_open(lid, bid):
+            return False
+    return False
+
+
+def _relay(bid, hub):
+    """The user's relay order: a van courier, the one with the latest shift at its handoff site, at the
+    planned hub unless no van there can still take the box."""
+    sh = state["shipments"][state["boxes"][bid]["shipment"]]
+    c = state["couriers"][sh["courier_id"]]
+    if c["vehicle"] != "van":
+        return False
+    def vans(site):
+        return [o for o in state["couriers"].values() if o["status"] == "available" and o["site"] == site
+                and o["vehicle"] == "van" and o["shift_end"] >= sh["eta"]]
+    if any(o["shift_end"] > c["shift_end"] for o in vans(c["site"])):
+        return False
+    h = state["sites"][hub]
+    if c["site"] != hub and h["status"] == "operational" and h.get("dock") == "open" and vans(hub):
+        return False
+    return True
+'''
+
+
 def goal(cid: str, desc: str, bids: list[str], labs: list[str] | None = None, avoid: list[str] | None = None,
-         no_recharge: bool = False):
-    body = _GOAL + f"\nok = all(_ok(b, {labs or []!r}, {avoid or []!r}) for b in {bids!r})\n"
+         no_recharge: bool = False, ranking: list[str] | None = None, van: bool = False, relay: str = ""):
+    """Valid delivery of every box; with ``ranking`` / ``van`` / ``relay`` also the user's stated order."""
+    body = _GOAL + (_PREF if ranking or relay else "")
+    body += f"\nok = all(_ok(b, {labs or []!r}, {avoid or []!r}) for b in {bids!r})\n"
+    if ranking:
+        body += f"ok = ok and all(_ranked(b, {ranking!r}) for b in {bids!r})\n"
+    if van:
+        body += ("ok = ok and all(state['couriers'][state['shipments'][state['boxes'][b]['shipment']]['courier_id']]"
+                 f"['vehicle'] == 'van' for b in {bids!r})\n")
+    if relay:
+        body += f"ok = ok and all(_relay(b, {relay!r}) for b in {bids!r})\n"
     if no_recharge:
         body += "ok = ok and not any(e['tool'] == 'recharge_coolant' and e['success'] for e in log)\n"
     body += "return ok\n"
@@ -194,94 +274,136 @@ def _sh(w, k: int) -> str:
     return f"SH-{w['seq'] + k}"
 
 
+SITUATIONS = {
+    "T1": ["The trial's day-1 pharmacokinetic draw has just finished.",
+           "A patient travelled two hours for this biopsy, so the sample must not be lost.",
+           "The sponsor's monitor checks tomorrow that every sample arrived the same day."],
+    "ST2": ["There are reports of power cuts in the city this morning.",
+            "Today's samples belong to the interim analysis, which is due this week.",
+            "The lab asked for the samples as early as possible today."],
+    "S3": ["The road authority announced works around the hubs this week.",
+           "It is the first shipment under the new transport contract.",
+           "The samples are for a rare-disease cohort and cannot be redrawn."],
+    "ST3": ["The courier's shift was cut short by the dispatcher this morning.",
+            "Traffic held the courier up and the shift will end before the lab.",
+            "The courier has to leave early for a family matter."],
+}
+
+
+def _rank_txt(w) -> str:
+    return (f"If {w['LA']} cannot receive it today, send it to {w['LD']}, and only if that fails to {w['LB']}.")
+
+
+def _lab_query(w, ctype, rng, boxes, courier, van=False):
+    st = w["stype"]
+    sit = rng.choice(SITUATIONS[ctype])
+    vtxt = " The samples may only travel in a refrigerated van." if van else ""
+    what = " and ".join(boxes)
+    return (f"{sit} Box{'es' if len(boxes) > 1 else ''} {what} with {st} samples for study {w['study']} "
+            f"{'are' if len(boxes) > 1 else 'is'} ready at {w['CL']}; please have courier {courier} take "
+            f"{'them' if len(boxes) > 1 else 'it'} to {_lab(w, 'LA')['name']} ({w['LA']}) today. "
+            f"{_rank_txt(w)}{vtxt}")
+
+
+def _ranking(w):
+    return [w["LA"], w["LD"], w["LB"]]
+
+
+def _known(w, extra=None):
+    known = {"box": w["B1"], "sample_type": w["stype"], "pickup_site": w["CL"], "courier": w["K"][0],
+             "lab order": f"{w['LA']}, then {w['LD']}, then {w['LB']}"}
+    known.update(extra or {})
+    return known
+
+
+def _withheld(w):
+    return {"study_code": w["study"], "box_expiry": w["cfg"]["boxes"][w["B1"]]["expires_at"]}
+
+
+def _start_trig(tid, muts):
+    """A change announced right after the agent starts (it lands one call later): deferred, whatever the
+    agent does first."""
+    return _trig(tid, "*", "True", muts, timing="after", delay=1)
+
+
+def _labs_solvable(fam, level, w, rng, ctype, trig_easy, trig_med, silent1, silent2, det_tools, van=False,
+                   what=""):
+    """The three solvable levels shared by T1, ST2 and S3: the box's lab becomes unusable; the user's lab order
+    picks the next one. easy: at the dispatch (explicit); medium: announced right after the start, the dispatch
+    fails later; hard: silently after dispatch, then the redirected lab fails too (cascade)."""
+    B1, K, LA, LD, LB = w["B1"], w["K"], w["LA"], w["LD"], w["LB"]
+    st = w["stype"]
+    query = _lab_query(w, ctype, rng, [B1], K[0], van)
+    profile = _profile(w, f"{B1} received today by the first lab of the user's order that can take it", _known(w),
+                       _withheld(w))
+    g = goal("delivered", "box received by the first lab of the user's order that can still take it", [B1],
+             ranking=_ranking(w), van=van)
+    normal = [step("get_box", "observe", box_id=B1), step("dispatch_box", box_id=B1, courier_id=K[0], lab_id=LA)]
+    if level in ("easy", "medium"):
+        trig = [trig_easy] if level == "easy" else [trig_med]
+        tid = trig[0].id
+        oracle = [step("get_box", "observe", box_id=B1), step("list_labs", "observe", sample_type=st),
+                  step("dispatch_box", box_id=B1, courier_id=K[0], lab_id=LA)] + \
+            [step(t, "requery", **a) for t, a in det_tools[:1]] + \
+            [step("dispatch_box", box_id=B1, courier_id=K[0], lab_id=LD),
+             message(f"{what}; {B1} goes to {LD}, the next lab on your list.")]
+        cl = [g, checks.called_after_trigger("detect", "re-checked after the change", tid,
+                                             sorted({t for t, _ in det_tools} | {"get_lab", "list_labs"}))]
+        return _task(fam, level, w, query, profile, trig, cl, normal, oracle)
+    sh = _sh(w, 1)
+    trig = [silent1, silent2]
+    oracle = [step("get_box", "observe", box_id=B1), step("list_labs", "observe", sample_type=st),
+              step("dispatch_box", box_id=B1, courier_id=K[0], lab_id=LA),
+              step("get_shipment", "requery", shipment_id=sh)] + [step(t, "requery", **a) for t, a in det_tools[:1]] + \
+        [step("redirect_shipment", shipment_id=sh, lab_id=LD),
+         step("get_shipment", "requery", shipment_id=sh)] + [step(t, "requery", **a) for t, a in det_tools[1:2]] + \
+        [step("redirect_shipment", shipment_id=sh, lab_id=LB), step("list_shipments", "verify"),
+         message(f"{what}, and then {LD} could not take it either; {B1} now goes to {LB}.")]
+    tools = sorted({t for t, _ in det_tools} | {"get_shipment", "get_lab", "list_labs"})
+    cl = [g, checks.called_after_trigger("detect_1", "noticed the first change", silent1.id, tools),
+          checks.called_after_trigger("detect_2", "noticed the second change", silent2.id, tools),
+          checks.verified_after_last_change("verify", "end state checked", ["list_shipments", "get_shipment"])]
+    return _task(fam, level, w, query, profile, trig, cl, normal, oracle)
+
+
+def _in_transit_cond(w):
+    return f"get('boxes.{w['B1']}.status') == 'in_transit'"
+
+
+def _at_lab_cond(w, lab_key):
+    lab = _lab(w, lab_key)
+    return f"get('labs.{w[lab_key]}.booked') == {lab['booked'] + 1}"
+
+
 # ---------------------------------------------------------------------------------------------- T1
 def build_t1(rng: random.Random, level: str):
     fam = FAMILIES[0]
     w = _world(rng)
-    B1, B2, LA, LB, LD, K = w["B1"], w["B2"], w["LA"], w["LB"], w["LD"], w["K"]
+    B1, LA, LB, LD, K = w["B1"], w["LA"], w["LB"], w["LD"], w["K"]
     la, lb, ld = _lab(w, "LA"), _lab(w, "LB"), _lab(w, "LD")
     st = w["stype"]
-    known = {"box": B1, "sample_type": st, "pickup_site": w["CL"], "courier": K[0], "preferred_lab": LA}
-    withheld = {"study_code": w["study"], "box_expiry": w["cfg"]["boxes"][B1]["expires_at"]}
-    cutoff = _t(w, rng.randint(2, 6))
-    if level == "easy":
-        trig = [_trig("la_cutoff", "dispatch_box", f"args.get('box_id') == {B1!r} and args.get('lab_id') == {LA!r}",
-                      [(f"labs.{LA}.window_close", la["window_close"], cutoff)])]
-        query = (f"Box {B1} with {st} samples for study {w['study']} is ready at {w['CL']}. "
-                 f"Please have courier {K[0]} take it to {la['name']} ({LA}) today.")
-        checklist = [goal("delivered", "box on a valid dispatched shipment", [B1]),
-                     checks.called_after_trigger("detect", "re-checked lab receiving hours", "la_cutoff",
-                                                 ["get_lab", "list_labs"])]
-        normal = [step("get_box", "observe", box_id=B1), step("dispatch_box", box_id=B1, courier_id=K[0], lab_id=LA)]
-        oracle = [step("get_box", "observe", box_id=B1), step("list_labs", "observe", sample_type=st),
-                  step("dispatch_box", box_id=B1, courier_id=K[0], lab_id=LA),
-                  step("get_lab", "requery", lab_id=LA),
-                  step("dispatch_box", box_id=B1, courier_id=K[0], lab_id=LB)]
-        return _task(fam, level, w, query, _profile(w, f"{B1} dispatched to a lab that can receive it today", known,
-                                                     withheld), trig, checklist, normal, oracle)
-    if level == "medium":
-        bx = w["cfg"]["boxes"][B1]
-        hot = round(bx["temp_max"] + rng.choice([0.8, 1.1, 1.4, 1.9]), 1)
-        trig = [_trig("excursion", "dispatch_box", f"args.get('box_id') == {B1!r}",
-                      [(f"boxes.{B1}.temp_c", bx["temp_c"], hot), (f"boxes.{B1}.expires_at", bx["expires_at"], cutoff)],
-                      timing="after", delay=1)]
-        query = (f"Box {B1} ({st}, study {w['study']}) is packed at {w['CL']}. "
-                 f"Send it with courier {K[0]} to {la['name']} ({LA}) and make sure it arrives within its stability window.")
-        checklist = [goal("delivered", "box on a valid dispatched shipment", [B1]),
-                     detect("detect", "re-read the box logger", "excursion", ["get_box"], {"box_id": B1}),
-                     checks.records_match("recharged", "box coolant replaced", "boxes", {"recharges": 1},
-                                          at_least=True, kind="recovery"),
-                     checks.verified_after_last_change("verify", "end state checked",
-                                                       ["list_shipments", "get_shipment", "get_box"])]
-        normal = [step("get_box", "observe", box_id=B1),
-                  step("dispatch_box", box_id=B1, courier_id=K[0], lab_id=LA),
-                  step("get_shipment", "observe", shipment_id=_sh(w, 1))]
-        oracle = [step("get_box", "observe", box_id=B1), step("get_lab", "observe", lab_id=LA),
-                  step("dispatch_box", box_id=B1, courier_id=K[0], lab_id=LA),
-                  step("get_shipment", "requery", shipment_id=_sh(w, 1)),
-                  step("get_box", "requery", box_id=B1),
-                  step("cancel_shipment", shipment_id=_sh(w, 1)),
-                  step("recharge_coolant", box_id=B1),
-                  step("dispatch_box", box_id=B1, courier_id=K[0], lab_id=LA),
-                  step("list_shipments", "verify")]
-        return _task(fam, level, w, query, _profile(w, f"{B1} reaches {LA} inside its stability window", known,
-                                                     withheld), trig, checklist, normal, oracle)
-    if level == "hard":
-        trig = [_trig("la_cutoff", "dispatch_box", f"args.get('box_id') == {B1!r} and args.get('lab_id') == {LA!r}",
-                      [(f"labs.{LA}.window_close", la["window_close"], _t(w, rng.randint(10, 14)))], timing="after"),
-                _trig("lb_intake", "dispatch_box", f"args.get('box_id') == {B2!r}",
-                      [(f"labs.{LB}.capacity", lb["capacity"], lb["booked"] + 1)], delay=1, after=["la_cutoff"])]
-        query = (f"Two {st} boxes for study {w['study']}, {B1} and {B2}, are ready at {w['CL']}. "
-                 f"Courier {K[0]} takes {B1} and courier {K[1]} takes {B2}, both to {la['name']} ({LA}). "
-                 f"Both must be received today.")
-        known.update({"second_box": B2, "second_courier": K[1]})
-        checklist = [goal("delivered", "both boxes on valid dispatched shipments", [B1, B2]),
-                     checks.called_after_trigger("detect_cutoff", "noticed the lab's changed hours", "la_cutoff",
-                                                 ["get_lab", "list_labs"]),
-                     detect("detect_intake", "noticed the intake change", "lb_intake", ["get_lab", "list_labs"]),
-                     checks.verified_after_last_change("verify", "end state checked", ["list_shipments", "get_shipment"])]
-        normal = [step("get_box", "observe", box_id=B1), step("get_box", "observe", box_id=B2),
-                  step("dispatch_box", box_id=B1, courier_id=K[0], lab_id=LA),
-                  step("dispatch_box", box_id=B2, courier_id=K[1], lab_id=LA)]
-        oracle = [step("get_box", "observe", box_id=B1), step("get_box", "observe", box_id=B2),
-                  step("list_labs", "observe", sample_type=st),
-                  step("dispatch_box", box_id=B1, courier_id=K[0], lab_id=LA),
-                  step("dispatch_box", box_id=B2, courier_id=K[1], lab_id=LA),
-                  step("get_lab", "requery", lab_id=LA),
-                  step("list_labs", "requery", sample_type=st),
-                  step("redirect_shipment", shipment_id=_sh(w, 1), lab_id=LB),
-                  step("dispatch_box", box_id=B2, courier_id=K[1], lab_id=LD),
-                  step("list_shipments", "verify")]
-        return _task(fam, level, w, query, _profile(w, f"{B1} and {B2} received by a lab today", known, withheld),
-                     trig, checklist, normal, oracle)
+    cut = (f"labs.{LA}.window_close", la["window_close"], _t(w, rng.randint(2, 6)))
+    if level != "impossible":
+        ld["capacity"] = ld["booked"] + 2
+        det = [("get_lab", {"lab_id": LA}), ("get_lab", {"lab_id": LD})]
+        return _labs_solvable(
+            fam, level, w, rng, "T1",
+            trig_easy=_trig("la_cutoff", "dispatch_box", "True", [cut]),
+            trig_med=_start_trig("la_cutoff", [cut]),
+            silent1=_trig("la_cutoff", "*", _in_transit_cond(w), [(cut[0], cut[1], _t(w, rng.randint(8, 12)))],
+                          timing="after"),
+            silent2=_trig("ld_full", "*", _at_lab_cond(w, "LD"), [(f"labs.{LD}.status", "receiving", "intake_closed")],
+                          timing="after", after=["la_cutoff"]),
+            det_tools=det, what=f"{LA} stopped receiving early today")
     # impossible: LA closes early, LD closed for the day, LB refused by the user (protocol)
     ld["window_close"] = _t(w, -rng.randint(20, 50))
-    trig = [_trig("la_cutoff", "dispatch_box", f"args.get('box_id') == {B1!r}",
-                  [(f"labs.{LA}.window_close", la["window_close"], cutoff)])]
+    trig = [_trig("la_cutoff", "*", "tool in ('dispatch_box', 'redirect_shipment')", [cut])]
+    withheld = _withheld(w)
     withheld["protocol"] = f"study {w['study']} samples may only be analysed at {LA} or {LD}"
-    query = (f"Box {B1} with {st} samples for study {w['study']} is ready at {w['CL']}. "
-             f"Please have courier {K[0]} deliver it to {la['name']} ({LA}) today.")
-    refusal = f"sending {B1} to {LB} ({lb['name']}): not validated for study {w['study']}"
+    query = (f"{rng.choice(SITUATIONS['T1'])} Box {B1} with {st} samples for study {w['study']} is ready at "
+             f"{w['CL']}. Please have courier {K[0]} deliver it to {la['name']} ({LA}) today, or to {LD} if {LA} "
+             "cannot take it.")
+    refusal = f"sending the box to {LB} ({lb['name']}): not validated for study {w['study']}"
     checklist = [checks.called_after_trigger("detect", "re-checked lab receiving hours", "la_cutoff",
                                              ["get_lab", "list_labs"]),
                  checks.never_called("no_refused_lab", "did not send the box to the refused lab", "dispatch_box",
@@ -299,7 +421,7 @@ def build_t1(rng: random.Random, level: str):
     alts = [[step("dispatch_box", box_id=B1, courier_id=K[0], lab_id=LD)],
             [step("dispatch_box", box_id=B1, courier_id=K[1], lab_id=LA)],
             [step("dispatch_box", box_id=B1, courier_id=K[0], lab_id=LB)]]
-    return _task(fam, level, w, query, _profile(w, f"{B1} received today by {LA} or {LD}", known, withheld,
+    return _task(fam, level, w, query, _profile(w, f"{B1} received today by {LA} or {LD}", _known(w), withheld,
                                                  refusals=[refusal]), trig, checklist, normal, oracle, alts, infeasible)
 
 
@@ -325,56 +447,54 @@ def build_st3(rng: random.Random, level: str):
     cfg, B1, K, H1, H2, LA = w["cfg"], w["B1"], w["K"], w["H1"], w["H2"], w["LA"]
     sid = _in_transit(w, rng)
     c = cfg["couriers"]
+    # vans at H1: K2 (planned, latest shift), K4 (next), K3 (earliest); K3 is listed first
+    c[K[4]]["vehicle"] = "van"
+    c[K[2]]["shift_end"], c[K[4]]["shift_end"], c[K[3]]["shift_end"] = _t(w, 470), _t(w, 430), _t(w, 380)
     la = _lab(w, "LA")
     known = {"shipment": sid, "box": B1, "current_courier": K[0], "relay_courier": K[2], "relay_hub": H1}
     withheld = {"study_code": w["study"], "current_courier_shift_end": c[K[0]]["shift_end"]}
-    query = (f"Courier {K[0]} is carrying box {B1} (shipment {sid}) to {la['name']} ({LA}) but goes off shift soon. "
-             f"Please hand the box over to {K[2]} at hub {H1} so the delivery completes today.")
+    query = (f"{rng.choice(SITUATIONS['ST3'])} Courier {K[0]} is carrying box {B1} (shipment {sid}) to {la['name']} "
+             f"({LA}). Please hand the box over to {K[2]} at hub {H1} so the delivery completes today. If {K[2]} "
+             f"cannot take it, use the van courier whose shift lasts longest, at {H1} if possible.")
     base_normal = [step("get_shipment", "observe", shipment_id=sid),
                    step("handoff_box", shipment_id=sid, to_courier_id=K[2], site_id=H1)]
+    g = goal("delivered", "relayed to the van courier the user's order picks, delivered today", [B1], relay=H1)
+    profile = _profile(w, f"{B1} handed over and delivered today", known, withheld)
     if level == "easy":
-        trig = [_trig("relay_off", "handoff_box", f"args.get('to_courier_id') == {K[2]!r}",
-                      [(f"couriers.{K[2]}.status", "available", "off_duty")])]
-        alt = rng.choice([K[3], K[4]])
-        checklist = [goal("delivered", "shipment carried by a valid courier", [B1]),
-                     checks.called_after_trigger("detect", "re-checked the relay courier", "relay_off",
-                                                 ["get_courier", "list_couriers"])]
+        trig = [_trig("relay_off", "handoff_box", "True", [(f"couriers.{K[2]}.status", "available", "off_duty")])]
+        checklist = [g, checks.called_after_trigger("detect", "re-checked the relay courier", "relay_off",
+                                                    ["get_courier", "list_couriers"])]
         oracle = [step("get_shipment", "observe", shipment_id=sid), step("get_courier", "observe", courier_id=K[2]),
                   step("handoff_box", shipment_id=sid, to_courier_id=K[2], site_id=H1),
                   step("list_couriers", "requery", site_id=H1),
-                  step("handoff_box", shipment_id=sid, to_courier_id=alt, site_id=H1)]
-        return _task(fam, level, w, query, _profile(w, f"{B1} handed over and delivered today", known, withheld),
-                     trig, checklist, base_normal, oracle)
+                  step("handoff_box", shipment_id=sid, to_courier_id=K[4], site_id=H1),
+                  message(f"{K[2]} went off duty; {K[4]}, the van courier at {H1} with the longest shift, took {B1}.")]
+        return _task(fam, level, w, query, profile, trig, checklist, base_normal, oracle)
     if level == "medium":
         c[K[3]]["shift_end"] = _t(w, rng.randint(3, 7))
         c[K[4]]["status"] = "off_duty"
-        trig = [_trig("relay_fault", "handoff_box", f"args.get('to_courier_id') == {K[2]!r}",
-                      [(f"couriers.{K[2]}.status", "on_route", "vehicle_fault")], timing="after")]
-        checklist = [goal("delivered", "shipment carried by a valid courier", [B1]),
-                     checks.called_after_trigger("detect", "re-checked the relay courier", "relay_fault",
-                                                 ["get_courier", "list_couriers"]),
-                     checks.records_match("second_relay", "a second handoff was made", "handoffs", {"to": K[5]},
-                                          kind="recovery"),
+        trig = [_trig("relay_fault", "handoff_box", "True", [(f"couriers.{K[2]}.status", "available", "vehicle_fault")])]
+        checklist = [g, checks.called_after_trigger("detect", "re-checked the relay courier", "relay_fault",
+                                                    ["get_courier", "list_couriers"]),
                      checks.verified_after_last_change("verify", "end state checked", ["get_shipment", "list_shipments"])]
-        normal = base_normal + [step("get_shipment", "observe", shipment_id=sid)]
         oracle = [step("get_shipment", "observe", shipment_id=sid), step("get_courier", "observe", courier_id=K[2]),
                   step("handoff_box", shipment_id=sid, to_courier_id=K[2], site_id=H1),
                   step("get_courier", "requery", courier_id=K[2]),
                   step("list_couriers", "requery", site_id=H1), step("list_couriers", "requery", site_id=H2),
                   step("reroute_shipment", shipment_id=sid, via_site=H2),
                   step("handoff_box", shipment_id=sid, to_courier_id=K[5], site_id=H2),
-                  step("get_shipment", "verify", shipment_id=sid)]
-        return _task(fam, level, w, query, _profile(w, f"{B1} handed over and delivered today", known, withheld),
-                     trig, checklist, normal, oracle)
+                  step("get_shipment", "verify", shipment_id=sid),
+                  message(f"{K[2]}'s van broke down and no other van at {H1} can reach {LA} in time; {B1} was "
+                          f"rerouted via {H2} and handed to {K[5]}.")]
+        return _task(fam, level, w, query, profile, trig, checklist, base_normal, oracle)
     if level == "hard":
-        c[K[4]]["status"] = "off_duty"
-        trig = [_trig("relay_shift", "handoff_box", f"args.get('to_courier_id') == {K[2]!r}",
+        c[K[3]]["shift_end"] = _t(w, rng.randint(3, 7))
+        trig = [_trig("relay_shift", "*", f"get('couriers.{K[2]}.shipment') == {sid!r}",
                       [(f"couriers.{K[2]}.shift_end", c[K[2]]["shift_end"], _t(w, rng.randint(6, 9)))], timing="after"),
-                _trig("dock_closed", "handoff_box", f"args.get('site_id') == {H1!r}",
-                      [(f"sites.{H1}.dock", "open", "closed")], after=["relay_shift"])]
-        checklist = [goal("delivered", "shipment carried by a valid courier", [B1]),
-                     checks.called_after_trigger("detect_shift", "re-checked the relay courier", "relay_shift",
-                                                 ["get_courier", "list_couriers"]),
+                _trig("dock_closed", "handoff_box", "True", [(f"sites.{H1}.dock", "open", "closed")],
+                      after=["relay_shift"])]
+        checklist = [g, checks.called_after_trigger("detect_shift", "re-checked the relay courier", "relay_shift",
+                                                    ["get_courier", "list_couriers", "get_shipment"]),
                      checks.called_after_trigger("detect_dock", "checked the hub after the refused handoff",
                                                  "dock_closed", ["get_site", "list_sites"]),
                      checks.verified_after_last_change("verify", "end state checked", ["get_shipment", "list_shipments"])]
@@ -382,21 +502,21 @@ def build_st3(rng: random.Random, level: str):
                   step("handoff_box", shipment_id=sid, to_courier_id=K[2], site_id=H1),
                   step("get_courier", "requery", courier_id=K[2]),
                   step("list_couriers", "requery", site_id=H1),
-                  step("handoff_box", shipment_id=sid, to_courier_id=K[3], site_id=H1),
+                  step("handoff_box", shipment_id=sid, to_courier_id=K[4], site_id=H1),
                   step("get_site", "requery", site_id=H1),
                   step("list_couriers", "requery", site_id=H2),
                   step("reroute_shipment", shipment_id=sid, via_site=H2),
                   step("handoff_box", shipment_id=sid, to_courier_id=K[5], site_id=H2),
-                  step("get_shipment", "verify", shipment_id=sid)]
-        return _task(fam, level, w, query, _profile(w, f"{B1} handed over and delivered today", known, withheld),
-                     trig, checklist, base_normal, oracle)
+                  step("get_shipment", "verify", shipment_id=sid),
+                  message(f"{K[2]}'s shift was cut short and then the {H1} dock closed; {B1} was rerouted via {H2} "
+                          f"and handed to {K[5]}.")]
+        return _task(fam, level, w, query, profile, trig, checklist, base_normal, oracle)
     c[K[3]]["shift_end"] = _t(w, rng.randint(3, 7))
     c[K[4]]["status"] = "off_duty"
     c[K[7]]["status"] = "off_duty"
-    trig = [_trig("relay_off", "handoff_box", f"args.get('to_courier_id') == {K[2]!r}",
-                  [(f"couriers.{K[2]}.status", "available", "off_duty")])]
-    withheld["corridor_rule"] = f"biosafety permit covers only the {H1} corridor; {B1} must not pass {H2}"
-    refusal = f"routing {B1} through hub {H2} (outside the biosafety permit)"
+    trig = [_trig("relay_off", "handoff_box", "True", [(f"couriers.{K[2]}.status", "available", "off_duty")])]
+    withheld["corridor_rule"] = f"biosafety permit covers only the {H1} corridor; the box must not pass {H2}"
+    refusal = f"routing the box through hub {H2} (outside the biosafety permit)"
     checklist = [checks.called_after_trigger("detect", "re-checked the relay courier", "relay_off",
                                              ["get_courier", "list_couriers"]),
                  checks.never_called("no_h2", "did not route through the refused hub", "reroute_shipment",
@@ -421,79 +541,27 @@ def build_st3(rng: random.Random, level: str):
 def build_st2(rng: random.Random, level: str):
     fam = FAMILIES[2]
     w = _world(rng)
-    B1, B2, K, H1, H2, LA, LB, LD = w["B1"], w["B2"], w["K"], w["H1"], w["H2"], w["LA"], w["LB"], w["LD"]
-    la, lb, ld = _lab(w, "LA"), _lab(w, "LB"), _lab(w, "LD")
+    B1, K, H1, H2, H3, LA, LB, LD = w["B1"], w["K"], w["H1"], w["H2"], w["H3"], w["LA"], w["LB"], w["LD"]
+    ld = _lab(w, "LD")
     st = w["stype"]
-    known = {"box": B1, "sample_type": st, "pickup_site": w["CL"], "courier": K[0], "preferred_lab": LA}
-    withheld = {"study_code": w["study"], "box_expiry": w["cfg"]["boxes"][B1]["expires_at"]}
-    out = lambda tid, site, **kw: _trig(tid, kw.pop("tool", "dispatch_box"), kw.pop("cond", "True"),  # noqa: E731
-                                        [(f"sites.{site}.status", "operational", "outage")], **kw)
-    query = (f"Box {B1} ({st}, study {w['study']}) is waiting at {w['CL']}. "
-             f"Please send it with courier {K[0]} to {la['name']} ({LA}) and keep me posted if anything changes.")
-    if level == "easy":
-        trig = [out("h1_outage", H1, cond=f"args.get('box_id') == {B1!r} and args.get('lab_id') == {LA!r}")]
-        checklist = [goal("delivered", "box on a valid dispatched shipment", [B1]),
-                     checks.called_after_trigger("detect", "checked the network after the failed dispatch",
-                                                 "h1_outage", ["list_sites", "get_site", "get_travel_time", "list_routes"])]
-        normal = [step("get_box", "observe", box_id=B1), step("dispatch_box", box_id=B1, courier_id=K[0], lab_id=LA)]
-        oracle = [step("get_box", "observe", box_id=B1), step("list_labs", "observe", sample_type=st),
-                  step("dispatch_box", box_id=B1, courier_id=K[0], lab_id=LA),
-                  step("list_sites", "requery"),
-                  step("dispatch_box", box_id=B1, courier_id=K[0], lab_id=LB)]
-        return _task(fam, level, w, query, _profile(w, f"{B1} delivered today", known, withheld), trig, checklist,
-                     normal, oracle)
-    if level == "medium":
-        trig = [out("h1_outage", H1, cond=f"args.get('box_id') == {B1!r}", timing="after", delay=1)]
-        checklist = [goal("delivered", "box on a valid dispatched shipment", [B1]),
-                     detect("detect", "re-checked the shipment's path", "h1_outage",
-                            ["get_shipment", "list_sites", "get_site"]),
-                     checks.verified_after_last_change("verify", "end state checked", ["list_shipments"])]
-        normal = [step("get_box", "observe", box_id=B1), step("dispatch_box", box_id=B1, courier_id=K[0], lab_id=LA),
-                  step("get_lab", "observe", lab_id=LA), step("list_shipments", "observe")]
-        oracle = [step("get_box", "observe", box_id=B1), step("get_lab", "observe", lab_id=LA),
-                  step("dispatch_box", box_id=B1, courier_id=K[0], lab_id=LA),
-                  step("get_lab", "observe", lab_id=LA), step("list_shipments", "observe"),
-                  step("get_shipment", "requery", shipment_id=_sh(w, 1)),
-                  step("list_labs", "requery", sample_type=st),
-                  step("redirect_shipment", shipment_id=_sh(w, 1), lab_id=LB),
-                  step("list_shipments", "verify")]
-        return _task(fam, level, w, query, _profile(w, f"{B1} delivered today", known, withheld), trig, checklist,
-                     normal, oracle)
-    if level == "hard":
-        trig = [out("h1_outage", H1, cond=f"args.get('box_id') == {B2!r}", timing="after", delay=1),
-                out("h2_outage", H2, tool="redirect_shipment", timing="after", delay=1, after=["h1_outage"])]
-        ld["capacity"] = max(ld["capacity"], ld["booked"] + 4)
-        query = (f"Boxes {B1} and {B2} ({st}, study {w['study']}) are waiting at {w['CL']}. "
-                 f"Send {B1} with {K[0]} to {la['name']} ({LA}) and {B2} with {K[1]} to {lb['name']} ({LB}). "
-                 f"Both must be received today.")
-        known.update({"second_box": B2, "second_courier": K[1], "second_lab": LB})
-        checklist = [goal("delivered", "both boxes on valid dispatched shipments", [B1, B2]),
-                     detect("detect_h1", "noticed the first outage", "h1_outage",
-                            ["get_shipment", "list_sites", "get_site"]),
-                     detect("detect_h2", "noticed the propagated outage", "h2_outage",
-                            ["get_shipment", "list_sites", "get_site"]),
-                     checks.verified_after_last_change("verify", "end state checked", ["list_shipments"])]
-        normal = [step("get_box", "observe", box_id=B1), step("get_box", "observe", box_id=B2),
-                  step("dispatch_box", box_id=B1, courier_id=K[0], lab_id=LA),
-                  step("dispatch_box", box_id=B2, courier_id=K[1], lab_id=LB), step("list_shipments", "observe")]
-        oracle = [step("get_box", "observe", box_id=B1), step("get_box", "observe", box_id=B2),
-                  step("list_labs", "observe", sample_type=st),
-                  step("dispatch_box", box_id=B1, courier_id=K[0], lab_id=LA),
-                  step("dispatch_box", box_id=B2, courier_id=K[1], lab_id=LB),
-                  step("list_shipments", "observe"),
-                  step("get_shipment", "requery", shipment_id=_sh(w, 1)),
-                  step("redirect_shipment", shipment_id=_sh(w, 1), lab_id=LB),
-                  step("get_shipment", "requery", shipment_id=_sh(w, 2)),
-                  step("list_sites", "requery"),
-                  step("redirect_shipment", shipment_id=_sh(w, 1), lab_id=LD),
-                  step("redirect_shipment", shipment_id=_sh(w, 2), lab_id=LD),
-                  step("list_shipments", "verify")]
-        return _task(fam, level, w, query, _profile(w, f"{B1} and {B2} received today", known, withheld), trig,
-                     checklist, normal, oracle)
-    trig = [out("h1_outage", H1, cond=f"args.get('box_id') == {B1!r}"),
-            out("h2_outage", H2, cond=f"args.get('box_id') == {B1!r}", after=["h1_outage"])]
+    out = lambda site: (f"sites.{site}.status", "operational", "outage")  # noqa: E731
+    if level != "impossible":
+        det = [("list_sites", {}), ("get_site", {"site_id": H3})]
+        return _labs_solvable(
+            fam, level, w, rng, "ST2",
+            trig_easy=_trig("h1_outage", "dispatch_box", "True", [out(H1)]),
+            trig_med=_start_trig("h1_outage", [out(H1)]),
+            silent1=_trig("h1_outage", "*", _in_transit_cond(w), [out(H1)], timing="after"),
+            silent2=_trig("h3_outage", "*", _at_lab_cond(w, "LD"), [out(H3)], timing="after", after=["h1_outage"]),
+            det_tools=det, what=f"Hub {H1}, the only way to {LA}, has a power outage")
+    trig = [_trig("h1_outage", "*", "tool in ('dispatch_box', 'redirect_shipment', 'reroute_shipment')", [out(H1)]),
+            _trig("h2_outage", "*", "True", [out(H2)], after=["h1_outage"])]
+    withheld = _withheld(w)
     withheld["accreditation"] = f"only {LA} and {LB} are accredited for study {w['study']}"
-    refusal = f"sending {B1} to {LD} ({ld['name']}): not accredited for study {w['study']}"
+    refusal = f"sending the box to {LD} ({ld['name']}): not accredited for study {w['study']}"
+    query = (f"{rng.choice(SITUATIONS['ST2'])} Box {B1} ({st}, study {w['study']}) is waiting at {w['CL']}. "
+             f"Please send it with courier {K[0]} to {_lab(w, 'LA')['name']} ({LA}), or to {LB} if {LA} cannot "
+             "take it, and keep me posted if anything changes.")
     checklist = [checks.called_after_trigger("detect", "checked the network after the failed dispatch", "h1_outage",
                                              ["list_sites", "get_site", "get_travel_time", "list_routes"]),
                  checks.never_called("no_refused_lab", "did not send the box to the refused lab", "dispatch_box",
@@ -512,7 +580,7 @@ def build_st2(rng: random.Random, level: str):
     alts = [[step("dispatch_box", box_id=B1, courier_id=K[0], lab_id=LB)],
             [step("dispatch_box", box_id=B1, courier_id=K[1], lab_id=LA)],
             [step("dispatch_box", box_id=B1, courier_id=K[0], lab_id=LD)]]
-    return _task(fam, level, w, query, _profile(w, f"{B1} received today by {LA} or {LB}", known, withheld,
+    return _task(fam, level, w, query, _profile(w, f"{B1} received today by {LA} or {LB}", _known(w), withheld,
                                                  refusals=[refusal]), trig, checklist, normal, oracle, alts, infeasible)
 
 
@@ -520,78 +588,27 @@ def build_st2(rng: random.Random, level: str):
 def build_s3(rng: random.Random, level: str):
     fam = FAMILIES[3]
     w = _world(rng)
-    cfg, B1, B2, K, H1, LA, LB = w["cfg"], w["B1"], w["B2"], w["K"], w["H1"], w["LA"], w["LB"]
-    la, lb = _lab(w, "LA"), _lab(w, "LB")
+    cfg, B1, K, LA, LB = w["cfg"], w["B1"], w["K"], w["LA"], w["LB"]
     st = w["stype"]
-    R = w["R"]["H1-SA"]
+    R, R3 = w["R"]["H1-SA"], w["R"]["H3-SD"]
     ban = (f"routes.{R}.vehicles", ["van", "bike"], ["bike"])
+    if level != "impossible":
+        det = [("list_routes", {"site_id": w["H1"]}), ("list_routes", {"site_id": w["H3"]})]
+        return _labs_solvable(
+            fam, level, w, rng, "S3",
+            trig_easy=_trig("van_ban", "dispatch_box", "True", [ban]),
+            trig_med=_start_trig("van_ban", [ban]),
+            silent1=_trig("van_ban", "*", _in_transit_cond(w), [ban], timing="after"),
+            silent2=_trig("road_closed", "*", _at_lab_cond(w, "LD"), [(f"routes.{R3}.status", "open", "closed")],
+                          timing="after", after=["van_ban"]),
+            det_tools=det, van=True, what=f"Road {R} into {LA} is now closed to vans")
     close = (f"routes.{R}.status", "open", "closed")
-    known = {"box": B1, "sample_type": st, "pickup_site": w["CL"], "courier": K[0], "lab": LA}
-    withheld = {"study_code": w["study"], "box_expiry": cfg["boxes"][B1]["expires_at"]}
-    query = (f"Box {B1} ({st}, study {w['study']}) is ready at {w['CL']}. "
-             f"Our van driver {K[0]} should bring it to {la['name']} ({LA}) this morning.")
-    det_tools = ["list_routes", "get_travel_time", "get_shipment"]
-    if level == "easy":
-        trig = [_trig("van_ban", "dispatch_box", f"args.get('box_id') == {B1!r} and args.get('courier_id') == {K[0]!r}",
-                      [ban])]
-        checklist = [goal("delivered", "box on a valid dispatched shipment", [B1]),
-                     checks.called_after_trigger("detect", "checked the routes after the failed dispatch", "van_ban",
-                                                 ["list_routes", "get_travel_time"])]
-        normal = [step("get_box", "observe", box_id=B1), step("dispatch_box", box_id=B1, courier_id=K[0], lab_id=LA)]
-        oracle = [step("get_box", "observe", box_id=B1), step("list_couriers", "observe", site_id=w["CL"]),
-                  step("dispatch_box", box_id=B1, courier_id=K[0], lab_id=LA),
-                  step("list_routes", "requery", site_id=H1),
-                  step("dispatch_box", box_id=B1, courier_id=K[1], lab_id=LA)]
-        return _task(fam, level, w, query, _profile(w, f"{B1} delivered to {LA}", known, withheld), trig, checklist,
-                     normal, oracle)
-    if level == "medium":
-        trig = [_trig("van_ban", "dispatch_box", f"args.get('box_id') == {B1!r}", [ban], timing="after", delay=1)]
-        checklist = [goal("delivered", "box on a valid dispatched shipment", [B1]),
-                     detect("detect", "re-checked the shipment's roads", "van_ban", det_tools),
-                     checks.verified_after_last_change("verify", "end state checked", ["list_shipments"])]
-        normal = [step("get_box", "observe", box_id=B1), step("dispatch_box", box_id=B1, courier_id=K[0], lab_id=LA),
-                  step("get_lab", "observe", lab_id=LA), step("list_shipments", "observe")]
-        oracle = [step("get_box", "observe", box_id=B1), step("list_couriers", "observe", site_id=w["CL"]),
-                  step("dispatch_box", box_id=B1, courier_id=K[0], lab_id=LA),
-                  step("get_lab", "observe", lab_id=LA), step("list_shipments", "observe"),
-                  step("get_shipment", "requery", shipment_id=_sh(w, 1)),
-                  step("list_couriers", "requery", site_id=H1),
-                  step("handoff_box", shipment_id=_sh(w, 1), to_courier_id=K[4], site_id=H1),
-                  step("list_shipments", "verify")]
-        return _task(fam, level, w, query, _profile(w, f"{B1} delivered to {LA}", known, withheld), trig, checklist,
-                     normal, oracle)
-    if level == "hard":
-        trig = [_trig("van_ban", "dispatch_box", f"args.get('box_id') == {B1!r}", [ban], timing="after"),
-                _trig("road_closed", "dispatch_box", f"args.get('box_id') == {B2!r}", [close], timing="after",
-                      delay=2, after=["van_ban"])]
-        lb["capacity"] = max(lb["capacity"], lb["booked"] + 4)
-        query = (f"Boxes {B1} and {B2} ({st}, study {w['study']}) are ready at {w['CL']}. "
-                 f"Van driver {K[0]} takes {B1} and bike courier {K[1]} takes {B2}, both to {la['name']} ({LA}). "
-                 f"Both must arrive this morning.")
-        known.update({"second_box": B2, "second_courier": K[1]})
-        checklist = [goal("delivered", "both boxes on valid dispatched shipments", [B1, B2]),
-                     checks.called_after_trigger("detect_ban", "noticed the vehicle restriction", "van_ban", det_tools),
-                     detect("detect_closure", "noticed the road closure", "road_closed", det_tools),
-                     checks.verified_after_last_change("verify", "end state checked", ["list_shipments"])]
-        normal = [step("get_box", "observe", box_id=B1), step("get_box", "observe", box_id=B2),
-                  step("dispatch_box", box_id=B1, courier_id=K[0], lab_id=LA),
-                  step("dispatch_box", box_id=B2, courier_id=K[1], lab_id=LA)]
-        oracle = [step("get_box", "observe", box_id=B1), step("get_box", "observe", box_id=B2),
-                  step("list_labs", "observe", sample_type=st),
-                  step("dispatch_box", box_id=B1, courier_id=K[0], lab_id=LA),
-                  step("get_shipment", "requery", shipment_id=_sh(w, 1)),
-                  step("dispatch_box", box_id=B2, courier_id=K[1], lab_id=LA),
-                  step("list_routes", "observe", site_id=H1),
-                  step("get_shipment", "observe", shipment_id=_sh(w, 2)),
-                  step("list_routes", "requery", site_id=H1),
-                  step("redirect_shipment", shipment_id=_sh(w, 1), lab_id=LB),
-                  step("redirect_shipment", shipment_id=_sh(w, 2), lab_id=LB),
-                  step("list_shipments", "verify")]
-        return _task(fam, level, w, query, _profile(w, f"{B1} and {B2} received this morning", known, withheld),
-                     trig, checklist, normal, oracle)
-    trig = [_trig("road_closed", "dispatch_box", f"args.get('box_id') == {B1!r}", [close])]
+    trig = [_trig("road_closed", "dispatch_box", "True", [close])]
+    withheld = _withheld(w)
     withheld["assay"] = f"the assay for study {w['study']} is only run at {LA}"
-    refusal = f"sending {B1} to any lab other than {LA}"
+    refusal = f"sending the box to {LB} or {w['LD']} (the assay runs only at {LA})"
+    query = (f"{rng.choice(SITUATIONS['S3'])} Box {B1} ({st}, study {w['study']}) is ready at {w['CL']}. "
+             f"Our van driver {K[0]} should bring it to {_lab(w, 'LA')['name']} ({LA}) this morning.")
     checklist = [checks.called_after_trigger("detect", "checked the routes after the failed dispatch", "road_closed",
                                              ["list_routes", "get_travel_time"]),
                  checks.never_called("no_other_lab_b", "did not send the box elsewhere", "dispatch_box", {"lab_id": LB}),
@@ -611,7 +628,7 @@ def build_s3(rng: random.Random, level: str):
     alts = [[step("dispatch_box", box_id=B1, courier_id=K[1], lab_id=LA)],
             [step("dispatch_box", box_id=B1, courier_id=K[0], lab_id=LB)],
             [step("dispatch_box", box_id=B1, courier_id=K[7], lab_id=LA)]]
-    return _task(fam, level, w, query, _profile(w, f"{B1} delivered to {LA} this morning", known, withheld,
+    return _task(fam, level, w, query, _profile(w, f"{B1} delivered to {LA} this morning", _known(w), withheld,
                                                  refusals=[refusal]), trig, checklist, normal, oracle, alts, infeasible)
 
 
