@@ -541,18 +541,17 @@ def build_st2(rng: random.Random, level: str):
         cl = [_goal("goal", w), _detect("detect", "outage", ["get_hub", "list_hubs", "get_shipment", "estimate_route"]),
               _detect("detect2", "spread", ["get_hub", "list_hubs", "get_shipment", "estimate_route"]), _verify()]
         return _task(w, fam, level, [t1, t2], cl, oracle, rng)
-    # impossible: a regional customs IT outage hits X1 and spreads to X3 at once; X2 excluded by the insurer
+    # impossible: a customs IT outage hits X1 at the first write; X3 is closed for works; X2 excluded by the insurer
     x3 = w.h["X3"]
+    w.init["hubs"][x3]["status"] = "closed_for_works"
     writes = "tool in ('file_clearance', 'book_route', 'dispatch_shipment')"
     t1 = _trig("outage", "*", "before", f"{writes} and get('hubs.{x1}.status') == 'open'",
                [(f"hubs.{x1}.status", "open", "outage")])
-    t2 = _trig("spread", "*", "before", f"get('hubs.{x3}.status') == 'open'", [(f"hubs.{x3}.status", "open", "outage")],
-               after=["outage"])
     oracle = _normal(w)[:3] + [step("get_hub", "requery", hub_id=x1),
                                step("list_hubs", "requery", kind="border_crossing"),
-                               message(f"{w.sid} cannot be dispatched today: {x1} has a customs outage that "
-                                       f"spread to {x3}, and {w.h['X2']} is excluded by your insurance. Nothing was "
-                                       "dispatched.")]
+                               message(f"{w.sid} cannot be dispatched today: {x1} has a customs outage, {x3} "
+                                       f"is closed for works, and {w.h['X2']} is excluded by your insurance. Nothing "
+                                       "was dispatched.")]
     cl = [checks.never_called("no_x2", f"No clearance filed at the excluded {w.h['X2']}", "file_clearance",
                               {"crossing_id": w.h["X2"]}),
           _not_dispatched(w),
@@ -560,7 +559,7 @@ def build_st2(rng: random.Random, level: str):
           checks.told_user("told", "The user was told")]
     alts = [_normal(w, "X2", broker=w.b["b2"], path=w.path("O", "TA", "X2", "D")), _normal(w, "X3"),
             _normal(w, path=w.path("O", "TB", "X1", "D"))]
-    return _task(w, fam, level, [t1, t2], cl, oracle, rng, alternatives=alts,
+    return _task(w, fam, level, [t1], cl, oracle, rng, alternatives=alts,
                  profile=_profile(w, [f"Routing through {w.names['X2']} ({w.h['X2']})"]),
                  infeasible_goal=[_feasible("goal", w)])
 
