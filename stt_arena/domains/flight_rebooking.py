@@ -162,6 +162,16 @@ def _trig(tid, tool, cond, muts, timing="before", delay=0, after=None):
                    effects=Effects(mutations=[Mutation(state_path=p, old=o, new=nw) for p, o, nw in muts]))
 
 
+WRITES = ["rebook", "cancel_booking", "join_waitlist", "leave_waitlist", "claim_waitlist_seat",
+          "add_special_service", "issue_meal_voucher"]
+
+
+def _on_write(tid, muts, timing="before", delay=0, after=None):
+    """A world event that happens when the agent starts changing things (its first write, whatever the tool or
+    flight; "after": once a write succeeded), guarded by the old values it changes."""
+    return _trig(tid, "*", f"tool in {WRITES!r}", muts, timing=timing, delay=delay, after=after)
+
+
 def _has(fid):
     return f"{fid!r} in args.get('flight_ids', [])"
 
@@ -232,37 +242,33 @@ def build_t1(rng: random.Random, level: str):
         oracle = obs + [_rb(w, "F1", "F3"), step("get_flight", "requery", flight_id=F["F3"]), _rb(w, "F1", "F4")]
         return _task(fam, level, w, query, _profile(w, "reach the destination by the deadline"), trig, checklist,
                      normal, oracle)
-    retime = [(f"flights.{F['F3']}.dep", _fl(w, "F3")["dep"], _shift(w, "F3", "dep", -70)),
-              (f"flights.{F['F3']}.arr", _fl(w, "F3")["arr"], _shift(w, "F3", "arr", -70))]
     if level == "medium":
-        trig = [_trig("retimed", "rebook", _has(F["F3"]), retime, timing="after")]
-        checklist = [_goal_item(w), checks.called_after_trigger("detect", "re-checked the connection", "retimed",
-                                                                ["get_booking", "check_connection", "get_flight"]),
+        # sales close as the agent rebooks; the later flight also needs the wheelchair service (two writes)
+        trig = [sales_close("sales_closed", "F3")]
+        checklist = [_goal_item(w), checks.called_after_trigger("detect", "re-checked the flight", "sales_closed",
+                                                                ["get_flight", "search_flights"]),
                      _verify_item()]
         normal = [obs[0], _rb(w, "F1", "F3"), _ssr(w, "F3")]
-        oracle = obs + [_rb(w, "F1", "F3"), step("check_connection", "requery", inbound_flight_id=F["F1"],
-                                                 outbound_flight_id=F["F3"]),
+        oracle = obs + [_rb(w, "F1", "F3"), step("get_flight", "requery", flight_id=F["F3"]),
                         step("search_flights", "requery", origin=R["X1"], destination=R["D"]),
                         _rb(w, "F1", "F4"), _ssr(w, "F4"), _verify(w)]
         return _task(fam, level, w, query, _profile(w, "reach the destination by the deadline with wheelchair "
                                                        "assistance"), trig, checklist, normal, oracle)
+    # hard: silent: the rebooking succeeds, then F3 is retimed 70 minutes earlier: the connection breaks
+    retime = [(f"flights.{F['F3']}.dep", _fl(w, "F3")["dep"], _shift(w, "F3", "dep", -70)),
+              (f"flights.{F['F3']}.arr", _fl(w, "F3")["arr"], _shift(w, "F3", "arr", -70))]
     if level == "hard":
-        trig = [_trig("retimed", "rebook", _has(F["F3"]), retime, timing="after"),
-                sales_close("sales_closed", "F4", after=["retimed"])]
+        trig = [_on_write("retimed", retime, timing="after")]
         checklist = [_goal_item(w),
                      checks.called_after_trigger("detect_retime", "re-checked the connection", "retimed",
-                                                 ["get_booking", "check_connection", "get_flight"]),
-                     checks.called_after_trigger("detect_sales", "checked the refused flight", "sales_closed",
-                                                 ["get_flight", "search_flights"]),
+                                                 ["get_booking", "check_connection", "get_flight", "search_flights"]),
                      _verify_item()]
         normal = [obs[0], _rb(w, "F1", "F3"), _ssr(w, "F3")]
         oracle = [obs[0], step("get_passenger", "observe", passenger_id=w["pid"]), obs[1],
-                  _rb(w, "F1", "F3"), step("get_booking", "requery", booking_id=P),
+                  _rb(w, "F1", "F3"), step("check_connection", "requery", inbound_flight_id=F["F1"],
+                                           outbound_flight_id=F["F3"]),
                   step("search_flights", "requery", origin=R["X1"], destination=R["D"]),
-                  _rb(w, "F1", "F4"), step("get_flight", "requery", flight_id=F["F4"]),
-                  step("search_flights", "requery", origin=R["O"], destination=R["X2"]),
-                  step("search_flights", "requery", origin=R["X2"], destination=R["D"]),
-                  _rb(w, "F5", "F7"), _ssr(w, "F5"), _ssr(w, "F7"), _verify(w)]
+                  _rb(w, "F1", "F4"), _ssr(w, "F4"), _verify(w)]
         return _task(fam, level, w, query, _profile(w, "reach the destination by the deadline with wheelchair "
                                                        "assistance"), trig, checklist, normal, oracle)
     # impossible: F3 sales closed; F4, F7 and F8 land too late; F6 is full
@@ -385,37 +391,31 @@ def build_st3(rng: random.Random, level: str):
         oracle = obs + [_rb(w, "F1", "F3"), step("get_carrier", "requery", carrier=C["P1"]), _rb(w, "F1", "F4")]
         return _task(fam, level, w, query, _profile(w, "land by the deadline"), trig, checklist, normal, oracle)
     if level == "medium":
-        trig = [_trig("interline_suspended", "rebook", _has(F["F3"]), [suspend], timing="after")]
-        checklist = [_goal_item(w), checks.called_after_trigger("detect", "re-checked the ticket handoff",
+        # the agreement is suspended as the agent rebooks; the fallback also needs the wheelchair service
+        trig = [_trig("interline_suspended", "rebook", _has(F["F3"]), [suspend])]
+        checklist = [_goal_item(w), checks.called_after_trigger("detect", "checked the partner agreement",
                                                                 "interline_suspended",
-                                                                ["get_booking", "get_carrier", "check_connection"]),
+                                                                ["get_carrier", "check_connection"]),
                      _verify_item()]
         normal = [obs[0], _rb(w, "F1", "F3"), _ssr(w, "F3")]
-        oracle = obs + [_rb(w, "F1", "F3"), step("check_connection", "requery", inbound_flight_id=F["F1"],
-                                                 outbound_flight_id=F["F3"]),
-                        step("get_carrier", "requery", carrier=C["P1"]),
+        oracle = obs + [_rb(w, "F1", "F3"), step("get_carrier", "requery", carrier=C["P1"]),
                         _rb(w, "F1", "F4"), _ssr(w, "F4"), _verify(w)]
         return _task(fam, level, w, query, _profile(w, "land by the deadline with assistance"), trig, checklist,
                      normal, oracle)
     if level == "hard":
-        mct = w["cfg"]["airports"][R["X1"]]["mct"]
-        trig = [_trig("interline_suspended", "rebook", _has(F["F3"]), [suspend], timing="after"),
-                _trig("transfer_desk", "rebook", _has(F["F4"]),
-                      [(f"airports.{R['X1']}.mct", mct, rng.choice([160, 170, 180]))], after=["interline_suspended"])]
+        # silent: the rebooking onto the partner flight succeeds, then the agreement is suspended
+        trig = [_on_write("interline_suspended", [suspend], timing="after")]
         checklist = [_goal_item(w),
                      checks.called_after_trigger("detect_interline", "re-checked the ticket handoff",
                                                  "interline_suspended", ["get_booking", "get_carrier", "check_connection"]),
-                     checks.called_after_trigger("detect_transfer", "checked the hub transfer time", "transfer_desk",
-                                                 ["get_airport", "list_airports", "check_connection"]),
                      _verify_item()]
         normal = [obs[0], _rb(w, "F1", "F3"), _ssr(w, "F3")]
         oracle = [obs[0], step("get_passenger", "observe", passenger_id=w["pid"]), obs[1],
-                  _rb(w, "F1", "F3"), step("get_booking", "requery", booking_id=P),
+                  _rb(w, "F1", "F3"), step("check_connection", "requery", inbound_flight_id=F["F1"],
+                                           outbound_flight_id=F["F3"]),
+                  step("get_carrier", "requery", carrier=C["P1"]),
                   step("search_flights", "requery", origin=R["X1"], destination=R["D"]),
-                  _rb(w, "F1", "F4"), step("get_airport", "requery", code=R["X1"]),
-                  step("search_flights", "requery", origin=R["O"], destination=R["X2"]),
-                  step("search_flights", "requery", origin=R["X2"], destination=R["D"]),
-                  _rb(w, "F5", "F6"), _ssr(w, "F5"), _ssr(w, "F6"), _verify(w)]
+                  _rb(w, "F1", "F4"), _ssr(w, "F4"), _verify(w)]
         return _task(fam, level, w, query, _profile(w, "land by the deadline with assistance"), trig, checklist,
                      normal, oracle)
     _late(w, "F4")
@@ -461,45 +461,31 @@ def build_st2(rng: random.Random, level: str):
                         step("search_flights", "requery", origin=R["X2"], destination=R["D"]), _rb(w, "F5", "F7")]
         return _task(fam, level, w, query, _profile(w, "land by the deadline"), trig, checklist, normal, oracle)
     if level == "medium":
-        f1 = _fl(w, "F1")
-        d = rng.choice([100, 110, 120])
-        trig = [_trig("inbound_delay", "rebook", _has(F["F3"]),
-                      [(f"flights.{F['F1']}.dep", f1["dep"], _shift(w, "F1", "dep", d)),
-                       (f"flights.{F['F1']}.arr", f1["arr"], _shift(w, "F1", "arr", d)),
-                       (f"flights.{F['F1']}.status", "scheduled", "delayed")], timing="after")]
-        checklist = [_goal_item(w), checks.called_after_trigger("detect", "re-checked the connection", "inbound_delay",
-                                                                det_tools), _verify_item()]
+        # the hub stops as the agent rebooks; the other hub's itinerary needs the service on both legs
+        trig = [_trig("hub_ground_stop", "rebook", _has(F["F3"]), [stop("X1")])]
+        checklist = [_goal_item(w), checks.called_after_trigger("detect", "checked the hub status", "hub_ground_stop",
+                                                                ["get_airport", "list_airports"]), _verify_item()]
         normal = [obs[0], _rb(w, "F1", "F3"), _ssr(w, "F3")]
-        oracle = obs + [_rb(w, "F1", "F3"), step("get_booking", "requery", booking_id=P),
+        oracle = obs + [_rb(w, "F1", "F3"), step("get_airport", "requery", code=R["X1"]),
                         step("search_flights", "requery", origin=R["X2"], destination=R["D"]),
                         _rb(w, "F5", "F7"), _ssr(w, "F5"), _ssr(w, "F7"), _verify(w)]
         return _task(fam, level, w, query, _profile(w, "land by the deadline with assistance"), trig, checklist,
                      normal, oracle)
     if level == "hard":
-        # the direct flight lands in time in this variant; the deadline is later
-        w["deadline"] = _iso(datetime.fromisoformat(_fl(w, "F8")["arr"]) + timedelta(minutes=rng.choice([10, 20, 30])))
-        query = _query(w, "F3")
-        trig = [_trig("hub_ground_stop", "rebook", _has(F["F3"]), [stop("X1")], timing="after"),
-                _trig("second_hub_stop", "rebook", f"{F['F3']!r} not in args.get('flight_ids', [])", [stop("X2")],
-                      timing="after", after=["hub_ground_stop"])]
+        # silent: the rebooking via the hub succeeds, then the hub declares a ground stop
+        trig = [_on_write("hub_ground_stop", [stop("X1")], timing="after")]
         checklist = [_goal_item(w),
-                     checks.called_after_trigger("detect_x1", "noticed the first ground stop", "hub_ground_stop",
-                                                 det_tools),
-                     checks.called_after_trigger("detect_x2", "noticed the propagated ground stop", "second_hub_stop",
-                                                 det_tools), _verify_item()]
+                     checks.called_after_trigger("detect_x1", "noticed the ground stop", "hub_ground_stop",
+                                                 det_tools + ["search_flights"]), _verify_item()]
         normal = [obs[0], _rb(w, "F1", "F3"), _ssr(w, "F3")]
         oracle = [obs[0], step("get_passenger", "observe", passenger_id=w["pid"]), obs[1],
                   _rb(w, "F1", "F3"), step("get_booking", "requery", booking_id=P),
                   step("list_airports", "requery"),
                   step("search_flights", "requery", origin=R["X2"], destination=R["D"]),
-                  _rb(w, "F5", "F7"), step("get_booking", "requery", booking_id=P),
-                  step("get_airport", "requery", code=R["X2"]),
-                  step("search_flights", "requery", origin=R["O"], destination=R["D"]),
-                  _rb(w, "F8"), _ssr(w, "F8"), _verify(w)]
+                  _rb(w, "F5", "F7"), _ssr(w, "F5"), _ssr(w, "F7"), _verify(w)]
         return _task(fam, level, w, query, _profile(w, "land by the deadline with assistance"), trig, checklist,
                      normal, oracle)
-    trig = [_trig("hub_ground_stop", "rebook", "True", [stop("X1")]),
-            _trig("second_hub_stop", "rebook", "True", [stop("X2")], after=["hub_ground_stop"])]
+    trig = [_trig("hub_ground_stop", "rebook", "True", [stop("X1"), stop("X2")])]
     refusal = f"any itinerary landing in {R['D']} after {_hm(w['deadline'])}"
     checklist = [checks.called_after_trigger("detect", "checked the hub status", "hub_ground_stop",
                                              ["get_airport", "list_airports"]),
