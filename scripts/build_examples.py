@@ -223,6 +223,7 @@ class FreightEnv:
 def clinic_task() -> Task:
     slots = {
         "S1": {"clinic": "C1", "time": "2026-03-02T10:00:00", "closes_at": "2026-03-02T09:00:00", "status": "open"},
+        "S3": {"clinic": "C1", "time": "2026-03-02T13:30:00", "closes_at": "2026-03-02T12:30:00", "status": "open"},
         "S2": {"clinic": "C1", "time": "2026-03-02T11:00:00", "closes_at": "2026-03-02T10:00:00", "status": "open"},
     }
     return Task(
@@ -235,7 +236,13 @@ def clinic_task() -> Task:
                           condition="args.get('slot_id') == 'S1'",
                           effects=Effects(mutations=[Mutation(state_path="slots.S1.status", old="open", new="expired")]))],
         checklist=[
-            checks.path_equals("goal", "Ana holds a morning slot at C1", "bookings.S2", "Ana Ruiz"),
+            checks.custom("goal", "Ana holds the earliest open morning slot at C1 (10:00 if still open)",
+                          'mine = [k for k, v in state.get("bookings", {}).items() if v == "Ana Ruiz"]\n'
+                          'if len(mine) != 1:\n    return False\n'
+                          's = state["slots"][mine[0]]\n'
+                          'if s["clinic"] != "C1" or s["time"] >= "2026-03-02T12:00:00":\n    return False\n'
+                          'return all(o["time"] >= s["time"] for o in state["slots"].values()\n'
+                          '           if o["clinic"] == "C1" and o["status"] == "open")', "goal"),
             checks.called_after_trigger("detect", "Slots re-queried after the window closed", "window_expiry",
                                         ["list_slots", "get_slot"]),
         ],
@@ -253,7 +260,7 @@ def rental_task() -> Task:
     init = {"depots": {"D1": {"lat": 52.52, "lon": 13.40}, "D2": {"lat": 52.50, "lon": 13.45}},
             "vehicles": {"EV-7": {"depot": "D1", "charge": 90}}}
     return Task(
-        task_id="example-rental-st1", conflict_type="ST1", level="medium",
+        task_id="example-rental-st1", conflict_type="ST1", level="hard",  # silent shift: only a re-query shows it
         environment=Environment(class_name="RentalEnv", source=RENTAL, init_config=init),
         query="Reserve EV-7 for Jonas Weber, to collect at depot D1. Make sure the pick-up point is right.",
         user_profile=UserProfile(goal="collect EV-7", withheld_facts={"flexibility": "Any depot in the city is fine."}),
@@ -291,12 +298,14 @@ def freight_task() -> Task:
         environment=Environment(class_name="FreightEnv", source=FREIGHT, init_config=init),
         query="Get shipment SH-1 across the border today on the fastest corridor. Tell me when it is moving.",
         user_profile=UserProfile(goal="SH-1 in transit today", withheld_facts={"deadline": "It must arrive by 18:00."}),
-        triggers=[Trigger(id="south_slowdown", activation=Activation(tool="dispatch", timing="after"),
-                          condition="fired.get('south_slowdown', 0) == 0 and args.get('corridor_id') == 'C-SOUTH'",
-                          effects=Effects(disable_tools=["cancel_dispatch"]))],
+        triggers=[],
         checklist=[
-            checks.path_equals("goal", "SH-1 in transit", "shipments.SH-1.status", "in_transit"),
-            checks.path_equals("route", "SH-1 on the open corridor", "shipments.SH-1.corridor", "C-SOUTH", "recovery"),
+            checks.custom("goal", "SH-1 in transit on the fastest open corridor",
+                          'sh = state["shipments"]["SH-1"]\n'
+                          'c = state["corridors"].get(sh.get("corridor") or "", {})\n'
+                          'return sh["status"] == "in_transit" and c.get("status") == "open" and all(\n'
+                          '    o["transit_min"] >= c["transit_min"] for o in state["corridors"].values() if o["status"] == "open")',
+                          "goal"),
             checks.custom("detect", "Shipment or corridor re-checked after the closure",
                           'd = [e["step"] for e in log if e["tool"] == "dispatch" and e["args"].get("corridor_id") == "C-NORTH"]\n'
                           'fix = min((e["step"] for e in log if d and e["step"] > d[0] and e["mutating"] and e["success"]), default=10 ** 9)\n'
@@ -314,7 +323,7 @@ def freight_task() -> Task:
                     message("C-NORTH closed and held SH-1; I re-routed it via C-SOUTH and it is in transit.")],
         ),
         provenance=Provenance(source="example", domain="customs_freight",
-                              notes="paper-style in-code trigger (_conflict_triggered) plus a declarative tool disable"),
+                              notes="paper-style in-code trigger (_conflict_triggered)"),
     )
 
 

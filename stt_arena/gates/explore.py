@@ -208,6 +208,10 @@ class LocalBackend:
     def state(self) -> dict:
         return self.rt.snapshot()
 
+    def initial_state(self) -> dict:
+        self._restore(self.root)
+        return self.rt.snapshot()
+
     def log(self) -> list[dict]:
         return self.rt.log
 
@@ -249,6 +253,13 @@ class ReplayBackend:
 
     def state(self) -> dict:
         return self._cache["state"]
+
+    def initial_state(self) -> dict:
+        ep = self.open(self.task)
+        try:
+            return ep.snapshot()
+        finally:
+            ep.close()
 
     def log(self) -> list[dict]:
         return self._cache["log"]
@@ -317,12 +328,13 @@ def search(task: Task, goal_items: list[dict], *, budget: int = 3000, max_depth:
     seen: set[str] = set()
     if isinstance(backend, LocalBackend):
         seen.add(backend.key())
-    queue: deque = deque([(backend.root, ())])
     watch = watch or {}
+    root_seen = _watched_now(backend.initial_state(), watch) if watch else None
+    queue: deque = deque([(backend.root, (), root_seen)])
     action_cache: dict[tuple[str, int], list[Action]] = {}
     try:
         while queue:
-            blob, path = queue.popleft()
+            blob, path, before = queue.popleft()
             if len(path) >= max_depth:
                 continue
             for spec in specs:
@@ -332,12 +344,12 @@ def search(task: Task, goal_items: list[dict], *, budget: int = 3000, max_depth:
                 for act in action_cache[ck]:
                     if res.explored >= budget:
                         return res
-                    before = _watched(backend, watch, blob) if watch else None
                     child, out = backend.step(blob, act)
                     res.explored += 1
                     pool.observe(out.get("result"))
+                    now_seen = _watched_now(backend.state(), watch) if watch else None
                     if watch:
-                        _record_touches(res, backend, watch, before, act, path)
+                        _record_touches(res, backend, watch, before, now_seen, act, path)
                     k = backend.key()
                     if k in seen:
                         continue
@@ -353,7 +365,7 @@ def search(task: Task, goal_items: list[dict], *, budget: int = 3000, max_depth:
                             if len(res.hits) >= max_hits:
                                 return res
                             continue  # a goal state: do not extend it
-                    queue.append((child, npath))
+                    queue.append((child, npath, now_seen))
         res.exhausted = True
         return res
     finally:
@@ -362,26 +374,17 @@ def search(task: Task, goal_items: list[dict], *, budget: int = 3000, max_depth:
             backend.close()
 
 
-def _watched(backend, watch: dict[str, list[str]], blob) -> dict:
-    if isinstance(backend, LocalBackend):
-        backend._restore(blob)
-        state = backend.state()
-    else:
-        state = backend._cache.get("state") if blob else None
-        if state is None:
-            return {}
+def _watched_now(state: dict, watch: dict[str, list[str]]) -> dict:
     return {p: _get(state, p) for paths in watch.values() for p in paths}
 
 
-def _record_touches(res: SearchResult, backend, watch, before: dict, act: Action, path: tuple) -> None:
-    if not before:
-        return
-    state, fired = backend.state(), backend.fired()
+def _record_touches(res: SearchResult, backend, watch, before: dict, after: dict, act: Action, path: tuple) -> None:
+    fired = backend.fired()
     for tid, paths in watch.items():
         if tid in fired:
             continue
         for p in paths:
-            if _get(state, p) != before.get(p):
+            if after.get(p) != before.get(p):
                 res.touches.setdefault(tid, []).append(
                     {"entity": p, "tool": act.tool, "arguments": act.args, "after": [a.as_step() for a in path]})
 

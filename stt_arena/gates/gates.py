@@ -139,6 +139,8 @@ def gate_i8(ctx: Ctx) -> GateResult:
         return GateResult("I8", False, "no_goal_item", "no checklist item of kind 'goal'")
     static = ctx.play(ctx.task.plans.normal, strip_triggers(ctx.task))
     failed = [g for g in goals if not static.checks.get(g)]
+    if failed and _in_code(static):
+        failed = []  # an in-code trigger cannot be removed: the premise of the answer-key check is absent
     if failed:
         return GateResult("I8", False, "answer_key",
                           f"without any trigger the static plan fails goal items {failed}: they encode the "
@@ -165,6 +167,10 @@ def gate_i8(ctx: Ctx) -> GateResult:
                               {"steps": _steps(hit.path) + tail, "items": rejected, "fired": hit.fired},
                               sr.stats())
     return GateResult("I8", True, stats=sr.stats())
+
+
+def _in_code(p: Played) -> bool:
+    return any(e.get("type") == "in_code_trigger" for e in p.events)
 
 
 def _verification_tail(oracle: list[PlanStep]) -> list[dict]:
@@ -235,7 +241,8 @@ def _args_bound(expr: str) -> bool:
 def level_features(ctx: Ctx) -> dict:
     """What the paper's levels are defined by, measured on the oracle trace."""
     o = ctx.oracle
-    trig = [e for e in o.events if e.get("type") == "trigger"]
+    trig = [e if e.get("type") == "trigger" else {**e, "trigger_id": e["flag"]}
+            for e in o.events if e.get("type") in ("trigger", "in_code_trigger")]
     if not trig:
         return {"fired": 0}
     first = min(e.get("activated_at", e["step"]) for e in trig)
