@@ -86,6 +86,68 @@ def prio_goal(cid, desc, lot, sids, total, must=None):
     return checks.custom(cid, desc, body, kind="goal")
 
 
+_FEFO = """
+def _fefo(sid, allowed):
+    s = state["sessions"][sid]
+    ok = allowed or s["products"]
+    used = set(d["lot_id"] for k, d in state["deliveries"].items() if d["session_id"] == sid and _dl_ok(k, d, [], []))
+    if not used:
+        return False
+    last = max(state["lots"][x]["expires_at"] for x in used)
+    for k, lot in state["lots"].items():
+        if k in used or lot["status"] != "released" or lot["product"] not in ok:
+            continue
+        if lot["expires_at"] < last and lot["doses"] - lot["reserved"] > 0:
+            return False
+    return True
+"""
+
+
+def fefo_goal(cid, desc, sid):
+    """Covered, and first-expiry-first-out: no released lot of the session's products that expires before a lot
+    used for it still has doses left (the user's stated rule)."""
+    body = _COVER + _FEFO + f"\nreturn _covered({sid!r}, [], []) and _fefo({sid!r}, [])\n"
+    return checks.custom(cid, desc, body, kind="goal")
+
+
+def longest_shift_goal(cid, desc, sid, did):
+    """Covered, and the box rides with the courier whose shift runs longest among those free at the handoff
+    depot (the user's stated rule); without a handoff the original courier is fine."""
+    body = _COVER + f"""
+d = state["deliveries"].get({did!r}) or {{}}
+if not _covered({sid!r}, [], []):
+    return False
+hs = [h for h in state["handoffs"] if h["delivery_id"] == {did!r}]
+if not hs:
+    return True
+site = hs[-1]["site_id"]
+mine = state["couriers"][d["courier_id"]]["shift_end"]
+return not any(c["status"] == "available" and c["site_id"] == site and c["fridge"] == "ok" and c["shift_end"] > mine
+               for c in state["couriers"].values())
+"""
+    return checks.custom(cid, desc, body, kind="goal")
+
+
+def top_goal(cid, desc, lot, clinic):
+    """The clinic's current rank-1 session fully allocated from the lot, and nothing else allocated."""
+    body = f"""
+ss = {{k: v for k, v in state["sessions"].items() if v["clinic_id"] == {clinic!r}}}
+top = min(ss, key=lambda k: ss[k]["rank"])
+act = [a for a in state["allocations"].values() if a["status"] == "active"]
+if any(a["session_id"] != top or a["lot_id"] != {lot!r} for a in act):
+    return False
+return sum(a["doses"] for a in act) == ss[top]["doses_needed"]
+"""
+    return checks.custom(cid, desc, body, kind="goal")
+
+
+def _excursion_if(tid, did):
+    return checks.custom("excursion", "the excursion was reported (when the fault happened)", f"""
+if _trigger_step(log, {tid!r}) is None:
+    return True
+return any(x.get("delivery_id") == {did!r} for x in state.get("excursions", []))""", kind="recovery")
+
+
 def _world(rng: random.Random, late: bool = False) -> dict:
     """Cold stores CS1 (main) and CS2 (far), relay depots X and Y, clinic C (target) and C2 (distractor)."""
     day = rng.randint(2, 26)
@@ -198,6 +260,20 @@ def _sess(w):
 
 
 # ---------------------------------------------------------------------------------------------- ST3
+ST3_QUERIES = [
+    lambda w, D0, N, C, SM, K0, K2, X: (f"Courier {K0} is bringing {N} doses of {w['p1']} (delivery {D0}) to {C} for "
+                                        f"session {SM}, but goes off shift soon. Please hand the cool box over to {K2} "
+                                        f"at depot {X} so the session can start on time. Our rule for relays: the box "
+                                        f"goes to the courier whose shift runs longest."),
+    lambda w, D0, N, C, SM, K0, K2, X: (f"{K0}'s van with {D0} ({N} doses for {SM} at {C}) has to be relieved at depot "
+                                        f"{X}: {K0} is close to the driving-hours limit. Relay it to {K2}; if you pick "
+                                        f"anyone else, take the one on duty longest."),
+    lambda w, D0, N, C, SM, K0, K2, X: (f"Session {SM} at {C} is waiting for delivery {D0}. {K0} cannot finish the "
+                                        f"run, so please arrange the relay at {X} with {K2}, who has the longest shift "
+                                        f"there (we always relay to the longest-serving courier)."),
+]
+
+
 def build_st3(rng: random.Random, level: str):
     fam = FAMILIES[1]
     w = _world(rng)
@@ -213,75 +289,70 @@ def build_st3(rng: random.Random, level: str):
     cfg["lots"][L[0]]["reserved"] = N
     c[K[0]].update(status="on_route", delivery_id=D0, shift_end=_t(w, rng.randint(15, 25)))
     cfg["lots"][L[3]]["status"] = "quarantine"
-    known = {"delivery": D0, "current_courier": K[0], "relay_courier": K[2], "relay_depot": X, "session": SM}
+    # shifts at the relay depot: K2 longest; of K3/K4, the one listed later (larger id) runs longer
+    k3, k4 = sorted([K[3], K[4]], key=lambda k: int(k.split("-")[1]))
+    c[K[2]]["shift_end"] = _t(w, 660)
+    c[k3]["shift_end"], c[k4]["shift_end"] = _t(w, 560), _t(w, 620)
+    known = {"delivery": D0, "current_courier": K[0], "relay_courier": K[2], "relay_depot": X, "session": SM,
+             "relay rule": "the courier whose shift runs longest"}
     withheld = {"programme_ref": w["ref"], "current_courier_shift_end": c[K[0]]["shift_end"]}
-    query = (f"Courier {K[0]} is bringing {N} doses of {w['p1']} (delivery {D0}) to {cfg['sites'][C]['name']} for session "
-             f"{SM}, but goes off shift soon. Please hand the cool box over to {K[2]} at depot {X} so the session "
-             f"can start on time.")
+    query = rng.choice(ST3_QUERIES)(w, D0, N, cfg["sites"][C]["name"], SM, K[0], K[2], X)
     det = ["get_courier", "list_couriers", "get_delivery"]
     base_normal = [step("get_delivery", "observe", delivery_id=D0),
                    step("handoff_delivery", delivery_id=D0, to_courier_id=K[2], site_id=X)]
-    goal_item = cover_goal("covered", "session supplied by a valid delivery", SM)
-    if level == "easy":
-        trig = [_trig("relay_off", "handoff_delivery", f"args.get('to_courier_id') == {K[2]!r}",
+    goal_item = longest_shift_goal("covered", "session supplied; box with the longest-shift courier at the relay",
+                                   SM, D0)
+    prof = _profile(w, f"{D0} handed over and delivered on time", known, withheld)
+    if level in ("easy", "medium"):
+        if level == "easy":
+            c[k4]["status"] = "available"
+        else:  # nobody else can take it at X: relay through depot Y instead
+            c[k3]["shift_end"] = _t(w, rng.randint(10, 20))
+            c[k4]["status"] = "off_duty"
+        # the relay courier is called off duty when handoffs at the depot start
+        trig = [_trig("relay_off", "handoff_delivery", f"get('couriers.{K[2]}.status') == 'available'",
                       [(f"couriers.{K[2]}.status", "available", "off_duty")])]
-        checklist = [goal_item, checks.called_after_trigger("detect", "re-checked the relay courier", "relay_off",
+        checklist = [goal_item, checks.called_after_trigger("detect", "re-checked the relay couriers", "relay_off",
                                                             ["get_courier", "list_couriers"])]
         oracle = [step("get_delivery", "observe", delivery_id=D0), step("get_courier", "observe", courier_id=K[2]),
                   step("handoff_delivery", delivery_id=D0, to_courier_id=K[2], site_id=X),
-                  step("list_couriers", "requery", site_id=X),
-                  step("handoff_delivery", delivery_id=D0, to_courier_id=K[3], site_id=X)]
-        return _task(fam, level, w, query, _profile(w, f"{D0} handed over and delivered on time", known, withheld),
-                     trig, checklist, base_normal, oracle)
-    if level == "medium":
-        trig = [_trig("fridge_fault", "handoff_delivery", f"args.get('to_courier_id') == {K[2]!r}",
-                      [(f"couriers.{K[2]}.fridge", "ok", "fault")], timing="after", delay=1)]
+                  step("list_couriers", "requery", site_id=X)]
+        if level == "easy":
+            oracle += [step("handoff_delivery", delivery_id=D0, to_courier_id=k4, site_id=X),
+                       step("get_delivery", "verify", delivery_id=D0)]
+        else:
+            oracle += [step("list_couriers", "requery", site_id=Y),
+                       step("get_travel_time", "requery", from_site=Y, to_site=C),
+                       step("reroute_delivery", delivery_id=D0, via_site=Y),
+                       step("handoff_delivery", delivery_id=D0, to_courier_id=K[5], site_id=Y),
+                       step("get_delivery", "verify", delivery_id=D0)]
+            checklist.append(checks.verified_after_last_change("verify", "end state checked",
+                                                               ["get_delivery", "list_deliveries", "get_courier"]))
+        return _task(fam, level, w, query, prof, trig, checklist, base_normal, oracle)
+    if level == "hard":
+        c[k4]["status"] = "available"
+        # silent: right after the handoff, the relay vehicle's fridge fails
+        trig = [_trig("fridge_fault", "*", f"get('deliveries.{D0}.courier_id') == '{K[2]}' and "
+                      f"get('couriers.{K[2]}.fridge') == 'ok'", [(f"couriers.{K[2]}.fridge", "ok", "fault")],
+                      timing="after")]
         checklist = [goal_item,
                      checks.called_after_trigger("detect", "noticed the relay vehicle fault", "fridge_fault",
-                                                 ["get_courier", "list_couriers"]),
-                     checks.records_match("excursion", "the excursion was reported", "excursions",
-                                          {"delivery_id": D0}, at_least=True, kind="recovery"),
+                                                 ["get_courier", "list_couriers", "get_delivery"]),
+                     _excursion_if("fridge_fault", D0),
                      checks.verified_after_last_change("verify", "end state checked",
                                                        ["get_delivery", "list_deliveries", "get_courier"])]
         normal = base_normal + [step("get_delivery", "observe", delivery_id=D0)]
         oracle = [step("get_delivery", "observe", delivery_id=D0), step("get_courier", "observe", courier_id=K[2]),
                   step("handoff_delivery", delivery_id=D0, to_courier_id=K[2], site_id=X),
-                  step("get_delivery", "requery", delivery_id=D0),
                   step("get_courier", "requery", courier_id=K[2]),
                   step("list_couriers", "requery", site_id=X),
-                  step("handoff_delivery", delivery_id=D0, to_courier_id=K[3], site_id=X),
-                  step("report_excursion", delivery_id=D0, note=f"fridge fault on {K[2]}'s vehicle; box moved to {K[3]}"),
+                  step("handoff_delivery", delivery_id=D0, to_courier_id=k4, site_id=X),
+                  step("report_excursion", delivery_id=D0, note=f"fridge fault on {K[2]}'s vehicle; box moved to {k4}"),
                   step("get_delivery", "verify", delivery_id=D0)]
-        return _task(fam, level, w, query, _profile(w, f"{D0} handed over and delivered on time", known, withheld),
-                     trig, checklist, normal, oracle)
-    if level == "hard":
-        trig = [_trig("relay_shift", "handoff_delivery", f"args.get('to_courier_id') == {K[2]!r}",
-                      [(f"couriers.{K[2]}.shift_end", c[K[2]]["shift_end"], _t(w, rng.randint(6, 9)))], timing="after"),
-                _trig("bay_closed", "handoff_delivery", f"args.get('site_id') == {X!r}",
-                      [(f"sites.{X}.handoff_bay", "open", "closed")], after=["relay_shift"])]
-        checklist = [goal_item,
-                     checks.called_after_trigger("detect_shift", "noticed the relay courier's shortened shift",
-                                                 "relay_shift", det),
-                     checks.called_after_trigger("detect_bay", "checked the depot after the refused handoff",
-                                                 "bay_closed", ["get_site", "list_sites"]),
-                     checks.verified_after_last_change("verify", "end state checked",
-                                                       ["get_delivery", "list_deliveries"])]
-        normal = base_normal + [step("get_delivery", "observe", delivery_id=D0)]
-        oracle = [step("get_delivery", "observe", delivery_id=D0), step("get_courier", "observe", courier_id=K[2]),
-                  step("handoff_delivery", delivery_id=D0, to_courier_id=K[2], site_id=X),
-                  step("get_courier", "requery", courier_id=K[2]),
-                  step("list_couriers", "requery", site_id=X),
-                  step("handoff_delivery", delivery_id=D0, to_courier_id=K[3], site_id=X),
-                  step("get_site", "requery", site_id=X),
-                  step("list_couriers", "requery", site_id=Y),
-                  step("get_travel_time", "requery", from_site=Y, to_site=C),
-                  step("reroute_delivery", delivery_id=D0, via_site=Y),
-                  step("handoff_delivery", delivery_id=D0, to_courier_id=K[5], site_id=Y),
-                  step("get_delivery", "verify", delivery_id=D0)]
-        return _task(fam, level, w, query, _profile(w, f"{D0} handed over and delivered on time", known, withheld),
-                     trig, checklist, normal, oracle)
-    c[K[3]]["shift_end"] = _t(w, rng.randint(10, 20))
+        return _task(fam, level, w, query, prof, trig, checklist, normal, oracle)
+    c[k3]["shift_end"] = _t(w, rng.randint(10, 20))
     c[K[1]]["status"] = "off_duty"
+    c[k4]["status"] = "off_duty"
     trig = [_trig("relay_off", "handoff_delivery", f"args.get('to_courier_id') == {K[2]!r}",
                   [(f"couriers.{K[2]}.status", "available", "off_duty")])]
     withheld["gdp_rule"] = f"depot {Y} is not GDP-qualified for {w['p1']}; the box must not pass through it"
@@ -295,11 +366,11 @@ def build_st3(rng: random.Random, level: str):
     oracle = [step("get_delivery", "observe", delivery_id=D0), step("get_courier", "observe", courier_id=K[2]),
               step("handoff_delivery", delivery_id=D0, to_courier_id=K[2], site_id=X),
               step("list_couriers", "requery", site_id=X),
-              message(f"{K[2]} is now off duty, {K[3]}'s shift ends before the box could reach the clinic and "
-                      f"{K[4]} is off duty, so nobody at {X} can take over {D0}. The only other relay is depot {Y}, "
+              message(f"{K[2]} is now off duty, {k3}'s shift ends before the box could reach the clinic and "
+                      f"{k4} is off duty, so nobody at {X} can take over {D0}. The only other relay is depot {Y}, "
                       f"which you ruled out. The box stays with {K[0]}.")]
-    alts = [[step("handoff_delivery", delivery_id=D0, to_courier_id=K[3], site_id=X)],
-            [step("handoff_delivery", delivery_id=D0, to_courier_id=K[4], site_id=X)],
+    alts = [[step("handoff_delivery", delivery_id=D0, to_courier_id=k3, site_id=X)],
+            [step("handoff_delivery", delivery_id=D0, to_courier_id=k4, site_id=X)],
             [step("reroute_delivery", delivery_id=D0, via_site=Y),
              step("handoff_delivery", delivery_id=D0, to_courier_id=K[5], site_id=Y)],
             [step("cancel_delivery", delivery_id=D0),
@@ -310,6 +381,18 @@ def build_st3(rng: random.Random, level: str):
 
 
 # ---------------------------------------------------------------------------------------------- S2
+S2_QUERIES = [
+    lambda w, SM, C, N, L1, CS, K0: (f"Session {SM} at {C} needs {N} doses of {w['p1']}. Please send them from lot "
+                                     f"{L1} at {CS} with courier {K0}. We work first-expiry-first-out: the released "
+                                     f"lot that expires soonest always goes first."),
+    lambda w, SM, C, N, L1, CS, K0: (f"{C} just confirmed {N} bookings for session {SM}. Ship {w['p1']} from lot {L1} "
+                                     f"(it expires first, and FEFO is our rule) at {CS} with {K0}."),
+    lambda w, SM, C, N, L1, CS, K0: (f"Pharmacy asked us to clear the oldest {w['p1']} stock first. Lot {L1} at {CS} "
+                                     f"expires soonest, so please use it for the {N} doses of session {SM} at {C}, "
+                                     f"courier {K0}. If a lot drops out, take the next one to expire."),
+]
+
+
 def build_s2(rng: random.Random, level: str):
     fam = FAMILIES[2]
     w = _world(rng)
@@ -317,84 +400,76 @@ def build_s2(rng: random.Random, level: str):
     SM = w["S"][0]
     L1, L2, L3, L4 = L[0], L[1], L[2], L[3]
     _sess(w)["products"] = [w["p1"]]
-    q = lambda lot: (f"lots.{lot}.status", "released", "quarantine")  # noqa: E731
+    lots = cfg["lots"]
+    # expiry order (first-expiry-first-out): L1, then L4 at the far store, then L2
+    lots[L1]["expires_at"] = _t(w, 60 * 24 * 9)
+    lots[L4]["expires_at"] = _t(w, 60 * 24 * 14)
+    lots[L2]["expires_at"] = _t(w, 60 * 24 * 30)
+    part = rng.randint(3, max(3, N // 20)) * 10 if level in ("medium", "hard") else None
+    if part:
+        lots[L4]["doses"] = part  # the next lot to expire covers only part of the session
+    q = (f"lots.{L1}.status", "released", "quarantine")
     det = ["get_lot", "list_lots"]
-    known = {"session": SM, "doses": str(N), "lot": L1, "courier": K[0], "cold_store": P["CS1"]}
+    known = {"session": SM, "doses": str(N), "lot": L1, "courier": K[0], "cold_store": P["CS1"],
+             "rule": "first-expiry-first-out"}
     withheld = {"programme_ref": w["ref"], "session_start": _sess(w)["start"]}
-    query = (f"Session {SM} at {cfg['sites'][P['C']]['name']} needs {N} doses of {w['p1']}. "
-             f"Please send them from lot {L1} at {P['CS1']} with courier {K[0]}.")
-    goal_item = cover_goal("covered", "session supplied by a valid delivery", SM)
+    query = rng.choice(S2_QUERIES)(w, SM, cfg["sites"][P["C"]]["name"], N, L1, P["CS1"], K[0])
+    goal_item = fefo_goal("covered", "session supplied first-expiry-first-out by valid deliveries", SM)
     sched = lambda lot, k=0, n=N: step("schedule_delivery", lot_id=lot, session_id=SM, doses=n, courier_id=K[k])  # noqa: E731
+    obs = [step("get_session", "observe", session_id=SM), step("list_lots", "observe", product=w["p1"])]
+    # the QA lab's result on L1 arrives at a fixed time (two calls in); a lot dispatched earlier is recalled too
+    at = _t(w, 2)
+    timed = f"now >= parse_time('{at}') and get('lots.{L1}.status') == 'released'"
+    prof = _profile(w, f"{SM} supplied with {N} doses, first-expiry-first-out", known, withheld)
     if level == "easy":
-        trig = [_trig("l1_quarantine", "schedule_delivery", f"args.get('lot_id') == {L1!r}", [q(L1)])]
+        trig = [_trig("l1_quarantine", "*", timed, [q])]
         checklist = [goal_item, checks.called_after_trigger("detect", "re-checked the lot after the refusal",
                                                             "l1_quarantine", det)]
-        normal = [step("get_session", "observe", session_id=SM), sched(L1)]
-        oracle = [step("get_session", "observe", session_id=SM), step("list_lots", "observe", product=w["p1"]),
-                  sched(L1), step("get_lot", "requery", lot_id=L1), sched(L2)]
-        return _task(fam, level, w, query, _profile(w, f"{SM} supplied with {N} doses", known, withheld), trig,
-                     checklist, normal, oracle)
+        oracle = obs + [sched(L1), step("get_lot", "requery", lot_id=L1), sched(L4, 6),
+                        step("list_deliveries", "verify", clinic_id=P["C"])]
+        return _task(fam, level, w, query, prof, trig, checklist, obs + [sched(L1)], oracle)
     if level == "medium":
-        trig = [_trig("l1_quarantine", "schedule_delivery", f"args.get('lot_id') == {L1!r}", [q(L1)], timing="after",
-                      delay=1)]
-        checklist = [goal_item, checks.called_after_trigger("detect", "noticed the lot's quarantine", "l1_quarantine",
-                                                            det + ["get_delivery"]),
+        trig = [_trig("l1_quarantine", "*", timed, [q])]
+        checklist = [goal_item, checks.called_after_trigger("detect", "re-checked the lot after the refusal",
+                                                            "l1_quarantine", det),
                      checks.verified_after_last_change("verify", "end state checked",
                                                        ["get_delivery", "list_deliveries", "get_session"])]
-        normal = [step("get_session", "observe", session_id=SM), sched(L1),
-                  step("get_delivery", "observe", delivery_id=_dl(w, 1))]
-        oracle = [step("get_session", "observe", session_id=SM), step("get_lot", "observe", lot_id=L1), sched(L1),
-                  step("get_delivery", "requery", delivery_id=_dl(w, 1)),
-                  step("get_lot", "requery", lot_id=L1),
-                  step("list_lots", "requery", product=w["p1"]),
-                  step("cancel_delivery", delivery_id=_dl(w, 1)), sched(L2),
-                  step("get_delivery", "verify", delivery_id=_dl(w, 2))]
-        return _task(fam, level, w, query, _profile(w, f"{SM} supplied with {N} doses", known, withheld), trig,
-                     checklist, normal, oracle)
+        oracle = obs + [sched(L1), step("get_lot", "requery", lot_id=L1), step("list_lots", "requery", product=w["p1"]),
+                        sched(L4, 6, part), sched(L2, 0, N - part),
+                        step("list_deliveries", "verify", clinic_id=P["C"])]
+        return _task(fam, level, w, query, prof, trig, checklist, obs + [sched(L1)], oracle)
     if level == "hard":
-        trig = [_trig("l1_quarantine", "schedule_delivery", f"args.get('lot_id') == {L1!r}", [q(L1)], timing="after"),
-                _trig("l2_quarantine", "schedule_delivery", f"args.get('lot_id') == {L2!r}", [q(L2)], timing="after",
-                      delay=2, after=["l1_quarantine"])]
+        # silent: the quarantine lands right after the lot was dispatched
+        trig = [_trig("l1_quarantine", "*", f"get('lots.{L1}.reserved') >= {N} and "
+                      f"get('lots.{L1}.status') == 'released'", [q], timing="after")]
         checklist = [goal_item,
-                     checks.called_after_trigger("detect_l1", "noticed the first quarantine", "l1_quarantine", det),
-                     checks.called_after_trigger("detect_l2", "noticed the second quarantine", "l2_quarantine", det),
+                     checks.called_after_trigger("detect", "noticed the quarantine", "l1_quarantine",
+                                                 det + ["get_delivery", "list_deliveries"]),
                      checks.verified_after_last_change("verify", "end state checked",
                                                        ["get_delivery", "list_deliveries", "get_session"])]
-        normal = [step("get_session", "observe", session_id=SM), sched(L1),
-                  step("get_delivery", "observe", delivery_id=_dl(w, 1))]
-        oracle = [step("get_session", "observe", session_id=SM), step("list_lots", "observe", product=w["p1"]),
-                  sched(L1),
-                  step("get_lot", "requery", lot_id=L1),
-                  step("cancel_delivery", delivery_id=_dl(w, 1)),
-                  sched(L2),
-                  step("get_session", "requery", session_id=SM),
-                  step("get_delivery", "requery", delivery_id=_dl(w, 2)),
-                  step("list_lots", "requery", product=w["p1"]),
-                  step("cancel_delivery", delivery_id=_dl(w, 2)),
-                  step("list_couriers", "requery", site_id=P["CS2"]),
-                  step("get_travel_time", "requery", from_site=P["CS2"], to_site=P["C"]),
-                  sched(L4, 6),
-                  step("list_deliveries", "verify", clinic_id=P["C"])]
-        return _task(fam, level, w, query, _profile(w, f"{SM} supplied with {N} doses", known, withheld), trig,
-                     checklist, normal, oracle)
-    cfg["lots"][L2]["expires_at"] = _t(w, rng.randint(20, 40))
-    trig = [_trig("l1_quarantine", "schedule_delivery", f"args.get('lot_id') == {L1!r}", [q(L1)])]
+        normal = obs + [sched(L1), step("get_delivery", "observe", delivery_id=_dl(w, 1))]
+        oracle = obs + [sched(L1), step("get_delivery", "observe", delivery_id=_dl(w, 1)),
+                        step("get_lot", "requery", lot_id=L1), step("list_lots", "requery", product=w["p1"]),
+                        step("cancel_delivery", delivery_id=_dl(w, 1)), sched(L4, 6, part), sched(L2, 0, N - part),
+                        step("list_deliveries", "verify", clinic_id=P["C"])]
+        return _task(fam, level, w, query, prof, trig, checklist, normal, oracle)
+    lots[L2]["expires_at"] = _t(w, rng.randint(20, 40))
+    # the quarantine is already decided when the coordinator starts: it lands before the first call
+    trig = [_trig("l1_quarantine", "*", f"get('lots.{L1}.status') == 'released'", [q])]
     withheld["reservation"] = f"lot {L4} at {P['CS2']} is reserved for the paediatric campaign"
     refusal = f"using lot {L4} (reserved for the paediatric campaign)"
     checklist = [checks.called_after_trigger("detect", "re-checked the lot after the refusal", "l1_quarantine", det),
                  checks.never_called("no_l4", "did not use the reserved lot", "schedule_delivery", {"lot_id": L4}),
                  checks.told_user("told", "told the user")]
     infeasible = [cover_goal("goal_cs1", "session supplied from unreserved stock", SM, avoid=[P["CS2"]])]
-    normal = [step("get_session", "observe", session_id=SM), sched(L1)]
-    oracle = [step("get_session", "observe", session_id=SM), step("list_lots", "observe", product=w["p1"]), sched(L1),
-              step("get_lot", "requery", lot_id=L1), step("list_lots", "requery", product=w["p1"]),
-              message(f"Lot {L1} has been quarantined and lot {L2} expires before it could reach the clinic; the only "
-                      f"other {w['p1']} stock is lot {L4}, which is reserved for the paediatric campaign. "
-                      f"I have not scheduled a delivery for {SM}.")]
+    oracle = obs + [sched(L1), step("get_lot", "requery", lot_id=L1), step("list_lots", "requery", product=w["p1"]),
+                    message(f"Lot {L1} has been quarantined and lot {L2} expires before it could reach the clinic; the "
+                            f"only other {w['p1']} stock is lot {L4}, which is reserved for the paediatric campaign. "
+                            f"I have not scheduled a delivery for {SM}.")]
     alts = [[sched(L2)], [sched(L3)], [sched(L4, 6)], [sched(L2, 1)]]
     return _task(fam, level, w, query, _profile(w, f"{SM} supplied with {N} doses from unreserved stock", known,
-                                                 withheld, refusals=[refusal]), trig, checklist, normal, oracle, alts,
-                 infeasible)
+                                                 withheld, refusals=[refusal]), trig, checklist, obs + [sched(L1)],
+                 oracle, alts, infeasible)
 
 
 # ---------------------------------------------------------------------------------------------- T3
