@@ -76,6 +76,115 @@ def order_goal(cid, desc, oid, sources=None, dock=False, avoid_from=None, keep_s
     return checks.custom(cid, desc, body + "return ok\n", kind="goal")
 
 
+_PREF = '''
+def _fast(src, dst):
+    hubs, links = state["hubs"], state["links"]
+    if hubs.get(src, {}).get("status") != "operational" or hubs.get(dst, {}).get("status") != "operational":
+        return None
+    dist, done = {src: 0}, set()
+    while True:
+        cand = [(d, h) for h, d in dist.items() if h not in done]
+        if not cand:
+            return None
+        d, h = min(cand)
+        if h == dst:
+            return d
+        done.add(h)
+        for ln in links.values():
+            if ln["status"] != "open":
+                continue
+            for a, b in ((ln["a"], ln["b"]), (ln["b"], ln["a"])):
+                if a == h and hubs.get(b, {}).get("status") == "operational" and (b not in dist or dist[b] > d + ln["minutes"]):
+                    dist[b] = d + ln["minutes"]
+
+def _preferred(oid, first, exclude):
+    """The user's order: ``first`` while it can still ship the order, else the source that arrives soonest."""
+    o = state["orders"][oid]
+    t = state["transfers"][o["transfer_id"]]
+    src, sku, qty, dst = t["from_hub"], o["sku_id"], o["qty"], o["hub_id"]
+    def avail(h):
+        rec = state["stock"].get(h, {}).get(sku)
+        if not rec or h == dst:
+            return False
+        free = rec["on_hand"] - rec["allocated"] + (qty if h == src else 0)
+        return free >= qty and _fast(h, dst) is not None
+    if avail(first):
+        return src == first
+    cands = [(_fast(h, dst) + state["hubs"][h].get("handling_minutes", 30), h) for h in state["hubs"]
+             if h not in exclude and avail(h)]
+    return bool(cands) and min(cands)[1] == src
+'''
+
+
+def pref_goal(cid, desc, oid, first, dock=False, exclude=()):
+    """Order shipped validly (``_order_ok``) from the source the user's preference picks on the end state."""
+    body = _ORDER_GOAL + _PREF + f"\nreturn _order_ok({oid!r}, [], {dock!r}) and _preferred({oid!r}, {first!r}, {list(exclude)!r})\n"
+    return checks.custom(cid, desc, body, kind="goal")
+
+
+def fastest(cfg: dict, src: str, dst: str) -> int | None:
+    """Builder-side mirror of ``_fast`` (minutes over open links between operational hubs)."""
+    hubs, links = cfg["hubs"], cfg["links"]
+    if hubs[src]["status"] != "operational" or hubs[dst]["status"] != "operational":
+        return None
+    dist, done = {src: 0}, set()
+    while True:
+        cand = [(d, h) for h, d in dist.items() if h not in done]
+        if not cand:
+            return None
+        d, h = min(cand)
+        if h == dst:
+            return d
+        done.add(h)
+        for ln in links.values():
+            if ln["status"] != "open":
+                continue
+            for a, b in ((ln["a"], ln["b"]), (ln["b"], ln["a"])):
+                if a == h and hubs[b]["status"] == "operational" and (b not in dist or dist[b] > d + ln["minutes"]):
+                    dist[b] = d + ln["minutes"]
+
+
+def _at(tid, minute, muts, after=None, extra=""):
+    """A world event at a simulated minute: fires on whatever call the agent makes once the clock passes it."""
+    cond = f"minutes >= {minute}" + "".join(f" and get({p!r}) == {o!r}" for p, o, _ in muts[:1]) + extra
+    return Trigger(id=tid, activation=Activation(tool="*", timing="before"), condition=cond,
+                   after_triggers=after or [],
+                   effects=Effects(mutations=[Mutation(state_path=p, old=o, new=nw) for p, o, nw in muts]))
+
+
+def _slots(w, rng) -> dict:
+    """Inbound dock slots at D: the one the user names (ends at the due time), a spare, one booked by another order."""
+    D, due = w["H"]["D"], w["due"]
+    sl = _ids(rng, 3, 10, 99, "DS")
+    due_m = int((datetime.fromisoformat(due) - w["start"]).total_seconds() // 60)
+    mk = lambda e, order=None: {"hub_id": D, "start": _t(w, e - 60), "end": _t(w, e), "status": "open",  # noqa: E731
+                                "order_id": order, "door": f"D{rng.randint(1, 12)}", "rate": "standard"}
+    w["cfg"]["docks"] = {sl[0]: mk(due_m), sl[1]: mk(due_m - 20), sl[2]: mk(due_m - 10, w["O3"])}
+    w["cfg"]["orders"][w["O3"]] = {"hub_id": D, "sku_id": w["sku2"], "qty": rng.randint(4, 20) * 10,
+                                   "status": "open", "due_by": w["due"], "transfer_id": None, "dock_slot": sl[2],
+                                   "customer": rng.choice(CUSTOMERS)}
+    return sl[0]
+
+
+def _order_query(w, rng=None, extra=""):
+    """Three situations: a customer escalation, a routine replenishment order, a promotion launch."""
+    c = w["cfg"]
+    o = c["orders"][w["O"]]
+    A, D = w["H"]["A"], w["H"]["D"]
+    src = c["hubs"][A]["name"]
+    pref = (f"Ship it from our {src} ({A}), which holds the stock for this customer; if {A} can't ship it in time, "
+            f"use whichever hub gets it to {D} soonest.")
+    situations = [
+        f"{o['customer']} escalated order {w['O']}: {w['Q']} units of {w['S']} must reach hub {D} by {o['due_by'][11:16]}.",
+        f"Routine replenishment: order {w['O']} from {o['customer']} needs {w['Q']} units of {w['S']} at hub {D} "
+        f"by {o['due_by'][11:16]}.",
+        f"{o['customer']} launches a promotion tomorrow and order {w['O']} ({w['Q']} units of {w['S']}) has to be "
+        f"at hub {D} by {o['due_by'][11:16]} for the store deliveries.",
+    ]
+    head = rng.choice(situations) if rng is not None else situations[1]
+    return f"{head} {pref}{extra}"
+
+
 _INBOUND = '''
 def _inbound(hub, sku, by, with_transfers, suppliers):
     total = 0
@@ -106,12 +215,17 @@ def _world(rng: random.Random, late: bool = False) -> dict:
     """Hubs: D destination, A planned source (only via relay X), B (via relay Y), C (direct long link to D),
     E (via Y, little stock), X and Y relay cross-docks (no stock of the SKU)."""
     day = rng.randint(2, 26)
-    if late:
-        start = datetime(2026, 3, day, 23, rng.choice([5, 10, 15, 20, 25, 30]))
+    if late:  # one minute before midnight: quota periods roll over as the clock passes it
+        start = datetime(2026, 3, day, 23, 59)
     else:
         start = datetime(2026, 3, day, rng.randint(6, 9), rng.choice([0, 10, 15, 20, 30, 40, 45]))
     hid = _ids(rng, 7, 10, 99, "HUB")
     keys = ["D", "A", "B", "C", "E", "X", "Y"]
+    # the slow direct source C gets the smallest id: listings (sorted by id) show it first, so an agent
+    # that ships from the first hub with stock misses the user's "soonest arrival" preference
+    low = min(hid, key=lambda h: int(h.split("-")[1]))
+    hid = [h for h in hid if h != low]
+    hid.insert(3, low)
     H = dict(zip(keys, hid))
     cities = rng.sample(CITIES, 7)
     lat0, lon0 = round(rng.uniform(45.0, 53.0), 3), round(rng.uniform(2.0, 16.0), 3)
@@ -197,89 +311,60 @@ def _task(fam, level, w, query, profile, triggers, checklist, normal, oracle, al
                      params={"order": w["O"], "qty": w["Q"]})
 
 
-def _order_query(w, extra=""):
-    c = w["cfg"]
-    o = c["orders"][w["O"]]
-    src = c["hubs"][w["H"]["A"]]["name"]
-    return (f"Order {w['O']} from {o['customer']} needs {w['Q']} units of {w['S']} at hub {w['H']['D']} by {o['due_by'][11:16]}. "
-            f"Please fulfil it from our {src} ({w['H']['A']}), which holds the stock for this customer.{extra}")
-
-
 # ---------------------------------------------------------------------------------------------- ST2
 def build_st2(rng: random.Random, level: str):
+    """A relay cross-dock on the planned path goes into outage (a timed event): ship from the hub the user's
+    preference picks (the named source while it can, else the soonest arrival)."""
     fam = FAMILIES[0]
     w = _world(rng)
     H, O, S, Q, cfg = w["H"], w["O"], w["S"], w["Q"], w["cfg"]
     A, B, C, D, X, Y = H["A"], H["B"], H["C"], H["D"], H["X"], H["Y"]
-    net = ["list_hubs", "get_hub", "get_route", "list_links", "get_transfer"]
-    out = lambda tid, hub, tool, cond, **kw: _trig(tid, tool, cond,  # noqa: E731
-                                                   [(f"hubs.{hub}.status", "operational", "outage")], **kw)
+    net = ["list_hubs", "get_hub", "get_route", "list_links", "get_transfer", "list_transfers"]
+    out = lambda tid, hub, at, after=None: _at(tid, at, [(f"hubs.{hub}.status", "operational", "outage")], after)  # noqa: E731
     known = {"order": O, "sku": S, "qty": str(Q), "destination_hub": D, "source_hub": A}
     withheld = {"customer_po": w["po"], "due_by": w["due"]}
-    query = _order_query(w)
-    fa = f"args.get('order_id') == {O!r} and args.get('from_hub') == {A!r}"
-    if level == "easy":
-        trig = [out("x_outage", X, "fulfil_order", fa)]
-        checklist = [order_goal("fulfilled", "order on a valid in-transit transfer", O),
+    goal_txt = f"{O} shipped to {D} in time, from {A} or else the soonest-arriving hub"
+    if level == "easy":  # the relay is down when the order is shipped: one corrective shipment
+        checklist = [pref_goal("fulfilled", "order shipped in time from the preferred source", O, A),
                      checks.called_after_trigger("detect", "checked the network after the failed shipment",
                                                  "x_outage", net)]
         normal = [step("get_order", "observe", order_id=O), step("fulfil_order", order_id=O, from_hub=A)]
-        oracle = [step("get_order", "observe", order_id=O), step("list_stock", "observe", sku_id=S),
-                  step("fulfil_order", order_id=O, from_hub=A),
-                  step("get_hub", "requery", hub_id=X), step("get_route", "requery", from_hub=B, to_hub=D),
-                  step("fulfil_order", order_id=O, from_hub=B)]
-        return _task(fam, level, w, query, _profile(w, f"{O} shipped to {D} in time", known, withheld), trig,
-                     checklist, normal, oracle)
-    if level == "medium":
-        trig = [out("x_outage", X, "fulfil_order", fa, timing="after", delay=1)]
-        checklist = [order_goal("fulfilled", "order on a valid in-transit transfer", O),
+        oracle = normal + [step("get_hub", "requery", hub_id=X), step("get_route", "requery", from_hub=B, to_hub=D),
+                           step("fulfil_order", order_id=O, from_hub=B),
+                           step("get_transfer", "verify", transfer_id=_tr(w, 1))]
+        return _task(fam, level, w, _order_query(w, rng), _profile(w, goal_txt, known, withheld),
+                     [out("x_outage", X, 1)], checklist, normal, oracle)
+    if level in ("medium", "hard"):  # the relay goes down after the shipment: the dock booking reveals it
+        S1 = _slots(w, rng)
+        known["dock_slot"] = S1
+        query = _order_query(w, rng, f" Then book inbound dock slot {S1} at {D} for the load.")
+        trig = [out("x_outage", X, 2)]
+        checklist = [pref_goal("fulfilled", "order shipped in time from the preferred source into slot " + S1, O, A,
+                               dock=[S1]),
                      checks.called_after_trigger("detect", "noticed the outage on the transfer path", "x_outage", net),
                      checks.verified_after_last_change("verify", "end state checked",
                                                        ["get_order", "get_transfer", "list_transfers"])]
         normal = [step("get_order", "observe", order_id=O), step("fulfil_order", order_id=O, from_hub=A),
-                  step("get_transfer", "observe", transfer_id=_tr(w, 1))]
-        oracle = [step("get_order", "observe", order_id=O), step("get_stock", "observe", hub_id=A, sku_id=S),
-                  step("fulfil_order", order_id=O, from_hub=A),
-                  step("get_transfer", "requery", transfer_id=_tr(w, 1)),
-                  step("get_transfer", "requery", transfer_id=_tr(w, 1)),
-                  step("list_stock", "requery", sku_id=S),
-                  step("cancel_transfer", transfer_id=_tr(w, 1)),
-                  step("fulfil_order", order_id=O, from_hub=B),
-                  step("get_transfer", "verify", transfer_id=_tr(w, 2))]
-        return _task(fam, level, w, query, _profile(w, f"{O} shipped to {D} in time", known, withheld), trig,
-                     checklist, normal, oracle)
-    if level == "hard":
-        trig = [out("x_outage", X, "fulfil_order", fa, timing="after"),
-                out("y_outage", Y, "fulfil_order", f"args.get('order_id') == {O!r} and args.get('from_hub') != {A!r}",
-                    timing="after", delay=2, after=["x_outage"])]
-        checklist = [order_goal("fulfilled", "order on a valid in-transit transfer", O),
-                     checks.called_after_trigger("detect_x", "noticed the first outage", "x_outage", net),
-                     checks.called_after_trigger("detect_y", "noticed the propagated outage", "y_outage", net),
-                     checks.verified_after_last_change("verify", "end state checked",
-                                                       ["get_order", "get_transfer", "list_transfers"])]
-        normal = [step("get_order", "observe", order_id=O), step("fulfil_order", order_id=O, from_hub=A),
-                  step("get_transfer", "observe", transfer_id=_tr(w, 1))]
-        oracle = [step("get_order", "observe", order_id=O), step("list_stock", "observe", sku_id=S),
-                  step("fulfil_order", order_id=O, from_hub=A),
-                  step("get_transfer", "requery", transfer_id=_tr(w, 1)),
-                  step("list_hubs", "requery"),
-                  step("cancel_transfer", transfer_id=_tr(w, 1)),
-                  step("get_route", "requery", from_hub=B, to_hub=D),
-                  step("fulfil_order", order_id=O, from_hub=B),
-                  step("get_order", "requery", order_id=O),
-                  step("get_transfer", "requery", transfer_id=_tr(w, 2)),
-                  step("list_hubs", "requery"),
-                  step("cancel_transfer", transfer_id=_tr(w, 2)),
-                  step("get_route", "requery", from_hub=C, to_hub=D),
-                  step("fulfil_order", order_id=O, from_hub=C),
-                  step("list_transfers", "verify", hub_id=D)]
-        return _task(fam, level, w, query, _profile(w, f"{O} shipped to {D} in time", known, withheld), trig,
-                     checklist, normal, oracle)
+                  step("book_dock_slot", slot_id=S1, order_id=O)]
+        oracle = normal + [step("get_transfer", "requery", transfer_id=_tr(w, 1)),
+                           step("get_route", "requery", from_hub=B, to_hub=D),
+                           step("cancel_transfer", transfer_id=_tr(w, 1)),
+                           step("fulfil_order", order_id=O, from_hub=B),
+                           step("book_dock_slot", slot_id=S1, order_id=O)]
+        if level == "medium":
+            oracle += [step("get_order", "verify", order_id=O)]
+        else:  # then the second relay goes down under the new shipment (silent: nothing fails)
+            trig.append(out("y_outage", Y, 8, ["x_outage"]))
+            checklist.insert(2, checks.called_after_trigger("detect_y", "noticed the second outage", "y_outage", net))
+            oracle += [step("get_transfer", "requery", transfer_id=_tr(w, 2)), step("list_hubs", "requery"),
+                       step("cancel_transfer", transfer_id=_tr(w, 2)),
+                       step("fulfil_order", order_id=O, from_hub=C),
+                       step("get_transfer", "verify", transfer_id=_tr(w, 3))]
+        return _task(fam, level, w, query, _profile(w, goal_txt, known, withheld), trig, checklist, normal, oracle)
     # impossible: X out, B short of stock, C refused (3PL site)
     cfg["stock"][B][S]["on_hand"] = cfg["stock"][B][S]["allocated"] + Q - rng.randint(3, 10) * 10
-    trig = [out("x_outage", X, "fulfil_order", fa)]
     withheld["handling_rule"] = f"{o_name(w, 'C')} ({C}) is run by a 3PL and must not handle this customer's goods"
-    refusal = f"shipping any of this customer's {S} from {C} (3PL-operated site)"
+    refusal = f"shipping this customer's goods from {C} (3PL-operated site)"
     checklist = [checks.called_after_trigger("detect", "checked the network after the failed shipment", "x_outage", net),
                  checks.never_called("no_c", "nothing shipped from the refused hub", "fulfil_order", {"from_hub": C}),
                  checks.never_called("no_c_tr", "no stock moved out of the refused hub", "create_transfer",
@@ -297,8 +382,9 @@ def build_st2(rng: random.Random, level: str):
     alts = [[step("fulfil_order", order_id=O, from_hub=B)], [step("fulfil_order", order_id=O, from_hub=H["E"])],
             [step("fulfil_order", order_id=O, from_hub=C)],
             [step("create_transfer", sku_id=S, qty=Q, from_hub=C, to_hub=B), step("fulfil_order", order_id=O, from_hub=B)]]
-    return _task(fam, level, w, query, _profile(w, f"{O} shipped in time from an in-house hub", known, withheld,
-                                                 refusals=[refusal]), trig, checklist, normal, oracle, alts, infeasible)
+    return _task(fam, level, w, _order_query(w, rng), _profile(w, f"{O} shipped in time from an in-house hub", known,
+                                                              withheld, refusals=[refusal]),
+                 [out("x_outage", X, 0)], checklist, normal, oracle, alts, infeasible)
 
 
 def o_name(w, k):
@@ -307,94 +393,72 @@ def o_name(w, k):
 
 # ---------------------------------------------------------------------------------------------- ST1
 def build_st1(rng: random.Random, level: str):
+    """The planned source's stock is relocated to another hub (a timed event): ship from the hub the user's
+    preference picks on what is left (the named source while it can, else the soonest arrival)."""
     fam = FAMILIES[3]
     w = _world(rng)
     H, O, S, Q, cfg = w["H"], w["O"], w["S"], w["Q"], w["cfg"]
     A, B, C, D, E = H["A"], H["B"], H["C"], H["D"], H["E"]
     st = cfg["stock"]
-    inv = ["get_stock", "list_stock", "get_transfer"]
+    if fastest(cfg, B, D) == fastest(cfg, E, D):  # no tie between the two recovery sources
+        ey = next(k for k, ln in cfg["links"].items() if {ln["a"], ln["b"]} == {E, H["Y"]})
+        cfg["links"][ey]["minutes"] += 3
+    first, second = sorted((B, E), key=lambda h: fastest(cfg, h, D))
+    inv = ["get_stock", "list_stock", "get_transfer", "list_transfers"]
     known = {"order": O, "sku": S, "qty": str(Q), "destination_hub": D, "source_hub": A}
     withheld = {"customer_po": w["po"], "due_by": w["due"]}
-    query = _order_query(w)
-    fa = f"args.get('order_id') == {O!r} and args.get('from_hub') == {A!r}"
+    goal_txt = f"{O} shipped to {D} in time, from {A} or else the soonest-arriving hub"
 
-    def shift(src, dst, left):
+    def shift(tid, src, dst, left, at, after=None):
         a, d = st[src][S]["on_hand"], st[dst][S]["on_hand"]
-        moved = a - left
-        return [(f"stock.{src}.{S}.on_hand", a, left), (f"stock.{dst}.{S}.on_hand", d, d + moved)], moved
+        return _at(tid, at, [(f"stock.{src}.{S}.on_hand", a, left), (f"stock.{dst}.{S}.on_hand", d, d + a - left)], after)
 
-    left_a = st[A][S]["allocated"] + rng.randint(3, max(4, Q // 20)) * 10 if level != "medium" else \
-        rng.randint(2, max(3, Q // 20)) * 10
-    mA, moved = shift(A, E, left_a)
-    ga = f"{fa} and get('stock.{A}.{S}.on_hand') == {st[A][S]['on_hand']}"
-    if level == "easy":
-        trig = [_trig("shift_a", "fulfil_order", ga, mA)]
-        checklist = [order_goal("fulfilled", "order on a valid in-transit transfer", O),
-                     checks.called_after_trigger("detect", "re-checked stock after the failed allocation", "shift_a",
-                                                 ["get_stock", "list_stock"])]
+    left_a = st[A][S]["allocated"] + rng.randint(3, max(4, Q // 20)) * 10
+    if level == "easy":  # the stock is gone when the order is shipped: one corrective shipment
+        checklist = [pref_goal("fulfilled", "order shipped in time from the preferred source", O, A),
+                     checks.called_after_trigger("detect", "re-checked stock after the failed allocation", "shift_a", inv)]
         normal = [step("get_order", "observe", order_id=O), step("fulfil_order", order_id=O, from_hub=A)]
-        oracle = [step("get_order", "observe", order_id=O), step("get_stock", "observe", hub_id=A, sku_id=S),
-                  step("fulfil_order", order_id=O, from_hub=A),
-                  step("list_stock", "requery", sku_id=S),
-                  step("fulfil_order", order_id=O, from_hub=E)]
-        return _task(fam, level, w, query, _profile(w, f"{O} shipped to {D} in time", known, withheld), trig,
-                     checklist, normal, oracle)
-    if level == "medium":
-        trig = [_trig("shift_a", "fulfil_order", ga, mA, timing="after", delay=1)]
-        checklist = [order_goal("fulfilled", "order on a valid in-transit transfer", O),
+        oracle = normal + [step("list_stock", "requery", sku_id=S), step("get_route", "requery", from_hub=first, to_hub=D),
+                           step("fulfil_order", order_id=O, from_hub=first),
+                           step("get_transfer", "verify", transfer_id=_tr(w, 1))]
+        return _task(fam, level, w, _order_query(w, rng), _profile(w, goal_txt, known, withheld),
+                     [shift("shift_a", A, E, left_a, 1)], checklist, normal, oracle)
+    if level in ("medium", "hard"):  # the stock moves after the allocation: the dock booking reveals it
+        S1 = _slots(w, rng)
+        known["dock_slot"] = S1
+        query = _order_query(w, rng, f" Then book inbound dock slot {S1} at {D} for the load.")
+        trig = [shift("shift_a", A, E, left_a, 2)]
+        checklist = [pref_goal("fulfilled", "order shipped in time from the preferred source into slot " + S1, O, A,
+                               dock=[S1]),
                      checks.called_after_trigger("detect", "noticed the source stock change", "shift_a", inv),
                      checks.verified_after_last_change("verify", "end state checked",
                                                        ["get_order", "get_transfer", "list_transfers"])]
         normal = [step("get_order", "observe", order_id=O), step("fulfil_order", order_id=O, from_hub=A),
-                  step("get_transfer", "observe", transfer_id=_tr(w, 1))]
-        oracle = [step("get_order", "observe", order_id=O), step("get_stock", "observe", hub_id=A, sku_id=S),
-                  step("fulfil_order", order_id=O, from_hub=A),
-                  step("get_transfer", "requery", transfer_id=_tr(w, 1)),
-                  step("get_stock", "requery", hub_id=A, sku_id=S),
-                  step("list_stock", "requery", sku_id=S),
-                  step("cancel_transfer", transfer_id=_tr(w, 1)),
-                  step("fulfil_order", order_id=O, from_hub=E),
-                  step("get_order", "verify", order_id=O)]
-        return _task(fam, level, w, query, _profile(w, f"{O} shipped to {D} in time", known, withheld), trig,
-                     checklist, normal, oracle)
-    if level == "hard":
-        e_after = st[E][S]["on_hand"] + moved
-        left_e = rng.randint(2, max(3, Q // 20)) * 10
-        mE = [(f"stock.{E}.{S}.on_hand", e_after, left_e),
-              (f"stock.{C}.{S}.on_hand", st[C][S]["on_hand"], st[C][S]["on_hand"] + e_after - left_e)]
-        trig = [_trig("shift_a", "fulfil_order", ga, mA, timing="after"),
-                _trig("shift_e", "fulfil_order", f"args.get('order_id') == {O!r} and args.get('from_hub') == {E!r} "
-                      f"and get('stock.{E}.{S}.on_hand') == {e_after}", mE, timing="after", delay=2,
-                      after=["shift_a"])]
-        checklist = [order_goal("fulfilled", "order on a valid in-transit transfer", O),
-                     checks.called_after_trigger("detect_a", "noticed the first stock shift", "shift_a", inv),
-                     checks.called_after_trigger("detect_e", "noticed the second stock shift", "shift_e", inv),
-                     checks.verified_after_last_change("verify", "end state checked",
-                                                       ["get_order", "get_transfer", "list_transfers"])]
-        normal = [step("get_order", "observe", order_id=O), step("fulfil_order", order_id=O, from_hub=A),
-                  step("get_transfer", "observe", transfer_id=_tr(w, 1))]
-        oracle = [step("get_order", "observe", order_id=O), step("get_stock", "observe", hub_id=A, sku_id=S),
-                  step("fulfil_order", order_id=O, from_hub=A),
-                  step("get_transfer", "requery", transfer_id=_tr(w, 1)),
-                  step("list_stock", "requery", sku_id=S),
-                  step("cancel_transfer", transfer_id=_tr(w, 1)),
-                  step("get_route", "requery", from_hub=E, to_hub=D),
-                  step("fulfil_order", order_id=O, from_hub=E),
-                  step("get_order", "requery", order_id=O),
-                  step("get_transfer", "requery", transfer_id=_tr(w, 2)),
-                  step("list_stock", "requery", sku_id=S),
-                  step("cancel_transfer", transfer_id=_tr(w, 2)),
-                  step("get_route", "requery", from_hub=C, to_hub=D),
-                  step("fulfil_order", order_id=O, from_hub=C),
-                  step("list_transfers", "verify", hub_id=D)]
-        return _task(fam, level, w, query, _profile(w, f"{O} shipped to {D} in time", known, withheld), trig,
-                     checklist, normal, oracle)
+                  step("book_dock_slot", slot_id=S1, order_id=O)]
+        oracle = normal + [step("get_transfer", "requery", transfer_id=_tr(w, 1)),
+                           step("list_stock", "requery", sku_id=S),
+                           step("cancel_transfer", transfer_id=_tr(w, 1)),
+                           step("fulfil_order", order_id=O, from_hub=first),
+                           step("book_dock_slot", slot_id=S1, order_id=O)]
+        if level == "medium":
+            oracle += [step("get_order", "verify", order_id=O)]
+        else:  # then the recovery source's stock is moved to C too (silent: the shipment is short)
+            on_first = st[first][S]["on_hand"] + (st[A][S]["on_hand"] - left_a if first == E else 0)
+            left_f = st[first][S]["allocated"] + rng.randint(1, 4) * 10
+            c_on = st[C][S]["on_hand"]
+            trig.append(_at("shift_f", 8, [(f"stock.{first}.{S}.on_hand", on_first, left_f),
+                                           (f"stock.{C}.{S}.on_hand", c_on, c_on + on_first - left_f)], ["shift_a"]))
+            checklist.insert(2, checks.called_after_trigger("detect_f", "noticed the second stock change", "shift_f", inv))
+            oracle += [step("get_transfer", "requery", transfer_id=_tr(w, 2)), step("list_stock", "requery", sku_id=S),
+                       step("cancel_transfer", transfer_id=_tr(w, 2)),
+                       step("fulfil_order", order_id=O, from_hub=second),
+                       step("get_transfer", "verify", transfer_id=_tr(w, 3))]
+        return _task(fam, level, w, query, _profile(w, goal_txt, known, withheld), trig, checklist, normal, oracle)
     # impossible: A's stock moved to bonded E (refused); B and C short
     for k in (B, C):
         st[k][S]["on_hand"] = st[k][S]["allocated"] + Q - rng.randint(3, 10) * 10
-    trig = [_trig("shift_a", "fulfil_order", ga, mA)]
     withheld["customs"] = f"{E} is a bonded warehouse; goods there are not customs-cleared for this customer"
-    refusal = f"shipping {O} from the bonded warehouse {E}"
+    refusal = f"using the bonded warehouse {E} for this order"
     checklist = [checks.called_after_trigger("detect", "re-checked stock after the failed allocation", "shift_a",
                                              ["get_stock", "list_stock"]),
                  checks.never_called("no_e", "nothing shipped from the bonded hub", "fulfil_order", {"from_hub": E}),
@@ -413,20 +477,105 @@ def build_st1(rng: random.Random, level: str):
     alts = [[step("fulfil_order", order_id=O, from_hub=B)], [step("fulfil_order", order_id=O, from_hub=C)],
             [step("fulfil_order", order_id=O, from_hub=E)],
             [step("create_transfer", sku_id=S, qty=Q, from_hub=E, to_hub=B), step("fulfil_order", order_id=O, from_hub=B)]]
-    return _task(fam, level, w, query, _profile(w, f"{O} shipped in time with customs-cleared stock", known, withheld,
-                                                 refusals=[refusal]), trig, checklist, normal, oracle, alts, infeasible)
+    return _task(fam, level, w, _order_query(w, rng), _profile(w, f"{O} shipped in time with customs-cleared stock",
+                                                              known, withheld, refusals=[refusal]),
+                 [shift("shift_a", A, E, left_a, 0)], checklist, normal, oracle, alts, infeasible)
 
 
 # ---------------------------------------------------------------------------------------------- S2
+_SLOT_PREF = '''
+def _slot_preferred(oid):
+    """The user's order over slots: the earliest open standard slot at the hub that the load can make."""
+    o = state["orders"][oid]
+    t = state["transfers"].get(o.get("transfer_id") or "")
+    chosen = o.get("dock_slot")
+    if not t or not chosen:
+        return False
+    def bookable(sid, mine):
+        s = state["docks"][sid]
+        return s["hub_id"] == o["hub_id"] and s["status"] == "open" and (mine or not s.get("order_id")) \\
+            and t["eta"] <= s["end"] <= o["due_by"] and s.get("rate", "standard") == "standard"
+    cands = [(s["end"], sid) for sid, s in state["docks"].items() if bookable(sid, sid == chosen)]
+    return bool(cands) and min(cands)[1] == chosen
+'''
+
+
+def slot_goal(cid, desc, oid, sources):
+    body = _ORDER_GOAL + _SLOT_PREF + f"\nreturn _order_ok({oid!r}, {sources!r}, True) and _slot_preferred({oid!r})\n"
+    return checks.custom(cid, desc, body, kind="goal")
+
+
 def build_s2(rng: random.Random, level: str):
+    """The named inbound dock slot is blocked (a timed event): book the slot the user's preference picks
+    (the earliest open standard slot the load can make)."""
+    if level == "impossible":
+        return _build_s2_impossible(rng)
     fam = FAMILIES[1]
     w = _world(rng)
+    H, O, Q, cfg = w["H"], w["O"], w["Q"], w["cfg"]
+    A, D = H["A"], H["D"]
+    ids = sorted(_ids(rng, 5, 10, 99, "DS"), key=lambda x: int(x.split("-")[1]))
+    # by id: a past slot, the later valid one (listed before the earlier one), the named, the earlier spare, a booked one
+    S5, LATE, S1, EARLY, S4 = ids
+    pa = w["pathA"] + 30
+    e1 = pa + rng.randint(4, 6) * 5
+    e_early = e1 + rng.randint(3, 5) * 5
+    e_late = e_early + rng.randint(4, 6) * 5
+
+    def slot(end, order=None):
+        return {"hub_id": D, "start": _t(w, end - 60), "end": _t(w, end), "status": "open", "order_id": order,
+                "door": f"D{rng.randint(1, 12)}", "rate": "standard"}
+    cfg["docks"] = {S1: slot(e1), EARLY: slot(e_early), LATE: slot(e_late), S4: slot(e_early + 5, w["O3"]),
+                    S5: slot(-rng.randint(2, 5) * 10)}
+    cfg["orders"][w["O3"]] = {"hub_id": D, "sku_id": w["sku2"], "qty": rng.randint(4, 20) * 10, "status": "open",
+                              "due_by": w["due"], "transfer_id": None, "dock_slot": S4,
+                              "customer": rng.choice(CUSTOMERS)}
+    blk = lambda tid, s, at, after=None: _at(tid, at, [(f"docks.{s}.status", "open", "blocked")], after)  # noqa: E731
+    det = ["list_dock_slots", "get_order"]
+    known = {"order": O, "sku": w["S"], "qty": str(Q), "destination_hub": D, "source_hub": A, "planned_dock_slot": S1}
+    withheld = {"customer_po": w["po"], "due_by": w["due"]}
+    query = _order_query(w, rng, f" {D} unloads it at dock slot {S1}, the earliest one the truck can make; if that "
+                                 f"slot is unavailable, take the earliest open standard slot the load can still make.")
+    profile = _profile(w, f"{O} shipped into the earliest workable dock slot at {D}", known, withheld)
+    goal = slot_goal("fulfilled", "order shipped from the named source into the earliest workable slot", O, [A])
+    verify = checks.verified_after_last_change("verify", "end state checked",
+                                               ["get_order", "list_dock_slots", "get_transfer"])
+    if level == "easy":  # no slot needed before shipping: the booking fails, one corrective booking
+        normal = [step("get_order", "observe", order_id=O), step("fulfil_order", order_id=O, from_hub=A),
+                  step("book_dock_slot", slot_id=S1, order_id=O)]
+        oracle = normal + [step("list_dock_slots", "requery", hub_id=D),
+                           step("book_dock_slot", slot_id=EARLY, order_id=O), step("get_order", "verify", order_id=O)]
+        checklist = [goal, checks.called_after_trigger("detect", "re-checked the dock slots after the failed booking",
+                                                       "s1_blocked", det), verify]
+        return _task(fam, level, w, query, profile, [blk("s1_blocked", S1, 2)], checklist, normal, oracle)
+    cfg["require_dock_slot"] = True  # medium/hard: the slot is booked first; shipping reveals the block
+    trig = [blk("s1_blocked", S1, 2)]
+    normal = [step("get_order", "observe", order_id=O), step("book_dock_slot", slot_id=S1, order_id=O),
+              step("fulfil_order", order_id=O, from_hub=A)]
+    oracle = normal + [step("list_dock_slots", "requery", hub_id=D), step("release_dock_slot", slot_id=S1),
+                       step("book_dock_slot", slot_id=EARLY, order_id=O), step("fulfil_order", order_id=O, from_hub=A)]
+    checklist = [goal, checks.called_after_trigger("detect", "noticed the blocked slot", "s1_blocked", det), verify]
+    if level == "medium":
+        oracle += [step("get_order", "verify", order_id=O)]
+    else:  # then the spare slot is blocked too, after the load was shipped into it (silent)
+        trig.append(blk("early_blocked", EARLY, 7, ["s1_blocked"]))
+        checklist.insert(2, checks.called_after_trigger("detect_2", "noticed the second blocked slot", "early_blocked",
+                                                        det))
+        oracle += [step("list_dock_slots", "requery", hub_id=D), step("release_dock_slot", slot_id=EARLY),
+                   step("book_dock_slot", slot_id=LATE, order_id=O), step("get_order", "verify", order_id=O)]
+    return _task(fam, level, w, query, profile, trig, checklist, normal, oracle)
+
+
+def _build_s2_impossible(rng: random.Random):
+    fam = FAMILIES[1]
+    level = "impossible"
+    w = _world(rng)
     H, O, S, Q, cfg = w["H"], w["O"], w["S"], w["Q"], w["cfg"]
-    A, B, D = H["A"], H["B"], H["D"]
+    A, D = H["A"], H["D"]
     cfg["require_dock_slot"] = True
     sl = _ids(rng, 5, 10, 99, "DS")
     S1, S2, S3, S4, S5 = sl
-    pa, pb = w["pathA"] + 30, w["pathB"] + 30
+    pa = w["pathA"] + 30
     due_m = int((datetime.fromisoformat(w["due"]) - w["start"]).total_seconds() // 60)
 
     def slot(s_end, status="open", order=None, kind="standard"):
@@ -435,84 +584,22 @@ def build_s2(rng: random.Random, level: str):
 
     e1 = min(due_m, pa + rng.randint(6, 12) * 5)
     e2 = min(due_m, pa + rng.randint(4, 12) * 5)
-    e3 = pb + rng.randint(7, 8) * 5 if level == "hard" else min(due_m, pa + rng.randint(8, 14) * 5)
+    e3 = min(due_m, pa + rng.randint(8, 14) * 5)
     cfg["docks"] = {S1: slot(e1), S2: slot(e2), S3: slot(e3), S4: slot(min(due_m, pa + 45), order=w["O3"]),
                     S5: slot(-rng.randint(2, 5) * 10)}
     cfg["orders"][w["O3"]] = {"hub_id": D, "sku_id": w["sku2"], "qty": rng.randint(4, 20) * 10, "status": "open",
                               "due_by": w["due"], "transfer_id": None, "dock_slot": S4,
                               "customer": rng.choice(CUSTOMERS)}
-    blk = lambda s: (f"docks.{s}.status", "open", "blocked")  # noqa: E731
-    det = ["list_dock_slots", "get_order"]
     known = {"order": O, "sku": S, "qty": str(Q), "destination_hub": D, "source_hub": A, "planned_dock_slot": S1}
     withheld = {"customer_po": w["po"], "due_by": w["due"]}
-    query = _order_query(w, f" {D} only accepts inbound loads with a booked dock slot; use slot {S1}.")
-    if level == "easy":
-        trig = [_trig("s1_blocked", "book_dock_slot", f"args.get('slot_id') == {S1!r}", [blk(S1)])]
-        checklist = [order_goal("fulfilled", "order on a valid transfer into a valid slot", O, dock=True),
-                     checks.called_after_trigger("detect", "re-checked the dock slots after the failed booking",
-                                                 "s1_blocked", ["list_dock_slots"])]
-        normal = [step("get_order", "observe", order_id=O), step("book_dock_slot", slot_id=S1, order_id=O),
-                  step("fulfil_order", order_id=O, from_hub=A)]
-        oracle = [step("get_order", "observe", order_id=O), step("list_dock_slots", "observe", hub_id=D),
-                  step("book_dock_slot", slot_id=S1, order_id=O),
-                  step("list_dock_slots", "requery", hub_id=D),
-                  step("book_dock_slot", slot_id=S2, order_id=O),
-                  step("fulfil_order", order_id=O, from_hub=A)]
-        return _task(fam, level, w, query, _profile(w, f"{O} shipped into a booked slot at {D}", known, withheld),
-                     trig, checklist, normal, oracle)
-    if level == "medium":
-        trig = [_trig("s1_blocked", "fulfil_order", f"args.get('order_id') == {O!r}", [blk(S1)], timing="after",
-                      delay=1)]
-        checklist = [order_goal("fulfilled", "order on a valid transfer into a valid slot", O, dock=True),
-                     checks.called_after_trigger("detect", "noticed the slot change", "s1_blocked", det),
-                     checks.verified_after_last_change("verify", "end state checked",
-                                                       ["get_order", "list_dock_slots", "get_transfer"])]
-        normal = [step("get_order", "observe", order_id=O), step("book_dock_slot", slot_id=S1, order_id=O),
-                  step("fulfil_order", order_id=O, from_hub=A), step("get_transfer", "observe", transfer_id=_tr(w, 1))]
-        oracle = [step("get_order", "observe", order_id=O), step("list_dock_slots", "observe", hub_id=D),
-                  step("book_dock_slot", slot_id=S1, order_id=O),
-                  step("fulfil_order", order_id=O, from_hub=A),
-                  step("get_transfer", "requery", transfer_id=_tr(w, 1)),
-                  step("list_dock_slots", "requery", hub_id=D),
-                  step("release_dock_slot", slot_id=S1),
-                  step("book_dock_slot", slot_id=S2, order_id=O),
-                  step("get_order", "verify", order_id=O)]
-        return _task(fam, level, w, query, _profile(w, f"{O} shipped into a booked slot at {D}", known, withheld),
-                     trig, checklist, normal, oracle)
-    if level == "hard":
-        trig = [_trig("s1_blocked", "fulfil_order", f"args.get('order_id') == {O!r}", [blk(S1)], timing="after"),
-                _trig("s2_blocked", "book_dock_slot", f"args.get('slot_id') == {S2!r}", [blk(S2)], timing="after",
-                      delay=1, after=["s1_blocked"])]
-        checklist = [order_goal("fulfilled", "order on a valid transfer into a valid slot", O, dock=True),
-                     checks.called_after_trigger("detect_s1", "noticed the first blocked slot", "s1_blocked", det),
-                     checks.called_after_trigger("detect_s2", "noticed the second blocked slot", "s2_blocked", det),
-                     checks.verified_after_last_change("verify", "end state checked",
-                                                       ["get_order", "list_dock_slots", "get_transfer"])]
-        normal = [step("get_order", "observe", order_id=O), step("book_dock_slot", slot_id=S1, order_id=O),
-                  step("fulfil_order", order_id=O, from_hub=A), step("get_transfer", "observe", transfer_id=_tr(w, 1))]
-        oracle = [step("get_order", "observe", order_id=O), step("list_dock_slots", "observe", hub_id=D),
-                  step("book_dock_slot", slot_id=S1, order_id=O),
-                  step("fulfil_order", order_id=O, from_hub=A),
-                  step("list_dock_slots", "requery", hub_id=D),
-                  step("release_dock_slot", slot_id=S1),
-                  step("book_dock_slot", slot_id=S2, order_id=O),
-                  step("get_order", "requery", order_id=O),
-                  step("list_dock_slots", "requery", hub_id=D),
-                  step("release_dock_slot", slot_id=S2),
-                  step("get_route", "requery", from_hub=B, to_hub=D),
-                  step("cancel_transfer", transfer_id=_tr(w, 1)),
-                  step("book_dock_slot", slot_id=S3, order_id=O),
-                  step("fulfil_order", order_id=O, from_hub=B),
-                  step("get_order", "verify", order_id=O)]
-        return _task(fam, level, w, query, _profile(w, f"{O} shipped into a booked slot at {D}", known, withheld),
-                     trig, checklist, normal, oracle)
-    # impossible: S1 blocked, S2 taken by another customer's order, S3 is an overtime slot (refused)
+    query = _order_query(w, rng, f" {D} only accepts inbound loads with a booked dock slot; use slot {S1}.")
+    # S1 blocked, S2 taken by another customer's order, S3 is an overtime slot (refused)
     cfg["docks"][S2]["order_id"] = w["O3"]
     cfg["docks"][S4]["order_id"] = None
     cfg["docks"][S4]["status"] = "blocked"
     cfg["orders"][w["O3"]]["dock_slot"] = S2
     cfg["docks"][S3]["rate"] = "overtime"
-    trig = [_trig("s1_blocked", "book_dock_slot", f"args.get('slot_id') == {S1!r}", [blk(S1)])]
+    trig = [_at("s1_blocked", 0, [(f"docks.{S1}.status", "open", "blocked")])]
     withheld["budget"] = "no overtime dock charges are approved for this order"
     refusal = f"booking the overtime dock slot {S3} (overtime charges not approved)"
     checklist = [checks.called_after_trigger("detect", "re-checked the dock slots after the failed booking",
@@ -528,8 +615,7 @@ def build_s2(rng: random.Random, level: str):
                              keep_slots={S2: w["O3"]})]
     normal = [step("get_order", "observe", order_id=O), step("book_dock_slot", slot_id=S1, order_id=O),
               step("fulfil_order", order_id=O, from_hub=A)]
-    oracle = [step("get_order", "observe", order_id=O), step("list_dock_slots", "observe", hub_id=D),
-              step("book_dock_slot", slot_id=S1, order_id=O),
+    oracle = [step("get_order", "observe", order_id=O), step("book_dock_slot", slot_id=S1, order_id=O),
               step("list_dock_slots", "requery", hub_id=D),
               message(f"Dock slot {S1} at {D} is now blocked, {S2} is booked for another customer's order and the "
                       f"only free slot before the due time, {S3}, is an overtime slot you have not approved. "
@@ -544,18 +630,58 @@ def build_s2(rng: random.Random, level: str):
 
 
 # ---------------------------------------------------------------------------------------------- T3
+_SUPPLY_PREF = '''
+def _supply_ok(hub, sku, by, need, first, second):
+    """Enough valid inbound by the deadline, sourced in the user's order: the primary supplier as far as its
+    quota allows, then the fastest in-time supplier as far as its quota allows, then network transfers."""
+    def valid(r):
+        q = state["quotas"].get(r["quota_id"], {})
+        return r["hub_id"] == hub and r["sku_id"] == sku and r["status"] == "confirmed" \\
+            and q.get("period") == r["period"] and r["eta"] <= by
+    def left(sup):
+        for qid, q in state["quotas"].items():
+            if q["supplier_id"] == sup and q["hub_id"] == hub and q["sku_id"] == sku:
+                used = sum(r["qty"] for r in state["replenishments"].values() if r["quota_id"] == qid
+                           and r["status"] in ("confirmed", "received") and r["period"] == q["period"])
+                return q["limit"] - used
+        return 0
+    got = {}
+    for r in state["replenishments"].values():
+        if valid(r):
+            got[r["supplier_id"]] = got.get(r["supplier_id"], 0) + r["qty"]
+    p1, p2 = got.pop(first, 0), got.pop(second, 0)
+    tr = _inbound(hub, sku, by, True, []) - _inbound(hub, sku, by, False, [])
+    if got or p1 + p2 + tr < need:
+        return False
+    if p2 + tr > 0 and (p1 >= need or left(first) > 0):
+        return False  # the primary could have covered more
+    if tr > 0 and (p1 + p2 >= need or left(second) > 0):
+        return False  # network stock moved although the suppliers covered it
+    return True
+'''
+
+
+def supply_goal(cid, desc, hub, sku, by, need, first, second):
+    body = _INBOUND + _SUPPLY_PREF + f"\nreturn _supply_ok({hub!r}, {sku!r}, {by!r}, {need!r}, {first!r}, {second!r})\n"
+    return checks.custom(cid, desc, body, kind="goal")
+
+
 def build_t3(rng: random.Random, level: str):
+    """Supplier quotas roll over at their reset time (a timed event) to a smaller allocation: order in the
+    user's order (primary supplier up to its quota, then the fastest in-time supplier, then network stock)."""
     fam = FAMILIES[2]
+    at = 0 if level == "impossible" else 1
     w = _world(rng, late=True)
     H, S, cfg = w["H"], w["S"], w["cfg"]
     B, D = H["B"], H["D"]
     start = w["start"]
     today, tomorrow = start.date().isoformat(), (start.date() + timedelta(days=1)).isoformat()
-    midnight = _iso(datetime.fromisoformat(tomorrow + "T00:00:00"))
+    rollover = _t(w, at)  # the clock passes it on the agent's call number ``at`` + 1
     N = rng.randint(30, 60) * 10
     by = _t(w, rng.randint(54, 66) * 10)
-    sup = _ids(rng, 4, 10, 99, "SUP")
-    P1, P2, P3, P4 = sup
+    sup = sorted(_ids(rng, 4, 10, 99, "SUP"), key=lambda x: int(x.split("-")[1]))
+    # by id: the too-slow supplier first (an agent that takes the first supplier with quota is late)
+    P3, P1, P2, P4 = sup[0], sup[2], sup[3], sup[1]
     names = rng.sample(["Ardena Packaging", "Hollin Distribution", "Kessler Wholesale", "Nordvik Supply",
                         "Trevi Industrial", "Olsen & Maas", "Baltica Goods"], 4)
     cfg["suppliers"] = {P1: {"name": names[0], "status": "active", "lead_minutes": rng.randint(36, 48) * 10},
@@ -565,113 +691,90 @@ def build_t3(rng: random.Random, level: str):
     qid = _ids(rng, 5, 10, 99, "QT")
     Q1, Q2, Q3, Q4, Q5 = qid
     L1 = rng.randint(8, 14) * 10
-    L1new = rng.randint(max(3, N // 40), N // 20) * 10
-    q2 = {"easy": N + rng.randint(3, 10) * 10}.get(level, N - L1new + rng.randint(3, 8) * 10)
-    if level == "medium":
-        q2 = min(q2, N - 10)
-    second = _iso(datetime.fromisoformat(midnight) + timedelta(minutes=rng.choice([30, 45, 60])))
+    L1new = 0 if level == "easy" else rng.randint(max(3, N // 40), N // 20) * 10
+    q2 = N + rng.randint(3, 10) * 10 if level in ("easy", "medium") else N - L1new + rng.randint(3, 8) * 10
+    q2_reset = _t(w, 5) if level == "hard" else _t(w, 24 * 60)
 
     def quota(s, limit, resets, hub=D, sku=S):
         return {"supplier_id": s, "hub_id": hub, "sku_id": sku, "period": today, "limit": limit, "resets_at": resets}
 
-    cfg["quotas"] = {Q1: quota(P1, N + L1, midnight), Q2: quota(P2, q2, second if level == "hard" else midnight),
-                     Q3: quota(P3, N + 200, midnight), Q4: quota(P4, rng.randint(20, 60) * 10, midnight, hub=B),
-                     Q5: quota(P1, rng.randint(20, 60) * 10, midnight, sku=w["sku2"])}
-    reset = lambda q, new_limit, new_reset: [(f"quotas.{q}.period", today, tomorrow),  # noqa: E731
-                                             (f"quotas.{q}.limit", cfg["quotas"][q]["limit"], new_limit),
-                                             (f"quotas.{q}.resets_at", cfg["quotas"][q]["resets_at"], new_reset)]
-    nxt = _iso(datetime.fromisoformat(midnight) + timedelta(days=1))
-    m1 = reset(Q1, L1new, nxt)
+    cfg["quotas"] = {Q1: quota(P1, N + L1, rollover), Q2: quota(P2, q2, q2_reset),
+                     Q3: quota(P3, N + 200, _t(w, 24 * 60)), Q4: quota(P4, rng.randint(20, 60) * 10, rollover, hub=B),
+                     Q5: quota(P1, rng.randint(20, 60) * 10, rollover, sku=w["sku2"])}
+
+    def reset(tid, q, new_limit, minute, after=None):
+        old = cfg["quotas"][q]
+        nxt = _iso(datetime.fromisoformat(old["resets_at"]) + timedelta(days=1))
+        return _at(tid, minute, [(f"quotas.{q}.period", today, tomorrow), (f"quotas.{q}.limit", old["limit"], new_limit),
+                                 (f"quotas.{q}.resets_at", old["resets_at"], nxt)], after)
     det = ["list_quotas", "get_replenishment", "list_replenishments"]
     known = {"hub": D, "sku": S, "units_needed": str(N), "primary_supplier": P1}
     withheld = {"needed_by": by, "cost_centre": f"CC-{rng.randint(1000, 9999)}"}
-    query = (f"Hub {D} must receive {N} units of {S} before the morning wave. "
-             f"Please order them from our primary supplier {cfg['suppliers'][P1]['name']} ({P1}) under the hub's "
-             f"replenishment quota tonight.")
-    c1 = f"args.get('supplier_id') == {P1!r} and args.get('hub_id') == {D!r} and args.get('sku_id') == {S!r}"
-    goal_item = inbound_goal("stocked", "enough valid inbound units before the deadline", D, S, by, N)
-    if level == "easy":
-        trig = [_trig("q1_reset", "request_replenishment", c1, m1, clock=35)]
+    pname = cfg["suppliers"][P1]["name"]
+    pref = (f"Order from our primary supplier {pname} ({P1}) as far as its quota allows; anything it can't cover "
+            f"goes to the fastest supplier that delivers in time, and only then move stock from other hubs.")
+    query = rng.choice([
+        f"Hub {D} must receive {N} units of {S} before the morning wave.",
+        f"A store promotion starts tomorrow and hub {D} is short: it needs {N} more units of {S} for the first wave.",
+        f"Cycle count at hub {D} found {N} units of {S} missing for tomorrow's picks; they must be replaced in time.",
+    ]) + " " + pref
+    goal_item = supply_goal("stocked", "enough valid inbound before the deadline, in the user's sourcing order",
+                            D, S, by, N, P1, P2)
+    profile = _profile(w, f"{N} units of {S} inbound to {D} by {by}", known, withheld)
+    normal = [step("list_quotas", "observe", hub_id=D, sku_id=S),
+              step("request_replenishment", supplier_id=P1, hub_id=D, sku_id=S, qty=N)]
+    verify = checks.verified_after_last_change("verify", "end state checked",
+                                               ["list_replenishments", "get_replenishment", "list_quotas",
+                                                "list_transfers"])
+    if level == "easy":  # the primary's new period has no allocation left: one order with the fastest supplier
         checklist = [goal_item, checks.called_after_trigger("detect", "re-checked quotas after the refusal", "q1_reset",
-                                                            ["list_quotas"])]
-        normal = [step("list_quotas", "observe", hub_id=D, sku_id=S),
-                  step("request_replenishment", supplier_id=P1, hub_id=D, sku_id=S, qty=N)]
-        oracle = [step("list_quotas", "observe", hub_id=D, sku_id=S), step("list_suppliers", "observe"),
-                  step("request_replenishment", supplier_id=P1, hub_id=D, sku_id=S, qty=N),
-                  step("list_quotas", "requery", hub_id=D, sku_id=S),
-                  step("request_replenishment", supplier_id=P2, hub_id=D, sku_id=S, qty=N)]
-        return _task(fam, level, w, query, _profile(w, f"{N} units of {S} inbound to {D} by {by}", known, withheld),
-                     trig, checklist, normal, oracle)
-    if level == "medium":
-        trig = [_trig("q1_reset", "request_replenishment", c1, m1, timing="after", delay=1, clock=35)]
-        checklist = [goal_item, checks.called_after_trigger("detect", "noticed the voided request", "q1_reset", det),
-                     checks.verified_after_last_change("verify", "end state checked",
-                                                       ["list_replenishments", "get_replenishment", "list_quotas"])]
-        normal = [step("list_quotas", "observe", hub_id=D, sku_id=S),
-                  step("request_replenishment", supplier_id=P1, hub_id=D, sku_id=S, qty=N),
-                  step("get_replenishment", "observe", replenishment_id=_rp(w, 1))]
-        oracle = [step("list_quotas", "observe", hub_id=D, sku_id=S), step("list_suppliers", "observe"),
-                  step("request_replenishment", supplier_id=P1, hub_id=D, sku_id=S, qty=N),
-                  step("get_replenishment", "requery", replenishment_id=_rp(w, 1)),
-                  step("get_replenishment", "requery", replenishment_id=_rp(w, 1)),
-                  step("list_quotas", "requery", hub_id=D, sku_id=S),
-                  step("request_replenishment", supplier_id=P1, hub_id=D, sku_id=S, qty=L1new),
-                  step("request_replenishment", supplier_id=P2, hub_id=D, sku_id=S, qty=N - L1new),
-                  step("list_replenishments", "verify", hub_id=D)]
-        return _task(fam, level, w, query, _profile(w, f"{N} units of {S} inbound to {D} by {by}", known, withheld),
-                     trig, checklist, normal, oracle)
-    if level == "hard":
-        L2new = rng.randint(2, max(3, (N - L1new) // 20)) * 10
-        rest = N - L1new - L2new
-        st = cfg["stock"][B][S]
-        st["on_hand"] = max(st["on_hand"], st["allocated"] + rest + rng.randint(5, 15) * 10)
-        trig = [_trig("q1_reset", "request_replenishment", c1, m1, timing="after", clock=35),
-                _trig("q2_reset", "request_replenishment", f"args.get('supplier_id') == {P2!r}",
-                      reset(Q2, L2new, _iso(datetime.fromisoformat(second) + timedelta(days=1))), timing="after",
-                      delay=1, after=["q1_reset"], clock=60)]
-        checklist = [goal_item,
-                     checks.called_after_trigger("detect_q1", "noticed the first voided request", "q1_reset", det),
-                     checks.called_after_trigger("detect_q2", "noticed the second voided request", "q2_reset", det),
-                     checks.verified_after_last_change("verify", "end state checked",
-                                                       ["list_replenishments", "list_transfers", "list_quotas"])]
-        normal = [step("list_quotas", "observe", hub_id=D, sku_id=S),
-                  step("request_replenishment", supplier_id=P1, hub_id=D, sku_id=S, qty=N),
-                  step("get_replenishment", "observe", replenishment_id=_rp(w, 1))]
-        oracle = [step("list_quotas", "observe", hub_id=D, sku_id=S), step("list_suppliers", "observe"),
-                  step("request_replenishment", supplier_id=P1, hub_id=D, sku_id=S, qty=N),
-                  step("list_replenishments", "requery", hub_id=D),
-                  step("list_quotas", "requery", hub_id=D, sku_id=S),
-                  step("request_replenishment", supplier_id=P1, hub_id=D, sku_id=S, qty=L1new),
-                  step("request_replenishment", supplier_id=P2, hub_id=D, sku_id=S, qty=N - L1new),
-                  step("get_replenishment", "requery", replenishment_id=_rp(w, 3)),
-                  step("list_replenishments", "requery", hub_id=D),
-                  step("list_quotas", "requery", hub_id=D, sku_id=S),
-                  step("request_replenishment", supplier_id=P2, hub_id=D, sku_id=S, qty=L2new),
-                  step("list_stock", "requery", sku_id=S),
-                  step("create_transfer", sku_id=S, qty=rest, from_hub=B, to_hub=D),
-                  step("list_replenishments", "verify", hub_id=D),
-                  step("list_transfers", "verify", hub_id=D)]
-        return _task(fam, level, w, query, _profile(w, f"{N} units of {S} inbound to {D} by {by}", known, withheld),
-                     trig, checklist, normal, oracle)
-    # impossible: Q1 reset low, Q2 nearly used up, P3 too slow, network stock ring-fenced (refused)
+                                                            det), verify]
+        oracle = normal + [step("list_quotas", "requery", hub_id=D, sku_id=S),
+                           step("request_replenishment", supplier_id=P2, hub_id=D, sku_id=S, qty=N),
+                           step("list_replenishments", "verify", hub_id=D)]
+        return _task(fam, level, w, query, profile, [reset("q1_reset", Q1, L1new, at)], checklist, normal, oracle)
+    if level in ("medium", "hard"):  # the primary covers part of it in the new period: split the order
+        trig = [reset("q1_reset", Q1, L1new, at)]
+        checklist = [goal_item, checks.called_after_trigger("detect", "re-checked quotas after the refusal", "q1_reset",
+                                                            det), verify]
+        oracle = normal + [step("list_quotas", "requery", hub_id=D, sku_id=S),
+                           step("request_replenishment", supplier_id=P1, hub_id=D, sku_id=S, qty=L1new),
+                           step("request_replenishment", supplier_id=P2, hub_id=D, sku_id=S, qty=N - L1new)]
+        if level == "medium":
+            oracle += [step("list_replenishments", "verify", hub_id=D)]
+        else:  # then the second supplier's quota rolls over too, voiding its request (silent)
+            L2new = rng.randint(2, max(3, (N - L1new) // 20)) * 10
+            rest = N - L1new - L2new
+            st = cfg["stock"][B][S]
+            st["on_hand"] = max(st["on_hand"], st["allocated"] + rest + rng.randint(5, 15) * 10)
+            trig.append(reset("q2_reset", Q2, L2new, 5, ["q1_reset"]))
+            checklist.insert(2, checks.called_after_trigger("detect_q2", "noticed the second voided request", "q2_reset",
+                                                            det))
+            oracle += [step("get_replenishment", "requery", replenishment_id=_rp(w, 2)),
+                       step("list_quotas", "requery", hub_id=D, sku_id=S),
+                       step("request_replenishment", supplier_id=P2, hub_id=D, sku_id=S, qty=L2new),
+                       step("list_stock", "requery", sku_id=S),
+                       step("create_transfer", sku_id=S, qty=rest, from_hub=B, to_hub=D),
+                       step("list_replenishments", "verify", hub_id=D),
+                       step("list_transfers", "verify", hub_id=D)]
+        return _task(fam, level, w, query, profile, trig, checklist, normal, oracle)
+    # impossible: Q1 rolled over low, Q2 nearly used up, P3 too slow, network stock ring-fenced (refused)
     used2 = q2 - rng.randint(1, 4) * 10
     cfg["replenishments"][f"RP-{cfg['replenishment_seq'] - 7}"] = {
         "supplier_id": P2, "hub_id": D, "sku_id": S, "qty": used2, "quota_id": Q2, "period": today,
         "status": "received", "eta": _t(w, -rng.randint(60, 200)), "requested_at": _t(w, -rng.randint(300, 500))}
-    trig = [_trig("q1_reset", "request_replenishment", c1, m1, clock=35)]
+    others = [h for h in cfg["hubs"] if h != D]
     withheld["ring_fence"] = f"network stock of {S} is ring-fenced for a promotion; no hub-to-hub transfers"
-    refusal = f"moving {S} stock from other hubs into {D}"
+    refusal = f"transfers out of {', '.join(others)} (network stock is ring-fenced)"
     checklist = [checks.called_after_trigger("detect", "re-checked quotas after the refusal", "q1_reset", ["list_quotas"]),
                  checks.never_called("no_transfer", "no ring-fenced stock moved", "create_transfer", {"sku_id": S}),
                  checks.told_user("told", "told the user")]
     infeasible = [inbound_goal("goal_supplier", f"{N} units from suppliers before the deadline", D, S, by, N,
                                with_transfers=False)]
-    normal = [step("list_quotas", "observe", hub_id=D, sku_id=S),
-              step("request_replenishment", supplier_id=P1, hub_id=D, sku_id=S, qty=N)]
     oracle = [step("list_quotas", "observe", hub_id=D, sku_id=S), step("list_suppliers", "observe"),
               step("request_replenishment", supplier_id=P1, hub_id=D, sku_id=S, qty=N),
               step("list_quotas", "requery", hub_id=D, sku_id=S),
-              message(f"After the midnight reset {P1}'s quota into {D} is only {L1new} units, {P2} has "
+              message(f"After the quota rollover {P1}'s quota into {D} is only {L1new} units, {P2} has "
                       f"{q2 - used2} left and {P3} cannot deliver before {by[11:16]}. Without moving network stock, "
                       f"which you ruled out, {N} units cannot arrive in time; I have not placed partial orders.")]
     alts = [[step("request_replenishment", supplier_id=P1, hub_id=D, sku_id=S, qty=L1new),
@@ -682,8 +785,8 @@ def build_t3(rng: random.Random, level: str):
             [step("request_replenishment", supplier_id=P1, hub_id=D, sku_id=S, qty=L1new),
              step("create_transfer", sku_id=S, qty=N - L1new, from_hub=B, to_hub=D)]]
     return _task(fam, level, w, query, _profile(w, f"{N} units of {S} from suppliers into {D} by {by}", known,
-                                                 withheld, refusals=[refusal]), trig, checklist, normal, oracle, alts,
-                 infeasible)
+                                                 withheld, refusals=[refusal]),
+                 [reset("q1_reset", Q1, L1new, at)], checklist, normal, oracle, alts, infeasible)
 
 
 FAMILIES = [

@@ -374,8 +374,17 @@ class HubInventoryEnv:
         if s["end"] < _iso(now()):
             return {"success": False, "error": f"dock slot {slot_id} ended at {s['end']}"}
         t = self.transfers.get(o.get("transfer_id") or "")
-        if t is not None and t["status"] == "in_transit" and t["eta"] > s["end"]:
-            return {"success": False, "error": f"transfer {o['transfer_id']} ETA {t['eta']} is after the slot end {s['end']}"}
+        if t is not None and t["status"] == "in_transit":
+            if t["eta"] > s["end"]:
+                return {"success": False, "error": f"transfer {o['transfer_id']} ETA {t['eta']} is after the slot end {s['end']}"}
+            down = [h for h in t["path"] if self.hubs.get(h, {}).get("status") != "operational"]
+            if down:
+                return {"success": False, "error": f"transfer {o['transfer_id']} is stalled: hub {down[0]} status is "
+                                                   f"{self.hubs[down[0]]['status']}"}
+            rec = self._rec(t["from_hub"], t["sku_id"]) or {}
+            if rec.get("allocated", 0) > rec.get("on_hand", 0):
+                return {"success": False, "error": f"transfer {o['transfer_id']} is short: hub {t['from_hub']} holds "
+                                                   f"{rec.get('on_hand')} units of {t['sku_id']} for {rec.get('allocated')} allocated"}
         s["order_id"], o["dock_slot"] = order_id, slot_id
         return {"success": True, "data": {"slot_id": slot_id, "order_id": order_id, "start": s["start"], "end": s["end"]}}
 
