@@ -140,10 +140,11 @@ def test_max_turns_and_transient_errors(tmp_path):
 
 def test_retries_exhausted_is_an_infra_error_rerun_on_resume(tmp_path):
     with FakeOpenAIServer([{"error": 500}] * 3) as sv:
-        c = cfg(agent=fake_cfg("agent-m", sv.base_url, max_retries=2))
+        c = cfg(agent=fake_cfg("agent-m", sv.base_url, max_retries=2), episode_retries=0)
         s = run_eval(c, [clinic()], tmp_path / "o", progress=False)
         assert s["completed_episodes"] == 0 and s["errors_this_session"] == 1
-        assert "gave up" in (tmp_path / "o" / "errors.jsonl").read_text()
+        err = json.loads((tmp_path / "o" / "errors.jsonl").read_text())
+        assert "gave up" in err["error"] and (err["role"], err["cause"]) == ("agent", "http_5xx")
         sv.push(*ORACLE_SCRIPT)
         s = run_eval(c, [clinic()], tmp_path / "o", progress=False, resume=True)
         assert s["completed_episodes"] == 1 and s["metrics"]["table3"]["overall"]["mean"] == 1.0
