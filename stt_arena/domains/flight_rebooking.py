@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from ..generator import checks
 from ..generator.family import Family, make_task, message, step
-from ..task.models import Activation, Effects, Mutation, Trigger, UserProfile
+from ..task.models import Activation, Effects, Mutation, ProfileConstraint, Trigger, UserProfile
 
 CLASS = "FlightRebookingEnv"
 DOMAIN = "flight_rebooking"
@@ -190,12 +190,21 @@ def _ssr(w, key):
     return step("add_special_service", booking_id=w["P"], flight_id=w["F"][key], code="WCHR")
 
 
-def _query(w, target_key, extra=""):
+def _query(w, target_key, extra="", rng=None):
     F, R = w["F"], w["R"]
     f = _fl(w, target_key)
-    return (f"My flight {F['F2']} from {R['X1']} to {R['D']} today was cancelled (booking {w['P']}, passenger "
-            f"{w['name']}). Please move me onto {F[target_key]} from {f['origin']} at {_hm(f['dep'])} and keep my "
-            f"{F['F1']} leg from {R['O']}. I need to land in {R['D']} by {_hm(w['deadline'])} for {w['reason']}.{extra}")
+    forms = [
+        f"My flight {F['F2']} from {R['X1']} to {R['D']} today was cancelled (booking {w['P']}, passenger "
+        f"{w['name']}). Please move me onto {F[target_key]} from {f['origin']} at {_hm(f['dep'])} and keep my "
+        f"{F['F1']} leg from {R['O']}. I need to land in {R['D']} by {_hm(w['deadline'])} for {w['reason']}.{extra}",
+        f"I'm already at the gate in {R['O']} for {F['F1']} and just saw that my onward flight {F['F2']} to "
+        f"{R['D']} is cancelled. Booking {w['P']} ({w['name']}): put me on {F[target_key]} at {_hm(f['dep'])} "
+        f"instead, I can't miss {w['reason']} and must land by {_hm(w['deadline'])}.{extra}",
+        f"I book travel for {w['name']}, whose {F['F2']} connection to {R['D']} was cancelled overnight "
+        f"(record {w['P']}). Keep the {F['F1']} leg and rebook the second leg onto {F[target_key]} "
+        f"({f['origin']} {_hm(f['dep'])}); arrival in {R['D']} by {_hm(w['deadline'])} is a must.{extra}",
+    ]
+    return (rng or random.Random(0)).choice(forms)
 
 
 def _verify(w):
@@ -231,7 +240,7 @@ def build_t1(rng: random.Random, level: str):
     sales_close = lambda tid, key, **kw: _trig(tid, "rebook", _has(F[key]),  # noqa: E731
                                                [(f"flights.{F[key]}.sales_close", _fl(w, key)["sales_close"], closed)],
                                                **kw)
-    query = _query(w, "F3")
+    query = _query(w, "F3", rng=rng)
     obs = [step("get_booking", "observe", booking_id=P), step("search_flights", "observe", origin=R["X1"],
                                                               destination=R["D"])]
     if level == "easy":
@@ -293,6 +302,12 @@ def build_t1(rng: random.Random, level: str):
 
 
 # ---------------------------------------------------------------------------------------------- T2
+def _others_untouched(P):
+    """Constraint source: no write of the agent acts on another passenger's booking (or waitlist place)."""
+    return checks.custom("c", "", f"""
+return not any(e["mutating"] and e["success"] and e["args"].get("booking_id") not in (None, {P!r}) for e in log)""").check
+
+
 def build_t2(rng: random.Random, level: str):
     fam = FAMILIES[1]
     needs = level in ("medium", "hard")
@@ -304,20 +319,35 @@ def build_t2(rng: random.Random, level: str):
     reorder = [G2, G1] if rng.random() < 0.5 else [G1]
     claim = step("claim_waitlist_seat", booking_id=P, flight_id=F["F3"])
     get_wl = lambda role: step("get_waitlist", role, flight_id=F["F3"])  # noqa: E731
+    shift = [(f"waitlists.{F['F3']}", [P], reorder + [P])]
+    others = ProfileConstraint(id="others_untouched", kind="refusal",
+                               description="changing other passengers' bookings or waitlist places",
+                               check=_others_untouched(P))
+    det = checks.called_after_trigger("detect", "re-read the waitlist", "priority_reorder", ["get_waitlist"])
+    mine_only = checks.custom("own_booking_only", "no other passenger's booking or waitlist place was changed",
+                              others.check.split("def check(state, log):", 1)[1].replace("\n    ", "\n").strip(),
+                              kind="goal")
     if level in ("easy", "impossible"):
         wl[F["F3"]] = [P]
-        query = (f"My flight {F['F2']} from {R['X1']} to {R['D']} was cancelled (booking {P}, passenger {w['name']}). "
-                 f"I'm first on the waitlist for {F['F3']} and a seat was just released. Please claim it for me and "
-                 f"keep my {F['F1']} leg; I must land in {R['D']} by {_hm(w['deadline'])}.")
-        trig = [_trig("priority_reorder", "claim_waitlist_seat", f"args.get('flight_id') == {F['F3']!r}",
-                      [(f"waitlists.{F['F3']}", [P], reorder + [P])])]
-        det = checks.called_after_trigger("detect", "re-read the waitlist", "priority_reorder", ["get_waitlist"])
+        query = rng.choice([
+            f"My flight {F['F2']} from {R['X1']} to {R['D']} was cancelled (booking {P}, passenger {w['name']}). "
+            f"I'm first on the waitlist for {F['F3']} and a seat was just released. Please claim it for me and "
+            f"keep my {F['F1']} leg; I must land in {R['D']} by {_hm(w['deadline'])}.",
+            f"The app says I'm number one on the {F['F3']} waitlist now that {F['F2']} is cancelled. Booking {P} "
+            f"for {w['name']}: grab the released seat and leave {F['F1']} as it is. Landing in {R['D']} after "
+            f"{_hm(w['deadline'])} is no good for {w['reason']}.",
+            f"I'm travelling for {w['reason']} and {F['F2']} ({R['X1']}-{R['D']}) just got cancelled. Booking {P} "
+            f"({w['name']}) heads the waitlist on {F['F3']}; please take the seat that opened up. I have to be in "
+            f"{R['D']} by {_hm(w['deadline'])}.",
+        ])
+        trig = [_on_write("priority_reorder", shift)]
         if level == "easy":
             normal = [step("get_booking", "observe", booking_id=P), claim]
             oracle = [step("get_booking", "observe", booking_id=P), get_wl("observe"), claim, get_wl("requery"),
-                      step("search_flights", "requery", origin=R["X1"], destination=R["D"]), _rb(w, "F1", "F4")]
-            return _task(fam, level, w, query, _profile(w, "land by the deadline"), trig, [_goal_item(w), det],
-                         normal, oracle)
+                      step("search_flights", "requery", origin=R["X1"], destination=R["D"]), _rb(w, "F1", "F4"),
+                      _verify(w)]
+            prof = _profile(w, "land by the deadline").model_copy(update={"constraints": [others]})
+            return _task(fam, level, w, query, prof, trig, [_goal_item(w), mine_only, det], normal, oracle)
         _fl(w, "F4")["seats"] = 0
         wl[F["F4"]] = [G2, G1] if reorder == [G1] else [G1]
         _late(w, "F7")
@@ -335,42 +365,41 @@ def build_t2(rng: random.Random, level: str):
                           f"full, and the remaining options land after {_hm(w['deadline'])} or use "
                           f"{w['C']['P2']}. Booking {P} is unchanged.")]
         alts = [[claim], [_rb(w, "F1", "F4")], [_rb(w, "F5", "F6")], [_rb(w, "F8")], [_rb(w, "F5", "F7")]]
-        return _task(fam, level, w, query, _profile(w, "land by the deadline", [refusal],
-                                                     {"travel_policy": f"no flights on {w['C']['P2']}"}),
-                     trig, checklist, normal, oracle, alts, infeasible)
+        prof = _profile(w, "land by the deadline", [refusal], {"travel_policy": f"no flights on {w['C']['P2']}"})
+        prof = prof.model_copy(update={"constraints": [others]})
+        return _task(fam, level, w, query, prof, trig, checklist, normal, oracle, alts, infeasible)
     # medium / hard: the agent joins the waitlist itself; priority passengers are put ahead afterwards
-    query = (f"My flight {F['F2']} from {R['X1']} to {R['D']} was cancelled (booking {P}, passenger {w['name']}). "
-             f"{F['F3']} has a seat released to its waitlist: please put me on the waitlist and take the seat, "
-             f"keeping my {F['F1']} leg and my wheelchair assistance. I must land by {_hm(w['deadline'])}.")
-    trig = [_trig("priority_reorder", "join_waitlist", f"args.get('flight_id') == {F['F3']!r}",
-                  [(f"waitlists.{F['F3']}", [P], reorder + [P])], timing="after")]
+    query = rng.choice([
+        f"My flight {F['F2']} from {R['X1']} to {R['D']} was cancelled (booking {P}, passenger {w['name']}). "
+        f"{F['F3']} has a seat released to its waitlist: please put me on the waitlist and take the seat, keeping "
+        f"my {F['F1']} leg and my wheelchair assistance. I must land by {_hm(w['deadline'])}.",
+        f"I use a wheelchair and my connection {F['F2']} to {R['D']} is cancelled. Booking {P}, {w['name']}. "
+        f"The gate agent said {F['F3']} releases a seat through its waitlist; join it for me and claim the seat, "
+        f"keeping {F['F1']}. I need to be in {R['D']} by {_hm(w['deadline'])}.",
+        f"Booking {P} ({w['name']}) lost its {R['X1']}-{R['D']} leg when {F['F2']} was cancelled. Please get me "
+        f"on the {F['F3']} waitlist and into its released seat, with wheelchair assistance kept on every leg, "
+        f"so I land by {_hm(w['deadline'])} for {w['reason']}.",
+    ])
     join = step("join_waitlist", booking_id=P, flight_id=F["F3"])
-    normal = [step("get_booking", "observe", booking_id=P), join, claim]
-    det = checks.called_after_trigger("detect", "re-read the waitlist", "priority_reorder", ["get_waitlist"])
+    normal = [step("get_booking", "observe", booking_id=P), join, claim, _ssr(w, "F3")]
+    prof = _profile(w, "land by the deadline with assistance").model_copy(update={"constraints": [others]})
     if level == "medium":
+        # deferred: the agent joins the waitlist, then a priority batch is put ahead; claiming fails later
+        trig = [_on_write("priority_reorder", shift, timing="after", delay=1)]
         oracle = [step("get_booking", "observe", booking_id=P), step("get_flight", "observe", flight_id=F["F3"]), join,
-                  get_wl("requery"), step("search_flights", "requery", origin=R["X1"], destination=R["D"]),
+                  claim, get_wl("requery"), step("search_flights", "requery", origin=R["X1"], destination=R["D"]),
                   step("leave_waitlist", booking_id=P, flight_id=F["F3"]), _rb(w, "F1", "F4"), _ssr(w, "F4"),
                   _verify(w)]
-        return _task(fam, level, w, query, _profile(w, "land by the deadline with assistance"), trig,
-                     [_goal_item(w), det, _verify_item()], normal, oracle)
-    f4 = _fl(w, "F4")
-    trig.append(_trig("protected_seats", "rebook", _has(F["F4"]), [(f"flights.{F['F4']}.seats", f4["seats"], 0)],
-                      after=["priority_reorder"]))
-    checklist = [_goal_item(w), det,
-                 checks.called_after_trigger("detect_seats", "checked the full flight", "protected_seats",
-                                             ["get_flight", "search_flights"]),
-                 _verify_item()]
+        return _task(fam, level, w, query, prof, trig, [_goal_item(w), mine_only, det, _verify_item()], normal,
+                     oracle)
+    # hard: silent: the join succeeds and the priority batch lands at once; only re-reading the waitlist shows it
+    trig = [_on_write("priority_reorder", shift, timing="after")]
     oracle = [step("get_booking", "observe", booking_id=P), step("get_passenger", "observe", passenger_id=w["pid"]),
               step("get_flight", "observe", flight_id=F["F3"]), join, get_wl("requery"),
               step("search_flights", "requery", origin=R["X1"], destination=R["D"]),
-              _rb(w, "F1", "F4"), step("get_flight", "requery", flight_id=F["F4"]),
-              step("search_flights", "requery", origin=R["O"], destination=R["X2"]),
-              step("search_flights", "requery", origin=R["X2"], destination=R["D"]),
               step("leave_waitlist", booking_id=P, flight_id=F["F3"]),
-              _rb(w, "F5", "F7"), _ssr(w, "F5"), _ssr(w, "F7"), _verify(w)]
-    return _task(fam, level, w, query, _profile(w, "land by the deadline with assistance"), trig, checklist, normal,
-                 oracle)
+              _rb(w, "F1", "F4"), _ssr(w, "F4"), _verify(w)]
+    return _task(fam, level, w, query, prof, trig, [_goal_item(w), mine_only, det, _verify_item()], normal, oracle)
 
 
 # ---------------------------------------------------------------------------------------------- ST3
@@ -379,7 +408,7 @@ def build_st3(rng: random.Random, level: str):
     needs = level in ("medium", "hard")
     w = _world(rng, needs)
     F, R, P, C = w["F"], w["R"], w["P"], w["C"]
-    query = _query(w, "F3", f" {C['P1']} is a partner of {C['A']}, so the ticket should carry over.")
+    query = _query(w, "F3", f" {C['P1']} is a partner of {C['A']}, so the ticket should carry over.", rng=rng)
     suspend = (f"carriers.{C['P1']}.interline", [C["A"]], [])
     obs = [step("get_booking", "observe", booking_id=P), step("get_carrier", "observe", carrier=C["P1"])]
     if level == "easy":
@@ -447,7 +476,7 @@ def build_st2(rng: random.Random, level: str):
     needs = level in ("medium", "hard")
     w = _world(rng, needs)
     F, R, P = w["F"], w["R"], w["P"]
-    query = _query(w, "F3")
+    query = _query(w, "F3", rng=rng)
     stop = lambda ap: (f"airports.{R[ap]}.status", "open", "ground_stop")  # noqa: E731
     obs = [step("get_booking", "observe", booking_id=P),
            step("search_flights", "observe", origin=R["X1"], destination=R["D"])]
