@@ -49,7 +49,7 @@ class ModelConfig(BaseModel):
     backoff_base_s: float = 0.5
     backoff_cap_s: float = 30.0
     breaker_failures: int = Field(5, ge=1, description="circuit breaker: consecutive failed attempts...")
-    breaker_window_s: float = Field(20.0, ge=0, description="...that also span this many seconds with no "
+    breaker_window_s: float = Field(10.0, ge=0, description="...that also span this many seconds with no "
                                     "success in between: the endpoint is taken as down and every call fails")
     connection_pools: int = Field(8, ge=1, description="httpx pools used round-robin: each pool scans all "
                                   "its connections per request, so many small pools scale with concurrency")
