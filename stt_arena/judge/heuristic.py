@@ -228,7 +228,7 @@ class HeuristicJudge(Judge):
     (:func:`stt_arena.judge.make_judge`, hence eval, RL and the gates, turn it on)."""
     name = "heuristic"
 
-    def __init__(self, require_alternatives: bool = False):
+    def __init__(self, require_alternatives: bool = True):
         self.require_alternatives = require_alternatives
 
     async def judge(self, task: Task, steps: list[dict], final_message: str | None,

@@ -94,11 +94,11 @@ async def replay_blocks(task: Task, blocks: list[dict], open_episode: Callable[[
                         judge: Judge | None = None, system_prompt: str | None = None, meta: dict | None = None,
                         run: int = 0) -> dict:
     """Play ``blocks`` in a fresh episode of ``task``; returns a trajectory record (eval format)."""
-    from ..judge import HeuristicJudge
+    from ..judge import make_judge
     from ..user.scripted import ScriptedUser
 
     agent = BlockAgent(blocks)
-    ctx = EpisodeContext(task=task, run=run, agent=agent, user=ScriptedUser(), judge=judge or HeuristicJudge(),
+    ctx = EpisodeContext(task=task, run=run, agent=agent, user=ScriptedUser(), judge=judge or make_judge(),
                          open_episode=open_episode, system_prompt=system_prompt or load_prompt("agent_system"),
                          max_turns=len(agent.blocks) + 1, timeout_s=300.0, meta=dict(meta or {}))
     rec = await run_episode(ctx)
