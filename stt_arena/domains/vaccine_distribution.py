@@ -492,12 +492,20 @@ def build_t3(rng: random.Random, level: str):
         _sess(w)["products"] = [p1, p2, PROTEIN]
     reissue = lambda q, new: [(f"quotas.{q}.limit", qs[q]["limit"], new),  # noqa: E731
                               (f"quotas.{q}.status", "provisional", "issued")]
-    c1 = f"args.get('lot_id') == {L1!r}"
+    # the midnight reissue lands at the first dispatch attempt of the night, whatever lot is picked
+    c1 = f"get('quotas.{Q1}.status') == 'provisional'"
     det = ["list_quotas", "get_delivery", "list_deliveries"]
     known = {"session": SM, "doses": str(N), "lot": L1, "courier": K[0], "cold_store": P["CS1"]}
     withheld = {"programme_ref": w["ref"], "session_start": _sess(w)["start"]}
-    query = (f"Tomorrow morning's session {SM} at {cfg['sites'][P['C']]['name']} needs {N} doses. "
-             f"Please get them on the road tonight: {p1} from lot {L1} at {P['CS1']} with courier {K[0]}.")
+    cname = cfg['sites'][P['C']]['name']
+    query = rng.choice([
+        f"Tomorrow morning's session {SM} at {cname} needs {N} doses. Please get them on the road tonight: {p1} "
+        f"from lot {L1} at {P['CS1']} with courier {K[0]}.",
+        f"Night shift handover: {cname} runs session {SM} first thing tomorrow ({N} doses). Dispatch {p1} from lot "
+        f"{L1} ({P['CS1']}) with {K[0]} before you log off; stay within the clinic's daily dose quotas.",
+        f"The clinic manager at {cname} called: session {SM} tomorrow is fully booked, {N} people. Send the "
+        f"doses tonight, {p1} from lot {L1} at {P['CS1']}, courier {K[0]}, within tomorrow's quotas.",
+    ])
     goal_item = cover_goal("covered", "session covered within the clinic's daily quotas", SM)
     sched = lambda lot, k=0, n=N: step("schedule_delivery", lot_id=lot, session_id=SM, doses=n, courier_id=K[k])  # noqa: E731
     if level == "easy":
@@ -510,6 +518,21 @@ def build_t3(rng: random.Random, level: str):
         return _task(fam, level, w, query, _profile(w, f"{SM} covered by tonight's deliveries", known, withheld),
                      trig, checklist, normal, oracle)
     if level == "medium":
+        # the quota is reissued at the refused call; the rest must go as the other mRNA product (two deliveries)
+        trig = [_trig("q1_reset", "schedule_delivery", c1, reissue(Q1, L1new), clock=35)]
+        checklist = [goal_item, checks.called_after_trigger("detect", "re-checked quotas after the refusal", "q1_reset",
+                                                            ["list_quotas"]),
+                     checks.verified_after_last_change("verify", "end state checked",
+                                                       ["list_deliveries", "list_quotas", "get_session"])]
+        normal = [step("get_session", "observe", session_id=SM), sched(L1)]
+        oracle = [step("get_session", "observe", session_id=SM), step("list_quotas", "observe", clinic_id=P["C"]),
+                  sched(L1), step("list_quotas", "requery", clinic_id=P["C"]),
+                  sched(L1, 0, L1new), sched(L3, 1, N - L1new),
+                  step("list_deliveries", "verify", clinic_id=P["C"])]
+        return _task(fam, level, w, query, _profile(w, f"{SM} covered by tonight's deliveries", known, withheld),
+                     trig, checklist, normal, oracle)
+    if level == "hard":
+        # silent: the delivery goes out, then the midnight reissue cuts the quota under it
         trig = [_trig("q1_reset", "schedule_delivery", c1, reissue(Q1, L1new), timing="after", delay=1, clock=35)]
         checklist = [goal_item, checks.called_after_trigger("detect", "noticed the reissued quota", "q1_reset", det),
                      checks.verified_after_last_change("verify", "end state checked",
@@ -521,34 +544,6 @@ def build_t3(rng: random.Random, level: str):
                   step("list_quotas", "requery", clinic_id=P["C"]),
                   step("cancel_delivery", delivery_id=_dl(w, 1)),
                   sched(L1, 0, L1new), sched(L3, 1, N - L1new),
-                  step("list_deliveries", "verify", clinic_id=P["C"])]
-        return _task(fam, level, w, query, _profile(w, f"{SM} covered by tonight's deliveries", known, withheld),
-                     trig, checklist, normal, oracle)
-    if level == "hard":
-        L2new = rng.randint(2, max(2, (N - L1new) // 20)) * 10
-        rest = N - L1new - L2new
-        qs[Q2]["resets_at"] = _iso(datetime.fromisoformat(qs[Q2]["resets_at"]) + timedelta(minutes=30))
-        trig = [_trig("q1_reset", "schedule_delivery", c1, reissue(Q1, L1new), timing="after", clock=35),
-                _trig("q2_reset", "schedule_delivery", f"args.get('lot_id') == {L3!r}", reissue(Q2, L2new),
-                      timing="after", delay=1, after=["q1_reset"], clock=40)]
-        checklist = [goal_item,
-                     checks.called_after_trigger("detect_q1", "noticed the first reissued quota", "q1_reset", det),
-                     checks.called_after_trigger("detect_q2", "noticed the second reissued quota", "q2_reset", det),
-                     checks.verified_after_last_change("verify", "end state checked",
-                                                       ["list_deliveries", "list_quotas", "get_session"])]
-        normal = [step("get_session", "observe", session_id=SM), sched(L1),
-                  step("get_delivery", "observe", delivery_id=_dl(w, 1))]
-        oracle = [step("get_session", "observe", session_id=SM), step("list_quotas", "observe", clinic_id=P["C"]),
-                  sched(L1),
-                  step("list_quotas", "requery", clinic_id=P["C"]),
-                  step("cancel_delivery", delivery_id=_dl(w, 1)),
-                  sched(L1, 0, L1new), sched(L3, 1, N - L1new),
-                  step("get_delivery", "requery", delivery_id=_dl(w, 3)),
-                  step("list_quotas", "requery", clinic_id=P["C"]),
-                  step("cancel_delivery", delivery_id=_dl(w, 3)),
-                  sched(L3, 1, L2new),
-                  step("list_lots", "requery", product=PROTEIN),
-                  sched(L4, 6, rest),
                   step("list_deliveries", "verify", clinic_id=P["C"])]
         return _task(fam, level, w, query, _profile(w, f"{SM} covered by tonight's deliveries", known, withheld),
                      trig, checklist, normal, oracle)
@@ -595,14 +590,11 @@ def build_t2(rng: random.Random, level: str):
     base = datetime.fromisoformat(_sess(w)["start"])
     nA = rng.randint(12, 20) * 10
     nB = rng.randint(3, 5) * 10
-    nC = rng.randint(6, 12) * 10
+    nC = rng.randint(6, 11) * 10
     if level == "easy":
         T = nA + nB + nC + rng.randint(2, 6) * 10
     elif level == "medium":
         T = nA + max(1, int(nC * rng.uniform(0.3, 0.7)) // 10) * 10
-    elif level == "hard":
-        lo, hi = max(1, (nA - nC - nB) // 10 + 1), (nA - nB) // 10 - 1
-        T = nC + nB + rng.randint(lo, hi) * 10
     else:
         T = nA + max(1, int(nC * rng.uniform(0.3, 0.7)) // 10) * 10
     cfg["lots"][LP]["doses"] = T
@@ -628,25 +620,40 @@ def build_t2(rng: random.Random, level: str):
             normal.append(alloc(s, min(n, rem)))
         rem -= min(n, rem)
     ca = f"args.get('session_id') == {SA!r}"
+    cn = cfg['sites'][P['C']]['name']
     if level == "easy":
-        query = (f"Lot {LP} ({T} doses of {w['p1']}) is for today's sessions at {cfg['sites'][P['C']]['name']}. "
-                 f"Please allocate {nA} doses to {SA} ({groups[0]}) and {nB} doses to {SB} ({groups[1]}), "
-                 f"respecting the priority order.")
-        normal = normal[:3]
+        query = rng.choice([
+            f"Lot {LP} ({T} doses of {w['p1']}) just arrived at {cn}. Please allocate it to today's top-priority "
+            f"session, which is {SA} ({groups[0]}, {nA} doses); the others are covered from another delivery.",
+            f"Only the first-ranked session at {cn} today is still short: that is {SA} ({groups[0]}), {nA} doses. "
+            f"Allocate them from lot {LP}.",
+            f"The outreach team wants lot {LP} reserved for whichever session at {cn} ranks first today - {SA} "
+            f"({groups[0]}, {nA} doses) as of this morning. Please allocate it in full.",
+        ])
+        normal = normal[:2]
         trig = [_trig("reorder", "allocate_doses", ca, reorder)]
-        checklist = [goal_item, checks.called_after_trigger("detect", "re-checked session priorities", "reorder", det)]
+        checklist = [top_goal("allocated", "the current top-priority session fully allocated from the lot", LP, P["C"]),
+                     checks.called_after_trigger("detect", "re-checked session priorities", "reorder", det)]
         oracle = [step("list_sessions", "observe", clinic_id=P["C"]), step("get_lot", "observe", lot_id=LP),
-                  alloc(SA, nA), step("list_sessions", "requery", clinic_id=P["C"]),
-                  alloc(SC, nC), alloc(SA, nA), alloc(SB, nB)]
-        return _task(fam, level, w, query, _profile(w, f"{LP} allocated by priority", known, withheld), trig,
-                     checklist, normal, oracle)
+                  alloc(SA, nA), step("list_sessions", "requery", clinic_id=P["C"]), alloc(SC, nC),
+                  step("list_allocations", "verify")]
+        return _task(fam, level, w, query, _profile(w, f"{LP} allocated to the top-priority session", known, withheld),
+                     trig, checklist, normal, oracle)
+    query = rng.choice([
+        query,
+        f"Please split lot {LP} ({T} doses of {w['p1']}) across today's sessions at {cn} by priority rank - "
+        f"currently {SA} ({groups[0]}), then {SB} ({groups[1]}), then {SC} ({groups[2]}) - each in full before the next.",
+        f"Allocation run for {cn}: lot {LP} has {T} doses. Serve the sessions strictly in rank order (as of now "
+        f"{SA}, {SB}, {SC}); whatever is left after the higher ranks goes to the next one.",
+    ])
+    first = f"get('allocations.{_al(w, 1)}.session_id') == '{SA}' and get('sessions.{SC}.rank') == 3"
     if level == "medium":
-        trig = [_trig("reorder", "allocate_doses", ca, reorder, timing="after", delay=1)]
+        # the reprioritisation lands right after the first allocation: the next one is refused
+        trig = [_trig("reorder", "*", first, reorder)]
         checklist = [goal_item, checks.called_after_trigger("detect", "noticed the new priority order", "reorder", det),
                      checks.verified_after_last_change("verify", "end state checked",
                                                        ["list_allocations", "list_sessions", "get_lot"])]
-        oracle = [step("list_sessions", "observe", clinic_id=P["C"]), step("get_lot", "observe", lot_id=LP),
-                  alloc(SA, nA), step("get_lot", "requery", lot_id=LP),
+        oracle = [normal[0], step("get_lot", "observe", lot_id=LP), normal[1], normal[2],
                   step("list_sessions", "requery", clinic_id=P["C"]),
                   step("release_allocation", allocation_id=_al(w, 1)),
                   alloc(SC, nC), alloc(SA, T - nC),
@@ -654,25 +661,19 @@ def build_t2(rng: random.Random, level: str):
         return _task(fam, level, w, query, _profile(w, f"{LP} allocated by priority", known, withheld), trig,
                      checklist, normal, oracle)
     if level == "hard":
-        trig = [_trig("reorder", "allocate_doses", ca, reorder, timing="after"),
-                _trig("outbreak", "allocate_doses", f"args.get('session_id') == {SC!r}", [rk(SB, 3, 2), rk(SA, 2, 3)],
-                      timing="after", delay=1, after=["reorder"])]
+        n_al = len(normal) - 1
+        # silent: once the lot is fully allocated, the ranks change
+        trig = [_trig("reorder", "*", f"get('lots.{LP}.reserved') >= {T} and get('sessions.{SC}.rank') == 3",
+                      reorder, timing="after")]
         checklist = [goal_item,
-                     checks.called_after_trigger("detect_1", "noticed the first reorder", "reorder", det),
-                     checks.called_after_trigger("detect_2", "noticed the second reorder", "outbreak", det),
+                     checks.called_after_trigger("detect", "noticed the new priority order", "reorder", det),
                      checks.verified_after_last_change("verify", "end state checked",
                                                        ["list_allocations", "list_sessions", "get_lot"])]
-        oracle = [step("list_sessions", "observe", clinic_id=P["C"]), step("get_lot", "observe", lot_id=LP),
-                  alloc(SA, nA),
-                  step("list_sessions", "requery", clinic_id=P["C"]),
-                  step("release_allocation", allocation_id=_al(w, 1)),
-                  alloc(SC, nC),
-                  step("get_session", "requery", session_id=SC),
-                  step("list_sessions", "requery", clinic_id=P["C"]),
-                  alloc(SB, nB), alloc(SA, T - nC - nB),
-                  step("list_allocations", "verify")]
+        oracle = normal + [step("list_sessions", "requery", clinic_id=P["C"])] + [
+            step("release_allocation", allocation_id=_al(w, i)) for i in range(1, n_al + 1)] + [
+            alloc(SC, nC), alloc(SA, T - nC), step("list_allocations", "verify")]
         return _task(fam, level, w, query, _profile(w, f"{LP} allocated by priority", known, withheld), trig,
-                     checklist, normal, oracle)
+                     checklist, normal + [step("list_allocations", "observe")], oracle)
     trig = [_trig("reorder", "allocate_doses", ca, reorder)]
     withheld["requirement"] = f"{SA} must receive all {nA} doses from lot {LP}"
     withheld["reservation"] = f"lot {L4} is reserved for second doses next week"
