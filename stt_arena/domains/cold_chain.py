@@ -417,7 +417,8 @@ def build_t1(rng: random.Random, level: str):
               step("dispatch_box", box_id=B1, courier_id=K[0], lab_id=LA),
               step("get_lab", "requery", lab_id=LA), step("list_labs", "requery", sample_type=st),
               message(f"{LA} has stopped receiving for today and {LD} is closed, so {B1} cannot reach a protocol "
-                      f"lab today. I have not dispatched it.")]
+                      f"lab today; the only other lab, {LB}, is not validated for the study, as you said. I have not "
+                      "dispatched it.")]
     alts = [[step("dispatch_box", box_id=B1, courier_id=K[0], lab_id=LD)],
             [step("dispatch_box", box_id=B1, courier_id=K[1], lab_id=LA)],
             [step("dispatch_box", box_id=B1, courier_id=K[0], lab_id=LB)]]
@@ -458,10 +459,13 @@ def build_st3(rng: random.Random, level: str):
              f"cannot take it, use the van courier whose shift lasts longest, at {H1} if possible.")
     base_normal = [step("get_shipment", "observe", shipment_id=sid),
                    step("handoff_box", shipment_id=sid, to_courier_id=K[2], site_id=H1)]
+    # the relay courier's change lands before any call that takes the courier (handoff or a new dispatch)
+    takes_k2 = (f"tool in ('handoff_box', 'dispatch_box') and {K[2]!r} in (args.get('to_courier_id'), "
+                "args.get('courier_id'))")
     g = goal("delivered", "relayed to the van courier the user's order picks, delivered today", [B1], relay=H1)
     profile = _profile(w, f"{B1} handed over and delivered today", known, withheld)
     if level == "easy":
-        trig = [_trig("relay_off", "handoff_box", "True", [(f"couriers.{K[2]}.status", "available", "off_duty")])]
+        trig = [_trig("relay_off", "*", takes_k2, [(f"couriers.{K[2]}.status", "available", "off_duty")])]
         checklist = [g, checks.called_after_trigger("detect", "re-checked the relay courier", "relay_off",
                                                     ["get_courier", "list_couriers"])]
         oracle = [step("get_shipment", "observe", shipment_id=sid), step("get_courier", "observe", courier_id=K[2]),
@@ -473,7 +477,7 @@ def build_st3(rng: random.Random, level: str):
     if level == "medium":
         c[K[3]]["shift_end"] = _t(w, rng.randint(3, 7))
         c[K[4]]["status"] = "off_duty"
-        trig = [_trig("relay_fault", "handoff_box", "True", [(f"couriers.{K[2]}.status", "available", "vehicle_fault")])]
+        trig = [_trig("relay_fault", "*", takes_k2, [(f"couriers.{K[2]}.status", "available", "vehicle_fault")])]
         checklist = [g, checks.called_after_trigger("detect", "re-checked the relay courier", "relay_fault",
                                                     ["get_courier", "list_couriers"]),
                      checks.verified_after_last_change("verify", "end state checked", ["get_shipment", "list_shipments"])]
@@ -514,7 +518,7 @@ def build_st3(rng: random.Random, level: str):
     c[K[3]]["shift_end"] = _t(w, rng.randint(3, 7))
     c[K[4]]["status"] = "off_duty"
     c[K[7]]["status"] = "off_duty"
-    trig = [_trig("relay_off", "handoff_box", "True", [(f"couriers.{K[2]}.status", "available", "off_duty")])]
+    trig = [_trig("relay_off", "*", takes_k2, [(f"couriers.{K[2]}.status", "available", "off_duty")])]
     withheld["corridor_rule"] = f"biosafety permit covers only the {H1} corridor; the box must not pass {H2}"
     refusal = f"routing the box through hub {H2} (outside the biosafety permit)"
     checklist = [checks.called_after_trigger("detect", "re-checked the relay courier", "relay_off",

@@ -1,6 +1,6 @@
 """Cold-chain medical-sample logistics: couriers carry temperature-controlled boxes to labs."""
 import heapq
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 
 def _iso(t):
@@ -263,7 +263,8 @@ class ColdChainEnv:
         return sh, ""
 
     def cancel_shipment(self, shipment_id: str) -> dict:
-        """Cancel a dispatched shipment; the box stays at its pickup site and the courier is released.
+        """Cancel a dispatched shipment before its pickup; the box stays at its pickup site and the courier is
+        released.
 
         Args:
             shipment_id: Shipment to cancel.
@@ -271,6 +272,9 @@ class ColdChainEnv:
         sh, err = self._active(shipment_id)
         if sh is None:
             return {"success": False, "error": err}
+        picked = datetime.fromisoformat(sh["dispatched_at"]) + timedelta(minutes=self._pickup_minutes)
+        if _iso(now()) >= _iso(picked):
+            return {"success": False, "error": f"shipment {shipment_id} was picked up at {_iso(picked)[11:16]}"}
         sh["status"] = "cancelled"
         box, c, lab = self.boxes[sh["box_id"]], self.couriers[sh["courier_id"]], self.labs[sh["lab_id"]]
         box["status"], box["shipment"] = "awaiting_pickup", None
