@@ -578,6 +578,7 @@ def build_st2(rng: random.Random, level: str):
     oracle = [step("get_box", "observe", box_id=B1), step("list_labs", "observe", sample_type=st),
               step("dispatch_box", box_id=B1, courier_id=K[0], lab_id=LA),
               step("list_sites", "requery"),
+              step("dispatch_box", box_id=B1, courier_id=K[0], lab_id=LB),
               step("get_travel_time", "requery", from_site=w["CL"], to_site=w["SB"]),
               message(f"Hubs {H1} and {H2} are both in outage, so neither {LA} nor {LB} can be reached today. "
                       f"{B1} stays at {w['CL']}.")]
