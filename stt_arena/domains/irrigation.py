@@ -250,10 +250,18 @@ def _volumes(rng: random.Random, n: int, choices=(1800, 2100, 2400, 2700, 3000))
 
 
 def _query(W: _World, fields: list[tuple[str, int]]) -> str:
+    """Three situations (a routine night, a heat wave, a post-planting watering), drawn from the world's rng."""
     parts = " and ".join(f"{W.field_names[f]} ({f}) with {v} m3" for f, v in fields)
-    return (f"I need to irrigate {parts} tonight, {W.quota_day}, within the field window. "
-            f"Please book the runs from {W.names[W.A]} ({W.A}) as usual. "
-            "Let me know once everything is set.")
+    src = f"Please book the runs from {W.names[W.A]} ({W.A}) as usual."
+    situations = [
+        f"I need to irrigate {parts} tonight, {W.quota_day}, within the field window. {src} "
+        "Let me know once everything is set.",
+        f"A heat wave is forecast from tomorrow, so {parts} must be watered tonight ({W.quota_day}) inside the "
+        f"field window. {src} Tell me when it is booked.",
+        f"We finished planting this week and the seedbeds need their first deep watering: {parts}, tonight "
+        f"({W.quota_day}) within the field window. {src} Confirm once it is all scheduled.",
+    ]
+    return W.rng.choice(situations)
 
 
 def _refused_g(W: _World) -> str:

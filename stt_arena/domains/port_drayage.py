@@ -205,9 +205,16 @@ def _base(w):
     known = {"container": C, "terminal": N["T1"], "pickup_slot": SL["T1a"], "truck": K, "crossing": N["X1"],
              "destination": N["W"]}
     withheld = {"purchase_order": w["po"], "delivery_deadline": w["deliver_by"]}
-    query = (f"Container {C} is discharged at {nodes[N['T1']]['name']} ({N['T1']}) and has to reach "
-             f"{w['consignee']}'s warehouse {N['W']} today. Please book pickup slot {SL['T1a']} for it and dispatch "
-             f"truck {K} to haul it across {nodes[N['X1']]['name']} ({N['X1']}).")
+    term, cross = f"{nodes[N['T1']]['name']} ({N['T1']})", f"{nodes[N['X1']]['name']} ({N['X1']})"
+    ask = f"Please book pickup slot {SL['T1a']} for it and dispatch truck {K} to haul it across {cross}."
+    situations = [  # three situations; which one is drawn from the task's random ids (the PO number)
+        f"Container {C} is discharged at {term} and has to reach {w['consignee']}'s warehouse {N['W']} today. {ask}",
+        f"{w['consignee']} is waiting on container {C} to restart a production line; it sits at {term} and "
+        f"must be at their warehouse {N['W']} today. {ask}",
+        f"Our customs broker just cleared the paperwork for container {C} at {term}; {w['consignee']} wants it "
+        f"delivered to warehouse {N['W']} before their receiving dock closes today. {ask}",
+    ]
+    query = situations[int("".join(ch for ch in str(w["po"]) if ch.isdigit()) or 0) % 3]
     return known, withheld, query
 
 
