@@ -38,22 +38,23 @@ class World:
     size: str
     district: str
     other_district: str
-    lockers: list[str]  # [named (quickest), alt, alt2, refused-far, distractor] by drive time
-    couriers: list[str]  # [named (most room), alt, alt2, contractor] by free room
+    lockers: list[str]  # [named (quickest), alt, alt2, refused-far, distractor, slowest in district]
+    couriers: list[str]  # [named (most room), alt, alt2, contractor, least room in-house]
     start: str
 
 
 def _world(rng: random.Random) -> World:
     city, lat, lon, districts = rng.choice(CITIES)
     district, other = rng.sample(districts, 2)
-    spots = rng.sample(SPOTS, 5)
-    lockers = [f"LK-{i}" for i in rng.sample(range(100, 999), 5)]
+    spots = rng.sample(SPOTS, 6)
+    lockers = [f"LK-{i}" for i in rng.sample(range(100, 999), 6)]
     size = rng.choice(list(SIZES))
-    drive = [rng.randint(8, 11), rng.randint(13, 16), rng.randint(18, 22), rng.randint(25, 30), rng.randint(12, 24)]
+    drive = [rng.randint(8, 11), rng.randint(13, 16), rng.randint(18, 21), rng.randint(27, 32), rng.randint(12, 24),
+             rng.randint(23, 26)]
     lk = {}
-    # insertion order is not the preference order: the first other locker a list shows is a valid but
-    # slower one (an agent that grabs any free locker misses the user's preference)
-    for n in (2, 3, 0, 4, 1):
+    # insertion order is not the preference order: the first other locker a list shows is the slowest valid
+    # one (an agent that grabs any free locker misses the user's preference)
+    for n in (5, 3, 2, 0, 4, 1):
         lid, d = lockers[n], (other if n in (3, 4) else district)
         km = drive[n] / 2.4
         lk[lid] = {"name": f"{spots[n]} {d}", "district": d, "status": "online", "same_day": "open",
@@ -62,12 +63,12 @@ def _world(rng: random.Random) -> World:
                    "free": {s: rng.randint(1, 4) for s in SIZES}}
     lk[lockers[4]]["status"] = "maintenance"  # distractor
     lk[lockers[0]]["free"][size] = rng.randint(2, 4)  # room to re-reserve after a lapsed hold
-    cids = [f"CR-{i}" for i in rng.sample(range(10, 99), 4)]
-    names = rng.sample(COURIERS, 4)
-    loads = [rng.randint(4, 8), rng.randint(10, 14), rng.randint(16, 20), rng.randint(22, 26)]
+    cids = [f"CR-{i}" for i in rng.sample(range(10, 99), 5)]
+    names = rng.sample(COURIERS, 5)
+    loads = [rng.randint(4, 8), rng.randint(10, 13), rng.randint(15, 18), rng.randint(24, 27), rng.randint(20, 22)]
     zone = f"{city}-{district}"
     cour = {}
-    for n in (2, 3, 0, 1):
+    for n in (4, 3, 2, 0, 1):
         cour[cids[n]] = {"name": names[n], "zone": zone, "status": "on_duty", "van": "ok",
                          "shift_end": "2026-03-02T20:00", "capacity": 30, "load": loads[n],
                          "carrier": "QuickDrop (contractor)" if n == 3 else "in-house"}
@@ -272,20 +273,21 @@ def build_s1(rng: random.Random, level: str):
             cl.insert(2, _detect("detect2", "second", LOCKER_READS))
         return _task(level, fam, w, rng, "deliver", l1, c1, trig, cl, _base(w, l1, c1), oracle)
     # impossible: the named locker goes offline, the others in the district have no compartment of that size
-    for lid in (l2, l3):
+    l4 = w.lockers[5]
+    for lid in (l2, l3, l4):
         w.init["lockers"][lid]["free"][w.size] = 0
     oracle = [step("get_parcel", "observe", parcel_id=p), step("reserve_compartment", parcel_id=p, locker_id=l1),
               step("get_locker", "requery", locker_id=l1), step("list_lockers", "requery", district=w.district),
-              message(f"Locker {l1} is offline and no other locker in {w.district} ({l2}, {l3}) has a free "
+              message(f"Locker {l1} is offline and no other locker in {w.district} ({l2}, {l3}, {l4}) has a free "
                       f"{SIZES[w.size]} compartment, so {p} cannot be delivered there today; {far} in "
                       f"{w.other_district} was not used as you asked.")]
     cl = [checks.never_called("no_far", f"No compartment reserved in {far}", "reserve_compartment", {"locker_id": far}),
           checks.no_records_match("no_delivery", "No delivery scheduled", "deliveries", {"parcel_id": p, "status": "scheduled"}),
           _detect("detect", "offline", LOCKER_READS),
-          _surveyed("alternatives", "offline", "list_lockers", "get_locker", "locker_id", [l2, l3]),
+          _surveyed("alternatives", "offline", "list_lockers", "get_locker", "locker_id", [l2, l3, l4]),
           checks.told_user("told", "The user was told")]
     alts = [[step("reserve_compartment", parcel_id=p, locker_id=lid), step("assign_courier", parcel_id=p, courier_id=c1),
-             step("schedule_delivery", parcel_id=p, reservation_id=f"RSV-{p}-{lid}")] for lid in (l2, l3, far)]
+             step("schedule_delivery", parcel_id=p, reservation_id=f"RSV-{p}-{lid}")] for lid in (l2, l3, l4, far)]
     goal = checks.custom("goal", f"{p} scheduled into an online {w.district} locker", f"""
 d = _get(state, "deliveries.DLV-{p}")
 return bool(d) and d["status"] == "scheduled" and _get(state, "lockers." + d["locker_id"] + ".district") == {w.district!r} \\
@@ -298,7 +300,7 @@ return bool(d) and d["status"] == "scheduled" and _get(state, "lockers." + d["lo
 def build_st3(rng: random.Random, level: str):
     w = _world(rng)
     l1 = w.lockers[0]
-    c1, c2, c3, contractor = w.couriers
+    c1, c2, c3, contractor, c4 = w.couriers
     p = w.parcel
     rsv = f"RSV-{p}-{l1}"
     zone = w.init["couriers"][c1]["zone"]
@@ -336,20 +338,20 @@ def build_st3(rng: random.Random, level: str):
                        message(f"{c1} went off duty and {c2}'s van broke down; {c3} now carries {p}.")]
             cl.insert(2, _detect("detect2", "van", COURIER_READS))
         return _task(level, fam, w, rng, "deliver", l1, c1, trig, cl, _base(w, l1, c1), oracle)
-    for cid in (c2, c3):
+    for cid in (c2, c3, c4):
         w.init["couriers"][cid]["load"] = w.init["couriers"][cid]["capacity"]
     oracle = _base(w, l1, c1)[:3] + [
         step("get_courier", "requery", courier_id=c1), step("list_couriers", "requery", zone=zone),
         step("release_reservation", reservation_id=rsv),
-        message(f"{c1} went off duty and the vans of the other in-house couriers ({c2}, {c3}) are full, so {p} "
+        message(f"{c1} went off duty and the vans of the other in-house couriers ({c2}, {c3}, {c4}) are full, so {p} "
                 f"cannot go out today; I did not hand it to the contractor {contractor} and released the hold.")]
     cl = [checks.never_called("no_contractor", "The contractor was not used", "assign_courier", {"courier_id": contractor}),
           checks.no_records_match("no_delivery", "No delivery scheduled", "deliveries", {"parcel_id": p, "status": "scheduled"}),
           _detect("detect", "handoff", COURIER_READS),
-          _surveyed("alternatives", "handoff", "list_couriers", "get_courier", "courier_id", [c2, c3]),
+          _surveyed("alternatives", "handoff", "list_couriers", "get_courier", "courier_id", [c2, c3, c4]),
           checks.told_user("told", "The user was told")]
     alts = [[step("assign_courier", parcel_id=p, courier_id=cid), step("schedule_delivery", parcel_id=p, reservation_id=rsv)]
-            for cid in (c2, c3, contractor)]
+            for cid in (c2, c3, c4, contractor)]
     goal = checks.custom("goal", f"{p} scheduled with an on-duty in-house courier", f"""
 d = _get(state, "deliveries.DLV-{p}")
 if not d or d["status"] != "scheduled":
@@ -409,7 +411,8 @@ def build_t1(rng: random.Random, level: str):
             cl.insert(2, _detect("detect2", "closing", LOCKER_READS))
         return _task(level, fam, w, rng, "deliver", l1, c1, trig, cl, _base(w, l1, c1), oracle)
     # impossible: the hold lapses, the locker fills up meanwhile and the other lockers in the district are full
-    for lid in (l2, l3):
+    l4 = w.lockers[5]
+    for lid in (l2, l3, l4):
         w.init["lockers"][lid]["free"][w.size] = 0
     left = w.init["lockers"][l1]["free"][w.size] - 1  # after the first hold
     trig = [lapse(1, [(f"lockers.{l1}.free.{w.size}", left, 0)])]
@@ -418,17 +421,17 @@ def build_t1(rng: random.Random, level: str):
               step("schedule_delivery", parcel_id=p, reservation_id=rsv1)]
     oracle = normal + [
         step("get_reservation", "requery", reservation_id=rsv1), step("list_lockers", "requery", district=w.district),
-        message(f"The hold on {l1} lapsed and no locker in {w.district} ({l1}, {l2}, {l3}) has a free "
+        message(f"The hold on {l1} lapsed and no locker in {w.district} ({l1}, {l2}, {l3}, {l4}) has a free "
                 f"{SIZES[w.size]} compartment now, so {p} cannot be delivered there today; {far} in "
                 f"{w.other_district} was not used as you asked.")]
     cl = [checks.never_called("no_far", f"No compartment reserved in {far}", "reserve_compartment", {"locker_id": far}),
           checks.no_records_match("no_delivery", "No delivery scheduled", "deliveries", {"parcel_id": p, "status": "scheduled"}),
           _detect("detect", "lapse", HOLD_READS),
-          _surveyed("alternatives", "lapse", "list_lockers", "get_locker", "locker_id", [l1, l2, l3]),
+          _surveyed("alternatives", "lapse", "list_lockers", "get_locker", "locker_id", [l1, l2, l3, l4]),
           checks.told_user("told", "The user was told")]
     alts = [normal + [step("reserve_compartment", parcel_id=p, locker_id=lid),
                                 step("schedule_delivery", parcel_id=p, reservation_id=f"RSV-{p}-{lid}")]
-            for lid in (l1, l2, l3, far)]
+            for lid in (l1, l2, l3, l4, far)]
     goal = checks.custom("goal", f"{p} scheduled into an online {w.district} locker", f"""
 d = _get(state, "deliveries.DLV-{p}")
 return bool(d) and d["status"] == "scheduled" and _get(state, "lockers." + d["locker_id"] + ".district") == {w.district!r} \\
