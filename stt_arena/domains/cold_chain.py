@@ -173,6 +173,8 @@ def _world(rng: random.Random) -> dict:
     SA, SB, SC, SD = (f"LS-{n[i]}" for i in (4, 5, 6, 7))
     ln = rng.sample(range(100, 999), 4)
     LA, LB, LC, LD = (f"LAB-{x}" for x in ln)
+    if LB > LD:  # lists are sorted by id: the user's last choice LB is listed before the second choice LD
+        LB, LD = LD, LB
     cn = rng.sample(range(10, 99), 10)
     K = [f"CR-{x}" for x in cn]
     bn = rng.sample(range(1000, 9999), 3)
@@ -448,7 +450,10 @@ def build_st3(rng: random.Random, level: str):
     cfg, B1, K, H1, H2, LA = w["cfg"], w["B1"], w["K"], w["H1"], w["H2"], w["LA"]
     sid = _in_transit(w, rng)
     c = cfg["couriers"]
-    # vans at H1: K2 (planned, latest shift), K4 (next), K3 (earliest); K3 is listed first
+    # vans at H1: K2 (planned, latest shift), K4 (next), K3 (earliest); K3 is listed first (lists sort by id)
+    if K[3] > K[4]:
+        K[3], K[4] = K[4], K[3]
+        c[K[3]], c[K[4]] = c[K[4]], c[K[3]]
     c[K[4]]["vehicle"] = "van"
     c[K[2]]["shift_end"], c[K[4]]["shift_end"], c[K[3]]["shift_end"] = _t(w, 470), _t(w, 430), _t(w, 380)
     la = _lab(w, "LA")
