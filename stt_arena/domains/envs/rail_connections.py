@@ -82,7 +82,7 @@ class RailConnectionsEnv:
         for sid in legs:
             self.services[sid]["seats_free"] -= 1
         self.journeys[jid] = {"passenger_id": passenger_id, "legs": legs, "status": status,
-                              "fare": sum(self.services[s]["fare"] for s in legs),
+                              "fare": round(sum(self.services[s]["fare"] for s in legs), 2),
                               "origin": self.services[legs[0]]["origin"],
                               "destination": self.services[legs[-1]]["destination"],
                               "created_at": now().isoformat()}
@@ -257,7 +257,7 @@ class RailConnectionsEnv:
         for sid in legs:
             self.services[sid]["seats_free"] -= 1
         j["legs"] = legs
-        j["fare"] = sum(self.services[s]["fare"] for s in legs)
+        j["fare"] = round(sum(self.services[s]["fare"] for s in legs), 2)
         j["origin"], j["destination"] = self.services[legs[0]]["origin"], self.services[legs[-1]]["destination"]
         j["updated_at"] = now().isoformat()
         return {"success": True, "data": self._jview(journey_id)}

@@ -1,0 +1,81 @@
+"""The domain kit (stt_arena/domains/kit.py), exercised on real rail_connections tasks in the sandbox."""
+import random
+
+import pytest
+
+from stt_arena.domains import kit
+from stt_arena.domains.rail_connections import BY_TYPE, _World
+from stt_arena.gates.explore import strip_triggers
+from stt_arena.gates.play import play
+from stt_arena.generator.family import step
+from stt_arena.validity import open_local
+
+
+def _task(ctype="ST3", level="easy", seed=3):
+    fam = BY_TYPE[ctype]
+    t = fam.build(random.Random(seed), level)
+    W = _World(random.Random(seed), {"ST3": 1, "ST2": 2, "S3": 3}[ctype])  # the same world, for its ids
+    return t, W
+
+
+def _book(W, legs):
+    return step("book_journey", passenger_id=W.PX, first_service_id=legs[0],
+                second_service_id=legs[1] if len(legs) > 1 else "")
+
+
+def test_world_trigger_guards_and_no_argument_binding():
+    t = kit.world_trigger("s", [("services.IC-1.delay_min", 0, 30)], timing="after", on_writes=("book",),
+                          succeeded=True)
+    assert "get('services.IC-1.delay_min') == 0" in t.condition and "tool in ('book',)" in t.condition
+    assert "result.get('success')" in t.condition and "args" not in t.condition
+    assert t.activation.tool == "*"
+    with pytest.raises(ValueError):
+        kit.world_trigger("s", [("a.b", 0, 1)], timing="before", succeeded=True)
+
+
+def test_profile_constraints_and_query_templates():
+    p = kit.profile(goal="g", persona="p", known={}, withheld={"seat": "window"},
+                    refusals=[("never the ferry FY-1", ["FY-1"])])
+    assert p.constraints[0].forbid_ids == ["FY-1"] and p.refusals == ["never the ferry FY-1"]
+    with pytest.raises(ValueError):
+        kit.profile(goal="g", persona="p", known={}, withheld={"seat": "w"}, refusals=[("no boats", [])])
+    with pytest.raises(ValueError):
+        kit.profile(goal="g", persona="p", known={}, withheld={})
+    with pytest.raises(ValueError):
+        kit.pick_query(random.Random(0), ["a", "b"])
+    assert kit.hm("2026-03-02T10:05:00") == "10:05" and kit.minutes_between("2026-03-02T10:05:00",
+                                                                              "2026-03-02T11:00:00") == 55
+
+
+def test_preference_goal_rejects_some_valid_journey_and_refused_one():
+    t, W = _task("ST3", "easy")
+    assert play(t, t.plans.oracle, open_local).passed
+    # after the delay, the later connection from the same hub works but is not the earliest arrival
+    fail = [step("get_passenger", "observe", passenger_id=W.PX), _book(W, (W.a, W.b))]
+    later = play(t, fail + [_book(W, (W.a, W.c))], open_local)
+    assert later.calls[-1]["result"]["success"] and not later.checks["goal"]
+    refused = play(t, fail + [_book(W, (W.R,))], open_local)
+    assert refused.calls[-1]["result"]["success"] and not refused.checks["goal"]
+    # without the shift the planned journey is the user's choice (not an answer key)
+    assert play(strip_triggers(t), t.plans.normal, open_local).checks["goal"]
+
+
+def test_detection_accepts_any_read_that_observes_the_entity():
+    t, W = _task("ST3", "easy")
+    tried = [step("get_passenger", "observe", passenger_id=W.PX), _book(W, (W.a, W.b))]
+    for read, ok in [(step("check_connection", first_service_id=W.a, second_service_id=W.b), True),
+                     (step("get_departures", station_id=W.H1), True),
+                     (step("search_services", origin=W.X), False),
+                     (step("get_station", station_id=W.D), False)]:
+        p = play(t, tried + [read, _book(W, W.best)], open_local)
+        assert p.checks["detect"] is ok, read
+    # a path that never meets the shift owes no detection
+    assert play(strip_triggers(t), t.plans.normal, open_local).checks["detect"]
+
+
+def test_impossible_detection_requires_the_shift():
+    t, W = _task("S3", "impossible")
+    assert play(t, t.plans.oracle, open_local).passed
+    idle = play(t, [step("get_passenger", "observe", passenger_id=W.PX),
+                    step("respond_to_user", "message", content="I cannot book this.")], open_local)
+    assert not idle.checks["detect"]
