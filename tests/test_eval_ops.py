@@ -382,8 +382,9 @@ def test_rpm_is_shared_by_worker_processes(tmp_path):
         assert r.returncode == 0, r.stderr
         times = sorted(sv.request_times)
     assert len(times) == 10
-    gaps = [b - a for a, b in zip(times, times[1:])]
-    assert min(gaps) >= 0.15, gaps  # 300/min = one per 0.2 s for both workers together (not 2 x 300)
+    # 300/min = one per 0.2 s for both workers together: 10 requests span >= 1.8 s (two separate budgets
+    # would span ~0.8 s); the margin absorbs transit jitter of single requests
+    assert times[-1] - times[0] >= 1.5, times
 
 
 def test_a_run_of_identical_infrastructure_errors_stops_the_run(tmp_path):
