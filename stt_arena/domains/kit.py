@@ -130,12 +130,17 @@ def observes(e):
 return any(observes(e) and (e["step"] > t or (e["step"] == t and landed)) and e["step"] < fix for e in log)""", kind)
 
 
-def preference_goal(cid: str, desc: str, helpers: str, kind: str = "goal") -> ChecklistItem:
+def preference_goal(cid: str, desc: str, helpers: str, forbidden: Sequence[str] = (),
+                    kind: str = "goal") -> ChecklistItem:
     """The user's choice rule over the final state. ``helpers`` defines ``_options(state)`` -> list of
     (rank, key) of the options still available and allowed by the profile (the user's order: lower rank
     first), and ``_chosen(state)`` -> the (rank, key) the agent ended with, or None. Passes when the choice
-    is among the options and no better-ranked option remains available."""
-    return checks.custom(cid, desc, helpers.strip() + """
+    is among the options and no better-ranked option remains available, and no successful write ever used
+    a ``forbidden`` id (a refused action undone later still happened: gate I6)."""
+    return checks.custom(cid, desc, helpers.strip() + f"""
+if any(e["mutating"] and e["success"] and any(str(v) in {list(forbidden)!r} for v in e["args"].values())
+       for e in log):
+    return False""" + """
 opts = _options(state)
 ch = _chosen(state)
 if ch is None or ch[1] not in [k for _, k in opts]:

@@ -188,7 +188,7 @@ def _chosen(state):
 def goal(W: _World, forbid: list[str]):
     return kit.preference_goal("goal", f"{W.PX} holds one ticketed journey {W.O} -> {W.D} that still works, "
                                "with the earliest live arrival among the journeys still available (refused "
-                               "services excluded)", _helpers(W, forbid))
+                               "services excluded)", _helpers(W, forbid), forbid)
 
 
 def infeasible(W: _World, forbid: list[str], deadline: int):
