@@ -1,5 +1,9 @@
-"""Shared e-scooter / e-bike fleet: task families ST1 (resource shift), S1 (site mismatch),
-S3 (route restriction) and S2 (dependency block), four levels each."""
+"""Shared e-scooter / e-bike fleet: task families ST1 (resource shift, all levels), S1 (site mismatch: medium,
+hard, impossible), S3 (route restriction: easy, medium, hard) and S2 (dependency block: medium, hard).
+
+The user's stated order: the best-charged free vehicles in the staging zone (then the named fallback zone);
+goal items check it over the final state. Triggers are state/time-guarded (activation "*", or the only tool
+that touches the entity)."""
 from __future__ import annotations
 
 import heapq
@@ -8,7 +12,7 @@ from datetime import datetime, timedelta
 
 from ..generator import checks
 from ..generator.family import Family, make_task, message, step
-from ..task.models import Activation, Effects, Mutation, Trigger, UserProfile
+from ..task.models import Activation, Effects, Mutation, ProfileConstraint, Trigger, UserProfile
 
 DOMAIN = "scooter_fleet"
 CLASS = "ScooterFleetEnv"
@@ -70,10 +74,23 @@ def _shortest(links: dict, src: str, dst: str):
 
 
 # -- checks ------------------------------------------------------------------------------------
-def _goal(cid, desc, req, zones, qty, min_b, due, kind="goal"):
+def _goal(cid, desc, req, zones, qty, min_b, due, kind="goal", confirmed=True, pref=True):
+    """The request holds ``qty`` valid vehicles in an accepted zone (the first accepted zone whose parking is
+    allowed: the user's order), confirmed unless ``confirmed`` is False; with ``pref``: no free vehicle in
+    that zone carries more charge than a held one (the user's "best-charged first")."""
     body = f"""
 r = (state.get("requests") or {{}}).get({req!r})
-if not r or r.get("status") != "confirmed" or r.get("zone") not in {list(zones)!r}:
+if not r or r.get("zone") not in {list(zones)!r}:
+    return False
+if {confirmed!r} and r.get("status") != "confirmed":
+    return False
+first = next((z for z in {list(zones)!r} if (state["zones"].get(z) or {{}}).get("rule") != "no_parking"), None)
+if {pref!r} and r.get("zone") != first:
+    return False
+held = [(state.get("vehicles") or {{}}).get(v) or {{}} for v in r.get("vehicles") or []]
+low = min([v.get("battery_pct", 0) for v in held] or [0])
+if {pref!r} and any(v.get("status") == "available" and v.get("zone") == r["zone"] and v.get("battery_pct", 0) > low
+                    for v in (state.get("vehicles") or {{}}).values()):
     return False
 if (state["zones"].get(r["zone"]) or {{}}).get("rule") == "no_parking":
     return False
@@ -200,7 +217,7 @@ class _World:
         return {"zones": self.zones, "links": self.links, "vehicles": self.vehicles, "vans": self.vans,
                 "requests": self.requests, "jobs": {}, "job_seq": self.job_seq, "load_minutes": 3}
 
-    def profile(self, goal, refusals=None, extra_clar=None, extra_withheld=None):
+    def profile(self, goal, refusals=None, extra_clar=None, extra_withheld=None, constraints=None):
         v = self.z["V"]
         clar = {"other zone": f"The vehicles have to be at {self.zname('V')} ({v}).",
                 "later time": f"{_hm(datetime.fromisoformat(self.due))} is the latest; the guests leave then."}
@@ -211,14 +228,38 @@ class _World:
         return UserProfile(goal=goal, persona=f"{self.name}, operations lead at {self.company}, organising {self.event}",
                            known_facts={"request_id": next(iter(self.requests)), "zone": v,
                                         "due": self.due, "min_battery": str(self.min_b)},
-                           withheld_facts=withheld, clarifications=clar, refusals=refusals or [])
+                           withheld_facts=withheld, clarifications=clar, refusals=refusals or [],
+                           constraints=constraints or [])
 
-    def query(self, rid, qty, extra=""):
+    def query(self, rid, qty, extra="", hold_only=False):
         kind = "e-scooters" if self.vtype == "scooter" else "e-bikes"
-        return (f"Hi, this is {self.name} from {self.company}. For {self.event} we need {qty} {kind} with at least "
-                f"{self.min_b}% battery staged in zone {self.z['V']} ({self.zname('V')}) by "
-                f"{_hm(datetime.fromisoformat(self.due))}, under service request {rid}. "
-                f"Please hold the vehicles and confirm the request.{extra}")
+        due = _hm(datetime.fromisoformat(self.due))
+        act = ("Please hold the vehicles; I will confirm the request myself." if hold_only
+               else "Please hold the vehicles and confirm the request.")
+        pref = "Always give us the best-charged vehicles available there."
+        return self.rng.choice([
+            f"Hi, this is {self.name} from {self.company}. For {self.event} we need {qty} {kind} with at least "
+            f"{self.min_b}% battery staged in zone {self.z['V']} ({self.zname('V')}) by {due}, under service request "
+            f"{rid}. {act} {pref}{extra}",
+            f"{self.company} here: our speakers at {self.event} ride to the venue at {due}. Request {rid}: {qty} "
+            f"{kind} in {self.z['V']} ({self.zname('V')}), {self.min_b}% charge minimum, the fullest batteries you "
+            f"have. {act}{extra}",
+            f"Last-minute booking for {self.event}: staff shuttle needs {qty} {kind} parked in zone {self.z['V']} "
+            f"by {due} (service request {rid}, at least {self.min_b}% battery). {pref} {act}{extra}",
+        ])
+
+
+def _ranked(w, hi_lo, vids):
+    """Give the higher charge to the vehicle listed later (listing is by id, the user's order by charge)."""
+    vids = sorted(vids)
+    for v, b in zip(vids, sorted(hi_lo)):
+        w.vehicles[v]["battery_pct"] = b
+    return vids[-1]
+
+
+def _no_relocation(rid):
+    return ProfileConstraint(id="stay", kind="refusal", description="staging elsewhere or with fewer vehicles",
+                             check=checks.never_called("c", "", "relocate_request", {"request_id": rid}).check)
 
 
 def _impossible_items(w, rid, tid, tools):
@@ -235,7 +276,7 @@ def _finish(fam_idx, w, level, **kw):
                      clock_start=_iso(w.start), **kw)
 
 
-# -- ST1: resource shift -----------------------------------------------------------------------------
+# -- ST1: resource shift (a rider takes / moves the requested vehicle) -------------------------------------
 def build_st1(rng: random.Random, level: str):
     imp = level == "impossible"
     w = _World(rng)
@@ -244,72 +285,65 @@ def build_st1(rng: random.Random, level: str):
     V, Rz, S = w.z["V"], w.z["R"], w.z["S"]
     va = w.vehicle("V")
     vb = w.vehicle("V") if level != "easy" else None
-    vx = w.vehicle("V") if level in ("easy", "medium") else None
+    vx1, vx2 = (w.vehicle("V"), w.vehicle("V")) if not imp else (None, None)
     vc = w.vehicle("V", good=False)
-    vd = w.vehicle("S") if level == "hard" else w.vehicle("S", good=False)
+    vd = w.vehicle("S", good=False)
     vf = w.vehicle("F")
     w.vehicle("M3", good=False)
     w.vehicle("P", status="maintenance")
     v1 = w.van("S")
-    v2 = w.van("M4")
+    w.van("M4")
     rid = w.request(qty, due_min)
-    goal = _goal("goal", f"{rid} confirmed with {qty} vehicles in {V}", rid, [V], qty, w.min_b, w.due)
+    for v in (va, vb):
+        if v:
+            w.vehicles[v]["battery_pct"] = rng.randint(96, 100)
+    best = _ranked(w, [rng.randint(86, 94), rng.randint(max(w.min_b + 5, 75), 84)], [vx1, vx2]) if not imp else None
+    hold_only = level == "easy"
+    goal = _goal("goal", f"{rid} with {qty} best-charged vehicles in {V}", rid, [V], qty, w.min_b, w.due,
+                 confirmed=not hold_only)
     prof = w.profile(f"{rid} confirmed with {qty} charged vehicles held in {V} by {_hm(datetime.fromisoformat(w.due))}.",
-                     refusals=[f"staging the vehicles outside zone {V}", "fewer vehicles than requested"] if imp else None)
+                     refusals=[f"staging the vehicles outside zone {V}", "fewer vehicles than requested"] if imp else None,
+                     constraints=[_no_relocation(rid)] if imp else None)
     obs = step("list_vehicles", "observe", zone_id=V)
-    taken = [(f"vehicles.{va}.status", "available", "in_ride"), (f"vehicles.{va}.zone", V, Rz)]
     tools = ["list_vehicles", "get_vehicle", "get_request"]
+    confirm = step("confirm_request", request_id=rid)
     alternatives = infeasible = None
     if level == "easy":
-        triggers = [_trig("vehicle_taken", "assign_vehicle", "before", taken, f"args.get('vehicle_id') == '{va}'")]
-        normal = [obs, step("assign_vehicle", request_id=rid, vehicle_id=va), step("confirm_request", request_id=rid)]
-        oracle = [obs, step("assign_vehicle", request_id=rid, vehicle_id=va),
-                  step("list_vehicles", "requery", zone_id=V),
-                  step("assign_vehicle", request_id=rid, vehicle_id=vx), step("confirm_request", request_id=rid)]
+        # a walk-up rider takes the vehicle just as the user writes (the user's view is stale)
+        taken = [(f"vehicles.{va}.status", "available", "in_ride"), (f"vehicles.{va}.zone", V, Rz)]
+        triggers = [_trig("vehicle_taken", "*", "before", taken,
+                          f"now >= parse_time('{_iso(w.start)}') and get('vehicles.{va}.status') == 'available'")]
+        normal = [step("assign_vehicle", request_id=rid, vehicle_id=va)]
+        oracle = normal + [step("list_vehicles", "requery", zone_id=V),
+                           step("assign_vehicle", request_id=rid, vehicle_id=best),
+                           step("get_request", "verify", request_id=rid)]
         checklist = [goal, _detect("detected", "re-checked the zone after the vehicle left", "vehicle_taken", tools)]
-    elif level == "medium":
-        triggers = [_trig("vehicle_moved", "assign_vehicle", "after", [(f"vehicles.{va}.zone", V, Rz)],
-                          f"args.get('vehicle_id') == '{va}'", delay=1)]
+    elif level in ("medium", "hard"):
         normal = [obs, step("assign_vehicle", request_id=rid, vehicle_id=va),
-                  step("assign_vehicle", request_id=rid, vehicle_id=vb), step("confirm_request", request_id=rid)]
-        oracle = normal[:] + [step("get_request", "requery", request_id=rid),
-                              step("get_vehicle", "requery", vehicle_id=va),
-                              step("release_vehicle", request_id=rid, vehicle_id=va),
-                              step("list_vehicles", "requery", zone_id=V),
-                              step("assign_vehicle", request_id=rid, vehicle_id=vx),
-                              step("confirm_request", request_id=rid),
-                              step("get_request", "verify", request_id=rid)]
-        checklist = [goal, _detect("detected", "checked the held vehicles after the confirmation failed",
-                                   "vehicle_moved", tools), _verify()]
-    elif level == "hard":
-        triggers = [_trig("vehicle_moved", "assign_vehicle", "after", [(f"vehicles.{va}.zone", V, Rz)],
-                          f"args.get('vehicle_id') == '{va}'", delay=1),
-                    _trig("van_reassigned", "dispatch_van", "before", [(f"vans.{v1}.status", "active", "reassigned")],
-                          f"args.get('van_id') == '{v1}'", after=["vehicle_moved"])]
-        path, _ = w.route("S", "V")
-        normal = [obs, step("assign_vehicle", request_id=rid, vehicle_id=va),
-                  step("assign_vehicle", request_id=rid, vehicle_id=vb), step("confirm_request", request_id=rid)]
-        oracle = normal[:] + [step("get_request", "requery", request_id=rid),
-                              step("get_vehicle", "requery", vehicle_id=va),
-                              step("release_vehicle", request_id=rid, vehicle_id=va),
-                              step("list_vehicles", "requery", zone_id=S),
-                              step("get_route", "requery", from_zone=S, to_zone=V),
-                              step("dispatch_van", van_id=v1, vehicle_id=vd, route=path),
-                              step("list_vans", "requery"),
-                              step("dispatch_van", van_id=v2, vehicle_id=vd, route=path),
-                              step("assign_vehicle", request_id=rid, vehicle_id=vd),
-                              step("confirm_request", request_id=rid),
-                              step("get_request", "verify", request_id=rid)]
-        checklist = [goal, _detect("detected", "checked the held vehicles after the confirmation failed",
-                                   "vehicle_moved", tools),
-                     _detect("detected_van", "checked the vans after the dispatch failed", "van_reassigned",
-                             ["list_vans", "get_van"]), _verify()]
+                  step("assign_vehicle", request_id=rid, vehicle_id=vb), confirm]
+        fix = [step("get_request", "requery", request_id=rid), step("get_vehicle", "requery", vehicle_id=va),
+               step("release_vehicle", request_id=rid, vehicle_id=va), step("list_vehicles", "requery", zone_id=V),
+               step("assign_vehicle", request_id=rid, vehicle_id=best), confirm,
+               step("get_request", "verify", request_id=rid)]
+        moved = [(f"vehicles.{va}.zone", V, Rz)]
+        if level == "medium":
+            # the held vehicle is ridden off by its last renter once held: the confirmation fails later
+            triggers = [_trig("vehicle_moved", "*", "before", moved, f"get('vehicles.{va}.status') == 'held' and "
+                              f"get('vehicles.{va}.zone') == '{V}' and get('requests.{rid}.status') == 'open'")]
+        else:
+            # silent: it is ridden off right after the confirmation went through
+            triggers = [_trig("vehicle_moved", "*", "after", moved, f"get('requests.{rid}.status') == 'confirmed' "
+                              f"and get('vehicles.{va}.zone') == '{V}'")]
+        oracle = normal + fix
+        checklist = [goal, _detect("detected", "checked the held vehicles after the move", "vehicle_moved", tools),
+                     _verify()]
     else:
+        taken = [(f"vehicles.{va}.status", "available", "in_ride"), (f"vehicles.{va}.zone", V, Rz)]
         # the first hold for the request (whichever vehicle) finds va taken
         triggers = [_trig("vehicle_taken", "assign_vehicle", "before", taken, f"args.get('request_id') == '{rid}'")]
         path, _ = w.route("F", "V")
         normal = [obs, step("assign_vehicle", request_id=rid, vehicle_id=va),
-                  step("assign_vehicle", request_id=rid, vehicle_id=vb), step("confirm_request", request_id=rid)]
+                  step("assign_vehicle", request_id=rid, vehicle_id=vb), confirm]
         oracle = [obs, step("assign_vehicle", request_id=rid, vehicle_id=va),
                   step("list_vehicles", "requery", zone_id=V),
                   step("get_vehicle", "requery", vehicle_id=va),
@@ -321,124 +355,120 @@ def build_st1(rng: random.Random, level: str):
                           f"packs, and the nearest charged vehicle ({vf}) cannot arrive before "
                           f"{_hm(datetime.fromisoformat(w.due))}. Nothing was confirmed.")]
         checklist = _impossible_items(w, rid, "vehicle_taken", tools)
-        infeasible = [_goal("user_goal", f"{qty} vehicles held in {V} by the due time", rid, [V], qty, w.min_b, w.due)]
+        infeasible = [_goal("user_goal", f"{qty} vehicles held in {V} by the due time", rid, [V], qty, w.min_b, w.due,
+                            pref=False)]
         alternatives = [
             [step("dispatch_van", van_id=v1, vehicle_id=vf, route=path),
              step("assign_vehicle", request_id=rid, vehicle_id=vb),
-             step("assign_vehicle", request_id=rid, vehicle_id=vf), step("confirm_request", request_id=rid)],
+             step("assign_vehicle", request_id=rid, vehicle_id=vf), confirm],
             [step("swap_battery", van_id=v1, vehicle_id=vc), step("assign_vehicle", request_id=rid, vehicle_id=vb),
-             step("assign_vehicle", request_id=rid, vehicle_id=vc), step("confirm_request", request_id=rid)],
+             step("assign_vehicle", request_id=rid, vehicle_id=vc), confirm],
             [step("assign_vehicle", request_id=rid, vehicle_id=va), step("assign_vehicle", request_id=rid, vehicle_id=vb),
-             step("assign_vehicle", request_id=rid, vehicle_id=vc), step("confirm_request", request_id=rid)],
+             step("assign_vehicle", request_id=rid, vehicle_id=vc), confirm],
         ]
-    return _finish(0, w, level, query=w.query(rid, qty), user_profile=prof, triggers=triggers, checklist=checklist,
-                   normal=normal, oracle=oracle, alternatives=alternatives, infeasible_goal=infeasible,
-                   params={"request": rid, "vehicle": va, "zone": V, "qty": qty})
+    return _finish(0, w, level, query=w.query(rid, qty, hold_only=hold_only), user_profile=prof, triggers=triggers,
+                   checklist=checklist, normal=normal, oracle=oracle, alternatives=alternatives,
+                   infeasible_goal=infeasible, params={"request": rid, "vehicle": va, "zone": V, "qty": qty})
 
 
-# -- S1: site mismatch (the staging zone becomes a no-parking geofence) ------------------------------
+# -- S1: site mismatch (the staging zone becomes a no-parking geofence); no easy level ----------------------
 def build_s1(rng: random.Random, level: str):
     imp = level == "impossible"
     w = _World(rng)
-    qty = 1 if level == "easy" else 2
-    due_min = {"easy": 60, "medium": 60, "hard": 100, "impossible": 45}[level]
-    V, P, Q, S = w.z["V"], w.z["P"], w.z["Q"], w.z["S"]
+    qty = 1 if level == "medium" else 2
+    due_min = {"medium": 60, "hard": 100, "impossible": 45}[level]
+    V, P, Q = w.z["V"], w.z["P"], w.z["Q"]
     if imp:
         w.zones[P]["rule"] = "no_parking"
     va = w.vehicle("V")
-    vb = w.vehicle("V") if level != "easy" else None
+    vb = w.vehicle("V") if qty == 2 else None
     vc = w.vehicle("P")
-    vd = w.vehicle("P") if level != "easy" else None
-    ve = w.vehicle("Q") if level == "hard" else w.vehicle("Q", good=False)
-    vf = w.vehicle("S") if level == "hard" else w.vehicle("S", good=False)
+    vd = w.vehicle("P")
+    ve = w.vehicle("Q", good=False)
+    w.vehicle("S", good=False)
     w.vehicle("M1", good=False)
     v1 = w.van("S")
     w.van("M4")
     rid = w.request(qty, due_min)
-    ok_zones = [V, P, Q] if level == "hard" else [V, P]
-    alt_txt = (f"The plaza zones {P} ({w.zname('P')}) or {Q} ({w.zname('Q')}) right next to the venue also work."
-               if level == "hard" else f"The plaza zone {P} ({w.zname('P')}) right next to the venue also works.")
-    prof = w.profile(f"{rid} confirmed with {qty} charged vehicles in {V} or an adjacent plaza by the due time.",
+    for v in (va, vb):
+        if v:
+            w.vehicles[v]["battery_pct"] = rng.randint(90, 100)
+    best = _ranked(w, [rng.randint(90, 99), rng.randint(max(w.min_b + 5, 75), 88)], [vc, vd])
+    hi_p = [best] if qty == 1 else sorted([vc, vd], key=lambda v: -w.vehicles[v]["battery_pct"])
+    alt_txt = f"The plaza zone {P} ({w.zname('P')}) right next to the venue also works, if {V} cannot be used."
+    prof = w.profile(f"{rid} confirmed with {qty} charged vehicles in {V} (else the adjacent plaza) by the due time.",
                      refusals=[f"staging the vehicles outside {V} and {P}", "fewer vehicles than requested"] if imp else None,
-                     extra_clar={"other zone": alt_txt})
-    goal = _goal("goal", f"{rid} confirmed with {qty} vehicles in an accepted zone", rid, ok_zones, qty, w.min_b, w.due)
+                     extra_clar={"other zone": alt_txt}, constraints=[_no_relocation(rid)] if imp else None)
+    goal = _goal("goal", f"{rid} confirmed with {qty} best-charged vehicles in {V}, else {P}", rid, [V, P], qty,
+                 w.min_b, w.due)
     obs = step("list_vehicles", "observe", zone_id=V)
     geo = [(f"zones.{V}.rule", "none", "no_parking")]
     tools = ["get_zone", "list_zones", "get_request", "list_vehicles"]
+    confirm = step("confirm_request", request_id=rid)
     alternatives = infeasible = None
-    if level == "easy":
-        triggers = [_trig("geofence", "assign_vehicle", "before", geo, f"args.get('vehicle_id') == '{va}'")]
-        normal = [obs, step("assign_vehicle", request_id=rid, vehicle_id=va), step("confirm_request", request_id=rid)]
-        oracle = [obs, step("assign_vehicle", request_id=rid, vehicle_id=va), step("get_zone", "requery", zone_id=V),
-                  step("list_vehicles", "requery", zone_id=P), step("relocate_request", request_id=rid, zone_id=P),
-                  step("assign_vehicle", request_id=rid, vehicle_id=vc), step("confirm_request", request_id=rid)]
-        checklist = [goal, _detect("detected", "checked the zone after the hold was refused", "geofence", tools)]
-    elif level == "medium":
-        triggers = [_trig("geofence", "confirm_request", "after", geo, f"args.get('request_id') == '{rid}'", delay=1)]
-        normal = [obs, step("assign_vehicle", request_id=rid, vehicle_id=va),
-                  step("assign_vehicle", request_id=rid, vehicle_id=vb), step("confirm_request", request_id=rid),
-                  step("get_request", "observe", request_id=rid)]
-        oracle = normal[:] + [step("get_zone", "requery", zone_id=V), step("list_vehicles", "requery", zone_id=P),
-                              step("relocate_request", request_id=rid, zone_id=P),
-                              step("assign_vehicle", request_id=rid, vehicle_id=vc),
-                              step("assign_vehicle", request_id=rid, vehicle_id=vd),
-                              step("confirm_request", request_id=rid), step("get_request", "verify", request_id=rid)]
+    holds = [step("assign_vehicle", request_id=rid, vehicle_id=v) for v in (va, vb) if v]
+    normal = [obs] + holds + [confirm]
+    fix = [step("get_zone", "requery", zone_id=V), step("list_vehicles", "requery", zone_id=P),
+           step("relocate_request", request_id=rid, zone_id=P)] + [
+        step("assign_vehicle", request_id=rid, vehicle_id=v) for v in hi_p] + [
+        confirm, step("get_request", "verify", request_id=rid)]
+    if level == "medium":
+        # the city switches the geofence on while the vehicle is being staged: the confirmation is refused
+        triggers = [_trig("geofence", "*", "before", geo, f"get('vehicles.{va}.status') == 'held' and "
+                          f"get('zones.{V}.rule') == 'none'")]
+        oracle = normal + fix
         checklist = [goal, _detect("detected", "noticed the new no-parking geofence", "geofence", tools), _verify()]
     elif level == "hard":
-        triggers = [_trig("geofence", "confirm_request", "after", geo, f"args.get('request_id') == '{rid}'", delay=1),
-                    _trig("geofence_2", "confirm_request", "after", [(f"zones.{P}.rule", "none", "no_parking")],
-                          f"get('requests.{rid}.zone') == '{P}'", after=["geofence"])]
-        path, _ = w.route("S", "Q")
-        normal = [obs, step("assign_vehicle", request_id=rid, vehicle_id=va),
-                  step("assign_vehicle", request_id=rid, vehicle_id=vb), step("confirm_request", request_id=rid),
-                  step("get_request", "observe", request_id=rid)]
-        oracle = normal[:] + [step("get_zone", "requery", zone_id=V), step("list_vehicles", "requery", zone_id=P),
-                              step("relocate_request", request_id=rid, zone_id=P),
-                              step("assign_vehicle", request_id=rid, vehicle_id=vc),
-                              step("assign_vehicle", request_id=rid, vehicle_id=vd),
-                              step("confirm_request", request_id=rid), step("get_request", "requery", request_id=rid),
-                              step("get_zone", "requery", zone_id=P), step("list_vehicles", "requery", zone_id=Q),
-                              step("relocate_request", request_id=rid, zone_id=Q),
-                              step("assign_vehicle", request_id=rid, vehicle_id=ve),
-                              step("list_vehicles", "requery", zone_id=S),
-                              step("get_route", "requery", from_zone=S, to_zone=Q),
-                              step("dispatch_van", van_id=v1, vehicle_id=vf, route=path),
-                              step("assign_vehicle", request_id=rid, vehicle_id=vf),
-                              step("confirm_request", request_id=rid), step("get_request", "verify", request_id=rid)]
-        checklist = [goal, _detect("detected", "noticed the new no-parking geofence", "geofence", tools),
-                     _detect("detected_2", "noticed the geofence spreading to the plaza", "geofence_2", tools),
-                     _verify()]
+        # silent: the geofence goes live right after the confirmation
+        triggers = [_trig("geofence", "*", "after", geo, f"get('requests.{rid}.status') == 'confirmed' and "
+                          f"get('zones.{V}.rule') == 'none'")]
+        normal = normal + [step("get_request", "observe", request_id=rid)]
+        oracle = normal + fix
+        checklist = [goal, _detect("detected", "noticed the new no-parking geofence", "geofence", tools), _verify()]
     else:
-        # any hold for the request meets the geofence (whichever vehicle comes first)
-        triggers = [_trig("geofence", "assign_vehicle", "before", geo, f"args.get('request_id') == '{rid}'")]
-        normal = [obs, step("assign_vehicle", request_id=rid, vehicle_id=va),
-                  step("assign_vehicle", request_id=rid, vehicle_id=vb), step("confirm_request", request_id=rid)]
+        triggers = [_trig("geofence", "assign_vehicle", "before", geo, f"args.get('vehicle_id') == '{va}'")]
         oracle = [obs, step("assign_vehicle", request_id=rid, vehicle_id=va), step("get_zone", "requery", zone_id=V),
                   step("get_zone", "requery", zone_id=P), step("list_zones", "requery"),
                   message(f"I could not stage the vehicles for {rid}: zone {V} is now a no-parking zone and the "
                           f"adjacent plaza {P} is a no-parking zone as well, so no vehicles can be held at either. "
                           f"Nothing was confirmed.")]
         checklist = _impossible_items(w, rid, "geofence", tools)
-        infeasible = [_goal("user_goal", f"{qty} vehicles held in {V} or {P}", rid, [V, P], qty, w.min_b, w.due)]
+        infeasible = [_goal("user_goal", f"{qty} vehicles held in {V} or {P}", rid, [V, P], qty, w.min_b, w.due,
+                            pref=False)]
         alternatives = [
             [step("relocate_request", request_id=rid, zone_id=P), step("assign_vehicle", request_id=rid, vehicle_id=vc),
-             step("assign_vehicle", request_id=rid, vehicle_id=vd), step("confirm_request", request_id=rid)],
+             step("assign_vehicle", request_id=rid, vehicle_id=vd), confirm],
             [step("relocate_request", request_id=rid, zone_id=Q), step("swap_battery", van_id=v1, vehicle_id=ve),
-             step("assign_vehicle", request_id=rid, vehicle_id=ve), step("confirm_request", request_id=rid)],
-            [step("assign_vehicle", request_id=rid, vehicle_id=vb), step("confirm_request", request_id=rid)],
+             step("assign_vehicle", request_id=rid, vehicle_id=ve), confirm],
+            [step("assign_vehicle", request_id=rid, vehicle_id=vb), confirm],
         ]
     return _finish(1, w, level, query=w.query(rid, qty), user_profile=prof, triggers=triggers, checklist=checklist,
                    normal=normal, oracle=oracle, alternatives=alternatives, infeasible_goal=infeasible,
                    params={"request": rid, "zone": V, "plaza": P, "qty": qty})
 
 
-# -- S3: route restriction (road links close on the van's way) ---------------------------------------
+def _job_goal(cid, desc, vid, to, due):
+    """The vehicle is on a running van job to the zone, over open links, arriving by the due time."""
+    body = f"""
+v = (state.get("vehicles") or {{}}).get({vid!r}) or {{}}
+j = (state.get("jobs") or {{}}).get(v.get("job") or "") or {{}}
+if j.get("status") != "en_route" or j.get("to") != {to!r} or j.get("eta", "9") > {due!r}:
+    return False
+links = state.get("links") or {{}}
+r = j.get("route") or []
+for a, b in zip(r, r[1:]):
+    if not any(l["status"] == "open" and {{l["a"], l["b"]}} == {{a, b}} for l in links.values()):
+        return False
+return v.get("zone") == {to!r}"""
+    return checks.custom(cid, desc, body, kind="goal")
+
+
+# -- S3: route restriction (road links close on the van's way); no impossible level ------------------------
 def build_s3(rng: random.Random, level: str):
-    imp = level == "impossible"
-    w = _World(rng, far_detour=imp)
-    qty = 1 if level in ("easy", "impossible") else 2
-    due_min = {"easy": 70, "medium": 80, "hard": 110, "impossible": 30}[level]
-    V, S, M1, M3 = w.z["V"], w.z["S"], w.z["M1"], w.z["M3"]
+    w = _World(rng)
+    qty = 1 if level == "easy" else 2
+    due_min = {"easy": 70, "medium": 80, "hard": 110}[level]
+    V, S, M1 = w.z["V"], w.z["S"], w.z["M1"]
     va = w.vehicle("V") if qty == 2 else w.vehicle("V", good=False)
     vd = w.vehicle("S")
     w.vehicle("S", good=False)
@@ -447,171 +477,119 @@ def build_s3(rng: random.Random, level: str):
     v1 = w.van("S")
     w.van("M4")
     rid = w.request(qty, due_min)
+    w.vehicles[vd]["battery_pct"] = 100
+    if qty == 2:
+        w.vehicles[va]["battery_pct"] = 100
     J = w.job(1)
-    l1, l2 = w.lk[("M1", "V")], w.lk[("M3", "V")]
+    l1 = w.lk[("M1", "V")]
     path, _ = w.route("S", "V")
-    prof = w.profile(f"{rid} confirmed with {qty} charged vehicles held in {V} by {_hm(datetime.fromisoformat(w.due))}.",
-                     refusals=[f"staging the vehicles outside zone {V}", "a later due time"] if imp else None)
+    prof = w.profile(f"{rid} confirmed with {qty} charged vehicles held in {V} by {_hm(datetime.fromisoformat(w.due))}.")
     goal = _goal("goal", f"{rid} confirmed with {qty} vehicles in {V}", rid, [V], qty, w.min_b, w.due)
     obs = [step("list_vehicles", "observe", zone_id=V), step("list_vehicles", "observe", zone_id=S),
            step("get_route", "observe", from_zone=S, to_zone=V)]
     tools = ["get_route", "list_links", "get_job", "get_vehicle", "get_request"]
-    alternatives = infeasible = None
-    halt1 = [(f"links.{l1}.status", "open", "closed"), (f"vehicles.{vd}.zone", V, M1),
-             (f"vehicles.{vd}.status", "in_transit", "stranded"), (f"jobs.{J}.status", "en_route", "halted")]
+    confirm = step("confirm_request", request_id=rid)
     if level == "easy":
+        # the link is closed when the van is sent out (roadworks start); only the dispatch touches links
         triggers = [_trig("link_closed", "dispatch_van", "before", [(f"links.{l1}.status", "open", "closed")],
-                          f"args.get('vehicle_id') == '{vd}'")]
+                          f"get('links.{l1}.status') == 'open'")]
         alt, _ = w.route("S", "V", closed=[l1])
-        normal = obs + [step("dispatch_van", van_id=v1, vehicle_id=vd, route=path),
-                        step("assign_vehicle", request_id=rid, vehicle_id=vd), step("confirm_request", request_id=rid)]
-        oracle = obs + [step("dispatch_van", van_id=v1, vehicle_id=vd, route=path),
-                        step("get_route", "requery", from_zone=S, to_zone=V),
-                        step("dispatch_van", van_id=v1, vehicle_id=vd, route=alt),
-                        step("assign_vehicle", request_id=rid, vehicle_id=vd), step("confirm_request", request_id=rid)]
-        checklist = [goal, _detect("detected", "looked up the roads after the dispatch was refused", "link_closed", tools)]
-    elif level in ("medium", "hard"):
-        triggers = [_trig("link_closed", "dispatch_van", "after", halt1, f"args.get('vehicle_id') == '{vd}'", delay=1)]
-        alt, _ = w.route("M1", "V", closed=[l1])
-        normal = obs + [step("dispatch_van", van_id=v1, vehicle_id=vd, route=path),
-                        step("assign_vehicle", request_id=rid, vehicle_id=va),
-                        step("assign_vehicle", request_id=rid, vehicle_id=vd), step("confirm_request", request_id=rid)]
+        normal = obs + [step("dispatch_van", van_id=v1, vehicle_id=vd, route=path)]
+        oracle = normal + [step("get_route", "requery", from_zone=S, to_zone=V),
+                           step("dispatch_van", van_id=v1, vehicle_id=vd, route=alt),
+                           step("get_job", "verify", job_id=J)]
+        checklist = [_job_goal("goal", f"{vd} on its way to {V} over open roads, in time", vd, V, w.due),
+                     _detect("detected", "looked up the roads after the dispatch was refused", "link_closed", tools)]
+        query = w.rng.choice([
+            f"For {w.event} ({w.company}), please send van {v1} to bring {vd} from zone {S} to {V} "
+            f"({w.zname('V')}); it must be there by {_hm(datetime.fromisoformat(w.due))}. The staging team holds it.",
+            f"{w.name} needs {vd} moved from {S} to the venue zone {V} before {_hm(datetime.fromisoformat(w.due))}. "
+            f"Dispatch van {v1} with it; someone on site will hold it under {rid}.",
+            f"Rebalancing job for {rid}: van {v1} should carry {vd} from {S} to {V}, arriving by "
+            f"{_hm(datetime.fromisoformat(w.due))}. Just get it on the road.",
+        ])
+        return _finish(2, w, level, query=query, user_profile=prof, triggers=triggers, checklist=checklist,
+                       normal=normal, oracle=oracle, params={"request": rid, "link": l1, "qty": qty})
+    normal = obs + [step("dispatch_van", van_id=v1, vehicle_id=vd, route=path),
+                    step("assign_vehicle", request_id=rid, vehicle_id=va),
+                    step("assign_vehicle", request_id=rid, vehicle_id=vd), confirm]
+    alt, _ = w.route("M1", "V", closed=[l1])
+    if level == "medium":
+        halt = [(f"links.{l1}.status", "open", "closed"), (f"vehicles.{vd}.zone", V, M1),
+                (f"vehicles.{vd}.status", "in_transit", "stranded"), (f"jobs.{J}.status", "en_route", "halted")]
+        # the link closes while the van is under way: the vehicle is stranded before it can be held
+        triggers = [_trig("link_closed", "*", "before", halt, f"get('jobs.{J}.status') == 'en_route' and "
+                          f"get('links.{l1}.status') == 'open' and get('vehicles.{vd}.status') == 'in_transit'")]
         oracle = normal[:-1] + [step("get_job", "requery", job_id=J),
                                 step("get_route", "requery", from_zone=M1, to_zone=V),
                                 step("reroute_job", job_id=J, route=alt),
-                                step("assign_vehicle", request_id=rid, vehicle_id=vd),
-                                step("confirm_request", request_id=rid)]
-        checklist = [goal, _detect("detected", "looked into the stranded job", "link_closed", tools), _verify()]
-        if level == "hard":
-            assert alt[-2] == M3, alt
-            halt2 = [(f"links.{l2}.status", "open", "closed"), (f"vehicles.{vd}.zone", V, M3),
-                     (f"jobs.{J}.status", "en_route", "halted")]
-            triggers.append(_trig("link_closed_2", "confirm_request", "after", halt2,
-                                  f"args.get('request_id') == '{rid}'", after=["link_closed"]))
-            alt2, _ = w.route("M3", "V", closed=[l1, l2])
-            oracle += [step("get_request", "requery", request_id=rid), step("get_job", "requery", job_id=J),
-                       step("get_route", "requery", from_zone=M3, to_zone=V),
-                       step("reroute_job", job_id=J, route=alt2)]
-            checklist.insert(2, _detect("detected_2", "noticed the job halted again after confirming",
-                                        "link_closed_2", tools))
-        oracle.append(step("get_request", "verify", request_id=rid))
+                                step("assign_vehicle", request_id=rid, vehicle_id=vd), confirm,
+                                step("get_request", "verify", request_id=rid)]
     else:
-        triggers = [_trig("link_closed", "dispatch_van", "before", [(f"links.{l1}.status", "open", "closed")],
-                          f"args.get('vehicle_id') == '{vd}'")]
-        alt, mins = w.route("S", "V", closed=[l1])
-        normal = obs + [step("dispatch_van", van_id=v1, vehicle_id=vd, route=path),
-                        step("assign_vehicle", request_id=rid, vehicle_id=vd), step("confirm_request", request_id=rid)]
-        oracle = obs + [step("dispatch_van", van_id=v1, vehicle_id=vd, route=path),
-                        step("get_route", "requery", from_zone=S, to_zone=V),
-                        step("list_links", "requery", zone_id=V),
-                        step("get_request", "requery", request_id=rid),
-                        message(f"I could not get a vehicle to {V} in time for {rid}: link {l1} into {V} is closed, "
-                                f"the fastest open van route takes {mins} minutes, so the vehicle cannot arrive before "
-                                f"{_hm(datetime.fromisoformat(w.due))}, and no charged vehicle is in {V}. "
-                                f"Nothing was confirmed.")]
-        checklist = _impossible_items(w, rid, "link_closed", tools)
-        infeasible = [_goal("user_goal", f"a vehicle held in {V} by the due time", rid, [V], qty, w.min_b, w.due)]
-        via4, _ = w.route("S", "V", closed=[l1, l2])
-        alternatives = [
-            [step("dispatch_van", van_id=v1, vehicle_id=vd, route=alt),
-             step("assign_vehicle", request_id=rid, vehicle_id=vd), step("confirm_request", request_id=rid)],
-            [step("dispatch_van", van_id=v1, vehicle_id=vd, route=via4),
-             step("assign_vehicle", request_id=rid, vehicle_id=vd), step("confirm_request", request_id=rid)],
-            [step("dispatch_van", van_id=v1, vehicle_id=vd, route=path),
-             step("dispatch_van", van_id=v1, vehicle_id=vd, route=[S, M1]),
-             step("relocate_request", request_id=rid, zone_id=M1),
-             step("assign_vehicle", request_id=rid, vehicle_id=vd), step("confirm_request", request_id=rid)],
-        ]
+        halt = [(f"links.{l1}.status", "open", "closed"), (f"vehicles.{vd}.zone", V, M1),
+                (f"jobs.{J}.status", "en_route", "halted")]
+        # silent: the link closes after the confirmation; the held vehicle is stuck on the way
+        triggers = [_trig("link_closed", "*", "after", halt, f"get('requests.{rid}.status') == 'confirmed' and "
+                          f"get('links.{l1}.status') == 'open' and get('jobs.{J}.status') == 'en_route'")]
+        oracle = normal + [step("get_request", "requery", request_id=rid), step("get_job", "requery", job_id=J),
+                           step("get_route", "requery", from_zone=M1, to_zone=V),
+                           step("reroute_job", job_id=J, route=alt),
+                           step("get_request", "verify", request_id=rid)]
+    checklist = [goal, _detect("detected", "looked into the stranded job", "link_closed", tools), _verify()]
     return _finish(2, w, level, query=w.query(rid, qty), user_profile=prof, triggers=triggers, checklist=checklist,
-                   normal=normal, oracle=oracle, alternatives=alternatives, infeasible_goal=infeasible,
-                   params={"request": rid, "link": l1, "qty": qty})
+                   normal=normal, oracle=oracle, params={"request": rid, "link": l1, "qty": qty})
 
 
-# -- S2: dependency block (staging needs a battery swap, the swap needs charged packs on a van) -------
+# -- S2: dependency block (staging needs a charged pack from a van); medium and hard only ---------------
 def build_s2(rng: random.Random, level: str):
-    imp = level == "impossible"
     w = _World(rng)
-    qty = 1 if level in ("easy", "impossible") else 2
-    due_min = {"easy": 60, "medium": 70, "hard": 90, "impossible": 40}[level]
-    V, S = w.z["V"], w.z["S"]
+    qty = 1 if level == "medium" else 2
+    due_min = {"medium": 70, "hard": 90}[level]
+    V = w.z["V"]
     va = w.vehicle("V", good=False)
     vb = w.vehicle("V", good=False) if qty == 2 else None
     w.vehicle("V", status="maintenance")
-    vf = w.vehicle("F")
+    w.vehicle("F")
     w.vehicle("S", good=False)
     p1 = rng.randint(3, 5)
     v1 = w.van("M1", packs=p1)
-    v2 = w.van("M3" if not imp else "M4", packs=0 if imp else rng.randint(3, 4),
-               status="off_shift" if imp else "active")
+    v2 = w.van("M3", packs=rng.randint(3, 4))
     rid = w.request(qty, due_min)
-    prof = w.profile(f"{rid} confirmed with {qty} vehicles at {w.min_b}%+ battery held in {V} by the due time.",
-                     refusals=[f"staging the vehicles outside zone {V}", "fewer vehicles than requested"] if imp else None)
+    prof = w.profile(f"{rid} confirmed with {qty} vehicles at {w.min_b}%+ battery held in {V} by the due time.")
     goal = _goal("goal", f"{rid} confirmed with {qty} charged vehicles in {V}", rid, [V], qty, w.min_b, w.due)
     obs = [step("list_vehicles", "observe", zone_id=V), step("list_vans", "observe")]
-    tools = ["get_van", "list_vans", "get_vehicle", "get_request"]
-    alternatives = infeasible = None
-    if level == "easy":
-        triggers = [_trig("packs_out", "swap_battery", "before", [(f"vans.{v1}.packs", p1, 0)],
-                          f"args.get('van_id') == '{v1}'")]
-        normal = obs + [step("swap_battery", van_id=v1, vehicle_id=va),
-                        step("assign_vehicle", request_id=rid, vehicle_id=va), step("confirm_request", request_id=rid)]
-        oracle = obs + [step("swap_battery", van_id=v1, vehicle_id=va), step("get_van", "requery", van_id=v1),
-                        step("list_vans", "requery"), step("swap_battery", van_id=v2, vehicle_id=va),
-                        step("assign_vehicle", request_id=rid, vehicle_id=va), step("confirm_request", request_id=rid)]
-        checklist = [goal, _detect("detected", "checked the vans after the swap was refused", "packs_out", tools)]
-    elif level in ("medium", "hard"):
-        triggers = [_trig("packs_out", "swap_battery", "after", [(f"vans.{v1}.packs", p1 - 1, 0)],
-                          f"args.get('van_id') == '{v1}'", delay=1)]
-        normal = obs + [step("swap_battery", van_id=v1, vehicle_id=va), step("swap_battery", van_id=v1, vehicle_id=vb),
-                        step("assign_vehicle", request_id=rid, vehicle_id=va),
-                        step("assign_vehicle", request_id=rid, vehicle_id=vb), step("confirm_request", request_id=rid)]
-        oracle = obs + [step("swap_battery", van_id=v1, vehicle_id=va), step("swap_battery", van_id=v1, vehicle_id=vb),
-                        step("get_van", "requery", van_id=v1), step("list_vans", "requery"),
-                        step("swap_battery", van_id=v2, vehicle_id=vb),
-                        step("assign_vehicle", request_id=rid, vehicle_id=va),
-                        step("assign_vehicle", request_id=rid, vehicle_id=vb), step("confirm_request", request_id=rid)]
-        checklist = [goal, _detect("detected", "checked the van after the swap was refused", "packs_out", tools),
-                     _verify()]
-        if level == "hard":
-            low = rng.randint(15, w.min_b - 20)
-            triggers.append(_trig("pack_fault", "confirm_request", "after", [(f"vehicles.{vb}.battery_pct", 100, low)],
-                                  f"args.get('request_id') == '{rid}'", after=["packs_out"]))
-            oracle += [step("get_request", "requery", request_id=rid), step("get_vehicle", "requery", vehicle_id=vb),
-                       step("get_van", "requery", van_id=v2), step("swap_battery", van_id=v2, vehicle_id=vb)]
-            checklist.insert(2, _detect("detected_2", "noticed the faulty pack after confirming", "pack_fault",
-                                        ["get_request", "get_vehicle", "list_vehicles"]))
-        oracle.append(step("get_request", "verify", request_id=rid))
+    tools = ["get_van", "list_vans", "get_vehicle", "get_request", "list_vehicles"]
+    confirm = step("confirm_request", request_id=rid)
+    vs = [v for v in (va, vb) if v]
+    low = rng.randint(15, w.min_b - 20)
+    bad = vs[-1]
+    # the packs of van v1 are recalled (faulty cells): the pack swapped into the vehicle drops to a low charge
+    fault = [(f"vehicles.{bad}.battery_pct", 100, low), (f"vans.{v1}.packs", p1 - len(vs), 0)]
+    normal = obs + [step("swap_battery", van_id=v1, vehicle_id=v) for v in vs] + [
+        step("assign_vehicle", request_id=rid, vehicle_id=v) for v in vs] + [confirm]
+    if level == "medium":
+        triggers = [_trig("pack_fault", "*", "before", fault, f"get('vehicles.{bad}.status') == 'held' and "
+                          f"get('vehicles.{bad}.battery_pct') == 100 and get('requests.{rid}.status') == 'open'")]
+        oracle = normal + [step("get_vehicle", "requery", vehicle_id=bad), step("list_vans", "requery"),
+                           step("swap_battery", van_id=v2, vehicle_id=bad), confirm,
+                           step("get_request", "verify", request_id=rid)]
     else:
-        triggers = [_trig("packs_out", "swap_battery", "before", [(f"vans.{v1}.packs", p1, 0)],
-                          f"args.get('van_id') == '{v1}'")]
-        path, _ = w.route("F", "V")
-        normal = obs + [step("swap_battery", van_id=v1, vehicle_id=va),
-                        step("assign_vehicle", request_id=rid, vehicle_id=va), step("confirm_request", request_id=rid)]
-        oracle = obs + [step("swap_battery", van_id=v1, vehicle_id=va), step("get_van", "requery", van_id=v1),
-                        step("get_van", "requery", van_id=v2), step("list_vehicles", "requery", zone_id=S),
-                        step("get_route", "requery", from_zone=w.z["F"], to_zone=V),
-                        message(f"I could not fill {rid}: {va} is below {w.min_b}% and van {v1} has no charged packs "
-                                f"left, van {v2} is off shift, and the nearest charged vehicle ({vf}) cannot reach "
-                                f"{V} before {_hm(datetime.fromisoformat(w.due))}. Nothing was confirmed.")]
-        checklist = _impossible_items(w, rid, "packs_out", tools)
-        infeasible = [_goal("user_goal", f"a charged vehicle held in {V} by the due time", rid, [V], qty, w.min_b,
-                            w.due)]
-        alternatives = [
-            [step("swap_battery", van_id=v2, vehicle_id=va), step("assign_vehicle", request_id=rid, vehicle_id=va),
-             step("confirm_request", request_id=rid)],
-            [step("dispatch_van", van_id=v1, vehicle_id=vf, route=path),
-             step("assign_vehicle", request_id=rid, vehicle_id=vf), step("confirm_request", request_id=rid)],
-            [step("relocate_request", request_id=rid, zone_id=w.z["F"]),
-             step("assign_vehicle", request_id=rid, vehicle_id=vf), step("confirm_request", request_id=rid)],
-        ]
+        triggers = [_trig("pack_fault", "*", "after", fault, f"get('requests.{rid}.status') == 'confirmed' and "
+                          f"get('vehicles.{bad}.battery_pct') == 100")]
+        oracle = normal + [step("get_request", "requery", request_id=rid), step("get_vehicle", "requery", vehicle_id=bad),
+                           step("list_vans", "requery"), step("swap_battery", van_id=v2, vehicle_id=bad),
+                           step("get_request", "verify", request_id=rid)]
+    checklist = [goal, _detect("detected", "noticed the faulty pack", "pack_fault", tools), _verify()]
     return _finish(3, w, level, query=w.query(rid, qty), user_profile=prof, triggers=triggers, checklist=checklist,
-                   normal=normal, oracle=oracle, alternatives=alternatives, infeasible_goal=infeasible,
-                   params={"request": rid, "van": v1, "qty": qty})
+                   normal=normal, oracle=oracle, params={"request": rid, "van": v1, "qty": qty})
 
 
 FAMILIES = [
     Family(name="scooter_fleet-st1", domain=DOMAIN, conflict_type="ST1", build=build_st1),
-    Family(name="scooter_fleet-s1", domain=DOMAIN, conflict_type="S1", build=build_s1),
-    Family(name="scooter_fleet-s3", domain=DOMAIN, conflict_type="S3", build=build_s3),
-    Family(name="scooter_fleet-s2", domain=DOMAIN, conflict_type="S2", build=build_s2),
+    Family(name="scooter_fleet-s1", domain=DOMAIN, conflict_type="S1", build=build_s1,
+           levels=("medium", "hard", "impossible")),
+    Family(name="scooter_fleet-s3", domain=DOMAIN, conflict_type="S3", build=build_s3,
+           levels=("easy", "medium", "hard")),
+    Family(name="scooter_fleet-s2", domain=DOMAIN, conflict_type="S2", build=build_s2,
+           levels=("medium", "hard")),
 ]
