@@ -79,3 +79,16 @@ def test_impossible_detection_requires_the_shift():
     idle = play(t, [step("get_passenger", "observe", passenger_id=W.PX),
                     step("respond_to_user", "message", content="I cannot book this.")], open_local)
     assert not idle.checks["detect"]
+
+
+def test_goal_rejects_a_refused_action_undone_later():
+    from stt_arena.domains.field_service import BY_TYPE as FS, _World as FW
+
+    t = FS["ST1"].build(random.Random(5), "hard")
+    W = FW(random.Random(5), 2)
+    assert play(t, t.plans.oracle, open_local).passed
+    detour = play(t, [step("dispatch", job_id=W.J, technician_id=W.R), step("get_visit", visit_id=W.vid()),
+                      step("reassign_visit", visit_id=W.vid(), technician_id=W.B)], open_local)
+    assert detour.calls[-1]["result"]["success"] and not detour.checks["goal"]
+    clean = play(t, [step("dispatch", job_id=W.J, technician_id=W.B)], open_local)
+    assert clean.checks["goal"]  # B is the cheapest that still fits once P is away, reached without the shift
