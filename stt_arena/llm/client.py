@@ -19,10 +19,22 @@ import time
 import uuid
 from typing import Any
 
-import openai
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..util.aio import within
-from pydantic import BaseModel, ConfigDict, Field
+
+
+class _LazyOpenAI:
+    """``openai`` imported on first use (~2 s of imports): every CLI command imports this module, most
+    never send a request. The first attribute access replaces this stand-in with the real module."""
+
+    def __getattr__(self, name: str) -> Any:
+        import openai as module
+        globals()["openai"] = module
+        return getattr(module, name)
+
+
+openai: Any = _LazyOpenAI()
 
 __all__ = ["ModelConfig", "LLMClient", "LLMError", "ChatResult", "ToolCall", "TokenUsage",
            "Usage", "RateLimiter", "CircuitBreaker", "MalformedReply"]
@@ -243,9 +255,10 @@ class RateLimiter:
             await asyncio.sleep(slot - now)
 
 
-_RETRYABLE = (openai.RateLimitError, openai.InternalServerError, openai.APITimeoutError,
-              openai.APIConnectionError, openai.APIResponseValidationError,
-              json.JSONDecodeError)  # a 200 whose body is not JSON: a broken proxy or a truncated reply
+def _retryable_types() -> tuple:
+    return (openai.RateLimitError, openai.InternalServerError, openai.APITimeoutError,
+            openai.APIConnectionError, openai.APIResponseValidationError,
+            json.JSONDecodeError)  # a 200 whose body is not JSON: a broken proxy or a truncated reply
 
 
 def _retry_after(err: Exception) -> float | None:
@@ -293,7 +306,7 @@ def _cause(err: Exception, timeout_s: float) -> tuple[str, str]:
 def _is_retryable(err: Exception) -> bool:
     if isinstance(err, (asyncio.TimeoutError, MalformedReply)):
         return True
-    if isinstance(err, _RETRYABLE):
+    if isinstance(err, _retryable_types()):
         return True
     status = getattr(err, "status_code", None) or 0
     return isinstance(err, openai.APIStatusError) and (status in (408, 429) or status >= 500)
