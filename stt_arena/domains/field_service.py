@@ -243,8 +243,8 @@ def build(ctype: str, salt: int):
 
 
 FAMILIES = [
-    Family("field_window_shortened", DOMAIN, "T1", build("T1", 1)),
-    Family("field_technician_called_away", DOMAIN, "ST1", build("ST1", 2)),
-    Family("field_job_moved_site", DOMAIN, "S1", build("S1", 3)),
+    Family("field_service-t1", DOMAIN, "T1", build("T1", 1)),
+    Family("field_service-st1", DOMAIN, "ST1", build("ST1", 2)),
+    Family("field_service-s1", DOMAIN, "S1", build("S1", 3)),
 ]
 BY_TYPE = {f.conflict_type: f for f in FAMILIES}

@@ -314,8 +314,8 @@ def build(ctype: str, salt: int):
 
 
 FAMILIES = [
-    Family("rail_missed_connection", DOMAIN, "ST3", build("ST3", 1)),
-    Family("rail_cancelled_connection", DOMAIN, "ST2", build("ST2", 2)),
-    Family("rail_transfer_station_closed", DOMAIN, "S3", build("S3", 3)),
+    Family("rail_connections-st3", DOMAIN, "ST3", build("ST3", 1)),
+    Family("rail_connections-st2", DOMAIN, "ST2", build("ST2", 2)),
+    Family("rail_connections-s3", DOMAIN, "S3", build("S3", 3)),
 ]
 BY_TYPE = {f.conflict_type: f for f in FAMILIES}
