@@ -194,8 +194,9 @@ def goal(W: _World, forbid: list[str]):
 def infeasible(W: _World, forbid: list[str], deadline: int):
     return checks.custom("goal_infeasible", f"{W.PX} holds a working ticketed journey arriving in {W.D} by "
                          f"{kit.at(W.day, deadline)} without refused services", _helpers(W, forbid) + f"""
+DEADLINE = {kit.at(W.day, deadline)!r}
 ch = _chosen(state)
-return ch is not None and ch[0] <= {9 * 60 + deadline} and ch[1] in [k for _, k in _options(state)]""", "goal")
+return ch is not None and ch[0] <= _m(DEADLINE, 0) and ch[1] in [k for _, k in _options(state)]""", "goal")
 
 
 def single(W: _World):
