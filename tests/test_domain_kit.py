@@ -79,6 +79,9 @@ def test_impossible_detection_requires_the_shift():
     idle = play(t, [step("get_passenger", "observe", passenger_id=W.PX),
                     step("respond_to_user", "message", content="I cannot book this.")], open_local)
     assert not idle.checks["detect"]
+    # the deadline that makes it impossible is withheld: the oracle asks for it before its first write
+    methods = [s.method for s in t.plans.oracle]
+    assert methods.index("chat_with_user") < methods.index("book_journey")
 
 
 def test_goal_rejects_a_refused_action_undone_later():
