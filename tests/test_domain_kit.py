@@ -31,6 +31,8 @@ def test_world_trigger_guards_and_no_argument_binding():
     assert t.activation.tool == "*"
     with pytest.raises(ValueError):
         kit.world_trigger("s", [("a.b", 0, 1)], timing="before", succeeded=True)
+    timed = kit.world_trigger("w", [("slots.S-1.status", "free", "closed")], when="minutes >= 20")
+    assert timed.condition == "get('slots.S-1.status') == 'free' and (minutes >= 20)"
 
 
 def test_profile_constraints_and_query_templates():

@@ -19,7 +19,6 @@ CLASS = "RailConnectionsEnv"
 DOMAIN = "rail_connections"
 WRITES = ("book_journey", "hold_journey", "issue_tickets", "change_journey", "cancel_journey",
           "request_assistance", "update_phone")
-READS = ("get_service", "get_journey", "list_journeys", "search_services", "get_departures", "get_station")
 
 TOWNS = ["Arnhem", "Brugge", "Calais", "Dover", "Esbjerg", "Flensburg", "Gdansk", "Hamburg", "Ipswich", "Kiel",
          "Lille", "Malmo", "Odense", "Rostock", "Utrecht", "Zwolle", "Aarhus", "Bremen", "Harwich", "Ostend"]
