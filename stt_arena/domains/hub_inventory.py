@@ -219,22 +219,22 @@ def _world(rng: random.Random, late: bool = False) -> dict:
         start = datetime(2026, 3, day, 23, 59)
     else:
         start = datetime(2026, 3, day, rng.randint(6, 9), rng.choice([0, 10, 15, 20, 30, 40, 45]))
-    hid = _ids(rng, 7, 10, 99, "HUB")
-    keys = ["D", "A", "B", "C", "E", "X", "Y"]
-    # the slow direct source C gets the smallest id: listings (sorted by id) show it first, so an agent
-    # that ships from the first hub with stock misses the user's "soonest arrival" preference
-    low = min(hid, key=lambda h: int(h.split("-")[1]))
-    hid = [h for h in hid if h != low]
-    hid.insert(3, low)
+    hid = _ids(rng, 8, 10, 99, "HUB")
+    keys = ["D", "A", "B", "C", "E", "X", "Y", "F"]
+    # the slow direct sources get the smallest ids (F, then C): listings (sorted by id) show them first, so an
+    # agent that ships from the first hub with stock misses the user's "soonest arrival" preference
+    by_num = sorted(hid, key=lambda h: int(h.split("-")[1]))
+    rest = [h for h in hid if h not in by_num[:2]]
+    hid = rest[:3] + [by_num[1]] + rest[3:] + [by_num[0]]
     H = dict(zip(keys, hid))
-    cities = rng.sample(CITIES, 7)
+    cities = rng.sample(CITIES, 8)
     lat0, lon0 = round(rng.uniform(45.0, 53.0), 3), round(rng.uniform(2.0, 16.0), 3)
     hubs = {}
     for k, c in zip(keys, cities):
         kind = "cross-dock" if k in "XY" else "DC"
         hubs[H[k]] = {"name": f"{c} {kind}", "region": rng.choice(REGIONS), "lat": round(lat0 + rng.uniform(-1.5, 1.5), 4),
                       "lon": round(lon0 + rng.uniform(-2, 2), 4), "status": "operational", "handling_minutes": 30}
-    lmins = {"A-X": (70, 90), "X-D": (60, 80), "B-Y": (25, 35), "Y-D": (25, 35), "C-D": (150, 190),
+    lmins = {"A-X": (70, 90), "X-D": (60, 80), "B-Y": (25, 35), "Y-D": (25, 35), "C-D": (150, 190), "F-D": (205, 240),
              "X-Y": (20, 30), "E-Y": (30, 45)}
     lid = _ids(rng, len(lmins), 100, 990, "LK")
     links, mins = {}, {}
@@ -256,9 +256,10 @@ def _world(rng: random.Random, late: bool = False) -> dict:
     put("A", S, Q + rng.randint(15, 30) * 10, rng.randint(0, 4) * 10)
     put("B", S, Q + rng.randint(8, 20) * 10, rng.randint(0, 4) * 10)
     put("C", S, Q + rng.randint(10, 25) * 10, rng.randint(0, 4) * 10)
+    put("F", S, Q + rng.randint(10, 20) * 10, rng.randint(0, 4) * 10)
     put("E", S, rng.randint(2, Q // 20) * 10)
     put("D", S, rng.randint(0, 6) * 5)
-    for k in ("A", "B", "C", "E", "D", "X", "Y"):
+    for k in ("A", "B", "C", "E", "D", "X", "Y", "F"):
         for other in sid[1:]:
             if rng.random() < 0.7:
                 put(k, other, rng.randint(5, 60) * 10)
@@ -361,8 +362,10 @@ def build_st2(rng: random.Random, level: str):
                        step("fulfil_order", order_id=O, from_hub=C),
                        step("get_transfer", "verify", transfer_id=_tr(w, 3))]
         return _task(fam, level, w, query, _profile(w, goal_txt, known, withheld), trig, checklist, normal, oracle)
-    # impossible: X out, B short of stock, C refused (3PL site)
-    cfg["stock"][B][S]["on_hand"] = cfg["stock"][B][S]["allocated"] + Q - rng.randint(3, 10) * 10
+    # impossible: X out, B and F short of stock, C refused (3PL site)
+    F = H["F"]
+    for k in (B, F):
+        cfg["stock"][k][S]["on_hand"] = cfg["stock"][k][S]["allocated"] + Q - rng.randint(3, 10) * 10
     withheld["handling_rule"] = f"{o_name(w, 'C')} ({C}) is run by a 3PL and must not handle this customer's goods"
     refusal = f"shipping this customer's goods from {C} (3PL-operated site)"
     checklist = [checks.called_after_trigger("detect", "checked the network after the failed shipment", "x_outage", net),
@@ -371,14 +374,15 @@ def build_st2(rng: random.Random, level: str):
                                      {"from_hub": C}),
                  checks.told_user("told", "told the user")]
     infeasible = [order_goal("goal_in_house", "order shipped in time without the 3PL site", O,
-                             sources=[A, B, H["E"]], avoid_from=[C])]
+                             sources=[A, B, H["E"], F], avoid_from=[C])]
     normal = [step("get_order", "observe", order_id=O), step("fulfil_order", order_id=O, from_hub=A)]
     oracle = [step("get_order", "observe", order_id=O), step("list_stock", "observe", sku_id=S),
               step("fulfil_order", order_id=O, from_hub=A),
               step("get_hub", "requery", hub_id=X), step("list_stock", "requery", sku_id=S),
               message(f"Cross-dock {X} is in outage, so {A} has no open path to {D}. {B} only has "
-                      f"{cfg['stock'][B][S]['on_hand'] - cfg['stock'][B][S]['allocated']} units available and the "
-                      f"only other stock is at {C}, which you excluded. I have not shipped {O}.")]
+                      f"{cfg['stock'][B][S]['on_hand'] - cfg['stock'][B][S]['allocated']} units available, {F} only "
+                      f"{cfg['stock'][F][S]['on_hand'] - cfg['stock'][F][S]['allocated']}, and the only other stock "
+                      f"is at {C}, which you excluded. I have not shipped {O}.")]
     alts = [[step("fulfil_order", order_id=O, from_hub=B)], [step("fulfil_order", order_id=O, from_hub=H["E"])],
             [step("fulfil_order", order_id=O, from_hub=C)],
             [step("create_transfer", sku_id=S, qty=Q, from_hub=C, to_hub=B), step("fulfil_order", order_id=O, from_hub=B)]]
@@ -454,8 +458,9 @@ def build_st1(rng: random.Random, level: str):
                        step("fulfil_order", order_id=O, from_hub=second),
                        step("get_transfer", "verify", transfer_id=_tr(w, 3))]
         return _task(fam, level, w, query, _profile(w, goal_txt, known, withheld), trig, checklist, normal, oracle)
-    # impossible: A's stock moved to bonded E (refused); B and C short
-    for k in (B, C):
+    # impossible: A's stock moved to bonded E (refused); B, C and F short
+    F = H["F"]
+    for k in (B, C, F):
         st[k][S]["on_hand"] = st[k][S]["allocated"] + Q - rng.randint(3, 10) * 10
     withheld["customs"] = f"{E} is a bonded warehouse; goods there are not customs-cleared for this customer"
     refusal = f"using the bonded warehouse {E} for this order"
@@ -466,13 +471,13 @@ def build_st1(rng: random.Random, level: str):
                                      {"from_hub": E}),
                  checks.told_user("told", "told the user")]
     infeasible = [order_goal("goal_cleared", "order shipped in time with cleared stock", O,
-                             sources=[A, B, C], avoid_from=[E])]
+                             sources=[A, B, C, F], avoid_from=[E])]
     normal = [step("get_order", "observe", order_id=O), step("fulfil_order", order_id=O, from_hub=A)]
     oracle = [step("get_order", "observe", order_id=O), step("get_stock", "observe", hub_id=A, sku_id=S),
               step("fulfil_order", order_id=O, from_hub=A),
               step("list_stock", "requery", sku_id=S),
               message(f"The {S} stock at {A} was moved to the bonded warehouse {E}; {A} now has only "
-                      f"{left_a - st[A][S]['allocated']} available and {B} and {C} each have less than {Q}. "
+                      f"{left_a - st[A][S]['allocated']} available and {B}, {C} and {F} each have less than {Q}. "
                       f"Since {E} is excluded, {O} cannot be filled in time; nothing was shipped.")]
     alts = [[step("fulfil_order", order_id=O, from_hub=B)], [step("fulfil_order", order_id=O, from_hub=C)],
             [step("fulfil_order", order_id=O, from_hub=E)],
@@ -514,9 +519,10 @@ def build_s2(rng: random.Random, level: str):
     w = _world(rng)
     H, O, Q, cfg = w["H"], w["O"], w["Q"], w["cfg"]
     A, D = H["A"], H["D"]
-    ids = sorted(_ids(rng, 5, 10, 99, "DS"), key=lambda x: int(x.split("-")[1]))
-    # by id: a past slot, the later valid one (listed before the earlier one), the named, the earlier spare, a booked one
-    S5, LATE, S1, EARLY, S4 = ids
+    ids = sorted(_ids(rng, 6, 10, 99, "DS"), key=lambda x: int(x.split("-")[1]))
+    # by id: a past slot, the latest valid ones (listed before the earlier ones), the named, the earlier spare,
+    # a booked one: taking the first open slot a list shows never matches "the earliest the load can make"
+    S5, LATER, LATE, S1, EARLY, S4 = ids
     pa = w["pathA"] + 30
     e1 = pa + rng.randint(4, 6) * 5
     e_early = e1 + rng.randint(3, 5) * 5
@@ -526,7 +532,7 @@ def build_s2(rng: random.Random, level: str):
         return {"hub_id": D, "start": _t(w, end - 60), "end": _t(w, end), "status": "open", "order_id": order,
                 "door": f"D{rng.randint(1, 12)}", "rate": "standard"}
     cfg["docks"] = {S1: slot(e1), EARLY: slot(e_early), LATE: slot(e_late), S4: slot(e_early + 5, w["O3"]),
-                    S5: slot(-rng.randint(2, 5) * 10)}
+                    S5: slot(-rng.randint(2, 5) * 10), LATER: slot(e_late + rng.randint(3, 5) * 5)}
     cfg["orders"][w["O3"]] = {"hub_id": D, "sku_id": w["sku2"], "qty": rng.randint(4, 20) * 10, "status": "open",
                               "due_by": w["due"], "transfer_id": None, "dock_slot": S4,
                               "customer": rng.choice(CUSTOMERS)}
@@ -631,7 +637,7 @@ def _build_s2_impossible(rng: random.Random):
 
 # ---------------------------------------------------------------------------------------------- T3
 _SUPPLY_PREF = '''
-def _supply_ok(hub, sku, by, need, first, second):
+def _supply_ok(hub, sku, by, need, first):
     """Enough valid inbound by the deadline, sourced in the user's order: the primary supplier as far as its
     quota allows, then the fastest in-time supplier as far as its quota allows, then network transfers."""
     def valid(r):
@@ -645,6 +651,10 @@ def _supply_ok(hub, sku, by, need, first, second):
                            and r["status"] in ("confirmed", "received") and r["period"] == q["period"])
                 return q["limit"] - used
         return 0
+    quoted = {q["supplier_id"] for q in state["quotas"].values() if q["hub_id"] == hub and q["sku_id"] == sku}
+    fast = sorted((s["lead_minutes"], k) for k, s in state["suppliers"].items()
+                  if k in quoted and k != first and s["status"] == "active")
+    second = fast[0][1] if fast else None
     got = {}
     for r in state["replenishments"].values():
         if valid(r):
@@ -661,8 +671,8 @@ def _supply_ok(hub, sku, by, need, first, second):
 '''
 
 
-def supply_goal(cid, desc, hub, sku, by, need, first, second):
-    body = _INBOUND + _SUPPLY_PREF + f"\nreturn _supply_ok({hub!r}, {sku!r}, {by!r}, {need!r}, {first!r}, {second!r})\n"
+def supply_goal(cid, desc, hub, sku, by, need, first):
+    body = _INBOUND + _SUPPLY_PREF + f"\nreturn _supply_ok({hub!r}, {sku!r}, {by!r}, {need!r}, {first!r})\n"
     return checks.custom(cid, desc, body, kind="goal")
 
 
@@ -719,7 +729,7 @@ def build_t3(rng: random.Random, level: str):
         f"Cycle count at hub {D} found {N} units of {S} missing for tomorrow's picks; they must be replaced in time.",
     ]) + " " + pref
     goal_item = supply_goal("stocked", "enough valid inbound before the deadline, in the user's sourcing order",
-                            D, S, by, N, P1, P2)
+                            D, S, by, N, P1)
     profile = _profile(w, f"{N} units of {S} inbound to {D} by {by}", known, withheld)
     normal = [step("list_quotas", "observe", hub_id=D, sku_id=S),
               step("request_replenishment", supplier_id=P1, hub_id=D, sku_id=S, qty=N)]
