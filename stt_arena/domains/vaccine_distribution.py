@@ -106,7 +106,12 @@ def _fefo(sid, allowed):
 def fefo_goal(cid, desc, sid):
     """Covered, and first-expiry-first-out: no released lot of the session's products that expires before a lot
     used for it still has doses left (the user's stated rule)."""
-    body = _COVER + _FEFO + f"\nreturn _covered({sid!r}, [], []) and _fefo({sid!r}, [])\n"
+    body = _COVER + _FEFO + f"""
+sent = sum(d["doses"] for d in state["deliveries"].values() if d["session_id"] == {sid!r} and d["status"] == "in_transit")
+if sent != state["sessions"][{sid!r}]["doses_needed"]:
+    return False  # exactly the doses asked for, no recalled or surplus delivery left on the road
+return _covered({sid!r}, [], []) and _fefo({sid!r}, [])
+"""
     return checks.custom(cid, desc, body, kind="goal")
 
 
@@ -566,7 +571,9 @@ def build_t3(rng: random.Random, level: str):
                  checks.never_called("no_protein", "did not send the refused product", "schedule_delivery",
                                      {"lot_id": L4}),
                  checks.told_user("told", "told the user")]
-    infeasible = [cover_goal("goal_mrna", "session covered with mRNA vaccine within quotas", SM, allowed=[p1, p2])]
+    infeasible = [cover_goal("goal_mrna", "session covered with mRNA vaccine within quotas", SM, allowed=[p1, p2]),
+                  checks.path_equals("other_kept", f"the other session's delivery {Dx} left alone",
+                                     f"deliveries.{Dx}.status", "in_transit")]
     normal = [step("get_session", "observe", session_id=SM), sched(L1)]
     oracle = [step("get_session", "observe", session_id=SM), step("list_quotas", "observe", clinic_id=P["C"]),
               sched(L1), step("list_quotas", "requery", clinic_id=P["C"]),
@@ -575,8 +582,10 @@ def build_t3(rng: random.Random, level: str):
                       f"I have not scheduled a partial delivery.")]
     alts = [[sched(L1, 0, L1new), sched(L3, 1, qs[Q2]["limit"] - used2)], [sched(L3, 1)],
             [sched(L1, 0, L1new), sched(L4, 6, N - L1new)]]
+    other = f"cancelling or changing delivery {Dx} of the other session {S2}"
     return _task(fam, level, w, query, _profile(w, f"{SM} covered with mRNA vaccine", known, withheld,
-                                                 refusals=[refusal]), trig, checklist, normal, oracle, alts, infeasible)
+                                                 refusals=[refusal, other]), trig, checklist, normal, oracle, alts,
+                 infeasible)
 
 
 # ---------------------------------------------------------------------------------------------- T2
