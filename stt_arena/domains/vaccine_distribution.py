@@ -115,6 +115,26 @@ return _covered({sid!r}, [], []) and _fefo({sid!r}, [])
     return checks.custom(cid, desc, body, kind="goal")
 
 
+def fefo_product_goal(cid, desc, sid):
+    """Covered within quotas, and per product first-expiry-first-out: no released lot of a product sent to the
+    session expires before the lot used for it while it still has enough doses."""
+    body = _COVER + f"""
+if not _covered({sid!r}, [], []):
+    return False
+for k, d in state["deliveries"].items():
+    if d["session_id"] != {sid!r} or not _dl_ok(k, d, [], []):
+        continue
+    mine = state["lots"][d["lot_id"]]
+    for j, lot in state["lots"].items():
+        if j != d["lot_id"] and lot["product"] == mine["product"] and lot["status"] == "released" \
+                and lot["site_id"] == mine["site_id"] and lot["expires_at"] < mine["expires_at"] \
+                and lot["doses"] - lot["reserved"] >= d["doses"]:
+            return False
+return True
+"""
+    return checks.custom(cid, desc, body, kind="goal")
+
+
 def longest_shift_goal(cid, desc, sid, did):
     """Covered, and the box rides with the courier whose shift runs longest among those free at the handoff
     depot (the user's stated rule); without a handoff the original courier is fine."""
@@ -310,7 +330,7 @@ def build_st3(rng: random.Random, level: str):
     prof = _profile(w, f"{D0} handed over and delivered on time", known, withheld)
     if level in ("easy", "medium"):
         if level == "easy":
-            c[k4]["status"] = "available"
+            c[k3]["status"] = c[k4]["status"] = "available"
         else:  # nobody else can take it at X: relay through depot Y instead
             c[k3]["shift_end"] = _t(w, rng.randint(10, 20))
             c[k4]["status"] = "off_duty"
@@ -335,7 +355,7 @@ def build_st3(rng: random.Random, level: str):
                                                                ["get_delivery", "list_deliveries", "get_courier"]))
         return _task(fam, level, w, query, prof, trig, checklist, base_normal, oracle)
     if level == "hard":
-        c[k4]["status"] = "available"
+        c[k3]["status"] = c[k4]["status"] = "available"
         # silent: right after the handoff, the relay vehicle's fridge fails
         trig = [_trig("fridge_fault", "*", f"get('deliveries.{D0}.courier_id') == '{K[2]}' and "
                       f"get('couriers.{K[2]}.fridge') == 'ok'", [(f"couriers.{K[2]}.fridge", "ok", "fault")],
@@ -503,23 +523,29 @@ def build_t3(rng: random.Random, level: str):
     known = {"session": SM, "doses": str(N), "lot": L1, "courier": K[0], "cold_store": P["CS1"]}
     withheld = {"programme_ref": w["ref"], "session_start": _sess(w)["start"]}
     cname = cfg['sites'][P['C']]['name']
-    query = rng.choice([
+    query = " ".join([rng.choice([
         f"Tomorrow morning's session {SM} at {cname} needs {N} doses. Please get them on the road tonight: {p1} "
         f"from lot {L1} at {P['CS1']} with courier {K[0]}.",
         f"Night shift handover: {cname} runs session {SM} first thing tomorrow ({N} doses). Dispatch {p1} from lot "
         f"{L1} ({P['CS1']}) with {K[0]} before you log off; stay within the clinic's daily dose quotas.",
         f"The clinic manager at {cname} called: session {SM} tomorrow is fully booked, {N} people. Send the "
         f"doses tonight, {p1} from lot {L1} at {P['CS1']}, courier {K[0]}, within tomorrow's quotas.",
-    ])
+    ]), "Stock always goes out first-expiry-first-out."])
     goal_item = cover_goal("covered", "session covered within the clinic's daily quotas", SM)
     sched = lambda lot, k=0, n=N: step("schedule_delivery", lot_id=lot, session_id=SM, doses=n, courier_id=K[k])  # noqa: E731
     if level == "easy":
+        # a second lot of the other mRNA product, listed after L3 but expiring first (the user's FEFO rule)
+        L3b = f"LOT-{int(L3.split('-')[1]) + 1}"
+        cfg["lots"][L3b] = dict(cfg["lots"][L3], batch=f"{rng.choice('DEGJ')}{rng.randint(1000, 9999)}",
+                                expires_at=_t(w, 60 * 24 * rng.randint(5, 12)))
+        goal_item = fefo_product_goal("covered", "session covered within quotas, first-expiry-first-out", SM)
         trig = [_trig("q1_reset", "schedule_delivery", c1, reissue(Q1, L1new), clock=35)]
         checklist = [goal_item, checks.called_after_trigger("detect", "re-checked quotas after the refusal", "q1_reset",
                                                             ["list_quotas"])]
         normal = [step("get_session", "observe", session_id=SM), sched(L1)]
         oracle = [step("get_session", "observe", session_id=SM), step("list_quotas", "observe", clinic_id=P["C"]),
-                  sched(L1), step("list_quotas", "requery", clinic_id=P["C"]), sched(L3)]
+                  sched(L1), step("list_quotas", "requery", clinic_id=P["C"]),
+                  step("list_lots", "requery", product=p2), sched(L3b)]
         return _task(fam, level, w, query, _profile(w, f"{SM} covered by tonight's deliveries", known, withheld),
                      trig, checklist, normal, oracle)
     if level == "medium":
