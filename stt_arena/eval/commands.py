@@ -56,7 +56,10 @@ def eval_command(
     judge_base_url: Optional[str] = typer.Option(None, "--judge-base-url", help="default: the agent's --base-url"),
     judge_api_key_env: Optional[str] = typer.Option(None, "--judge-api-key-env", help="default: --api-key-env"),
     judge_extra_body: Optional[str] = typer.Option(None, "--judge-extra-body"),
-    tasks: Optional[Path] = typer.Option(None, "--tasks", help="task JSONL (default: the built-in benchmark)"),
+    tasks: Optional[Path] = typer.Option(None, "--tasks", help="task JSONL or a benchmark version (v1, v2; "
+                                                             "default: the latest built-in benchmark)"),
+    benchmark: Optional[str] = typer.Option(None, "--benchmark", help="built-in benchmark version (v1, v2); "
+                                                                     "same as --tasks v1"),
     types: Optional[List[str]] = typer.Option(None, "--types", help="conflict types, e.g. T1,ST2"),
     levels: Optional[List[str]] = typer.Option(None, "--levels", help="easy,medium,hard,impossible"),
     task_ids: Optional[List[str]] = typer.Option(None, "--task-ids", help="comma-separated task ids"),
@@ -117,7 +120,13 @@ def eval_command(
                                 api_key_value=None if judge_api_key_env else api_key,
                                 extra_body=_json_opt(judge_extra_body, "--judge-extra-body"), **common)
     mode = ("llm" if user_cfg else "scripted") if user == "auto" else user
-    path = tasks or default_tasks_path()
+    from ..data import BENCHMARK_FILES, resolve_tasks
+
+    if benchmark and tasks:
+        fail("give --tasks or --benchmark, not both")
+    if benchmark and benchmark not in BENCHMARK_FILES:
+        fail(f"--benchmark: unknown version {benchmark!r}; choose from {', '.join(BENCHMARK_FILES)}")
+    path = resolve_tasks(benchmark or tasks) if (benchmark or tasks) else default_tasks_path()
     try:
         items = load_tasks(path)
     except TaskFileError as e:
@@ -172,6 +181,8 @@ def report_command(
     title: str = typer.Option("STT-Arena report", "--title"),
     max_trajectories: Optional[int] = typer.Option(None, "--max-trajectories", min=1,
                                                    help="keep at most N trajectories in the viewer (default: all)"),
+    allow_mixed: bool = typer.Option(False, "--allow-mixed", help="compare runs made on different benchmark "
+                                                                  "versions or task files (marked in the report)"),
 ) -> None:
     """Compare runs/models: Markdown table, radar chart over conflict types, bars per level, HTML viewer."""
     from ..eval.store import RESULTS, ResultsFileError
@@ -188,8 +199,12 @@ def report_command(
         dirs.append(d)
     if not dirs:
         fail("no results directories among " + " ".join(map(str, results)))
+    from ..report.build import MixedTasksError
+
     try:
-        files = build_report(dirs, output, title=title, max_trajectories=max_trajectories)
+        files = build_report(dirs, output, title=title, max_trajectories=max_trajectories, allow_mixed=allow_mixed)
+    except MixedTasksError as e:
+        fail(str(e))
     except ResultsFileError as e:
         fail(str(e))
     except OSError as e:

@@ -51,6 +51,12 @@ def select_tasks(tasks: list[Task], types=(), levels=(), task_ids=(), limit: int
     return out
 
 
+def _benchmark_of(path) -> str | None:
+    from ..data import benchmark_version
+
+    return benchmark_version(path) if path else None
+
+
 def file_sha256(path: str | Path | None) -> str | None:
     import hashlib
     try:
@@ -330,6 +336,7 @@ class Runner:
             "identity": self.cfg.identity(), "config": cfg, "label": self.cfg.agent.model,
             "task_ids": [t.task_id for t in self.tasks], "n_tasks": len(self.tasks),
             "tasks_sha256": self.tasks_sha256 or old.get("tasks_sha256"),
+            "benchmark": _benchmark_of(self.cfg.tasks_path) or old.get("benchmark"),
             "created": old.get("created") or datetime.now(timezone.utc).isoformat(),
             "updated": datetime.now(timezone.utc).isoformat()})
 

@@ -31,8 +31,34 @@ def load_runs(dirs: list[str | Path]) -> list[RunData]:
     return runs
 
 
-def markdown(runs: list[RunData], title: str) -> str:
-    out = [f"# {title}", "", "## Pass rate by level (%, mean ± std over runs)", ""]
+class MixedTasksError(ValueError):
+    """Runs made on different benchmark versions or task files cannot be compared silently."""
+
+
+def task_sets(runs: list[RunData]) -> dict[str, list[str]]:
+    """Runs grouped by what they were run on: 'v2 (sha256 ...)' / 'file sha256 ...' / 'unknown'."""
+    groups: dict[str, list[str]] = {}
+    for r in runs:
+        sha, ver = r.config.get("tasks_sha256"), r.config.get("benchmark")
+        key = (f"benchmark {ver}" if ver else "task file") + (f" (sha256 {sha[:12]})" if sha else " (unknown)")
+        groups.setdefault(key, []).append(r.label)
+    return groups
+
+
+def check_comparable(runs: list[RunData], allow_mixed: bool) -> str:
+    """'' when every run used the same task file; else raise, or (allow_mixed) a warning line for the report."""
+    groups = task_sets(runs)
+    if len(groups) <= 1:
+        return ""
+    what = "; ".join(f"{k}: {', '.join(v)}" for k, v in groups.items())
+    if not allow_mixed:
+        raise MixedTasksError(f"the runs were made on different task sets ({what}); their scores are not "
+                              f"comparable. Pass --allow-mixed to build the report anyway (it says so at the top).")
+    return f"**Warning: these runs used different task sets, their scores are not comparable** ({what})."
+
+
+def markdown(runs: list[RunData], title: str, warning: str = "") -> str:
+    out = [f"# {title}", "", *([warning, ""] if warning else []), "## Pass rate by level (%, mean ± std over runs)", ""]
     n = runs[0].metrics["table3"] if runs else {}
     head = ["Model"] + [f"{lv.capitalize()} (n={n.get(lv, {}).get('tasks', 0)})" for lv in (*LEVELS, "overall")] \
         + ["Avg. Calls", "Episodes"]
@@ -74,16 +100,17 @@ def markdown(runs: list[RunData], title: str) -> str:
 
 
 def build_report(dirs: list[str | Path], output: str | Path, title: str = "STT-Arena report",
-                 max_trajectories: int | None = None) -> list[Path]:
+                 max_trajectories: int | None = None, allow_mixed: bool = False) -> list[Path]:
     from .charts import level_bars, radar
     from .html import write_viewer
 
     runs = load_runs(dirs)
+    warning = check_comparable(runs, allow_mixed)
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
     files = []
     md = out / "report.md"
-    md.write_text(markdown(runs, title))
+    md.write_text(markdown(runs, title, warning))
     files.append(md)
     files.append(radar(runs, out / "radar.png"))
     files.append(level_bars(runs, out / "levels.png"))
