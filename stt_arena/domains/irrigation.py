@@ -218,11 +218,31 @@ def delivered(cid: str, field: str, volume: int, banned: list[str] | None = None
 _RANKED = '''
 def _ranked(field_id, volume, rank):
     """A valid run from the first source in the user's order that can still serve the field: active, quota
-    left for the volume, and a ready pump with no priority hold and no other booking."""
+    left for the volume, a ready pump with no priority hold and no other booking, and an open canal route."""
     runs = [(k, s) for k, s in state["schedules"].items() if _valid(s, field_id, volume, [])]
     if not runs:
         return False
     own_id, own = runs[0]
+    nodes, canals = state["nodes"], state["canals"]
+    def reach(start, inlet, rate):
+        if nodes.get(start, {}).get("status") != "operational" or nodes.get(inlet, {}).get("status") != "operational":
+            return False
+        seen, todo = {start}, [start]
+        while todo:
+            n = todo.pop()
+            if n == inlet:
+                return True
+            if n != start and nodes[n].get("kind") == "field_inlet":
+                continue
+            for c in canals.values():
+                if c["status"] != "open" or c["capacity_m3h"] < rate:
+                    continue
+                for a, b in ((c["a"], c["b"]), (c["b"], c["a"])):
+                    if a == n and b not in seen and nodes.get(b, {}).get("status") == "operational":
+                        seen.add(b)
+                        todo.append(b)
+        return False
+    inlet = state["fields"][field_id]["inlet"]
     def can(src):
         x = state["sources"].get(src, {})
         if x.get("status") != "active":
@@ -233,6 +253,8 @@ def _ranked(field_id, volume, rank):
             return False
         for pid, p in state["pumps"].items():
             if p["source_id"] != src or p["status"] != "ready" or p.get("reserved"):
+                continue
+            if not reach(x["node"], inlet, p["rate_m3h"]):
                 continue
             if not any(s["status"] == "scheduled" and s["pump_id"] == pid and k != own_id
                        for k, s in state["schedules"].items()):
@@ -603,12 +625,8 @@ def build_st2(rng: random.Random, level: str):
     elif level == "medium":
         v1, v2 = _volumes(rng, 2)
         wants = [(W.F1, v1), (W.F2, v2)]
-        triggers += [
-            _trig("gate_outage", "schedule_irrigation", "after", _cond(W.F1, A),
-                  [(ns(W.J1), "operational", out)], delay=1),
-            _trig("hub_outage", "schedule_irrigation", "before", "True", [(ns(W.J3), "operational", out)],
-                  after=["gate_outage"]),
-        ]
+        triggers.append(_trig("hub_outage", "schedule_irrigation", "after", _cond(W.F1, A),
+                              [(ns(W.J3), "operational", out)], delay=1))
         normal = [step("get_field", "observe", field_id=W.F1), step("get_field", "observe", field_id=W.F2),
                   W.book(W.F1, A, W.PA1, v1), W.book(W.F2, A, W.PA2, v2)]
         oracle = [step("get_field", "observe", field_id=W.F1), step("get_field", "observe", field_id=W.F2),
@@ -648,7 +666,7 @@ def build_st2(rng: random.Random, level: str):
                   step("change_source", schedule_id=W.sid(2), source_id=G, pump_id=W.PG2),
                   step("list_schedules", "verify"), step("get_network_status", "verify"),
                   step("get_schedule", "verify", schedule_id=W.sid(2))]
-        checklist = [delivered("goal_1", W.F1, v1), delivered("goal_2", W.F2, v2), quota_ok(),
+        checklist = [ranked("goal_1", W.F1, v1, [A, B, G]), ranked("goal_2", W.F2, v2, [A, B, G]), quota_ok(),
                      checks.called_after_trigger("detect", "found the propagated outage under the booked runs",
                                                  "lateral_outage", ["get_network_status", "get_schedule",
                                                                     "find_route", "list_schedules"]),
@@ -676,7 +694,7 @@ def build_st2(rng: random.Random, level: str):
                      checks.called_after_trigger("detect", "looked at the network after the failed booking",
                                                  "hub_outage", ["get_network_status", "find_route"]),
                      checks.told_user("told_user", "explained the situation to the user")]
-    return _finish(W, FAMILIES_BY_TYPE["ST2"], level, _query(W, wants),
+    return _finish(W, FAMILIES_BY_TYPE["ST2"], level, _query(W, wants, _rank_text(W) if level == "hard" else ""),
                    "Get every listed field irrigated tonight with its full volume.", wants, refusals, triggers,
                    checklist, normal, oracle, alternatives, infeasible)
 
@@ -743,7 +761,7 @@ def build_t2(rng: random.Random, level: str):
                   step("change_source", schedule_id=W.sid(1), source_id=B, pump_id=W.PB1),
                   W.book(W.F2, B, W.PB2, v2), step("list_schedules", "verify"),
                   step("get_schedule", "verify", schedule_id=W.sid(1))]
-        checklist = [delivered("goal_1", W.F1, v1), delivered("goal_2", W.F2, v2), quota_ok(),
+        checklist = [ranked("goal_1", W.F1, v1, [A, B, G]), delivered("goal_2", W.F2, v2), quota_ok(),
                      checks.called_after_trigger("detect_1", "noticed the first pump was reassigned",
                                                  "priority_hold_1", ["get_schedule", "get_pump", "list_pumps"]),
                      checks.called_after_trigger("detect_2", "noticed the second pump was reassigned",
@@ -772,7 +790,7 @@ def build_t2(rng: random.Random, level: str):
                      checks.called_after_trigger("detect", "looked at the pumps after the failed booking",
                                                  "priority_reorder", ["get_pump", "list_pumps"]),
                      checks.told_user("told_user", "explained the situation to the user")]
-    return _finish(W, FAMILIES_BY_TYPE["T2"], level, _query(W, wants, _rank_text(W) if level == "easy" else ""),
+    return _finish(W, FAMILIES_BY_TYPE["T2"], level, _query(W, wants, _rank_text(W) if level in ("easy", "hard") else ""),
                    "Get every listed field irrigated tonight with its full volume.", wants, refusals, triggers,
                    checklist, normal, oracle, alternatives, infeasible, withheld)
 
