@@ -495,11 +495,14 @@ def build_s3(rng: random.Random, level: str):
                           f"get('links.{l1}.status') == 'open'")]
         alt, _ = w.route("S", "V", closed=[l1])
         normal = obs + [step("dispatch_van", van_id=v1, vehicle_id=vd, route=path)]
-        oracle = normal + [step("get_route", "requery", from_zone=S, to_zone=V),
+        oracle = normal + [step("list_links", "requery", zone_id=V),
+                           step("get_route", "requery", from_zone=S, to_zone=V),
                            step("dispatch_van", van_id=v1, vehicle_id=vd, route=alt),
                            step("get_job", "verify", job_id=J)]
+        # the closure is seen on the link itself (a route query only shows some open route)
         checklist = [_job_goal("goal", f"{vd} on its way to {V} over open roads, in time", vd, V, w.due),
-                     _detect("detected", "looked up the roads after the dispatch was refused", "link_closed", tools)]
+                     _detect("detected", "looked up the closed link after the dispatch was refused", "link_closed",
+                             ["list_links"])]
         query = w.rng.choice([
             f"For {w.event} ({w.company}), please send van {v1} to bring {vd} from zone {S} to {V} "
             f"({w.zname('V')}); it must be there by {_hm(datetime.fromisoformat(w.due))}. The staging team holds it.",
