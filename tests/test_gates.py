@@ -56,6 +56,12 @@ def test_solvable_impossible_evidence_replays_to_the_goal():
     assert r.stats["with_triggers"]["sequences"] > 0
 
 
+def test_a_trigger_that_only_closes_an_untried_way_still_matters_for_impossible_tasks():
+    t = G.impossible_with_blocking_second_trigger()
+    assert gates(t, ["I9"])["I9"].ok
+    assert gates(t, ["I7"])["I7"].ok
+
+
 def test_search_is_not_blind_and_blind_search_is_reported():
     t = G.task(G.impossible())
     goals = [c.model_dump() for c in t.infeasible_goal]

@@ -129,3 +129,9 @@ def test_labelled_set_errors_name_file_line_field(tmp_path, tasks):
     p.write_text(json.dumps({**json.loads(good), "task_id": "nope"}) + "\n")
     with pytest.raises(LabelledSetError, match="field 'task_id': unknown task 'nope'"):
         load_labelled(p, tasks)
+
+
+def test_sentences_do_not_end_at_abbreviations():
+    from stt_arena.judge.heuristic import sentences
+    assert sentences("St. Brigid Polyclinic stopped taking referrals. No other clinic is open.\nDr. Li is away") == [
+        "St. Brigid Polyclinic stopped taking referrals.", "No other clinic is open.", "Dr. Li is away"]

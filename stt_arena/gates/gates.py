@@ -187,6 +187,13 @@ def gate_i9(ctx: Ctx) -> GateResult:
     for t in ctx.task.triggers:
         reduced = strip_triggers(ctx.task, {t.id})
         sig = (ctx.play(ctx.task.plans.oracle, reduced).signature(), _static_goal(ctx, reduced))
+        if sig == base and ctx.task.impossible and ctx.task.infeasible_goal:
+            # an impossible task's trigger may only close a way the reference plans never try:
+            # it matters when, without it, some searched sequence reaches the goal
+            found = search(reduced, ctx.goal_items(), budget=ctx.budget.sequences, max_depth=ctx.budget.depth,
+                           max_hits=1, open_episode=None if ctx.trusted else ctx.open_episode)
+            if found.hits:
+                continue
         if sig == base:
             return GateResult("I9", False, "decorative_trigger",
                               f"removing trigger {t.id!r} changes no check result of the oracle or static plan",

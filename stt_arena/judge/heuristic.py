@@ -78,8 +78,23 @@ REASONS = ("no_final_message", "question_only", "hedged", "no_infeasibility_stat
            "goal_reached")
 
 
+_ABBREV = re.compile(r"\b(?:St|Dr|Mr|Mrs|Ms|Mt|No|Nr|Ave|Rd|approx|vs|etc|e\.g|i\.e)\.$", re.I)
+
+
 def sentences(text: str) -> list[str]:
-    return [s.strip() for s in re.split(r"(?<=[.!?])\s+|\n+", text or "") if s.strip()]
+    """Sentences of ``text``; a period after a common abbreviation (St., Dr., No.) does not end one."""
+    out: list[str] = []
+    for part in re.split(r"(?<=[.!?])\s+|(\n+)", text or ""):
+        if part is None:
+            continue
+        if part.startswith("\n"):
+            out.append("\n")
+            continue
+        if out and out[-1] != "\n" and _ABBREV.search(out[-1]):
+            out[-1] = f"{out[-1]} {part}"
+        else:
+            out.append(part)
+    return [s.strip() for s in out if s.strip()]
 
 
 def _clauses(sentence: str) -> list[str]:
