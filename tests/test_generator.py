@@ -121,3 +121,30 @@ def test_hard_plans_longer_than_easy(bench):
         return sum(xs) / len(xs)
 
     assert mean_calls("hard") >= mean_calls("easy") + 2
+
+
+def _v2(bench):
+    if not bench or bench[0].provenance.benchmark != "v2":
+        pytest.skip("v2 not shipped")
+    return bench
+
+
+def test_v2_sample_passes_every_per_task_gate(bench):
+    from stt_arena.validation import ALL_GATES
+    tasks = _v2(bench)[::21]  # a spread over types and levels; scripts/build_benchmark.py gates every task
+    gates = [g for g in ALL_GATES if g != "I10"]
+    reports = validate_tasks(tasks, sandbox=False, workers=2, gates=gates, trusted=True)
+    assert all(r.valid for r in reports), [(r.task_id, r.problems()[:2]) for r in reports if not r.valid]
+
+
+def test_v2_shortcut_policies_pass_at_most_5_percent_per_level(bench):
+    from stt_arena.gates.shortcuts import run_shortcut_suite
+    suite = run_shortcut_suite(_v2(bench))
+    assert suite.ok, {lv: c["offenders"] for lv, c in suite.level_checks().items() if not c["ok"]}
+
+
+def test_v2_composition(bench):
+    tasks = _v2(bench)
+    assert len(tasks) >= 250
+    assert min(Counter(t.conflict_type for t in tasks).values()) >= 26
+    assert min(Counter(t.provenance.domain for t in tasks).values()) >= 8
