@@ -97,3 +97,20 @@ def test_goal_rejects_a_refused_action_undone_later():
     assert detour.calls[-1]["result"]["success"] and not detour.checks["goal"]
     clean = play(t, [step("dispatch", job_id=W.J, technician_id=W.B)], open_local)
     assert clean.checks["goal"]  # B is the cheapest that still fits once P is away, reached without the shift
+
+
+def test_env_functions_share_the_env_rule_with_the_checklist():
+    src = kit.env_functions("rail_connections", "live_min", "legs_problem")
+    ns: dict = {}
+    exec(src, ns)  # the same text the env class calls and the goal item embeds
+    svc = {"A": {"origin": "X", "destination": "H", "dep": "2026-01-01T09:00:00", "arr": "2026-01-01T10:00:00",
+                 "delay_min": 0, "status": "scheduled", "seats_free": 1},
+           "B": {"origin": "H", "destination": "Y", "dep": "2026-01-01T10:05:00", "arr": "2026-01-01T11:00:00",
+                 "delay_min": 0, "status": "scheduled", "seats_free": 0}}
+    st = {k: {"status": "open", "min_transfer_min": 8} for k in "XHY"}
+    assert "minimum connection time 8 min" in ns["legs_problem"](st, svc, ["A", "B"], ["B"])
+    assert ns["legs_problem"](st, svc, ["A"]) is None and "no free seats" in ns["legs_problem"](st, svc, ["B"])
+    t, _ = _task("ST2", "medium")
+    assert "def legs_problem" in t.checklist[0].check
+    with pytest.raises(KeyError):
+        kit.env_functions("rail_connections", "no_such_rule")

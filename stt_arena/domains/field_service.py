@@ -113,20 +113,11 @@ class _World:
 
 def _helpers(W: _World, forbid: list[str]) -> str:
     """The user's order: the lowest call-out fee over the technicians who can still finish inside the
-    window (current status, skills, site and travel), refused ones excluded."""
-    return f'''
+    window (the env's own ``visit_problem`` rule), refused ones excluded."""
+    return kit.env_functions(DOMAIN, "_min", "eta_min", "visit_problem") + f'''
 JOB, FORBID = {W.J!r}, {forbid!r}
-def _m(iso):
-    return int(iso[11:13]) * 60 + int(iso[14:16])
 def _fits(tid, own):
-    t, j = state["technicians"][tid], state["jobs"][JOB]
-    if t["status"] != "on_shift" or j["skill"] not in t["skills"]:
-        return False
-    if any(v["technician_id"] == tid and v["status"] in ("scheduled", "confirmed") and k != own
-           for k, v in state["visits"].items()):
-        return False
-    eta = max(_m(t["free_from"]) + state["travel"][t["location"]][j["site_id"]], _m(j["window_start"]))
-    return eta + j["duration_min"] <= _m(j["window_end"])
+    return visit_problem(state["technicians"], state["jobs"], state["travel"], state["visits"], JOB, tid, own) is None
 def _mine():
     return [(k, v) for k, v in state["visits"].items() if v["job_id"] == JOB and v["status"] == "confirmed"]
 def _options(state):

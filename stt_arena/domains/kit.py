@@ -14,16 +14,20 @@
 * ``pick_query`` — one of >= 3 situations per family, formatted.
 
 Check sources are built with ``generator.checks.custom`` (sandboxed, self-contained source); triggers with
-``task.models``. Env-side helpers cannot be shared: the env file is shipped as one self-contained text
-(``generator.family.env_source``) and vetted by the sandbox guard, so keep its helpers in that file.
+``task.models``. ``env_functions`` copies pure, module-level functions of the env file (the feasibility
+rule the env enforces) into check source, so goal items reuse the env's own arithmetic instead of
+mirroring it. The env file itself stays one self-contained text (``generator.family.env_source``), vetted
+by the sandbox guard: it cannot import a shared module.
 """
 from __future__ import annotations
 
+import ast
 import random
 from datetime import datetime, timedelta
 from typing import Iterable, Sequence
 
 from ..generator import checks
+from ..generator.family import env_source
 from ..task.models import (
     Activation, ChecklistItem, Effects, Mutation, ProfileConstraint, Trigger, UserProfile,
 )
@@ -146,6 +150,17 @@ ch = _chosen(state)
 if ch is None or ch[1] not in [k for _, k in opts]:
     return False
 return all(r >= ch[0] for r, _ in opts)""", kind)
+
+
+def env_functions(domain: str, *names: str) -> str:
+    """Source of the named top-level functions of ``envs/<domain>.py`` (pure functions over the JSON state,
+    e.g. a feasibility rule), to define them in check source: one rule for the env and its checklist."""
+    src = env_source(domain)
+    found = {n.name: ast.get_source_segment(src, n) for n in ast.parse(src).body if isinstance(n, ast.FunctionDef)}
+    missing = [n for n in names if n not in found]
+    if missing:
+        raise KeyError(f"stt_arena/domains/envs/{domain}.py defines no top-level function {missing}")
+    return "\n".join(found[n] for n in names) + "\n"
 
 
 # -- queries ----------------------------------------------------------------------------------------

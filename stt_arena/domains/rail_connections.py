@@ -138,32 +138,21 @@ class _World:
 
 # -- checklist -------------------------------------------------------------------------------------
 def _helpers(W: _World, forbid: list[str]) -> str:
-    """The user's order: the earliest live arrival in D over the journeys that still work (the
-    passenger's own seats count as available), without the refused services."""
-    return f'''
+    """The user's order: the earliest live arrival in D over the journeys that still work (the env's own
+    ``legs_problem`` rule; the passenger's seats count as available), without the refused services."""
+    return kit.env_functions(DOMAIN, "live_min", "legs_problem") + f'''
 PID, ORIG, DEST, FORBID = {W.PX!r}, {W.O!r}, {W.D!r}, {forbid!r}
 def _m(iso, delay):
     return int(iso[11:13]) * 60 + int(iso[14:16]) + delay
 def _mine():
     return [j for j in state["journeys"].values() if j["passenger_id"] == PID and j["status"] in ("held", "ticketed")]
 def _ok(legs, held):
-    svc, st = state["services"], state["stations"]
-    for sid in legs:
-        s = svc.get(sid)
-        if s is None or s["status"] != "scheduled" or (s["seats_free"] <= 0 and sid not in held):
-            return False
-        if st[s["origin"]]["status"] != "open" or st[s["destination"]]["status"] != "open":
-            return False
-    if len(legs) == 2:
-        a, b = svc[legs[0]], svc[legs[1]]
-        if a["destination"] != b["origin"]:
-            return False
-        if _m(b["dep"], b["delay_min"]) - _m(a["arr"], a["delay_min"]) < st[a["destination"]]["min_transfer_min"]:
-            return False
-    return legs[0] in svc and svc[legs[0]]["origin"] == ORIG and svc[legs[-1]]["destination"] == DEST
+    svc = state["services"]
+    if legs_problem(state["stations"], svc, list(legs), held) is not None:
+        return False
+    return svc[legs[0]]["origin"] == ORIG and svc[legs[-1]]["destination"] == DEST
 def _arr(legs):
-    s = state["services"][legs[-1]]
-    return _m(s["arr"], s["delay_min"])
+    return live_min(state["services"][legs[-1]])[1]
 def _options(state):
     held = {{x for j in _mine() for x in j["legs"]}}
     svc = state["services"]

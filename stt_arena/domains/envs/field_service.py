@@ -5,6 +5,38 @@ def _t(iso):
     return datetime.fromisoformat(iso)
 
 
+# -- shared with the checklist (domains.kit.env_functions): pure functions over the JSON state ---------
+def _min(iso):
+    return int(iso[11:13]) * 60 + int(iso[14:16])
+
+
+def eta_min(technicians, jobs, travel, tech_id, job_id):
+    """Arrival at the job (minutes after midnight): free time plus travel, not before the window opens."""
+    t, j = technicians[tech_id], jobs[job_id]
+    return max(_min(t["free_from"]) + travel[t["location"]][j["site_id"]], _min(j["window_start"]))
+
+
+def visit_problem(technicians, jobs, travel, visits, job_id, tech_id, own=None):
+    """Why this technician cannot do this job now (None when they can). ``own``: the visit being changed."""
+    j, t = jobs.get(job_id), technicians.get(tech_id)
+    if j is None:
+        return f"job {job_id} not found"
+    if t is None:
+        return f"technician {tech_id} not found"
+    if t["status"] != "on_shift":
+        return f"technician {tech_id} is {t['status']}"
+    if j["skill"] not in t["skills"]:
+        return f"technician {tech_id} lacks skill {j['skill']}"
+    if any(v["technician_id"] == tech_id and v["status"] in ("scheduled", "confirmed") and k != own
+           for k, v in visits.items()):
+        return f"technician {tech_id} already has an active visit"
+    eta = eta_min(technicians, jobs, travel, tech_id, job_id)
+    if eta + j["duration_min"] > _min(j["window_end"]):
+        return (f"technician {tech_id} arrives {eta // 60:02d}:{eta % 60:02d}; the {j['duration_min']} min job "
+                f"must end by {j['window_end'][11:16]}")
+    return None
+
+
 class FieldServiceEnv:
     """Field-service dispatch: technicians with skills and travel times, jobs with customer time windows."""
 
@@ -22,31 +54,12 @@ class FieldServiceEnv:
 
     # -- helpers (private) ---------------------------------------------------------------------------
     def _eta(self, tech_id, job_id):
-        t, j = self.technicians[tech_id], self.jobs[job_id]
-        arr = _t(t["free_from"]) + timedelta(minutes=self.travel[t["location"]][j["site_id"]])
-        return max(arr, _t(j["window_start"]))
-
-    def _busy(self, tech_id, own=None):
-        return any(v["technician_id"] == tech_id and v["status"] in ("scheduled", "confirmed") and k != own
-                   for k, v in self.visits.items())
+        m = eta_min(self.technicians, self.jobs, self.travel, tech_id, job_id)
+        day = _t(self.jobs[job_id]["window_start"]).replace(hour=0, minute=0, second=0)
+        return day + timedelta(minutes=m)
 
     def _problem(self, job_id, tech_id, own=None):
-        j, t = self.jobs.get(job_id), self.technicians.get(tech_id)
-        if j is None:
-            return f"job {job_id} not found"
-        if t is None:
-            return f"technician {tech_id} not found"
-        if t["status"] != "on_shift":
-            return f"technician {tech_id} is {t['status']}"
-        if j["skill"] not in t["skills"]:
-            return f"technician {tech_id} lacks skill {j['skill']}"
-        if self._busy(tech_id, own):
-            return f"technician {tech_id} already has an active visit"
-        eta = self._eta(tech_id, job_id)
-        if eta + timedelta(minutes=j["duration_min"]) > _t(j["window_end"]):
-            return (f"technician {tech_id} arrives {eta.strftime('%H:%M')}; the {j['duration_min']} min job must "
-                    f"end by {j['window_end'][11:16]}")
-        return None
+        return visit_problem(self.technicians, self.jobs, self.travel, self.visits, job_id, tech_id, own)
 
     def _vview(self, vid):
         v = self.visits[vid]

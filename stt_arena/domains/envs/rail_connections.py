@@ -9,6 +9,43 @@ def _hm(dt):
     return dt.strftime("%H:%M")
 
 
+# -- shared with the checklist (domains.kit.env_functions): pure functions over the JSON state ---------
+def live_min(service):
+    """Live (delayed) departure and arrival of a service, in minutes after midnight."""
+    d = service.get("delay_min", 0)
+    return (int(service["dep"][11:13]) * 60 + int(service["dep"][14:16]) + d,
+            int(service["arr"][11:13]) * 60 + int(service["arr"][14:16]) + d)
+
+
+def legs_problem(stations, services, legs, held=()):
+    """Why these legs (one service, or two that connect) do not make a journey on the current state, or
+    None. ``held``: services whose seat the passenger already has."""
+    if not legs:
+        return "no service given"
+    for sid in legs:
+        s = services.get(sid)
+        if s is None:
+            return f"service {sid} not found"
+        if s["status"] != "scheduled":
+            return f"service {sid} is {s['status']}"
+        for st in (s["origin"], s["destination"]):
+            if stations.get(st, {}).get("status") != "open":
+                return f"station {st} is {stations.get(st, {}).get('status', 'unknown')}"
+        if s["seats_free"] <= 0 and sid not in held:
+            return f"service {sid} has no free seats"
+    if len(legs) == 2:
+        a, b = legs
+        sa, sb = services[a], services[b]
+        if sa["destination"] != sb["origin"]:
+            return f"service {a} ends at {sa['destination']}, service {b} starts at {sb['origin']}"
+        need = stations[sa["destination"]]["min_transfer_min"]
+        arr, dep = live_min(sa)[1], live_min(sb)[0]
+        if dep - arr < need:
+            return (f"transfer at {sa['destination']}: {a} arrives {arr // 60:02d}:{arr % 60:02d}, {b} departs "
+                    f"{dep // 60:02d}:{dep % 60:02d}, minimum connection time {need} min")
+    return None
+
+
 class RailConnectionsEnv:
     """Trains, coaches and ferries between stations; multi-leg journeys with transfer windows."""
 
@@ -43,32 +80,12 @@ class RailConnectionsEnv:
 
     def _problem(self, legs, mine=()):
         """Why these legs do not make a journey now (None when they do)."""
-        if not legs:
-            return "no service given"
-        for sid in legs:
-            s = self.services.get(sid)
-            if s is None:
-                return f"service {sid} not found"
-            if s["status"] != "scheduled":
-                return f"service {sid} is {s['status']}"
-            for st in (s["origin"], s["destination"]):
-                if self.stations.get(st, {}).get("status") != "open":
-                    return f"station {st} is {self.stations.get(st, {}).get('status', 'unknown')}"
-            if s["seats_free"] <= 0 and sid not in mine:
-                return f"service {sid} has no free seats"
-            if self._live(sid)[0] <= now():
-                return f"service {sid} has already departed"
-        if len(legs) == 2:
-            a, b = legs
-            sa, sb = self.services[a], self.services[b]
-            if sa["destination"] != sb["origin"]:
-                return f"service {a} ends at {sa['destination']}, service {b} starts at {sb['origin']}"
-            need = self.stations[sa["destination"]]["min_transfer_min"]
-            slack = int((self._live(b)[0] - self._live(a)[1]).total_seconds() // 60)
-            if slack < need:
-                return (f"transfer at {sa['destination']}: {a} arrives {_hm(self._live(a)[1])}, {b} departs "
-                        f"{_hm(self._live(b)[0])}, minimum connection time {need} min")
-        return None
+        prob = legs_problem(self.stations, self.services, legs, mine)
+        if prob is None:
+            for sid in legs:
+                if self._live(sid)[0] <= now():
+                    return f"service {sid} has already departed"
+        return prob
 
     def _jview(self, jid):
         j = self.journeys[jid]
