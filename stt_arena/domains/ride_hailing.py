@@ -86,8 +86,10 @@ def _world(rng: random.Random, d1_zone: str = "A", pc1_far: bool = False, d3_nea
         la, lo = pos(*centres[r], jit=0.0)
         zones[zid] = {"name": nm, "lat": la, "lon": lo, "radius_km": 1.2 if r != "F" else 2.5,
                       "neighbors": [z[x] for x in nbr[r]], "status": "open", "restrictions": []}
-    pn = rng.sample(range(100, 999), 7)
-    p = {r: f"PP-{n}" for r, n in zip(["PA1", "PA2", "PB1", "PC1", "PB2", "PG1", "PF1"], pn)}
+    pn = sorted(rng.sample(range(100, 999), 7))
+    # ids (the listing order) do not follow walking distance: the user's order is by distance, not by listing
+    p = {r: f"PP-{n}" for r, n in zip(["PC1", "PB1", "PA1", "PA2", "PB2", "PG1", "PF1"], pn)}
+    p = {r: p[r] for r in ["PA1", "PA2", "PB1", "PC1", "PB2", "PG1", "PF1"]}
     labels = dict(zip(p, rng.sample(places, 6) + ["Depot gate"]))
     where = {"PA1": ((0.06, 0.05), "A"), "PA2": ((-0.15, 0.1), "A"), "PB1": ((0.26, -0.05), "B"),
              "PC1": ((0.0, 0.6 if pc1_far else 0.22), "C"), "PB2": ((2.45, 0.25), "B"),

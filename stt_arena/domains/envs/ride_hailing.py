@@ -141,7 +141,7 @@ class RideHailingEnv:
             walk = self._walk_m(r, p)
             if walk <= 1500:
                 rows.append(dict(p, pickup_point_id=k, walk_m=walk))
-        rows.sort(key=lambda x: x["walk_m"])
+        rows.sort(key=lambda x: x["pickup_point_id"])
         return {"success": True, "data": rows}
 
     def get_pickup_point(self, pickup_point_id: str) -> dict:
