@@ -426,7 +426,8 @@ def build_s1(rng: random.Random, level: str):
         oracle = normal + fix
         checklist = [goal, _detect("detected", "noticed the new no-parking geofence", "geofence", tools), _verify()]
     else:
-        triggers = [_trig("geofence", "assign_vehicle", "before", geo, f"args.get('vehicle_id') == '{va}'")]
+        # the geofence is switched on when staging starts (the first hold, whichever vehicle)
+        triggers = [_trig("geofence", "assign_vehicle", "before", geo, f"get('zones.{V}.rule') == 'none'")]
         oracle = [obs, step("assign_vehicle", request_id=rid, vehicle_id=va), step("get_zone", "requery", zone_id=V),
                   step("get_zone", "requery", zone_id=P), step("list_zones", "requery"),
                   message(f"I could not stage the vehicles for {rid}: zone {V} is now a no-parking zone and the "

@@ -378,7 +378,7 @@ def build_st3(rng: random.Random, level: str):
     c[k3]["shift_end"] = _t(w, rng.randint(10, 20))
     c[K[1]]["status"] = "off_duty"
     c[k4]["status"] = "off_duty"
-    trig = [_trig("relay_off", "handoff_delivery", f"args.get('to_courier_id') == {K[2]!r}",
+    trig = [_trig("relay_off", "handoff_delivery", f"get('couriers.{K[2]}.status') == 'available'",
                   [(f"couriers.{K[2]}.status", "available", "off_duty")])]
     withheld["gdp_rule"] = f"depot {Y} is not GDP-qualified for {w['p1']}; the box must not pass through it"
     refusal = f"routing {D0} through depot {Y} (not GDP-qualified for this product)"
@@ -654,7 +654,8 @@ def build_t2(rng: random.Random, level: str):
         if min(n, rem) > 0:
             normal.append(alloc(s, min(n, rem)))
         rem -= min(n, rem)
-    ca = f"args.get('session_id') == {SA!r}"
+    # the reprioritisation reaches the clinic when allocation starts, whichever session is allocated first
+    ca = f"get('sessions.{SC}.rank') == 3"
     cn = cfg['sites'][P['C']]['name']
     if level == "easy":
         query = rng.choice([
