@@ -242,59 +242,88 @@ def _goal(w, **kw):
 
 
 # ---------------------------------------------------------------------------------------------- ST2
+_XING_PREF = '''
+def _xing_preferred(cid, first):
+    """The user's order: the planned crossing while it is open, else the open crossing with the shortest wait."""
+    ms = [m for m in state["moves"].values() if m["container_id"] == cid and m["status"] == "dispatched"]
+    if len(ms) != 1:
+        return False
+    x = ms[0]["crossing_id"]
+    if state["nodes"].get(first, {}).get("status") == "open":
+        return x == first
+    opened = [(n["wait_minutes"], k) for k, n in state["nodes"].items()
+              if n["kind"] == "border_crossing" and n["status"] == "open"]
+    return bool(opened) and min(opened)[1] == x
+'''
+
+
+def xing_goal(w):
+    body = (_MOVE_GOAL + _XING_PREF + f"\nreturn _move_ok({w['C']!r}, {w['N']['W']!r}, [], []) and "
+            f"_xing_preferred({w['C']!r}, {w['N']['X1']!r})\n")
+    return checks.custom(
+        "delivered", "container on a valid move in time, over the planned crossing or else the shortest wait",
+        body, kind="goal")
+
+
+def _closes(tid, node, minute, after=None, delay=0):
+    """A crossing closes at a simulated minute: fires on whatever call the agent makes once the clock passes it."""
+    return Trigger(id=tid, activation=Activation(tool="*", timing="before"),
+                   condition=f"minutes >= {minute} and get('nodes.{node}.status') == 'open'",
+                   after_triggers=after or [], delay_calls=delay,
+                   effects=Effects(mutations=[Mutation(state_path=f"nodes.{node}.status", old="open", new="closed")]))
+
+
 def build_st2(rng: random.Random, level: str):
+    """The planned border crossing closes (a timed event): cross where the user's order says (the planned
+    crossing while open, else the shortest border wait)."""
     fam = FAMILIES[0]
     w = _world(rng)
     N, C, cfg = w["N"], w["C"], w["cfg"]
     known, withheld, query = _base(w)
+    query += " If that crossing can't be used, take the open crossing with the shortest border wait."
     goal_txt = f"{C} dispatched to {N['W']} and delivered by the deadline"
-    out = lambda tid, x, cond, **kw: _trig(tid, "dispatch_move", cond,  # noqa: E731
-                                           [(f"nodes.{N[x]}.status", "open", "closed")], **kw)
-    c1 = f"args.get('container_id') == {C!r} and args.get('crossing_id') == {N['X1']!r}"
-    alt, other = rng.sample(["X2", "X3"], 2) if level != "hard" else ("X2", "X3")
-    if level == "easy":
-        cfg["nodes"][N[other]]["status"] = "closed"
-        trig = [out("x1_outage", "X1", c1)]
-        checklist = [_goal(w), checks.called_after_trigger("detect", "checked the crossings after the failed dispatch",
-                                                           "x1_outage", NET)]
-        oracle = _start(w) + [_dispatch(w, 1, "X1"), step("get_node", "requery", node_id=N["X1"]),
-                              step("list_nodes", "requery", kind="border_crossing"), _dispatch(w, 1, alt)]
-        return _task(fam, level, w, query, _profile(w, goal_txt, known, withheld), trig, checklist, _normal(w), oracle)
-    if level == "medium":
-        cfg["nodes"][N[other]]["status"] = "closed"
-        trig = [out("x1_outage", "X1", c1 + OK, timing="after", delay=1)]
-        checklist = [_goal(w), checks.called_after_trigger("detect", "noticed the outage on the move's path",
-                                                           "x1_outage", NET),
+    # the longer-wait crossing gets the smaller id: listings (sorted by id) show it first
+    lo, hi = sorted([N["X2"], N["X3"]], key=lambda x: int(x.split("-")[1]))
+    alt, other = ("X2", "X3") if N["X2"] == hi else ("X3", "X2")
+    nodes = cfg["nodes"]
+    nodes[N[other]]["wait_minutes"] = max(nodes[N[other]]["wait_minutes"], nodes[N[alt]]["wait_minutes"] + 15)
+    if level != "impossible":  # a fourth, slowest crossing listed first: a cascade never leaves the answer on top
+        used = {n["name"] for n in nodes.values()}
+        x4 = f"XNG-0{rng.randint(1, 9)}"
+        nodes[x4] = dict(nodes[N[other]], name=next(c for c in CROSSINGS if c not in used),
+                         wait_minutes=nodes[N[other]]["wait_minutes"] + 20)
+        for a_, b_, mins in ((N["J"], x4, rng.randint(50, 60)), (x4, N["W"], rng.randint(35, 45))):
+            cfg["segments"][f"SEG-{rng.randint(10, 99)}"] = {"a": a_, "b": b_, "minutes": mins, "status": "open",
+                                                              "max_load_kg": 40000, "hazmat": True,
+                                                              "corridor": "Corridor 2"}
+    normal = _normal(w)
+    head = normal[:3]
+    if level in ("easy", "medium"):
+        # easy: closed when the truck is dispatched; medium: the closure notice lands one call later (deferred)
+        trig = [_closes("x1_outage", N["X1"], 2 if level == "easy" else 1, delay=0 if level == "easy" else 1)]
+        checklist = [xing_goal(w), checks.called_after_trigger("detect", "checked the crossings after the failed dispatch",
+                                                               "x1_outage", NET),
                      checks.verified_after_last_change("verify", "end state checked", VERIFY)]
-        oracle = _start(w) + [_dispatch(w, 1, "X1"), step("get_move", "requery", move_id=_mv(w, 1)),
-                              step("list_nodes", "requery", kind="border_crossing"),
-                              step("cancel_move", move_id=_mv(w, 1)),
-                              step("get_route", "requery", from_node=N["T1"], to_node=N[alt], container_id=C),
-                              _dispatch(w, 1, alt), step("get_move", "verify", move_id=_mv(w, 2))]
-        return _task(fam, level, w, query, _profile(w, goal_txt, known, withheld), trig, checklist,
-                     _normal(w, True), oracle)
-    if level == "hard":
-        trig = [out("x1_outage", "X1", c1 + OK, timing="after"),
-                out("alt_outage", alt, f"args.get('container_id') == {C!r} and args.get('crossing_id') == {N[alt]!r}" + OK,
-                    timing="after", delay=2, after=["x1_outage"])]
-        checklist = [_goal(w),
+        oracle = head + [step("get_node", "requery", node_id=N["X1"]),
+                         step("list_nodes", "requery", kind="border_crossing"), _dispatch(w, 1, alt),
+                         step("get_move", "verify", move_id=_mv(w, 1))]
+        return _task(fam, level, w, query, _profile(w, goal_txt, known, withheld), trig, checklist, normal, oracle)
+    if level == "hard":  # then the chosen crossing closes under the dispatched move (silent)
+        trig = [_closes("x1_outage", N["X1"], 2), _closes("alt_outage", N[alt], 6, ["x1_outage"])]
+        checklist = [xing_goal(w),
                      checks.called_after_trigger("detect_x1", "noticed the first crossing outage", "x1_outage", NET),
-                     checks.called_after_trigger("detect_alt", "noticed the propagated outage", "alt_outage", NET),
+                     checks.called_after_trigger("detect_alt", "noticed the second crossing outage", "alt_outage", NET),
                      checks.verified_after_last_change("verify", "end state checked", VERIFY)]
-        oracle = _start(w) + [_dispatch(w, 1, "X1"), step("get_move", "requery", move_id=_mv(w, 1)),
-                              step("list_nodes", "requery", kind="border_crossing"),
-                              step("cancel_move", move_id=_mv(w, 1)),
-                              step("get_route", "requery", from_node=N["T1"], to_node=N[alt], container_id=C),
-                              _dispatch(w, 1, alt), step("get_move", "requery", move_id=_mv(w, 2)),
-                              step("list_nodes", "requery", kind="border_crossing"),
-                              step("cancel_move", move_id=_mv(w, 2)),
-                              step("get_route", "requery", from_node=N["T1"], to_node=N[other], container_id=C),
-                              _dispatch(w, 1, other), step("list_moves", "verify", container_id=C)]
-        return _task(fam, level, w, query, _profile(w, goal_txt, known, withheld), trig, checklist,
-                     _normal(w, True), oracle)
-    # impossible: X1 goes down, the overflow backs X2 up past the deadline, X3 is refused (broker not registered)
+        oracle = head + [step("get_node", "requery", node_id=N["X1"]),
+                         step("list_nodes", "requery", kind="border_crossing"), _dispatch(w, 1, alt),
+                         step("list_nodes", "requery", kind="border_crossing"),
+                         step("cancel_move", move_id=_mv(w, 1)),
+                         step("get_route", "requery", from_node=N["T1"], to_node=N[other], container_id=C),
+                         _dispatch(w, 1, other), step("list_moves", "verify", container_id=C)]
+        return _task(fam, level, w, query, _profile(w, goal_txt, known, withheld), trig, checklist, normal, oracle)
+    # impossible: X1 is closed, the overflow backs X2 up past the deadline, X3 is refused (broker not registered)
     cfg["nodes"][N["X2"]]["wait_minutes"] = rng.randint(50, 60) * 10
-    trig = [out("x1_outage", "X1", c1)]
+    trig = [_closes("x1_outage", N["X1"], 0)]
     withheld["broker"] = f"our customs broker only files entries at {N['X1']} and {N['X2']}"
     refusal = f"crossing at {N['X3']} ({cfg['nodes'][N['X3']]['name']}): our broker is not registered there"
     checklist = [checks.called_after_trigger("detect", "checked the crossings after the failed dispatch", "x1_outage", NET),
@@ -313,7 +342,7 @@ def build_st2(rng: random.Random, level: str):
     book = step("book_slot", slot_id=w["SL"]["T1a"], container_id=C)
     alts = [[book, _dispatch(w, 1, "X2")], [book, _dispatch(w, 1, "X3")], [book, _dispatch(w, 1, "X1")]]
     return _task(fam, level, w, query, _profile(w, goal_txt + f" via {N['X1']} or {N['X2']}", known, withheld,
-                                                 refusals=[refusal]), trig, checklist, _normal(w), oracle, alts,
+                                                 refusals=[refusal]), trig, checklist, normal, oracle, alts,
                  infeasible)
 
 
