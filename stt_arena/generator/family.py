@@ -1,6 +1,7 @@
 """Task families: a parameterised builder of tasks for one domain and one conflict type."""
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import dataclass
 from functools import lru_cache
@@ -74,7 +75,38 @@ def make_task(
         provenance=Provenance(source="builtin-procedural", generator="stt_arena.generator",
                               family=family.name, domain=family.domain, extra={"params": params or {}}),
     )
-    return ask_withheld_first(task)
+    return ask_withheld_first(verify_after_fix(task))
+
+
+def verify_after_fix(task: Task) -> Task:
+    """Solvable tasks grade post-adaptation verification: after its last write the oracle re-reads (a copy of
+    its last query that shares an argument with that write) and a checklist item asks for a successful read
+    with any query tool after the last successful write. Tasks that already grade verification are unchanged."""
+    if task.impossible or any(c.kind == "verification" for c in task.checklist):
+        return task
+    from ..env.schema import tool_specs
+    from . import checks
+
+    env = task.environment
+    readers = [t.name for t in tool_specs(env.source, env.class_name, env.mutating_tools) if not t.mutating]
+    oracle = list(task.plans.oracle)
+    last = max((i for i, s in enumerate(oracle) if s.role == "action" and s.method not in readers), default=None)
+    if last is None or not readers:
+        return task
+    vals = {json.dumps(v, sort_keys=True) for v in oracle[last].arguments.values()}
+    reads = [s for s in oracle[:last] if s.method in readers]
+    pick = next((s for s in reversed(reads) if vals & {json.dumps(v, sort_keys=True) for v in s.arguments.values()}),
+                reads[-1] if reads else None)
+    if pick is None:
+        return task
+    if not any(s.method in readers for s in oracle[last + 1:]):
+        oracle.insert(last + 1, PlanStep(method=pick.method, arguments=dict(pick.arguments), role="verify"))
+    else:
+        oracle = [s if i <= last or s.method not in readers else s.model_copy(update={"role": "verify"})
+                  for i, s in enumerate(oracle)]
+    item = checks.verified_after_last_change("verify", "the end state was re-read after the last change", readers)
+    return task.model_copy(update={"plans": task.plans.model_copy(update={"oracle": oracle}),
+                                   "checklist": [*task.checklist, item]})
 
 
 def ask_withheld_first(task: Task) -> Task:
