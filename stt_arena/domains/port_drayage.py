@@ -241,6 +241,53 @@ def _goal(w, **kw):
     return move_goal("delivered", "container on a valid dispatched move arriving in time", w["C"], w["N"]["W"], **kw)
 
 
+def _add_x4(w, rng, other) -> tuple[str, list[str]]:
+    """A fourth crossing with the longest wait and an id listed before the others (``XNG-0n``)."""
+    nodes, N, cfg = w["cfg"]["nodes"], w["N"], w["cfg"]
+    used = {n["name"] for n in nodes.values()}
+    x4 = f"XNG-0{rng.randint(1, 9)}"
+    nodes[x4] = dict(nodes[N[other]], name=next(c for c in CROSSINGS if c not in used),
+                     wait_minutes=max(n["wait_minutes"] for n in nodes.values()) + 20)
+    segs = []
+    for a_, b_, mins in ((N["J"], x4, rng.randint(50, 60)), (x4, N["W"], rng.randint(35, 45))):
+        sid = next(f"SEG-{k}" for k in iter(lambda: rng.randint(10, 99), None) if f"SEG-{k}" not in cfg["segments"])
+        cfg["segments"][sid] = {"a": a_, "b": b_, "minutes": mins, "status": "open", "max_load_kg": 40000,
+                                "hazmat": True, "corridor": "Corridor 2"}
+        segs.append(sid)
+    return x4, segs
+
+
+_PERMIT_PREF = '''
+def _permit_preferred(cid, first, roads):
+    """The user's order: the planned crossing while its roads take the load, else the open crossing with the
+    shortest border wait whose roads take it."""
+    c = state["containers"][cid]
+    ms = [m for m in state["moves"].values() if m["container_id"] == cid and m["status"] == "dispatched"]
+    if len(ms) != 1:
+        return False
+    def ok(x):
+        if state["nodes"][x]["status"] != "open":
+            return False
+        for sid in roads[x]:
+            sg = state["segments"][sid]
+            if sg["status"] != "open" or sg["max_load_kg"] < c["gross_kg"] or (c.get("hazmat_class") and not sg["hazmat"]):
+                return False
+        return True
+    x = ms[0]["crossing_id"]
+    if ok(first):
+        return x == first
+    cands = [(state["nodes"][k]["wait_minutes"], k) for k in roads if ok(k)]
+    return bool(cands) and min(cands)[1] == x
+'''
+
+
+def permit_goal(w, roads):
+    body = (_MOVE_GOAL + _PERMIT_PREF + f"\nreturn _move_ok({w['C']!r}, {w['N']['W']!r}, [], []) and "
+            f"_permit_preferred({w['C']!r}, {w['N']['X1']!r}, {roads!r})\n")
+    return checks.custom("delivered", "container on a permitted route in time, over the planned crossing or else "
+                         "the shortest wait", body, kind="goal")
+
+
 # ---------------------------------------------------------------------------------------------- ST2
 _XING_PREF = '''
 def _xing_preferred(cid, first):
@@ -288,14 +335,7 @@ def build_st2(rng: random.Random, level: str):
     nodes = cfg["nodes"]
     nodes[N[other]]["wait_minutes"] = max(nodes[N[other]]["wait_minutes"], nodes[N[alt]]["wait_minutes"] + 15)
     if level != "impossible":  # a fourth, slowest crossing listed first: a cascade never leaves the answer on top
-        used = {n["name"] for n in nodes.values()}
-        x4 = f"XNG-0{rng.randint(1, 9)}"
-        nodes[x4] = dict(nodes[N[other]], name=next(c for c in CROSSINGS if c not in used),
-                         wait_minutes=nodes[N[other]]["wait_minutes"] + 20)
-        for a_, b_, mins in ((N["J"], x4, rng.randint(50, 60)), (x4, N["W"], rng.randint(35, 45))):
-            cfg["segments"][f"SEG-{rng.randint(10, 99)}"] = {"a": a_, "b": b_, "minutes": mins, "status": "open",
-                                                              "max_load_kg": 40000, "hazmat": True,
-                                                              "corridor": "Corridor 2"}
+        _add_x4(w, rng, other)
     normal = _normal(w)
     head = normal[:3]
     if level in ("easy", "medium"):
@@ -371,52 +411,49 @@ def build_s3(rng: random.Random, level: str):
     det = ["list_segments", "get_route", "get_move", "get_node"]
     c1 = f"args.get('container_id') == {C!r} and args.get('crossing_id') == {N['X1']!r}"
     x1_key = rng.choice(["J-X1", "X1-W"])
-    if level in ("easy", "medium"):
-        alt, other = rng.sample(["X2", "X3"], 2)
-        static("J-X2" if other == "X2" else "J2-X3")
-        if level == "easy":
-            trig = [_trig("x1_restricted", "dispatch_move", c1, restrict(x1_key))]
-            checklist = [_goal(w), checks.called_after_trigger("detect", "checked the road restrictions after the refusal",
-                                                               "x1_restricted", det)]
-            oracle = _start(w, step("list_segments", "observe", node_id=N["X1"])) + [
-                _dispatch(w, 1, "X1"), step("list_segments", "requery", node_id=N["X1"]),
-                step("get_route", "requery", from_node=N["T1"], to_node=N[alt], container_id=C), _dispatch(w, 1, alt)]
-            return _task(fam, level, w, query, _profile(w, goal_txt, known, withheld), trig, checklist, _normal(w),
-                         oracle)
-        trig = [_trig("x1_restricted", "dispatch_move", c1 + OK, restrict(x1_key), timing="after", delay=1)]
-        checklist = [_goal(w), checks.called_after_trigger("detect", "noticed the restriction on the move's route",
-                                                           "x1_restricted", det),
-                     checks.verified_after_last_change("verify", "end state checked", VERIFY)]
-        oracle = _start(w, step("list_segments", "observe", node_id=N["X1"])) + [
-            _dispatch(w, 1, "X1"), step("get_move", "requery", move_id=_mv(w, 1)),
-            step("list_segments", "requery", node_id=N["J"]), step("cancel_move", move_id=_mv(w, 1)),
-            step("get_route", "requery", from_node=N["T1"], to_node=N[alt], container_id=C),
-            _dispatch(w, 1, alt), step("get_move", "verify", move_id=_mv(w, 2))]
-        return _task(fam, level, w, query, _profile(w, goal_txt, known, withheld), trig, checklist, _normal(w, True),
-                     oracle)
-    static("J-X2")
-    if level == "hard":
-        # X1 corridor restricted after dispatch; X2's corridor is posted; X3 via J2, then J-J2 restricted too:
-        # the last move has to take the coastal road T1-T2-J2
-        trig = [_trig("x1_restricted", "dispatch_move", c1 + OK, restrict(x1_key), timing="after"),
-                _trig("j2_restricted", "dispatch_move",
-                      f"args.get('container_id') == {C!r} and args.get('crossing_id') == {N['X3']!r}" + OK,
-                      restrict("J-J2"), timing="after", delay=2, after=["x1_restricted"])]
-        checklist = [_goal(w),
+    if level in ("easy", "medium", "hard"):
+        query += " If its roads can't take this load, use the crossing with the shortest border wait whose roads can."
+        lo, hi = sorted([N["X2"], N["X3"]])
+        alt, other = ("X2", "X3") if N["X2"] == hi else ("X3", "X2")  # the longer wait is listed first
+        nodes = cfg["nodes"]
+        nodes[N[other]]["wait_minutes"] = max(nodes[N[other]]["wait_minutes"], nodes[N[alt]]["wait_minutes"] + 15)
+        x4, x4_segs = _add_x4(w, rng, other)
+        roads = {N["X1"]: [S["J-X1"], S["X1-W"]], N["X2"]: [S["J-X2"], S["X2-W"]],
+                 N["X3"]: [S["J-J2"], S["J2-X3"], S["X3-W"]], x4: x4_segs}
+        alt_key = "J-X2" if alt == "X2" else "J2-X3"
+
+        def posted(tid, key, minute, after=None, delay=0):
+            """A road restriction posted at a simulated minute (activation '*': whatever call comes next)."""
+            muts = restrict(key)
+            p, o, _ = muts[0]
+            return Trigger(id=tid, activation=Activation(tool="*", timing="before"),
+                           condition=f"minutes >= {minute} and get({p!r}) == {o!r}", after_triggers=after or [],
+                           delay_calls=delay,
+                           effects=Effects(mutations=[Mutation(state_path=pp, old=oo, new=nn) for pp, oo, nn in muts]))
+        normal = _normal(w)
+        head = normal[:3]
+        verify = checks.verified_after_last_change("verify", "end state checked", VERIFY)
+        if level in ("easy", "medium"):
+            trig = [posted("x1_restricted", x1_key, 2 if level == "easy" else 1, delay=0 if level == "easy" else 1)]
+            checklist = [permit_goal(w, roads), checks.called_after_trigger(
+                "detect", "checked the road restrictions after the refusal", "x1_restricted", det), verify]
+            oracle = head + [step("list_segments", "requery", node_id=N["X1"]),
+                             step("get_route", "requery", from_node=N["T1"], to_node=N[alt], container_id=C),
+                             _dispatch(w, 1, alt), step("get_move", "verify", move_id=_mv(w, 1))]
+            return _task(fam, level, w, query, _profile(w, goal_txt, known, withheld), trig, checklist, normal, oracle)
+        trig = [posted("x1_restricted", x1_key, 2), posted("alt_restricted", alt_key, 6, ["x1_restricted"])]
+        checklist = [permit_goal(w, roads),
                      checks.called_after_trigger("detect_x1", "noticed the first restriction", "x1_restricted", det),
-                     checks.called_after_trigger("detect_j2", "noticed the second restriction", "j2_restricted", det),
-                     checks.verified_after_last_change("verify", "end state checked", VERIFY)]
-        oracle = _start(w, step("list_segments", "observe", node_id=N["J"])) + [
-            _dispatch(w, 1, "X1"), step("get_move", "requery", move_id=_mv(w, 1)),
-            step("list_segments", "requery", node_id=N["J"]), step("cancel_move", move_id=_mv(w, 1)),
-            step("get_route", "requery", from_node=N["T1"], to_node=N["X3"], container_id=C),
-            _dispatch(w, 1, "X3"), step("get_move", "requery", move_id=_mv(w, 2)),
-            step("get_move", "requery", move_id=_mv(w, 2)), step("cancel_move", move_id=_mv(w, 2)),
-            step("get_route", "requery", from_node=N["T1"], to_node=N["X3"], container_id=C),
-            _dispatch(w, 1, "X3"), step("get_move", "verify", move_id=_mv(w, 3)),
-            step("list_moves", "verify", container_id=C)]
-        return _task(fam, level, w, query, _profile(w, goal_txt, known, withheld), trig, checklist, _normal(w, True),
-                     oracle)
+                     checks.called_after_trigger("detect_alt", "noticed the second restriction", "alt_restricted", det),
+                     verify]
+        oracle = head + [step("list_segments", "requery", node_id=N["X1"]),
+                         step("get_route", "requery", from_node=N["T1"], to_node=N[alt], container_id=C),
+                         _dispatch(w, 1, alt), step("get_move", "requery", move_id=_mv(w, 1)),
+                         step("list_segments", "requery", node_id=N[alt]), step("cancel_move", move_id=_mv(w, 1)),
+                         step("get_route", "requery", from_node=N["T1"], to_node=N[other], container_id=C),
+                         _dispatch(w, 1, other), step("list_moves", "verify", container_id=C)]
+        return _task(fam, level, w, query, _profile(w, goal_txt, known, withheld), trig, checklist, normal, oracle)
+    static("J-X2")
     # impossible: X1 corridor restricted, X2 corridor posted, X3 refused (broker not registered there)
     trig = [_trig("x1_restricted", "dispatch_move", c1, restrict(x1_key))]
     withheld["broker"] = f"our customs broker only files entries at {N['X1']} and {N['X2']}"
