@@ -33,7 +33,8 @@ V2_FAMILIES: tuple[str, ...] = (
     "ride_hailing-st1", "ride_hailing-s1", "ride_hailing-s3", "scooter_fleet-st1", "scooter_fleet-s1",
     "scooter_fleet-s3", "scooter_fleet-s2", "vaccine_distribution-t3", "vaccine_distribution-st3",
     "vaccine_distribution-s2", "vaccine_distribution-t2", "warehouse_dispatch-t2", "warehouse_dispatch-s2",
-    "warehouse_dispatch-st1",
+    "warehouse_dispatch-st1", "rail_connections-st3", "rail_connections-st2", "rail_connections-s3",
+    "field_service-t1", "field_service-st1", "field_service-s1",
 )
 
 
