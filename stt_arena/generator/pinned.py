@@ -47,13 +47,14 @@ def pinned_families(names: tuple[str, ...] = V2_FAMILIES, pool: tuple[Family, ..
 
 
 def cell_draws(n: int, families: tuple[Family, ...]) -> list[tuple[str, str, list[Family]]]:
-    """(type, level, families to rotate through) per cell; the rotation offset is the cell's rank in its
-    (type, level), so consecutive cells start from different families."""
+    """(type, level, families in the order to try) per cell: the families of the least-used domains first
+    (so every domain gets its share), ties broken by the family list order rotated by the cell's rank."""
     by_type: dict[str, list[Family]] = defaultdict(list)
     for f in families:
         by_type[f.conflict_type].append(f)
     types = [t.value for t in ConflictType if t.value in by_type]
     rank: dict[tuple[str, str], int] = defaultdict(int)
+    used: dict[str, int] = defaultdict(int)
     out = []
     for ctype, level in plan_cells(n, types):
         opts = [f for f in by_type[ctype] if level in f.levels]
@@ -61,7 +62,10 @@ def cell_draws(n: int, families: tuple[Family, ...]) -> list[tuple[str, str, lis
             raise GenerationError(f"no pinned family of type {ctype} supports level {level}")
         k = rank[(ctype, level)]
         rank[(ctype, level)] += 1
-        out.append((ctype, level, opts[k % len(opts):] + opts[:k % len(opts)]))
+        rot = opts[k % len(opts):] + opts[:k % len(opts)]
+        order = sorted(rot, key=lambda f: (used[f.domain], rot.index(f)))
+        used[order[0].domain] += 1
+        out.append((ctype, level, order))
     return out
 
 
