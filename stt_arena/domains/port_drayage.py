@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import random
+import re
 from datetime import datetime, timedelta
 
 from ..generator import checks
@@ -499,46 +500,72 @@ def build_s1(rng: random.Random, level: str):
     else:
         t2_free = SL["T2a"]
     book2 = step("book_slot", slot_id=t2_free, container_id=C)
-    if level == "easy":
-        trig = [_trig("relocated", "book_slot", f"args.get('slot_id') == {SL['T1a']!r} and {c1}", [loc("T1", "T2")])]
-        checklist = [_goal(w), checks.called_after_trigger("detect", "re-checked the container after the refusal",
-                                                           "relocated", det)]
-        oracle = [step("get_container", "observe", container_id=C), step("list_slots", "observe", node_id=N["T1"]),
-                  step("book_slot", slot_id=SL["T1a"], container_id=C),
-                  step("get_container", "requery", container_id=C), step("list_slots", "requery", node_id=N["T2"]),
-                  book2, _dispatch(w, 1, "X1")]
-        return _task(fam, level, w, query, _profile(w, goal_txt, known, withheld), trig, checklist, _normal(w), oracle)
-    if level == "medium":
-        trig = [_trig("relocated", "dispatch_move", d1, [loc("T1", "T2"), voided(1)], timing="after", delay=1)]
-        checklist = [_goal(w), checks.called_after_trigger("detect", "noticed the relocation", "relocated", det),
-                     checks.verified_after_last_change("verify", "end state checked", VERIFY)]
-        oracle = [step("get_container", "observe", container_id=C), step("list_slots", "observe", node_id=N["T1"]),
-                  step("book_slot", slot_id=SL["T1a"], container_id=C), _dispatch(w, 1, "X1"),
-                  step("get_move", "requery", move_id=_mv(w, 1)), step("list_slots", "requery", node_id=N["T2"]),
-                  step("cancel_move", move_id=_mv(w, 1)), book2, _dispatch(w, 2, "X1"),
-                  step("get_move", "verify", move_id=_mv(w, 2))]
-        return _task(fam, level, w, query, _profile(w, goal_txt, known, withheld), trig, checklist, _normal(w, True),
-                     oracle)
-    if level == "hard":
-        trig = [_trig("relocated", "dispatch_move", d1, [loc("T1", "T2"), voided(1)], timing="after"),
-                _trig("relocated_again", "dispatch_move", f"{c1} and args.get('booking_id') == {_bk(w, 2)!r}{OK}",
-                      [loc("T2", "O"), voided(2)], timing="after", delay=1, after=["relocated"])]
-        checklist = [_goal(w),
-                     checks.called_after_trigger("detect_t2", "noticed the first relocation", "relocated", det),
-                     checks.called_after_trigger("detect_o", "noticed the second relocation", "relocated_again", det),
-                     checks.verified_after_last_change("verify", "end state checked", VERIFY)]
-        oracle = [step("get_container", "observe", container_id=C), step("list_slots", "observe", node_id=N["T1"]),
-                  step("book_slot", slot_id=SL["T1a"], container_id=C), _dispatch(w, 1, "X1"),
-                  step("get_move", "requery", move_id=_mv(w, 1)), step("get_container", "requery", container_id=C),
-                  step("list_slots", "requery", node_id=N["T2"]), step("cancel_move", move_id=_mv(w, 1)),
-                  book2, _dispatch(w, 2, "X1"),
-                  step("get_move", "requery", move_id=_mv(w, 2)), step("get_container", "requery", container_id=C),
-                  step("list_slots", "requery", node_id=N["O"]), step("cancel_move", move_id=_mv(w, 2)),
-                  step("get_route", "requery", from_node=N["O"], to_node=N["X1"], container_id=C),
-                  step("book_slot", slot_id=SL["Oa"], container_id=C), _dispatch(w, 3, "X1"),
-                  step("get_move", "verify", move_id=_mv(w, 3))]
-        return _task(fam, level, w, query, _profile(w, goal_txt, known, withheld), trig, checklist, _normal(w, True),
-                     oracle)
+    if level != "impossible":
+        # both T2 slots workable; the later-ending one has the smaller id (listed first), the user wants the earliest
+        sa, sb = sorted([SL["T2a"], SL["T2b"]])
+        ea, eb = cfg["slots"][sa]["end"], cfg["slots"][sb]["end"]
+        for sid in (sa, sb):
+            cfg["slots"][sid]["booked"] = min(cfg["slots"][sid]["booked"], cfg["slots"][sid]["capacity"] - 2)
+        if ea == eb:
+            eb = _iso(datetime.fromisoformat(eb) - timedelta(minutes=20))
+        cfg["slots"][sa]["end"], cfg["slots"][sb]["end"] = max(ea, eb), min(ea, eb)
+        t2_free = sb
+        book2 = step("book_slot", slot_id=t2_free, container_id=C)
+        query += (" If the box is no longer there or that slot can't be used, book the earliest-ending open slot "
+                  "without a gate fee where the box now sits.")
+        start_hm = _iso(w["start"])
+        slot_pref = f"""
+c = state["containers"][{C!r}]
+bk = [b for b in state["bookings"].values() if b["container_id"] == {C!r} and b["status"] == "confirmed"]
+if len(bk) != 1:
+    return False
+mine = bk[0]["slot_id"]
+def ok(sid):
+    s = state["slots"][sid]
+    return s["node_id"] == c["location"] and s["status"] == "open" and not s.get("fee_usd") \\
+        and s["end"] > {start_hm!r} and (sid == mine or s["booked"] < s["capacity"])
+if not ok(mine):
+    return False
+return min((state["slots"][k]["end"], k) for k in state["slots"] if ok(k))[1] == mine"""
+        slot_goal = checks.custom("slot", "a pickup slot in the user's order where the container sits", slot_pref, "goal")
+        p_, o_, _n = loc("T1", "T2")
+
+        def moved(tid, a_, b_, minute, after=None, delay=0):
+            pp, oo, nn = loc(a_, b_)
+            return Trigger(id=tid, activation=Activation(tool="*", timing="before"),
+                           condition=f"minutes >= {minute} and get({pp!r}) == {oo!r}", after_triggers=after or [],
+                           delay_calls=delay, effects=Effects(mutations=[Mutation(state_path=pp, old=oo, new=nn)]))
+        verify = checks.verified_after_last_change("verify", "end state checked", VERIFY + ["get_booking", "list_slots"])
+    if level == "easy":  # the box is moved before the slot is booked: one corrective booking
+        normal = [step("get_container", "observe", container_id=C), step("book_slot", slot_id=SL["T1a"], container_id=C)]
+        oracle = normal + [step("get_container", "requery", container_id=C),
+                           step("list_slots", "requery", node_id=N["T2"]), book2,
+                           step("get_booking", "verify", booking_id=_bk(w, 1))]
+        checklist = [slot_goal, checks.called_after_trigger("detect", "re-checked the container after the refusal",
+                                                            "relocated", det), verify]
+        query = re.sub(r" and dispatch truck \S+ to haul it across .*?\)\.", "; our dispatcher sends the truck later.", query)
+        return _task(fam, level, w, query, _profile(w, goal_txt, known, withheld), [moved("relocated", "T1", "T2", 1)],
+                     checklist, normal, oracle)
+    if level in ("medium", "hard"):  # the move lands one call after the booking: the dispatch reveals it
+        trig = [moved("relocated", "T1", "T2", 1, delay=1)]
+        checklist = [_goal(w), slot_goal, checks.called_after_trigger("detect", "noticed the relocation", "relocated", det),
+                     verify]
+        normal = _normal(w)
+        oracle = normal + [step("get_container", "requery", container_id=C),
+                           step("list_slots", "requery", node_id=N["T2"]),
+                           step("cancel_booking", booking_id=_bk(w, 1)), book2, _dispatch(w, 2, "X1")]
+        if level == "medium":
+            oracle += [step("get_move", "verify", move_id=_mv(w, 1))]
+        else:  # then the box is moved again, to the off-dock yard, after the truck was dispatched (silent)
+            trig.append(moved("relocated_again", "T2", "O", 8, ["relocated"]))
+            checklist.insert(3, checks.called_after_trigger("detect_o", "noticed the second relocation",
+                                                            "relocated_again", det))
+            oracle += [step("get_container", "requery", container_id=C), step("cancel_move", move_id=_mv(w, 1)),
+                       step("cancel_booking", booking_id=_bk(w, 2)),
+                       step("list_slots", "requery", node_id=N["O"]),
+                       step("book_slot", slot_id=SL["Oa"], container_id=C), _dispatch(w, 3, "X1"),
+                       step("get_move", "verify", move_id=_mv(w, 2))]
+        return _task(fam, level, w, query, _profile(w, goal_txt, known, withheld), trig, checklist, normal, oracle)
     # impossible: moved to T2, whose only free slot before the deadline is a premium after-hours slot (refused)
     fee = rng.randint(25, 45) * 10
     cfg["slots"][t2_free]["fee_usd"] = fee
