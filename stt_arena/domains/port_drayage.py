@@ -623,49 +623,59 @@ def build_s2(rng: random.Random, level: str):
           f"and result.get('data', {{}}).get('move_id') == {_mv(w, 1)!r}")
     refused = [(f"moves.{_mv(w, 1)}.status", "dispatched", "gate_refused"),
                (f"trucks.{K}.status", "assigned", "available")]
-    if level == "easy":
-        trig = [_trig("hold", "dispatch_move", c1, hold(type_a))]
-        checklist = [_goal(w), checks.called_after_trigger("detect", "looked into the customs hold", "hold", det)]
-        oracle = _start(w, step("list_documents", "observe", container_id=C)) + [
-            _dispatch(w, 1, "X1"), step("get_container", "requery", container_id=C),
-            step("list_documents", "requery", container_id=C),
-            step("submit_document", container_id=C, document_id=need_a), _dispatch(w, 1, "X1")]
-        return _task(fam, level, w, query, _profile(w, goal_txt, known, withheld), trig, checklist, _normal(w), oracle)
-    if level == "medium":
-        trig = [_trig("hold", "dispatch_move", d1, hold(type_a) + refused, timing="after", delay=1)]
-        checklist = [_goal(w), checks.called_after_trigger("detect", "noticed the hold and the refused gate-out",
-                                                           "hold", det),
+    def timed(tid, muts, minute, extra="", after=None):
+        """Customs acts at a simulated minute (activation '*': whatever call the agent makes then)."""
+        p0, o0, _ = muts[0]
+        return Trigger(id=tid, activation=Activation(tool="*", timing="before"),
+                       condition=f"minutes >= {minute} and get({p0!r}) == {o0!r}{extra}", after_triggers=after or [],
+                       effects=Effects(mutations=[Mutation(state_path=p_, old=o_, new=n_) for p_, o_, n_ in muts]))
+    normal = _normal(w)
+    if level == "medium":  # the hold is placed before the dispatch: file the document, dispatch again
+        trig = [timed("hold", hold(type_a), 2)]
+        checklist = [_goal(w), checks.called_after_trigger("detect", "looked into the customs hold", "hold", det),
                      checks.verified_after_last_change("verify", "end state checked", VERIFY)]
-        oracle = _start(w, step("list_documents", "observe", container_id=C)) + [
-            _dispatch(w, 1, "X1"), step("get_move", "requery", move_id=_mv(w, 1)),
-            step("get_container", "requery", container_id=C), step("list_documents", "requery", container_id=C),
-            step("submit_document", container_id=C, document_id=need_a), _dispatch(w, 1, "X1"),
-            step("get_move", "verify", move_id=_mv(w, 2))]
-        return _task(fam, level, w, query, _profile(w, goal_txt, known, withheld), trig, checklist, _normal(w, True),
-                     oracle)
+        oracle = normal + [step("get_container", "requery", container_id=C),
+                           step("list_documents", "requery", container_id=C),
+                           step("submit_document", container_id=C, document_id=need_a), _dispatch(w, 1, "X1"),
+                           step("get_move", "verify", move_id=_mv(w, 1))]
+        return _task(fam, level, w, query, _profile(w, goal_txt, known, withheld), trig, checklist, normal, oracle)
     if level == "hard":
-        # hold on the first document after gate-out was refused; once it is accepted customs asks for a second
-        # document and the terminal closes the booked slot meanwhile
-        trig = [_trig("hold", "dispatch_move", d1, hold(type_a) + refused, timing="after"),
-                _trig("second_hold", "submit_document", f"{c1} and args.get('document_id') == {need_a!r}{OK}",
-                      hold(type_b) + [(f"slots.{SL['T1a']}.status", "open", "closed")], timing="after", delay=1,
-                      after=["hold"])]
-        checklist = [_goal(w),
+        # a hold on the first document; once it is accepted customs asks for a second one and the terminal closes
+        # the booked slot meanwhile: the user's slot order (named slot, else the earliest-ending fee-free open slot)
+        query += " If that slot can't be used, book the earliest-ending open slot without a gate fee at the terminal."
+        start_hm = _iso(w["start"])
+        slot_pref = f"""
+c = state["containers"][{C!r}]
+bk = [b for b in state["bookings"].values() if b["container_id"] == {C!r} and b["status"] == "confirmed"]
+if len(bk) != 1:
+    return False
+mine = bk[0]["slot_id"]
+def ok(sid):
+    s = state["slots"][sid]
+    return s["node_id"] == c["location"] and s["status"] == "open" and not s.get("fee_usd") \\
+        and s["end"] > {start_hm!r} and (sid == mine or s["booked"] < s["capacity"])
+if not ok(mine):
+    return False
+return min((state["slots"][k]["end"], k) for k in state["slots"] if ok(k))[1] == mine"""
+        trig = [timed("hold", hold(type_a), 2),
+                timed("second_hold", hold(type_b) + [(f"slots.{SL['T1a']}.status", "open", "closed")], 5,
+                      f" and get('containers.{C}.required_doc') == None", ["hold"])]
+        checklist = [_goal(w), checks.custom("slot", "pickup slot in the user's order", slot_pref, "goal"),
                      checks.called_after_trigger("detect_1", "noticed the first hold", "hold", det),
                      checks.called_after_trigger("detect_2", "noticed the second hold", "second_hold",
                                                  det + ["list_slots", "get_booking"]),
                      checks.verified_after_last_change("verify", "end state checked", VERIFY)]
-        oracle = _start(w, step("list_documents", "observe", container_id=C)) + [
-            _dispatch(w, 1, "X1"), step("get_move", "requery", move_id=_mv(w, 1)),
-            step("list_documents", "requery", container_id=C),
-            step("submit_document", container_id=C, document_id=need_a),
-            step("get_container", "requery", container_id=C), step("list_documents", "requery", container_id=C),
-            step("submit_document", container_id=C, document_id=need_b),
-            step("get_booking", "requery", booking_id=_bk(w, 1)), step("list_slots", "requery", node_id=N["T1"]),
-            step("cancel_booking", booking_id=_bk(w, 1)), step("book_slot", slot_id=SL["T1b"], container_id=C),
-            _dispatch(w, 2, "X1"), step("get_move", "verify", move_id=_mv(w, 2))]
-        return _task(fam, level, w, query, _profile(w, goal_txt, known, withheld), trig, checklist, _normal(w, True),
-                     oracle)
+        oracle = normal + [step("list_documents", "requery", container_id=C),
+                           step("submit_document", container_id=C, document_id=need_a),
+                           step("get_container", "requery", container_id=C),
+                           step("list_documents", "requery", container_id=C),
+                           step("submit_document", container_id=C, document_id=need_b),
+                           step("get_booking", "requery", booking_id=_bk(w, 1)),
+                           step("list_slots", "requery", node_id=N["T1"]),
+                           step("cancel_booking", booking_id=_bk(w, 1)),
+                           step("book_slot", slot_id=SL["T1b"], container_id=C),
+                           _dispatch(w, 2, "X1"), step("get_move", "verify", move_id=_mv(w, 1))]
+        return _task(fam, level, w, query, _profile(w, goal_txt, known, withheld), trig, checklist, normal, oracle)
     # impossible: the hold needs a document that is not on file (only a rejected version); the sister
     # container from the same bill of lading is released but the user refuses to swap it in
     missing = rng.choice([d for d in DOCS if d not in {docs[x]["doc_type"] for x in mine}])
@@ -704,5 +714,8 @@ FAMILIES = [
     Family(name="port_drayage-st2", domain=DOMAIN, conflict_type="ST2", build=build_st2),
     Family(name="port_drayage-s3", domain=DOMAIN, conflict_type="S3", build=build_s3),
     Family(name="port_drayage-s1", domain=DOMAIN, conflict_type="S1", build=build_s1),
-    Family(name="port_drayage-s2", domain=DOMAIN, conflict_type="S2", build=build_s2),
+    # S2 has no honest easy level here (a customs hold always needs a filing and a new dispatch: two writes);
+    # S2 easy is covered by hub_inventory-s2
+    Family(name="port_drayage-s2", domain=DOMAIN, conflict_type="S2", build=build_s2,
+           levels=("medium", "hard", "impossible")),
 ]
