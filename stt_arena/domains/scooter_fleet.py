@@ -1,5 +1,5 @@
 """Shared e-scooter / e-bike fleet: task families ST1 (resource shift, all levels), S1 (site mismatch: medium,
-hard, impossible), S3 (route restriction: easy, medium, hard) and S2 (dependency block: medium, hard).
+hard, impossible), S3 (route restriction: medium, hard) and S2 (dependency block: medium, hard).
 
 The user's stated order: the best-charged free vehicles in the staging zone (then the named fallback zone);
 goal items check it over the final state. Triggers are state/time-guarded (activation "*", or the only tool
@@ -464,7 +464,9 @@ return v.get("zone") == {to!r}"""
     return checks.custom(cid, desc, body, kind="goal")
 
 
-# -- S3: route restriction (road links close on the van's way); no impossible level ------------------------
+# -- S3: route restriction (road links close on the van's way): medium and hard. The easy build (kept below)
+# is not offered: re-reading every query tool after the refused dispatch hands a retry policy the new route
+# (get_route), so it does not separate reasoning from blind retry (I10).
 def build_s3(rng: random.Random, level: str):
     w = _World(rng)
     qty = 1 if level == "easy" else 2
@@ -593,7 +595,7 @@ FAMILIES = [
     Family(name="scooter_fleet-s1", domain=DOMAIN, conflict_type="S1", build=build_s1,
            levels=("medium", "hard", "impossible")),
     Family(name="scooter_fleet-s3", domain=DOMAIN, conflict_type="S3", build=build_s3,
-           levels=("easy", "medium", "hard")),
+           levels=("medium", "hard")),
     Family(name="scooter_fleet-s2", domain=DOMAIN, conflict_type="S2", build=build_s2,
            levels=("medium", "hard")),
 ]
