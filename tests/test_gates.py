@@ -138,3 +138,12 @@ def test_cli_validate_gates_table_and_json(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "stt_arena", "validate", str(f), "--gates", "I42"],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "unknown gate" in (bad.stdout + bad.stderr)
+
+
+def test_refusal_parsing_keeps_the_ids_a_refusal_protects():
+    from stt_arena.gates.profile import forbidden_in
+    ids = {"C-1", "C-2", "D27", "BCP-68"}
+    assert forbidden_in("dispatching C-2 in place of C-1", ids, refusal=True) == ["C-2"]
+    assert forbidden_in("picking up at a depot other than D27", ids, refusal=True) == []
+    assert forbidden_in("Our insurance excludes BCP-68; never route through it.", ids, refusal=False) == ["BCP-68"]
+    assert forbidden_in("The truck is at BCP-68.", ids, refusal=False) == []  # a fact without a negation

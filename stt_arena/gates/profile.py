@@ -21,7 +21,7 @@ def ids_in(text: str, ids: set[str]) -> list[str]:
 
 
 _NEG = re.compile(r"\b(never|not|no|excludes?|avoid|refuses?|forbidden|outside|must not|don't|do not|cannot)\b", re.I)
-_KEEP = re.compile(r"\b(other than|except|besides|apart from|only)\b", re.I)
+_KEEP = re.compile(r"\b(other than|except|besides|apart from|only|in place of|instead of|rather than)\b", re.I)
 
 
 def forbidden_in(text: str, ids: set[str], refusal: bool) -> list[str]:
