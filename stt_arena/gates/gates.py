@@ -155,16 +155,17 @@ def gate_i8(ctx: Ctx) -> GateResult:
         if not missed:
             continue  # met every shift the oracle meets: detection may rightly be required
         p = ctx.play([*_steps(hit.path), *tail])
-        if ctx.violations(p) or not all(p.checks.get(g) for g in goals):
+        missed = oracle_fired - set(p.fired)  # the tail moves the clock too: judge by what fired in the replay
+        if not missed or ctx.violations(p) or not all(p.checks.get(g) for g in goals):
             continue
         # a conditional item is about the shifts whose ids its source names (all shifts when it names none)
         rejected = [i for i, ok in p.checks.items() if not ok and kinds.get(i) in CONDITIONAL_KINDS
                     and (any(f"'{t}'" in sources[i] or f'"{t}"' in sources[i] for t in missed)
-                         or (not hit.fired and not any(t.id in sources[i] for t in ctx.task.triggers)))]
+                         or (not p.fired and not any(t.id in sources[i] for t in ctx.task.triggers)))]
         if rejected:
             return GateResult("I8", False, "avoidance_rejected",
                               f"a path that reaches the goal without shift {sorted(missed)} fails {rejected}",
-                              {"steps": _steps(hit.path) + tail, "items": rejected, "fired": hit.fired},
+                              {"steps": _steps(hit.path) + tail, "items": rejected, "fired": p.fired},
                               sr.stats())
     return GateResult("I8", True, stats=sr.stats())
 
@@ -240,7 +241,7 @@ def _args_bound(expr: str) -> bool:
         tree = ast.parse(expr or "True", mode="eval")
     except SyntaxError:
         return False
-    return any(isinstance(n, ast.Name) and n.id in ("args", "called") for n in ast.walk(tree))
+    return any(isinstance(n, ast.Name) and n.id in ("args", "called", "count_calls", "tool") for n in ast.walk(tree))
 
 
 # -- LEVEL ------------------------------------------------------------------------------------------
