@@ -287,6 +287,24 @@ class EpisodeLoop:
         return self.usage()
 
 
+def _admit_untrusted(tasks: list[Task]) -> None:
+    """Fail before any episode when task code is not built-in and the OS sandbox layer is unavailable
+    (without --allow-unsandboxed): such tasks would be refused episode by episode."""
+    from ..sandbox.executor import allowed_by_user, os_layer_status
+    from ..sandbox.trust import untrusted_code
+
+    if allowed_by_user():
+        return
+    foreign = [t.task_id for t in tasks if untrusted_code(t)]
+    if not foreign:
+        return
+    ok, why = os_layer_status()
+    if not ok:
+        raise EvalSetupError(f"{len(foreign)} task(s) carry code that is not built-in (e.g. {foreign[0]}) and the OS "
+                             f"sandbox layer is unavailable ({why}); install bubblewrap with user namespaces, or pass "
+                             f"--allow-unsandboxed to run them behind the Python layers only")
+
+
 class Runner:
     def __init__(self, cfg: EvalConfig, tasks: list[Task], output: str | Path, *, resume: bool = False,
                  progress: bool = True, on_record: Callable[[dict], None] | None = None, fsync: bool = True,
@@ -306,6 +324,8 @@ class Runner:
             more = f" (and {len(broken) - 5} more)" if len(broken) > 5 else ""
             raise EvalSetupError(f"{len(broken)} task(s) cannot be loaded, nothing was run: "
                                  + " | ".join(broken[:5]) + more + "; `stt-arena validate` checks a task file")
+        if cfg.sandbox and open_episode is None:
+            _admit_untrusted(self.tasks)
         out = Path(output)
         if out.exists() and not out.is_dir():
             raise EvalSetupError(f"--output {out}: exists and is not a directory")
