@@ -241,7 +241,7 @@ def _args_bound(expr: str) -> bool:
         tree = ast.parse(expr or "True", mode="eval")
     except SyntaxError:
         return False
-    return any(isinstance(n, ast.Name) and n.id in ("args", "called", "count_calls", "tool") for n in ast.walk(tree))
+    return any(isinstance(n, ast.Name) and n.id in ("args", "called", "count_calls") for n in ast.walk(tree))
 
 
 # -- LEVEL ------------------------------------------------------------------------------------------
