@@ -57,3 +57,8 @@ def test_play_help_typos_and_history_never_reach_the_environment():
     assert "no tool 'list_slot'; did you mean 'list_slots'?" in r.stdout
     assert "step 1 @" in r.stdout and "step 2 @" not in r.stdout  # only the real call made a step
     assert "  1  list_slots clinic_id=C1" in r.stdout
+
+
+def test_synth_stage1_missing_seed_path_is_one_line_on_stderr(tmp_path):
+    r = cli("synth", "stage1", "--seeds", str(tmp_path / "nope"), "--out", str(tmp_path / "x.jsonl"), "--model", "m")
+    assert r.returncode != 0 and "no such file or folder" in r.stderr and "Traceback" not in r.stderr + r.stdout

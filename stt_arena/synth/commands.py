@@ -167,6 +167,11 @@ def stage1_command(
     from .seeds import load_seeds
     from .stage1 import Stage1Options, run_stage1
 
+    missing = [str(p) for p in seeds if not p.exists()]
+    if missing:
+        from ..util.console import fail
+
+        fail(f"--seeds: no such file or folder: {', '.join(missing)}")
     items = []
     for p in _seed_inputs(seeds, source):
         got = load_seeds(p, source, skip_bad=True)
