@@ -132,3 +132,51 @@ def test_viewer_with_3000_trajectories_summary_pages_and_lazy_detail_in_chromium
     dom = _dump_dom(viewer, "model=model-2&open=999", tmp_path)
     assert "1000 of 3000 trajectories shown" in dom and "page 5 of 5" in dom
     assert "task-00999 (run 0) - model-2" in dom and 'id="verdict">' in dom
+
+
+def _radar_runs(two_runs):
+    from stt_arena.report.build import load_runs
+    return load_runs([two_runs / "oracle", two_runs / "stale"])
+
+
+def test_radar_keeps_a_zero_run_visible_and_the_legend_off_the_title(two_runs):
+    from stt_arena.report.charts import radar_figure
+    runs = _radar_runs(two_runs)  # stale scores 0% on every type
+    fig = radar_figure(runs)
+    ax = fig.axes[0]
+    assert ax.get_rorigin() < 0  # 0% is a ring of non-zero radius, not the centre point
+    zero = ax.lines[1]
+    xy = ax.transData.transform(list(zip(zero.get_xdata(), zero.get_ydata())))
+    assert len({(round(x), round(y)) for x, y in xy}) >= 9  # nine distinct points on the ring, not one dot
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    legend, title = ax.get_legend().get_window_extent(r), fig._suptitle.get_window_extent(r)
+    assert not legend.overlaps(title)
+    import matplotlib.pyplot as plt
+    plt.close(fig)
+
+
+def test_equal_runs_are_named_in_the_radar_legend(two_runs):
+    from stt_arena.report.charts import radar_figure
+    runs = _radar_runs(two_runs)
+    fig = radar_figure([runs[0], runs[0]])
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert "(=" in labels[1]
+    assert fig.axes[0].lines[0].get_linestyle() != fig.axes[0].lines[1].get_linestyle()
+    import matplotlib.pyplot as plt
+    plt.close(fig)
+
+
+def test_level_bars_label_every_bar_and_show_zero_as_a_stub(two_runs):
+    from stt_arena.report.charts import level_bars_figure
+    fig = level_bars_figure(_radar_runs(two_runs))
+    ax = fig.axes[0]
+    bars = [p for p in ax.patches]
+    texts = [t.get_text() for t in ax.texts]
+    assert len(texts) == len(bars) == 2 * 5  # two runs x (four levels + overall), each bar labelled
+    assert "0" in texts and "n/a" in texts  # the examples have no medium task: missing data says so
+    # stale's 0% is a visible stub, distinct from missing data (no bar)
+    assert all(b.get_height() > 0 for b, t in zip(bars, texts) if t != "n/a")
+    assert all(b.get_height() == 0 for b, t in zip(bars, texts) if t == "n/a")
+    import matplotlib.pyplot as plt
+    plt.close(fig)

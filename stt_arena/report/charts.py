@@ -20,8 +20,16 @@ def _label(text: str, n: int = 28) -> str:
 
 
 def radar(runs, path: Path) -> Path:
-    """pass@1 per conflict type. 0% sits on a ring (not the centre) and every run has its own line style
-    and markers, so a 0% run and runs with equal values stay visible; the legend sits below the plot."""
+    """pass@1 per conflict type, written to ``path`` (see ``radar_figure``)."""
+    fig = radar_figure(runs)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def radar_figure(runs):
+    """0% sits on a ring (not the centre) and every run has its own line style and markers, so a 0% run and
+    runs with equal values stay visible; the legend sits below the plot."""
     angles = [2 * math.pi * i / len(TYPES) for i in range(len(TYPES))] + [0.0]
     fig = plt.figure(figsize=(7, 7.6))
     ax = fig.add_subplot(111, polar=True)
@@ -50,13 +58,19 @@ def radar(runs, path: Path) -> Path:
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.07), ncol=2 if len(runs) > 3 else 1, fontsize=8,
               frameon=False)
     fig.subplots_adjust(top=0.88, bottom=0.2)
+    return fig
+
+
+def level_bars(runs, path: Path) -> Path:
+    """Pass rate per level, written to ``path`` (see ``level_bars_figure``)."""
+    fig = level_bars_figure(runs)
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
 
 
-def level_bars(runs, path: Path) -> Path:
-    """Pass rate per level; every bar carries its value (a 0% bar is a labelled stub, missing data 'n/a')."""
+def level_bars_figure(runs):
+    """Every bar carries its value (a 0% bar is a labelled stub, missing data 'n/a')."""
     cats = [*LEVELS, "overall"]
     fig, ax = plt.subplots(figsize=(8.5, 5))
     width = 0.8 / max(1, len(runs))
@@ -79,6 +93,4 @@ def level_bars(runs, path: Path) -> Path:
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=min(4, max(1, len(runs))),
               frameon=False)
     fig.subplots_adjust(bottom=0.22)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return fig
