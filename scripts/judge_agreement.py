@@ -17,7 +17,7 @@ import json
 import sys
 from pathlib import Path
 
-from stt_arena.data import default_tasks_path
+from stt_arena.data import benchmark_path, resolve_tasks
 from stt_arena.judge import make_judge
 from stt_arena.judge.agreement import LabelledSetError, load_labelled, measure
 from stt_arena.judge.heuristic import HeuristicJudge, assess
@@ -28,7 +28,7 @@ FIXTURE = ROOT / "tests" / "fixtures" / "judge_labelled.jsonl"
 
 
 async def run(a: argparse.Namespace) -> int:
-    tasks = {t.task_id: t for t in load_tasks(a.tasks or default_tasks_path())}
+    tasks = {t.task_id: t for t in load_tasks(resolve_tasks(a.tasks) if a.tasks else benchmark_path("v1"))}
     try:
         rows = load_labelled(a.fixture, tasks)
     except LabelledSetError as e:
@@ -81,7 +81,7 @@ async def run(a: argparse.Namespace) -> int:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--fixture", default=str(FIXTURE))
-    ap.add_argument("--tasks", default=None, help="task JSONL holding the rows' tasks (default: the benchmark)")
+    ap.add_argument("--tasks", default=None, help="task JSONL or benchmark version holding the rows' tasks (default: v1, where the labelled set lives)")
     ap.add_argument("--base-url", default=None, help="OpenAI-compatible endpoint of the LLM judge")
     ap.add_argument("--model", default=None, help="the LLM judge's model (enables the LLM measurement)")
     ap.add_argument("--api-key-env", default="OPENAI_API_KEY")
