@@ -16,7 +16,7 @@ import time
 
 from stt_arena.domains import all_families
 from stt_arena.gates.gates import Budget
-from stt_arena.validation import ALL_GATES, parse_gates, validate_task
+from stt_arena.validation import parse_gates, validate_task
 from stt_arena.validity import open_local
 
 

@@ -44,22 +44,31 @@ def grade(task: Task, episode) -> tuple[list[dict], list[dict]]:
     return checks, goals
 
 
+def run_steps(ep, steps: Iterable[PlanStep | dict]) -> tuple[list[dict], list[dict], str | None]:
+    """Play tool calls and messages in an open episode: (calls with their results, events, final message)."""
+    calls: list[dict] = []
+    events: list[dict] = []
+    final = None
+    for st in steps:
+        st = st if isinstance(st, PlanStep) else PlanStep.model_validate(st)
+        if st.method in (FINAL_MESSAGE, CHAT_WITH_USER):
+            content = str(st.arguments.get("content", st.arguments.get("message", "")))
+            ep.record_message(st.method, content)
+            if st.method == FINAL_MESSAGE:
+                final = content
+            continue
+        out = ep.call(st.method, st.arguments)
+        calls.append({"method": st.method, "arguments": st.arguments, **out})
+        events += out.get("events", [])
+    return calls, events, final
+
+
 def replay(task: Task, steps: Iterable[PlanStep | dict], open_episode: Callable[[Task], Any]) -> ReplayResult:
     """Run ``steps`` (tool calls and messages) in a fresh episode; tool results are recomputed."""
     res = ReplayResult()
     ep = open_episode(task)
     try:
-        for st in steps:
-            st = st if isinstance(st, PlanStep) else PlanStep.model_validate(st)
-            if st.method in (FINAL_MESSAGE, CHAT_WITH_USER):
-                content = str(st.arguments.get("content", st.arguments.get("message", "")))
-                ep.record_message(st.method, content)
-                if st.method == FINAL_MESSAGE:
-                    res.final_message = content
-                continue
-            out = ep.call(st.method, st.arguments)
-            res.calls.append({"method": st.method, "arguments": st.arguments, **out})
-            res.events += out.get("events", [])
+        res.calls, res.events, res.final_message = run_steps(ep, steps)
         res.checks, res.goal_checks = grade(task, ep)
         res.state = ep.snapshot()
     finally:

@@ -4,7 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ..task.models import CHAT_WITH_USER, FINAL_MESSAGE, PlanStep, Task
+from ..replay import run_steps
+from ..task.models import Task
 
 
 @dataclass
@@ -46,17 +47,7 @@ def play(task: Task, steps: list, open_episode: Callable[[Task], Any], extra: li
     ep = open_episode(task)
     try:
         out.init_state = ep.snapshot()
-        for st in steps:
-            st = st if isinstance(st, PlanStep) else PlanStep.model_validate(st)
-            if st.method in (FINAL_MESSAGE, CHAT_WITH_USER):
-                content = str(st.arguments.get("content", st.arguments.get("message", "")))
-                ep.record_message(st.method, content)
-                if st.method == FINAL_MESSAGE:
-                    out.final_message = content
-                continue
-            r = ep.call(st.method, st.arguments)
-            out.calls.append({"method": st.method, "arguments": st.arguments, **r})
-            out.events += r.get("events", [])
+        out.calls, out.events, out.final_message = run_steps(ep, steps)
         for items, dest in ((task.checklist, out.checks), (task.infeasible_goal, out.goals)):
             if items:
                 for c in ep.run_checks([c.model_dump() for c in items]):
