@@ -55,7 +55,7 @@ class Ctx:
         return [c.model_dump() for c in items]
 
     def search(self, triggers: bool, **kw) -> SearchResult:
-        key = ("search", triggers, tuple(sorted(kw)))
+        key = ("search", triggers, tuple(sorted(kw.items())))
         if key not in self.cache:
             task = self.task if triggers else strip_triggers(self.task)
             self.cache[key] = search(task, self.goal_items(), budget=self.budget.sequences,
