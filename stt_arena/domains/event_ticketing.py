@@ -128,21 +128,6 @@ def _on_write(tid: str, timing: str, muts: list[Mutation], delay: int = 0, after
                    after_triggers=after or [], effects=Effects(mutations=muts))
 
 
-def _noticed_if_met(cid: str, desc: str, trigger_id: str, tools: list[str]):
-    """Like ``checks.called_after_trigger``; also vacuously true when the agent was done before the shift
-    landed (no write attempted after it: e.g. it bought at once, before the tier was withdrawn)."""
-    base = checks.called_after_trigger(cid, desc, trigger_id, tools)
-    src = base.check.replace("def check(state, log):", "def _base_check(state, log):")
-    src += f"""
-def check(state, log):
-    t = _trigger_step(log, {trigger_id!r})
-    if t is not None and not any(e["mutating"] and e["step"] > t for e in log):
-        return True
-    return _base_check(state, log)
-"""
-    return base.model_copy(update={"check": src})
-
-
 def _cheapest_goal(cid: str, w: dict, event_id: str):
     """Exactly one paid ticket order for the customer, the right quantity, for ``event_id``, within budget,
     at the cheapest tier of that event that was on sale when it was bought (the user wants the best deal)."""
@@ -294,7 +279,7 @@ def _build_promo(rng: random.Random, level: str, kind: str):
                         step("reserve_tickets", tier_id=tp2, **buy), step("checkout", cart_id=c2),
                         step("get_order", "verify", order_id=f"ORD-{seq + 2}")]
         checklist = [goal, carts, verified,
-                     _noticed_if_met("noticed", "inspected the cart/tier after the change", trig.id, rq)]
+                     checks.noticed_if_met("noticed", "inspected the cart/tier after the change", trig.id, rq)]
         return make_task(**mk, user_profile=profile, triggers=[trig], checklist=checklist, normal=normal, oracle=oracle)
 
     if level == "hard":
@@ -308,8 +293,8 @@ def _build_promo(rng: random.Random, level: str, kind: str):
                         step("reserve_tickets", tier_id=ts, **buy), step("checkout", cart_id=c2),
                         step("list_orders", "verify", customer_id=cu)]
         checklist = [goal, carts, verified,
-                     _noticed_if_met("noticed", "inspected the cart/tier after the change", t1.id, rq),
-                     _noticed_if_met("noticed_alt", "re-checked the tiers after the second promo went", t2.id, rq)]
+                     checks.noticed_if_met("noticed", "inspected the cart/tier after the change", t1.id, rq),
+                     checks.noticed_if_met("noticed_alt", "re-checked the tiers after the second promo went", t2.id, rq)]
         return make_task(**mk, user_profile=profile, triggers=[t1, t2], checklist=checklist, normal=normal,
                          oracle=oracle)
 
@@ -463,7 +448,7 @@ def _build_queue(rng: random.Random, level: str):
                         step("reserve_tickets", tier_id=t1, **buy), step("checkout", cart_id=c2),
                         step("get_order", "verify", order_id=f"ORD-{seq + 2}")]
         checklist = [goal, _no_open_carts("no_open_cart", w),
-                     _noticed_if_met("noticed", "inspected the queue entry after the change", trig.id, rq),
+                     checks.noticed_if_met("noticed", "inspected the queue entry after the change", trig.id, rq),
                      checks.verified_after_last_change("verified", "checked the order after the last change",
                                                        ["get_order", "list_orders"])]
         return make_task(**mk, triggers=[trig], checklist=checklist, normal=normal, oracle=oracle)

@@ -207,21 +207,6 @@ for code, r in state["rates"].items():
 return True""", kind="goal")
 
 
-def _noticed_if_met(cid: str, desc: str, trigger_id: str, tools: list[str]):
-    """Like ``checks.called_after_trigger``; also vacuously true when the agent was done before the shift
-    landed (no write attempted after it: e.g. it booked at once, before the rate was withdrawn)."""
-    base = checks.called_after_trigger(cid, desc, trigger_id, tools)
-    src = base.check.replace("def check(state, log):", "def _base_check(state, log):")
-    src += f"""
-def check(state, log):
-    t = _trigger_step(log, {trigger_id!r})
-    if t is not None and not any(e["mutating"] and e["step"] > t for e in log):
-        return True
-    return _base_check(state, log)
-"""
-    return base.model_copy(update={"check": src})
-
-
 def _no_dangling_holds(cid: str, w: dict):
     return checks.custom(cid, "no room hold left pending", f"""
 return not any(h.get("guest") == {w['guest']!r} and h.get("status") == "held" for h in state.get("holds", []))""",
@@ -358,7 +343,7 @@ def _build_rate(rng: random.Random, level: str, kind: str):
                         step("hold_room", rate_code=a1, **bk), step("confirm_hold", hold_id=h2),
                         step("get_booking", "verify", booking_id=f"BK-{seq + 2}")]
         checklist = [goal, dangling, verified,
-                     _noticed_if_met("noticed", "inspected the hold/rate after it lapsed", trig.id, rq_tools)]
+                     checks.noticed_if_met("noticed", "inspected the hold/rate after it lapsed", trig.id, rq_tools)]
         return make_task(**mk, user_profile=prof, triggers=[trig], checklist=checklist, normal=normal,
                          oracle=oracle)
 
@@ -375,8 +360,8 @@ def _build_rate(rng: random.Random, level: str, kind: str):
                         step("hold_room", rate_code=a2, **bk), step("confirm_hold", hold_id=h2),
                         step("get_booking", "verify", booking_id=f"BK-{seq + 2}")]
         checklist = [goal, dangling, verified,
-                     _noticed_if_met("noticed", "inspected the hold/rate after it lapsed", t1.id, rq_tools),
-                     _noticed_if_met("noticed_alt", "re-checked the next rate after it was withdrawn", t2.id,
+                     checks.noticed_if_met("noticed", "inspected the hold/rate after it lapsed", t1.id, rq_tools),
+                     checks.noticed_if_met("noticed_alt", "re-checked the next rate after it was withdrawn", t2.id,
                                      rq_tools)]
         return make_task(**mk, user_profile=prof, triggers=[t1, t2], checklist=checklist, normal=normal,
                          oracle=oracle)

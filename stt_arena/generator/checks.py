@@ -85,6 +85,21 @@ return any(seen(e) and e["step"] < fix and e["success"] and any(_match(e, tool, 
            for e in log)""")
 
 
+def noticed_if_met(cid: str, desc: str, trigger_id: str, tools: list[str]):
+    """Like ``checks.called_after_trigger``; also vacuously true when the agent was done before the shift
+    landed (no write attempted after it: e.g. it booked at once, before a rate or tier was withdrawn)."""
+    base = called_after_trigger(cid, desc, trigger_id, tools)
+    src = base.check.replace("def check(state, log):", "def _base_check(state, log):")
+    src += f"""
+def check(state, log):
+    t = _trigger_step(log, {trigger_id!r})
+    if t is not None and not any(e["mutating"] and e["step"] > t for e in log):
+        return True
+    return _base_check(state, log)
+"""
+    return base.model_copy(update={"check": src})
+
+
 def verified_after_last_change(cid: str, desc: str, query_tools: list[str], kind: str = "verification") -> ChecklistItem:
     """After the last successful state change, one of ``query_tools`` was called successfully."""
     return _item(cid, desc, kind, f"""
