@@ -59,11 +59,24 @@ def _load(path: Optional[Path], loadable: bool = False) -> list[Task]:
 
 
 def _write_text(path: Path, text: str, flag: str) -> None:
+    """Write atomically (a crash leaves the previous file); an OS error is a one-line error naming ``flag``."""
+    import os
+    import tempfile
+
     try:
-        if path.parent and not path.parent.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as e:
+        fail(f"{flag} {path}: cannot write: {e.strerror or e}")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 is not what a user expects of an output file
+        os.replace(tmp, path)
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
         fail(f"{flag} {path}: cannot write: {e.strerror or e}")
 
 
@@ -175,29 +188,10 @@ def validate(
                              "invariant_reasons": r.validity.reasons if r.validity else {},
                              "gates": {k: g.to_dict() for k, g in r.gates.items()}}, default=str)
                  for r in reports]
-        try:
-            _atomic_write(json_out, "\n".join(lines) + "\n")
-        except OSError as e:
-            console.print(f"[red]error:[/red] --json {json_out}: {e}")
-            raise typer.Exit(2) from None
+        _write_text(json_out, "\n".join(lines) + "\n", "--json")
         console.print(f"wrote {json_out}")
     console.print(f"{len(items) - len(bad)}/{len(items)} tasks valid on {', '.join(selected)}")
     raise typer.Exit(1 if bad else 0)
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    import os
-    import tempfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 PLAY_HELP = """[bold]tool key=value ...[/bold] or [bold]tool {json}[/bold]  call a tool (one step; the clock advances)
