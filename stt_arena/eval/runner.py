@@ -295,11 +295,11 @@ def _admit_untrusted(tasks: list[Task]) -> None:
 
     if allowed_by_user():
         return
-    foreign = [t.task_id for t in tasks if untrusted_code(t)]
-    if not foreign:
+    ok, why = os_layer_status()  # cached; the executor asks the same at its start
+    if ok:
         return
-    ok, why = os_layer_status()
-    if not ok:
+    foreign = [t.task_id for t in tasks if untrusted_code(t)]  # hashes every shipped task once: only here
+    if foreign:
         raise EvalSetupError(f"{len(foreign)} task(s) carry code that is not built-in (e.g. {foreign[0]}) and the OS "
                              f"sandbox layer is unavailable ({why}); install bubblewrap with user namespaces, or pass "
                              f"--allow-unsandboxed to run them behind the Python layers only")
