@@ -245,10 +245,8 @@ class ReplayBackend:
         for a in (*blob, action):
             out = ep.call(a.tool, a.args)
         snap, log = ep.snapshot(), ep.log()
-        fired = {e["trigger_id"] for e in ep.events if e.get("type") == "trigger"} if hasattr(ep, "events") else set()
-        if not hasattr(ep, "events"):
-            fired = {lab for e in log for lab in e.get("events", []) if lab in {t.id for t in self.task.triggers}}
-        self._cache = {"state": snap, "log": log, "fired": fired}
+        ids = {t.id for t in self.task.triggers}  # the operation log labels each firing by its trigger id
+        self._cache = {"state": snap, "log": log, "fired": {lab for e in log for lab in e.get("events", []) if lab in ids}}
         return (*blob, action), out
 
     def state(self) -> dict:
