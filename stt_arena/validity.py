@@ -70,7 +70,7 @@ def check_task(task: Task, open_episode: Callable[[Task], Any] = open_local) -> 
     try:
         oracle = replay(task, task.plans.oracle, open_episode)
         normal = replay(task, task.plans.normal, open_episode)
-        roles = {"observe", "requery"}
+        roles = {"observe", "requery"} | ({"verify"} if task.impossible else set())
         shortcut_steps = [s for s in task.plans.oracle if s.role not in roles]
         shortcut = replay(task, shortcut_steps, open_episode)
     except Exception as e:  # the env failed to build or a plan step is malformed

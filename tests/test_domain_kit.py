@@ -114,3 +114,26 @@ def test_env_functions_share_the_env_rule_with_the_checklist():
     assert "def legs_problem" in t.checklist[0].check
     with pytest.raises(KeyError):
         kit.env_functions("rail_connections", "no_such_rule")
+
+
+def test_shared_env_module_is_inlined_and_vetted_with_the_env():
+    """envs/_shared.py: inlined into the env text (self-contained, passes the guard), used by the builder
+    and copied into checks; a planted unsafe shared text is rejected by the same guard."""
+    from stt_arena.domains.envs import _shared
+    from stt_arena.generator.family import env_source, inline_shared
+    from stt_arena.sandbox.guard import check_source
+
+    src = env_source("field_service")
+    assert not any(ln.startswith("from ._shared") for ln in src.splitlines()) and "def arrival_min(" in src and "class FieldServiceEnv" in src
+    check_source(src, "environment code")
+    assert "def iso_min(" in kit.env_functions("field_service", "iso_min", "visit_problem")
+    assert _shared.arrival_min("2026-03-02T09:10:00", 30, "2026-03-02T09:20:00") == 9 * 60 + 40
+    assert _shared.travel_min({"A": {"B": 7}}, "B", "A") == 7 and _shared.travel_min({}, "A", "A") == 0
+    assert _shared.overlaps("2026-03-02T09:00:00", "2026-03-02T10:00:00", "2026-03-02T10:05:00",
+                            "2026-03-02T11:00:00", gap=10)
+    bad = inline_shared("from ._shared import *  # inlined\nclass E:\n    pass\n",
+                        "import os\ndef f():\n    return os.system('id')\n")
+    with pytest.raises(Exception, match="os"):
+        check_source(bad, "environment code")
+    task = BY_TYPE["ST3"].build(random.Random(5), "easy")
+    assert task.environment.source == env_source("rail_connections")

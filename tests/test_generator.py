@@ -148,3 +148,13 @@ def test_v2_composition(bench):
     assert len(tasks) >= 250
     assert min(Counter(t.conflict_type for t in tasks).values()) >= 26
     assert min(Counter(t.provenance.domain for t in tasks).values()) >= 8
+
+
+def test_v2_reference_agents_are_separated_from_the_oracle_on_every_level(bench, tmp_path):
+    """Oracle 100% per level; stale, retry and no-verify each below it on every level (issue 12 item 6)."""
+    from stt_arena.eval.baselines import score_builtins
+    rows = score_builtins(_v2(bench), tmp_path, runs=1, sandbox=False, progress=False)
+    levels = ("easy", "medium", "hard", "impossible")
+    assert all(rows["oracle"][lv] == 1.0 for lv in levels), rows["oracle"]
+    for name in ("stale", "retry", "no-verify"):
+        assert all(rows[name][lv] < 1.0 for lv in levels), (name, rows[name])

@@ -3,7 +3,8 @@
 * ``oracle``    plays the task's oracle plan (its name says it reads the answer key).
 * ``stale``     runs the normal plan blindly, ignoring failures: stale-state execution.
 * ``retry``     runs the normal plan and re-sends a failing call with argument variants: misdiagnosis.
-* ``no-verify`` plays the oracle plan without its final verification queries.
+* ``no-verify`` plays the oracle plan without its verification queries (after the last write; on impossible
+  tasks, the re-reads that confirm the block and rule out alternatives before telling the user).
 """
 from __future__ import annotations
 

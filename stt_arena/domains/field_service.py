@@ -9,8 +9,10 @@ import random
 from datetime import datetime
 
 from ..generator import checks
+from ..generator.core import GenerationError
 from ..generator.family import Family, make_task, message, step
 from . import kit
+from .envs._shared import arrival_min, iso_min, travel_min
 
 CLASS = "FieldServiceEnv"
 DOMAIN = "field_service"
@@ -108,13 +110,18 @@ class _World:
                                                 "site_id": rng.choice(all_sites[:6]), "skill": other,
                                                 "window_start": self.tmin(240), "window_end": self.tmin(420),
                                                 "duration_min": 60, "status": "open"}}
+        for t, (e1, e2) in self.eta.items():  # the env's own arithmetic (envs/_shared.py) gives the designed arrivals
+            got = [arrival_min(techs[t]["free_from"], travel_min(travel, self.loc[t], s), jobs[self.J]["window_start"])
+                   for s in (self.S, self.S2)]
+            if got != [iso_min(self.tmin(e1)), iso_min(self.tmin(max(e2, self.ws)))]:
+                raise GenerationError(f"technician {t}: designed arrivals {e1}, {e2} but the env computes {got}")
         return {"sites": self.sites, "technicians": techs, "travel": travel, "jobs": jobs, "visit_seq": self.seq}
 
 
 def _helpers(W: _World, forbid: list[str]) -> str:
     """The user's order: the lowest call-out fee over the technicians who can still finish inside the
     window (the env's own ``visit_problem`` rule), refused ones excluded."""
-    return kit.env_functions(DOMAIN, "_min", "eta_min", "visit_problem") + f'''
+    return kit.env_functions(DOMAIN, "iso_min", "travel_min", "arrival_min", "eta_min", "visit_problem") + f'''
 JOB, FORBID = {W.J!r}, {forbid!r}
 def _fits(tid, own):
     return visit_problem(state["technicians"], state["jobs"], state["travel"], state["visits"], JOB, tid, own) is None

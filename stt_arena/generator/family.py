@@ -27,10 +27,21 @@ class Family:
     levels: tuple[str, ...] = LEVELS
 
 
+SHARED_IMPORT = "from ._shared import *"
+
+
 @lru_cache(maxsize=None)
 def env_source(domain: str) -> str:
-    """Source text of ``stt_arena/domains/envs/<domain>.py`` (shipped inside the package)."""
-    return resources.files("stt_arena.domains.envs").joinpath(f"{domain}.py").read_text()
+    """Source text of ``stt_arena/domains/envs/<domain>.py`` (shipped inside the package), with a
+    ``from ._shared import *`` line replaced by the text of ``envs/_shared.py``: one self-contained text."""
+    envs = resources.files("stt_arena.domains.envs")
+    return inline_shared(envs.joinpath(f"{domain}.py").read_text(), envs.joinpath("_shared.py").read_text())
+
+
+def inline_shared(source: str, shared: str) -> str:
+    """``source`` with its ``from ._shared import *`` line replaced by ``shared`` (the sandbox vets the result)."""
+    lines = source.splitlines(keepends=True)
+    return "".join(shared if ln.split("#")[0].strip() == SHARED_IMPORT else ln for ln in lines)
 
 
 def step(method: str, role: str = "action", **arguments: Any) -> PlanStep:
@@ -75,7 +86,7 @@ def make_task(
         provenance=Provenance(source="builtin-procedural", generator="stt_arena.generator",
                               family=family.name, domain=family.domain, extra={"params": params or {}}),
     )
-    return ask_withheld_first(verify_after_fix(task))
+    return ask_withheld_first(confirm_block(verify_after_fix(task)))
 
 
 def verify_after_fix(task: Task) -> Task:
@@ -107,6 +118,24 @@ def verify_after_fix(task: Task) -> Task:
     item = checks.verified_after_last_change("verify", "the end state was re-read after the last change", readers)
     return task.model_copy(update={"plans": task.plans.model_copy(update={"oracle": oracle}),
                                    "checklist": [*task.checklist, item]})
+
+
+def confirm_block(task: Task) -> Task:
+    """Impossible tasks: the oracle's reads after its first write attempt confirm the block and rule out the
+    alternatives on fresh state before it tells the user; they are its verification (role ``verify``), so the
+    no-verify agent concludes on stale state and fails the detection items that need a read after the shift."""
+    if not task.impossible:
+        return task
+    from ..env.schema import tool_specs
+
+    env = task.environment
+    readers = {t.name for t in tool_specs(env.source, env.class_name, env.mutating_tools) if not t.mutating}
+    first = next((i for i, s in enumerate(task.plans.oracle) if s.role == "action" and s.method not in readers), None)
+    if first is None:
+        return task
+    oracle = [s.model_copy(update={"role": "verify"}) if i > first and s.method in readers else s
+              for i, s in enumerate(task.plans.oracle)]
+    return task.model_copy(update={"plans": task.plans.model_copy(update={"oracle": oracle})})
 
 
 def ask_withheld_first(task: Task) -> Task:

@@ -27,8 +27,10 @@ def allowed_by_user() -> bool:
 @lru_cache(maxsize=1)
 def builtin_code() -> frozenset[str]:
     """Hashes of every environment source and check function shipped in the package."""
+    from ..generator.family import env_source
     from ..task.io import load_tasks
-    out = {_h(p.read_text()) for p in sorted((_PKG / "domains" / "envs").glob("*.py"))}
+    envs = sorted((_PKG / "domains" / "envs").glob("*.py"))
+    out = {_h(env_source(p.stem)) for p in envs if not p.stem.startswith("_")}  # as tasks carry them
     for path in sorted((_PKG / "data").glob("**/*.jsonl")):
         for t in load_tasks(path):
             out.add(_h(t.environment.source))

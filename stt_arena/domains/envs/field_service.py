@@ -1,19 +1,11 @@
-from datetime import datetime, timedelta
-
-
-def _t(iso):
-    return datetime.fromisoformat(iso)
+from ._shared import *  # noqa: F403 - inlined by generator.family.env_source
 
 
 # -- shared with the checklist (domains.kit.env_functions): pure functions over the JSON state ---------
-def _min(iso):
-    return int(iso[11:13]) * 60 + int(iso[14:16])
-
-
 def eta_min(technicians, jobs, travel, tech_id, job_id):
     """Arrival at the job (minutes after midnight): free time plus travel, not before the window opens."""
     t, j = technicians[tech_id], jobs[job_id]
-    return max(_min(t["free_from"]) + travel[t["location"]][j["site_id"]], _min(j["window_start"]))
+    return arrival_min(t["free_from"], travel_min(travel, t["location"], j["site_id"]), j["window_start"])
 
 
 def visit_problem(technicians, jobs, travel, visits, job_id, tech_id, own=None):
@@ -31,7 +23,7 @@ def visit_problem(technicians, jobs, travel, visits, job_id, tech_id, own=None):
            for k, v in visits.items()):
         return f"technician {tech_id} already has an active visit"
     eta = eta_min(technicians, jobs, travel, tech_id, job_id)
-    if eta + j["duration_min"] > _min(j["window_end"]):
+    if eta + j["duration_min"] > iso_min(j["window_end"]):
         return (f"technician {tech_id} arrives {eta // 60:02d}:{eta % 60:02d}; the {j['duration_min']} min job "
                 f"must end by {j['window_end'][11:16]}")
     return None
@@ -55,8 +47,7 @@ class FieldServiceEnv:
     # -- helpers (private) ---------------------------------------------------------------------------
     def _eta(self, tech_id, job_id):
         m = eta_min(self.technicians, self.jobs, self.travel, tech_id, job_id)
-        day = _t(self.jobs[job_id]["window_start"]).replace(hour=0, minute=0, second=0)
-        return day + timedelta(minutes=m)
+        return iso_add(self.jobs[job_id]["window_start"][:11] + "00:00:00", m)
 
     def _problem(self, job_id, tech_id, own=None):
         return visit_problem(self.technicians, self.jobs, self.travel, self.visits, job_id, tech_id, own)
@@ -70,7 +61,7 @@ class FieldServiceEnv:
         self.visit_seq += 1
         vid = f"VS-{self.visit_seq}"
         self.visits[vid] = {"job_id": job_id, "technician_id": tech_id, "status": status,
-                            "eta": self._eta(tech_id, job_id).isoformat(),
+                            "eta": self._eta(tech_id, job_id),
                             "fee": self.technicians[tech_id]["callout_fee"], "created_at": now().isoformat()}
         return vid
 
@@ -138,7 +129,7 @@ class FieldServiceEnv:
         if job_id not in self.jobs or technician_id not in self.technicians:
             return {"success": False, "error": f"job {job_id} or technician {technician_id} not found"}
         prob = self._problem(job_id, technician_id)
-        return {"success": True, "data": {"eta": self._eta(technician_id, job_id).isoformat(),
+        return {"success": True, "data": {"eta": self._eta(technician_id, job_id),
                                           "feasible": prob is None, "issue": prob}}
 
     def list_visits(self, job_id: str) -> dict:
@@ -219,7 +210,7 @@ class FieldServiceEnv:
         if prob:
             return {"success": False, "error": prob}
         v["technician_id"] = technician_id
-        v["eta"] = self._eta(technician_id, v["job_id"]).isoformat()
+        v["eta"] = self._eta(technician_id, v["job_id"])
         v["fee"] = self.technicians[technician_id]["callout_fee"]
         v["updated_at"] = now().isoformat()
         return {"success": True, "data": self._vview(visit_id)}
