@@ -234,7 +234,9 @@ def stage3_command(
     gates: str = typer.Option("all", "--gates", help="validity gates run on each task, as `stt-arena validate "
                                                      "--gates` (I1..I10, BIND, LEVEL, ASK, JUDGE; 'I1-I5'; 'all'); "
                                                      "a failing gate is a repair turn"),
-    gate_budget: int = typer.Option(3000, "--gate-budget", help="tool-call sequences per gate search"),
+    gate_budget: int = typer.Option(600, "--gate-budget", help="tool-call sequences per gate search (I6, I7, I8; "
+                                                                "BIND a third), as `validate --budget` on such files"),
+    gate_depth: int = typer.Option(3, "--gate-depth", help="calls per searched sequence, as `validate --depth`"),
     model: str = _MODEL, base_url: Optional[str] = _BASE_URL, api_key_env: str = _KEY_ENV,
     temperature: float = _TEMP, max_tokens: Optional[int] = _MAX_TOKENS, extra_body: Optional[str] = _EXTRA,
     rpm: Optional[float] = _RPM, concurrency: int = _CONC, max_retries: int = _RETRIES, max_repairs: int = _REPAIRS,
@@ -263,7 +265,7 @@ def stage3_command(
     t0 = time.monotonic()
     with Executor() as ex:
         kept, rej, stats = _run(lambda: run_stage3(items, syn, ex, Stage3Options(llm_verdict, audit, selected,
-                                                                                 Budget(sequences=gate_budget)), progress), syn)
+                                                                                 Budget(gate_budget, gate_depth)), progress), syn)
 
     def write_tasks(p: Path, rows: list) -> int:
         n = save_tasks(rows, p)

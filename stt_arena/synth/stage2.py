@@ -87,8 +87,8 @@ def _trigger_validator(env: CuratedEnv, executor: Executor | None = None, init_c
 
     def check(o: TriggerOut) -> None:
         for t in o.triggers:
-            if t.activation.tool not in tools:
-                raise ValueError(f"trigger {t.id}: activation tool {t.activation.tool!r} is not a tool")
+            if t.activation.tool not in tools and t.activation.tool != "*":
+                raise ValueError(f"trigger {t.id}: activation tool {t.activation.tool!r} is not a tool (or '*')")
             for expr, what in ((t.condition, "condition"), (t.recovery_guard, "recovery_guard")):
                 if expr:
                     try:
