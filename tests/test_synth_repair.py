@@ -13,7 +13,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from stt_arena.cli import app
-from stt_arena.synth.paper_schema import normalize_blueprint_answer, parse_change, state_path, to_paper_blueprint
+from stt_arena.task.paper_schema import normalize_blueprint_answer, parse_change, state_path, to_paper_blueprint
 from stt_arena.synth.schemas import BlueprintOut, QueryOut
 from stt_arena.task.io import load_tasks
 from stt_arena.testing.fake_openai import FakeOpenAIServer

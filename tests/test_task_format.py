@@ -1,12 +1,14 @@
 """Task format: round trip, paper field mapping, clear errors, atomic writes, datasets, tool schemas."""
 import json
+from pathlib import Path
 
 import pytest
 
 from stt_arena.data import examples_path
 from stt_arena.env.schema import tool_specs
-from stt_arena.task.io import TaskFileError, from_hf_row, load_tasks, save_tasks, to_hf_rows
+from stt_arena.task.io import TaskFileError, from_hf_row, from_paper, load_tasks, save_tasks, to_hf_rows
 from stt_arena.task.models import Task
+from stt_arena.task.paper_schema import to_paper_blueprint
 from tests.helpers import COUNTER_ENV, make_task
 
 
@@ -152,3 +154,66 @@ def test_task_model_rejects_inconsistent_triggers():
         make_task(triggers=[{"id": "a", "activation": {"tool": "add"}, "after_triggers": ["zz"]}])
     with pytest.raises(ValueError, match="recovery_guard"):
         make_task(triggers=[{"id": "a", "activation": {"tool": "add"}, "recovery_guard": "True"}])
+
+
+PAPER_TASK = Path(__file__).resolve().parent / "fixtures" / "synth" / "paper" / "task_paper_form.jsonl"
+
+
+def test_paper_form_task_file_round_trips(tmp_path):
+    """A task file written with the paper's names only: blueprint as in appendix D.1 (one-element list,
+    `user_goal`, `{operation, purpose}` flow, `trigger_mechanism`, `change_description`, numbered recovery text),
+    profile as in Figure 15, checklist `item_id/criterion/check_func`, `env_code`, `difficulty`, `user_query`."""
+    row = json.loads(PAPER_TASK.read_text())
+    (t,) = load_tasks(PAPER_TASK)
+    assert (t.task_id, t.conflict_type, t.level, t.environment.class_name) == (
+        "paper-rooms-T1-easy", "T1", "easy", "RoomBookingEnv")
+    assert t.query == row["user_query"] and t.environment.init_config == row["init_config"]
+    cd = t.blueprint.conflict_design
+    assert [(m.state_path, m.old, m.new) for m in cd.mutations] == [("rooms.R-204.open_until", "18:00", "09:30")]
+    assert cd.mode == "always_once" and cd.observable_via == ["get_room", "find_free_rooms"]
+    assert t.blueprint.normal_flow == ["list_rooms: List the North Tower rooms seating at least 8.",
+                                       "book_room: Book Havel (R-204) for Friday 10:00-11:00."]
+    assert len(t.blueprint.recovery_path) == 4 and t.blueprint.recovery_path[2].startswith("`book_room` — Book Dahme")
+    p = t.user_profile
+    assert p.goal == row["user_profile"]["task_goal"] and "Quarterly planning week" in p.persona and "Tone:" in p.persona
+    assert p.known_facts == {"fact_1": "We are 8 people.", "fact_2": "The meeting is in the North Tower (B-North)."}
+    assert list(p.withheld_facts.values()) == row["user_profile"]["withhold_until_asked"]
+    assert p.refusals == [row["user_profile"]["decline_cancel_response"]]
+    assert p.fallback_reply == row["user_profile"]["fallback_response"] and p.clarifications["time"]
+    assert [c.id for c in t.checklist] == ["goal", "detect", "told"] and all("def check" in c.check for c in t.checklist)
+    assert t.provenance.notes == row["blueprint"][0]["user_goal"]
+    extra = t.provenance.extra
+    assert (extra["scenario_id"], extra["env_id"]) == ("RoomBookingEnv__T1__easy", "RoomBookingEnv")
+    assert set(extra["profile_extra"]) == {"fidelity_rules", "helpfulness_rules", "frustration_threshold", "flexibility"}
+    assert "unmapped_fields" not in extra  # every field of the paper's form has a place
+    # ours -> file -> ours: identical, written in our names
+    out = tmp_path / "ours.jsonl"
+    save_tasks([t], out)
+    assert load_tasks(out) == [t] and "difficulty" not in json.loads(out.read_text())
+    assert from_paper(t.model_dump(mode="json")) == t.model_dump(mode="json")  # our names pass unchanged
+    # ours -> the paper's blueprint form -> ours: the same task
+    back = dict(row, blueprint=[to_paper_blueprint(t.provenance.notes, t.blueprint.model_dump(),
+                                                   scenario_id=extra["scenario_id"], env_id=extra["env_id"],
+                                                   conflict_type=t.conflict_type, level=t.level)])
+    again = tmp_path / "paper_again.jsonl"
+    again.write_text(json.dumps(back, ensure_ascii=False) + "\n")
+    assert load_tasks(again) == [t]
+
+
+def test_paper_form_errors_name_file_line_and_field(tmp_path):
+    row = json.loads(PAPER_TASK.read_text())
+    p = tmp_path / "paper.jsonl"
+    bp = dict(row["blueprint"][0], difficulty="hard")
+    p.write_text(json.dumps(dict(row, blueprint=[bp])) + "\n")
+    with pytest.raises(TaskFileError, match=r"paper.jsonl:1 \(task paper-rooms-T1-easy\): field 'blueprint.difficulty': "
+                                            r"'hard' disagrees with the task's level 'easy'"):
+        load_tasks(p)
+    cd = dict(bp["conflict_design"], mutations=[{"state_path": "rooms.R-204.open_until",
+                                                 "change_description": "it closes earlier"}])
+    p.write_text(json.dumps(dict(row, blueprint=[dict(bp, difficulty="easy", conflict_design=cd)])) + "\n")
+    with pytest.raises(TaskFileError, match=r"paper.jsonl:1 \(task paper-rooms-T1-easy\): field 'blueprint': "
+                                            r"change_description 'it closes earlier' is not of the form"):
+        load_tasks(p)
+    # a task without `difficulty` takes the blueprint's
+    p.write_text(json.dumps({k: v for k, v in row.items() if k != "difficulty"}) + "\n")
+    assert load_tasks(p)[0].level == "easy"

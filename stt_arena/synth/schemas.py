@@ -6,7 +6,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..task.models import Blueprint, ChecklistItem, ConflictType, PlanStep, Trigger, UserProfile
-from .paper_schema import normalize_blueprint_answer, normalize_query_answer
+from ..task.paper_schema import normalize_blueprint_answer, normalize_query_answer
 
 CONFLICT_CODES = [c.value for c in ConflictType]
 YesNo = Literal["YES", "NO"]

@@ -10,7 +10,8 @@ from typing import Any, Iterable
 
 from pydantic import ValidationError
 
-from .models import Task
+from .models import Task, UserProfile
+from .paper_schema import normalize_profile, task_blueprint
 
 
 class TaskFileError(ValueError):
@@ -56,6 +57,7 @@ def from_paper(d: dict[str, Any]) -> dict[str, Any]:
         d["level"] = d["level"].strip().lower()
     if isinstance(d.get("conflict_type"), str):
         d["conflict_type"] = d["conflict_type"].strip().upper()
+    _paper_blueprint_and_profile(d)
     items = []
     for i, it in enumerate(d.get("checklist") or []):
         if isinstance(it, dict):
@@ -81,6 +83,42 @@ def from_paper(d: dict[str, Any]) -> dict[str, Any]:
     return d
 
 
+def _paper_blueprint_and_profile(d: dict[str, Any]) -> None:
+    """A blueprint in the paper's appendix form and a profile with the paper's names, mapped in place
+    (``paper_schema``); what has no field of ours goes to ``provenance.extra``."""
+    extra: dict[str, Any] = {}
+    notes = ""
+    if "blueprint" in d:
+        try:
+            bp, meta = task_blueprint(d["blueprint"])
+        except ValueError as e:
+            raise TaskFileError(f"field 'blueprint': {e}") from None
+        d["blueprint"] = bp
+        for field, paper in (("conflict_type", "conflict_type"), ("level", "difficulty")):
+            if field in meta:
+                if d.get(field) in (None, ""):
+                    d[field] = meta[field]
+                elif d[field] != meta[field]:
+                    raise TaskFileError(f"field 'blueprint.{paper}': {meta[field]!r} disagrees with the task's "
+                                        f"{field} {d[field]!r}")
+        notes = meta.get("scenario", "")
+        extra.update({k: meta[k] for k in ("scenario_id", "env_id") if k in meta})
+    prof = d.get("user_profile")
+    if isinstance(prof, list) or isinstance(prof, dict) and (
+            set(prof) - set(UserProfile.model_fields) or any(isinstance(prof.get(k), list)
+                                                             for k in ("known_facts", "withheld_facts"))):
+        prof, pextra = normalize_profile(prof)
+        d["user_profile"] = prof
+        if pextra:
+            extra["profile_extra"] = pextra
+    if extra or notes:
+        prov = dict(d.get("provenance") or {})
+        if notes and not prov.get("notes"):
+            prov["notes"] = notes
+        prov["extra"] = {**extra, **(prov.get("extra") or {})}
+        d["provenance"] = prov
+
+
 def _fmt(err: ValidationError) -> str:
     parts = []
     for e in err.errors()[:5]:
@@ -94,6 +132,8 @@ def parse_task(d: dict[str, Any], where: str = "") -> Task:
         return Task.model_validate(from_paper(d))
     except ValidationError as e:
         raise TaskFileError(f"{where}: {_fmt(e)}") from None
+    except TaskFileError as e:
+        raise TaskFileError(f"{where}: {e}") from None
 
 
 def iter_tasks(path: str | Path) -> Iterable[Task]:

@@ -35,6 +35,13 @@ are appended to ``persona``; ``known_facts`` / ``key_preferences`` (lists) -> ``
 ``fallback_reply``. ``fidelity_rules``, ``helpfulness_rules``, ``frustration_threshold`` and
 ``flexibility`` have no field of ours: they are returned separately (kept in the draft's provenance).
 The PDF's typographic quotes (’ ‘) are read as ASCII quotes.
+
+Task files (``task.io.from_paper``): a task's ``blueprint`` in the appendix form (one object or the one-element
+list) becomes ours through ``task_blueprint``: ``user_goal`` -> ``provenance.notes`` (when empty),
+``scenario_id`` / ``env_id`` -> ``provenance.extra``, ``conflict_type`` / ``difficulty`` fill the task's own
+fields when absent and must agree with them otherwise; a paper-named ``user_profile`` goes through
+``normalize_profile`` (its extra fields -> ``provenance.extra.profile_extra``). Used by the synthesis pipeline
+(``synth.schemas``) and the task loader alike; it depends on nothing else of the package.
 """
 from __future__ import annotations
 
@@ -181,6 +188,32 @@ def normalize_blueprint_answer(d: Any) -> Any:
         out["conflict_type"] = out["conflict_type"].strip().upper()
     out["blueprint"] = normalize_blueprint(inner) if isinstance(inner, dict) else inner
     return out
+
+
+def is_paper_blueprint(bp: Any) -> bool:
+    """A blueprint written with any of the paper's names (or as the appendix's one-element list)."""
+    if isinstance(bp, list):
+        return len(bp) == 1 and isinstance(bp[0], dict)
+    if not isinstance(bp, dict):
+        return False
+    cd = bp.get("conflict_design") if isinstance(bp.get("conflict_design"), dict) else {}
+    muts = cd.get("mutations") if isinstance(cd.get("mutations"), list) else []
+    return bool(PAPER_BLUEPRINT_KEYS & set(bp) or PAPER_DESIGN_KEYS & set(cd) or isinstance(bp.get("recovery_path"), str)
+                or isinstance(cd.get("observable_via"), str)
+                or any(isinstance(m, dict) and "change_description" in m for m in muts)
+                or any(isinstance(x, dict) for x in bp.get("normal_flow") or []))
+
+
+def task_blueprint(bp: Any) -> tuple[Any, dict[str, Any]]:
+    """A task's blueprint in the paper's form -> (ours, {scenario, scenario_id, env_id, conflict_type, level}
+    where given). Ours passes through unchanged with no metadata."""
+    if not is_paper_blueprint(bp):
+        return bp, {}
+    d = normalize_blueprint_answer(bp)
+    if not isinstance(d, dict):
+        return bp, {}
+    meta = {k: d[k] for k in ("scenario", "scenario_id", "env_id", "conflict_type", "level") if d.get(k)}
+    return d.get("blueprint"), meta
 
 
 def to_paper_blueprint(scenario: str, blueprint: dict, *, scenario_id: str = "", env_id: str = "",
