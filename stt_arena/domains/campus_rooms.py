@@ -1,10 +1,11 @@
 """Campus room and lab booking: buildings with walking times, labs with capacity, step-free access, hazard
 class and movable equipment, per-group weekly facility quotas and safety inductions.
 
-Families (built with ``domains.kit``): T3 the group's weekly hours at the planned lab's facility are cut
-(the new week's allocation or a policy change), S2 the group's safety induction for the planned lab's
-hazard class is suspended (the booking's dependency is blocked), ST1 the planned lab's instrument moves to
-a prep room in another building. The user wants the lab with the shortest walk from the group's home
+Families (built with ``domains.kit``): T3 the group's weekly hours at the planned lab's facility run out
+(the new week's smaller allocation, or an overrun billed at the week's reconciliation), S2 a dependency of
+the planned lab is blocked (the group's safety induction, the building technician's sign-off, or the
+instrument locked for servicing), ST1 the planned lab's instrument or its sign-off technician moves to
+another building. The user wants the lab with the shortest walk from the group's home
 building over the labs that can still host the session, never the lab they refuse. Levels: easy (the
 booking fails on the shift), medium (a hold succeeds, its confirmation fails later), hard (silent: the
 booking was confirmed, then broke), impossible (every lab within the group's walking limit is blocked or
@@ -46,6 +47,10 @@ REFUSALS = [
 ]
 # the invalid room next to the planned one: why it cannot host the session (varies the distractor structure)
 X_DEFECTS = ("equipment", "capacity", "occupied", "step_free")
+# how the world changes, per family
+SHIFTS = {"T3": ("allocation_cut", "overrun_billed"),
+          "S2": ("induction_suspended", "signoff_suspended", "instrument_locked"),
+          "ST1": ("instrument_moved", "technician_moved")}
 
 SITUATIONS = {
     "T3": ["{pi}'s {topic} group needs {hours} h of {instrument} time tomorrow for the samples that arrive "
@@ -76,8 +81,9 @@ TAILS = {
 
 class _World:
     """The group's home building H; planned lab P (in H, shortest walk), R refused (next), best alternative
-    B, worse decoys K1/K2 listed first, X in H that can never host the session, M a staff-only prep room
-    far away, S a seminar room without the instrument. Walks grow P < R < B < K1 < K2 < M."""
+    B, worse decoys K1/K2 listed first, X in H that can never host the session, M a far lab without the
+    instrument, S a seminar room without it; one sign-off technician per lab building.
+    Walks grow P < R < B < K1 < K2 < M."""
 
     def __init__(self, rng: random.Random, salt: int):
         for _ in range(salt):
@@ -115,6 +121,8 @@ class _World:
         self.attendees = rng.randint(4, 10)
         start = rng.choice([9, 10, 13, 14]) * 60
         self.start, self.end = kit.at(self.day, start - 540), kit.at(self.day, start - 540 + 60 * self.hours)
+        o = -60 if start >= 13 * 60 else 420   # another group's hour: 08:00 or 16:00, clear of the session
+        self.other = (kit.at(self.day, o), kit.at(self.day, o + 60))
         gids = kit.unique_ids(rng, "GR", 2, 10, 99)
         self.G, self.G2 = gids
         self.pi = f"{rng.choice(['Prof.', 'Dr.'])} {rng.choice(LAST)}"
@@ -129,6 +137,10 @@ class _World:
         iids = kit.unique_ids(rng, "IN", 4, 100, 999)
         self.IN1 = iids[0]
         self.iids = iids
+        tks = kit.unique_ids(rng, "TK", 7, 10, 99)
+        self.tech = dict(zip(tks, (self.H, self.BR, self.BB, self.BK1, self.BK2, self.BM)))
+        self.T_H, self.T_off = tks[0], tks[6]
+        self.tname = {t: f"{rng.choice(FIRST)} {rng.choice(LAST)}" for t in tks}
         self.used = {f: rng.randint(1, 4) for f in self.fac}
         self.quota = {f: self.used[f] + self.hours + rng.randint(2, 6) for f in self.fac}
         self.quota_cut = self.used[self.F1] + self.hours - 1
@@ -147,9 +159,12 @@ class _World:
                          "lon": round(0.11 + rng.uniform(0, 0.015), 5), "opens": "07:00", "closes": "22:00"}
                      for b in bl}
         hz = self.hz_other
-        lab = lambda b, f, h, cap, sf: {"building_id": b, "facility_id": f, "kind": "lab", "capacity": cap,  # noqa: E731
-                                        "step_free": sf, "hazard_class": h, "status": "bookable"}
-        big = lambda: self.attendees + rng.randint(2, 12)  # noqa: E731
+        def lab(b, f, h, cap, sf):
+            return {"building_id": b, "facility_id": f, "kind": "lab", "capacity": cap, "step_free": sf,
+                    "hazard_class": h, "status": "bookable"}
+
+        def big():
+            return self.attendees + rng.randint(2, 12)
         rooms = {
             self.P: lab(self.H, self.F1, self.hz_p, big(), True),
             self.R: lab(self.BR, self.F2, rng.choice(hz + ["none"]), big(), True),
@@ -157,8 +172,7 @@ class _World:
             self.K1: lab(self.BK1, self.F3, rng.choice(hz + ["none"]), big(), True),
             self.K2: lab(self.BK2, self.F3, rng.choice(hz + ["none"]), big(), True),
             self.X: lab(self.H, self.F1, rng.choice(hz), big(), True),
-            self.M: {"building_id": self.BM, "facility_id": self.F3, "kind": "prep", "capacity": 3,
-                     "step_free": True, "hazard_class": "none", "status": "staff_only"},
+            self.M: lab(self.BM, self.F3, rng.choice(hz + ["none"]), big(), True),
             self.S: {"building_id": self.BS, "facility_id": self.F3, "kind": "seminar", "capacity": big(),
                      "step_free": True, "hazard_class": "none", "status": "bookable"},
         }
@@ -177,7 +191,14 @@ class _World:
                                      f"{rng.randint(100, 990)}"}
         for e in self.eids[len(holders):]:
             equipment[e] = {"type": other, "room_id": rng.choice([self.P, self.K1, self.B, self.X]),
-                            "status": rng.choice(["in_service", "under_repair"]), "model": f"Unit {rng.randint(10, 99)}"}
+                            "status": rng.choice(["in_service", "under_repair"]),
+                            "model": f"Unit {rng.randint(10, 99)}"}
+        signs = sorted([self.hz_p, *self.hz_other])
+        technicians = {t: {"name": self.tname[t], "building_id": b, "status": "on_duty", "signs_off": signs,
+                           "shift_start": "08:00", "shift_end": "18:00"} for t, b in self.tech.items()}
+        technicians[self.T_off] = {"name": self.tname[self.T_off], "building_id": rng.choice([self.H, self.BB]),
+                                   "status": "on_leave", "signs_off": signs, "shift_start": "08:00",
+                                   "shift_end": "16:00"}
         groups = {self.G: {"name": self.gname, "pi": self.pi, "home_building": self.H,
                            "quota_h": dict(self.quota), "used_h": dict(self.used)},
                   self.G2: {"name": f"{rng.choice(LAST)} {rng.choice(TOPICS)} group", "pi": f"Dr. {rng.choice(LAST)}",
@@ -198,14 +219,15 @@ class _World:
         busy = self.X if self.defect == "occupied" else self.K2
         bookings = {f"BK-{self.seq - rng.randint(1, 9)}": {
             "request_id": self.J2, "group_id": self.G2, "room_id": busy,
-            "start": self.start if busy == self.X else kit.at(self.day, 600),
-            "end": self.end if busy == self.X else kit.at(self.day, 660), "status": "confirmed",
+            "start": self.start if busy == self.X else self.other[0],
+            "end": self.end if busy == self.X else self.other[1], "status": "confirmed",
             "created_at": kit.at(self.now0, -60 * 24 * 3)}}
         if busy == self.K2:
-            requests[self.J2].update(start=kit.at(self.day, 600), end=kit.at(self.day, 660))
+            requests[self.J2].update(start=self.other[0], end=self.other[1])
         return {"buildings": buildings, "walking": walking,
                 "facilities": {f: {"name": self.fname[f]} for f in self.fac}, "rooms": rooms,
-                "equipment": equipment, "groups": groups, "inductions": inductions, "requests": requests,
+                "equipment": equipment, "groups": groups, "inductions": inductions, "technicians": technicians,
+                "requests": requests,
                 "bookings": bookings, "booking_seq": self.seq, "transfer_lead_h": rng.choice([48, 72, 96])}
 
 
@@ -216,8 +238,8 @@ def _helpers(W: _World, forbid: list[str]) -> str:
     return kit.env_functions(DOMAIN, "session_hours", "facility_hours_left", "booking_problem") + f'''
 REQ, HOME, FORBID = {W.J!r}, {W.H!r}, {forbid!r}
 def _fits(rid, own):
-    return booking_problem(state["rooms"], state["groups"], state["inductions"], state["equipment"],
-                           state["requests"], state["bookings"], REQ, rid, own) is None
+    return booking_problem(state["rooms"], state["groups"], state["inductions"], state["technicians"],
+                           state["equipment"], state["requests"], state["bookings"], REQ, rid, own) is None
 def _walk(rid):
     return state["walking"][HOME][state["rooms"][rid]["building_id"]]
 def _mine(states):
@@ -248,30 +270,52 @@ return ch is not None and ch[0] <= {W.cap} and ch[1] in [k for _, k in _options(
 
 
 def _shift(W: _World, ctype: str):
-    """(mutations, entities the shift touches, listing tools that show it, requery step, fact text)."""
+    """(mutations, entities the shift touches, listing tools that show it, requery step, fact text). Each
+    family draws how the world changes (which record, which field) so tasks differ in more than ids."""
     bk = {"get_booking": {}, "list_bookings": {"request_id": W.J}}
-    if ctype == "T3":
+    tech = {"list_technicians": {}, **bk}
+    kit_lt = {"list_equipment": {}, "list_rooms": {}, **bk}
+    how = W.rng.choice(SHIFTS[ctype])
+    if how == "allocation_cut":
         muts = [(f"groups.{W.G}.quota_h.{W.F1}", W.quota[W.F1], W.quota_cut)]
-        fact = (f"the {W.fname[W.F1]} ({W.F1}) cut the group's weekly allocation to {W.quota_cut} h, "
+        fact = (f"the new week's allocation of the {W.fname[W.F1]} ({W.F1}) gives the group only {W.quota_cut} h, "
                 f"{W.used[W.F1]} h of which are used, so the {W.hours} h session no longer fits there")
-        return muts, [W.G, W.F1, W.P], bk, step("get_group", "requery", group_id=W.G), fact
-    if ctype == "S2":
+        return how, muts, [W.G, W.F1, W.P], bk, step("get_group", "requery", group_id=W.G), fact
+    if how == "overrun_billed":
+        used = W.quota[W.F1] - W.hours + 1
+        muts = [(f"groups.{W.G}.used_h.{W.F1}", W.used[W.F1], used)]
+        fact = (f"the {W.fname[W.F1]} ({W.F1}) billed the group's overrun, so {used} of its {W.quota[W.F1]} h this "
+                f"week are used and the {W.hours} h session no longer fits there")
+        return how, muts, [W.G, W.F1, W.P], bk, step("get_group", "requery", group_id=W.G), fact
+    if how == "induction_suspended":
         muts = [(f"inductions.{W.IN1}.status", "valid", "suspended")]
-        fact = (f"the group's {W.hz_p} safety induction {W.IN1} was suspended, and lab {W.P} is a {W.hz_p} "
-                "lab that needs it")
-        return muts, [W.IN1, W.P], {"list_inductions": {"group_id": W.G}, **bk}, \
+        fact = f"the group's {W.hz_p} safety induction {W.IN1} was suspended, and lab {W.P} is a {W.hz_p} lab"
+        return how, muts, [W.IN1, W.P], {"list_inductions": {"group_id": W.G}, **bk}, \
             step("list_inductions", "requery", group_id=W.G), fact
-    muts = [(f"equipment.{W.EQ}.room_id", W.P, W.M)]
-    fact = (f"the {W.instrument} {W.EQ} was moved out of lab {W.P} to the staff-only prep room {W.M} in "
-            f"{W.bname[W.BM]}")
-    return muts, [W.EQ, W.P, W.M], {"list_equipment": {}, "list_rooms": {}, **bk}, \
-        step("get_equipment", "requery", equipment_id=W.EQ), fact
+    if how == "signoff_suspended":
+        muts = [(f"technicians.{W.T_H}.status", "on_duty", "signoff_suspended")]
+        fact = (f"technician {W.T_H}, the only technician on duty in {W.bname[W.H]} who signs off {W.hz_p} work, "
+                f"had their sign-off suspended, and lab {W.P} needs it")
+        return how, muts, [W.T_H, W.P], tech, step("get_technician", "requery", technician_id=W.T_H), fact
+    if how == "instrument_locked":
+        muts = [(f"equipment.{W.EQ}.status", "in_service", "locked_for_service")]
+        fact = f"the {W.instrument} {W.EQ} in lab {W.P} was locked for servicing"
+        return how, muts, [W.EQ, W.P], kit_lt, step("get_equipment", "requery", equipment_id=W.EQ), fact
+    if how == "instrument_moved":
+        muts = [(f"equipment.{W.EQ}.room_id", W.P, W.M)]
+        fact = (f"the {W.instrument} {W.EQ} was moved out of lab {W.P} to lab {W.M} in {W.bname[W.BM]}, "
+                f"{W.walk_h[W.BM]} min away")
+        return how, muts, [W.EQ, W.P, W.M], kit_lt, step("get_equipment", "requery", equipment_id=W.EQ), fact
+    muts = [(f"technicians.{W.T_H}.building_id", W.H, W.BM)]
+    fact = (f"technician {W.T_H}, who signs off {W.hz_p} work in {W.bname[W.H]}, was moved to {W.bname[W.BM]}, so "
+            f"nobody in {W.bname[W.H]} can sign off lab {W.P}")
+    return how, muts, [W.T_H, W.P], tech, step("get_technician", "requery", technician_id=W.T_H), fact
 
 
 def build(ctype: str, salt: int):
     def _build(rng: random.Random, level: str):
         W = _World(rng, salt)
-        muts, ents, lt, requery, fact = _shift(W, ctype)
+        how, muts, ents, lt, requery, fact = _shift(W, ctype)
         forbid = [W.R]
         detect = kit.observed_after("detect", "noticed the change before the final fix", "shift", ents, WRITES, lt,
                                     require_fired=level == "impossible")
@@ -336,7 +380,7 @@ def build(ctype: str, salt: int):
         return make_task(family=BY_TYPE[ctype], level=level, class_name=CLASS, init_config=W.config(), query=query,
                          user_profile=prof, triggers=[trig], checklist=checklist, normal=normal, oracle=oracle,
                          alternatives=alternatives, infeasible_goal=infeas, clock_start=W.now0.isoformat(),
-                         params={"shift": ctype, "x_defect": W.defect, "instrument": W.instrument})
+                         params={"shift": ctype, "how": how, "x_defect": W.defect, "instrument": W.instrument})
     return _build
 
 

@@ -21,7 +21,8 @@ def facility_hours_left(rooms, groups, requests, bookings, group_id, facility_id
     return g["quota_h"].get(facility_id, 0) - g["used_h"].get(facility_id, 0) - booked
 
 
-def booking_problem(rooms, groups, inductions, equipment, requests, bookings, request_id, room_id, own=None):
+def booking_problem(rooms, groups, inductions, technicians, equipment, requests, bookings, request_id, room_id,
+                    own=None):
     """Why this room cannot host this request's session on the current state (None when it can).
     ``own``: the booking being changed or confirmed (its own hours and room do not count against it)."""
     q, r = requests.get(request_id), rooms.get(room_id)
@@ -43,6 +44,11 @@ def booking_problem(rooms, groups, inductions, equipment, requests, bookings, re
     if hz != "none" and not any(i["group_id"] == q["group_id"] and i["hazard_class"] == hz and
                                 i["status"] == "valid" and i["expires"] >= q["end"] for i in inductions.values()):
         return f"group {q['group_id']} holds no valid {hz} safety induction for room {room_id}"
+    if hz != "none" and not any(t["building_id"] == r["building_id"] and t["status"] == "on_duty" and
+                                hz in t["signs_off"] and t["shift_start"] <= q["start"][11:16] and
+                                q["end"][11:16] <= t["shift_end"] for t in technicians.values()):
+        return (f"no technician on duty in building {r['building_id']} signs off {hz} work "
+                f"{q['start'][11:16]}-{q['end'][11:16]}")
     for k, b in bookings.items():
         if k == own or b["status"] not in ("held", "confirmed"):
             continue
@@ -60,7 +66,8 @@ def booking_problem(rooms, groups, inductions, equipment, requests, bookings, re
 
 class CampusRoomsEnv:
     """Campus room and lab booking: buildings with walking times, rooms and labs with capacity, equipment,
-    step-free access and hazard class; per-group weekly facility quotas; safety inductions."""
+    step-free access and hazard class; per-group weekly facility quotas; safety inductions; technicians
+    who sign off hazardous lab work in their building."""
 
     MUTATING_TOOLS = ["book_room", "hold_room", "confirm_booking", "change_booking_room", "cancel_booking",
                       "request_equipment_transfer", "add_booking_note"]
@@ -73,6 +80,7 @@ class CampusRoomsEnv:
         self.equipment = init_config["equipment"]
         self.groups = init_config["groups"]
         self.inductions = init_config["inductions"]
+        self.technicians = init_config["technicians"]
         self.requests = init_config["requests"]
         self.bookings = init_config.get("bookings", {})
         self.transfers = {}
@@ -82,8 +90,8 @@ class CampusRoomsEnv:
 
     # -- helpers (private) ---------------------------------------------------------------------------
     def _problem(self, request_id, room_id, own=None):
-        prob = booking_problem(self.rooms, self.groups, self.inductions, self.equipment, self.requests,
-                               self.bookings, request_id, room_id, own)
+        prob = booking_problem(self.rooms, self.groups, self.inductions, self.technicians, self.equipment,
+                               self.requests, self.bookings, request_id, room_id, own)
         if prob is None and _t(self.requests[request_id]["start"]) <= now():
             return f"request {request_id} starts {self.requests[request_id]['start'][11:16]}, already past"
         return prob
@@ -97,8 +105,8 @@ class CampusRoomsEnv:
         b = self.bookings[bid]
         prob = None
         if b["status"] in ("held", "confirmed") and b["request_id"] in self.requests:
-            prob = booking_problem(self.rooms, self.groups, self.inductions, self.equipment, self.requests,
-                                   self.bookings, b["request_id"], b["room_id"], bid)
+            prob = booking_problem(self.rooms, self.groups, self.inductions, self.technicians, self.equipment,
+                                   self.requests, self.bookings, b["request_id"], b["room_id"], bid)
         return {"booking_id": bid, **b, "still_valid": prob is None, "issue": prob}
 
     def _new(self, request_id, room_id, status):
@@ -202,6 +210,28 @@ class CampusRoomsEnv:
             return {"success": False, "error": f"group {group_id} not found"}
         return {"success": True, "data": [{"induction_id": k, **i} for k, i in sorted(self.inductions.items())
                                           if i["group_id"] == group_id]}
+
+    def list_technicians(self, building_id: str = "") -> dict:
+        """List lab technicians (optionally in one building): duty status, shift and hazard classes they sign off.
+
+        Args:
+            building_id: Building ID; empty for the whole campus.
+        """
+        if building_id and building_id not in self.buildings:
+            return {"success": False, "error": f"building {building_id} not found"}
+        return {"success": True, "data": [{"technician_id": k, **t} for k, t in sorted(self.technicians.items())
+                                          if not building_id or t["building_id"] == building_id]}
+
+    def get_technician(self, technician_id: str) -> dict:
+        """Get one lab technician's building, duty status, shift and sign-off classes.
+
+        Args:
+            technician_id: Technician ID, e.g. "TK-31".
+        """
+        t = self.technicians.get(technician_id)
+        if t is None:
+            return {"success": False, "error": f"technician {technician_id} not found"}
+        return {"success": True, "data": {"technician_id": technician_id, **t}}
 
     def get_request(self, request_id: str) -> dict:
         """Get a booking request: group, time, attendees, equipment needed and step-free requirement.
