@@ -101,9 +101,9 @@ class _World:
         self.spec = rng.choice(sorted(SPECIALTIES))
         procs, self.wtype = SPECIALTIES[self.spec]
         self.proc = rng.choice(procs)
-        self.mech = rng.choice({"T2": ["emergency"], "T3": ["ward_quota", "theatre_minutes"],
+        self.mech = rng.choice({"T2": ["emergency", "reorder"], "T3": ["ward_quota", "theatre_minutes"],
                                 "ST3": ["discharge_delay", "ward_closed"]}[ctype])
-        session_dies = self.mech in ("emergency", "theatre_minutes")
+        session_dies = self.mech in ("emergency", "reorder", "theatre_minutes")
         self.refuse = "session" if session_dies or rng.random() < 0.5 else "bed"
         th = kit.unique_ids(rng, "TH", 5, 10, 99)
         self.T1, self.T2, self.T3, self.TR, self.TX = th
@@ -193,7 +193,7 @@ class _World:
         self.sessions[sid] = {"theatre_id": theatre, "team_id": team, "specialty": specialty or self.spec,
                               "start": kit.at(self.day, start), "end": kit.at(self.day, start + alloc),
                               "allocated_min": alloc, "booked_min": booked, "emergency_case": None,
-                              "emergency_min": 0, "status": "open"}
+                              "emergency_min": 0, "moved_ahead": None, "status": "open"}
 
     def bed(self, bid, ward, free_from, hold_until, status="ready"):
         self.beds[bid] = {"ward_id": ward, "bay": f"Bay {self.rng.choice('ABCDEF')}", "status": status,
@@ -293,6 +293,14 @@ def _shift(W: _World):
         muts = [(f"sessions.{W.S1}.emergency_case", None, W.EM), (f"sessions.{W.S1}.emergency_min", 0, em)]
         fact = (f"emergency case {W.EM} ({em} min) was inserted at the head of session {W.S1}, so the list is full "
                 f"and case {W.C} no longer fits in it")
+        return muts, [W.S1], {"list_sessions": {}, **book}, step("get_session", "requery", session_id=W.S1), fact
+    if W.mech == "reorder":
+        old = W.sessions[W.S1]["booked_min"]
+        extra = W.slack1 + 5 * W.rng.randint(6, 20)
+        pc = f"CS-{W.rng.randint(1000, 9999)}"
+        muts = [(f"sessions.{W.S1}.moved_ahead", None, pc), (f"sessions.{W.S1}.booked_min", old, old + extra)]
+        fact = (f"the list for session {W.S1} was reordered: priority case {pc} moved ahead, so {old + extra} "
+                f"booked minutes now come first, the list is full and case {W.C} no longer fits in it")
         return muts, [W.S1], {"list_sessions": {}, **book}, step("get_session", "requery", session_id=W.S1), fact
     if W.mech == "theatre_minutes":
         alloc = W.sessions[W.S1]["allocated_min"]

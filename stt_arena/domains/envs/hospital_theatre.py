@@ -53,6 +53,8 @@ def plan_problem(theatres, sessions, cases, wards, beds, transfer, bookings, cas
         em = ""
         if s.get("emergency_case"):
             em = f" after emergency case {s['emergency_case']} ({s['emergency_min']} min)"
+        elif s.get("moved_ahead"):
+            em = f" after priority case {s['moved_ahead']} was moved ahead of it"
         return (f"session {session_id} is full: the case would start {_hm(start)}{em} and needs "
                 f"{c['duration_min']} min, the list has {s['allocated_min']} allocated minutes from "
                 f"{s['start'][11:16]}")
