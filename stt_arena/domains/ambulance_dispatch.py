@@ -38,13 +38,14 @@ PERSONAS = ["the duty dispatcher in the control room", "the clinical supervisor 
 # (incident kind, crew level needed, specialty needed at the destination ED)
 KINDS = {
     "T2": [("chest pain in a 64-year-old", "ALS", "cardiac"), ("breathing difficulty in an asthmatic child", "ALS", ""),
-           ("fall with a suspected hip fracture", "BLS", "orthopaedics"), ("diabetic emergency", "BLS", "")],
-    "ST2": [("suspected stroke", "ALS", "stroke"), ("major trauma after a road collision", "ALS", "trauma"),
-            ("heart attack with ST elevation", "ALS", "pci"), ("severe burns from a kitchen fire", "ALS", "burns")],
+           ("a fall with a suspected hip fracture", "BLS", "orthopaedics"), ("a diabetic emergency", "BLS", "")],
+    "ST2": [("a suspected stroke", "ALS", "stroke"), ("major trauma after a road collision", "ALS", "trauma"),
+            ("a heart attack with ST elevation", "ALS", "pci"), ("severe burns from a kitchen fire", "ALS", "burns")],
     "ST3": [("transfer of a dialysis patient", "BLS", "renal"), ("transfer of a ventilated patient to intensive care",
                                                                   "ALS", "intensive care"),
             ("discharge of a bariatric patient to a care home", "BLS", ""), ("transfer for an urgent MRI", "BLS", "")],
 }
+SPEC_TEXT = {"pci": "PCI (cardiac catheter)"}
 REFUSALS = {
     "T2": ["{r} is the only unit covering {d} tonight and must not leave that district",
            "{r} is the neonatal transport unit and is never sent to general calls",
@@ -65,7 +66,7 @@ SITUATIONS = {
             "{hosp} is the nearest.",
             "The crew is treating {kind} at a supermarket car park in {place} and asked for a {spec} "
             "destination, {hosp}.",
-            "Police at {place} report {kind}; the trauma desk pencilled in {hosp} as the receiving {spec} unit."],
+            "Police at {place} report {kind}; the clinical desk pencilled in {hosp} as the receiving {spec} unit."],
     "ST3": ["The ward at {origin} booked a {kind}; the patient must be collected by {due} and {unit} is "
             "finishing a handover nearby.",
             "The bed manager asked for a {kind} from {origin} by {due}, and {unit} was planned as its next job.",
@@ -421,6 +422,7 @@ def build(ctype: str, salt: int):
         ver = checks.verified_after_last_change("verified", "the assignment was re-checked after the last change",
                                                 ["get_assignment", "list_assignments", "get_ambulance", "get_hospital"])
         cascade = ctype == "ST2" and level == "hard"
+        spec = SPEC_TEXT.get(W.spec, W.spec)
         muts = X["shift"] if cascade else X["muts"]
         alternatives, infeas = None, None
         if level == "easy":
@@ -450,7 +452,7 @@ def build(ctype: str, salt: int):
                         f"the {kit.hm(W.t(X['deadline']))} deadline (the nearest of them, {X['best']}, at "
                         f"{kit.hm(W.t(X['e_best']))}), except {X['refused']}, which you ruled out.")
             else:
-                tail = (f"Every other emergency department with a {W.spec} service is beyond the "
+                tail = (f"Every other emergency department with a {spec} service is beyond the "
                         f"{X['deadline']}-minute transport limit (the nearest, {X['best']}, is {X['e_best']} min "
                         f"away), except {X['refused']}, which you ruled out.")
             oracle = observe + [send(), X["requery"], X["again"], message(
@@ -464,7 +466,8 @@ def build(ctype: str, salt: int):
                          detect, checks.told_user("told_user", "explained the situation to the user")]
         place = W.zname[W.ZI]
         fields = dict(kind=W.kind, place=place, prio=W.prio, unit=unit, crew=W.crew, inc=I,
-                      hosp=dest, spec=W.spec, origin=getattr(W, "origin", place), due=kit.hm(W.t(X["deadline"])))
+                      hosp=dest, spec=spec, origin=getattr(W, "origin", place),
+                      due=kit.hm(W.t(X["deadline"])))
         query = (kit.pick_query(rng, SITUATIONS[ctype], **fields) + f" The incident is {I} in zone {W.ZI} "
                  f"({place}). " + TAILS[ctype][level].format(**fields))
         who = W.hosp[X["refused"]]["name"] if not by_unit else W.amb[X["refused"]]["callsign"]
@@ -476,7 +479,7 @@ def build(ctype: str, salt: int):
                     "hazard": rng.choice(["there is a large dog at the property", "the lift is out of order",
                                           "the patient's partner can be aggressive", "oxygen is in use at home"])}
         pref = ("the nearest unit with the right crew level that makes the deadline" if by_unit else
-                f"the nearest emergency department with a {W.spec} service that can take the patient")
+                f"the nearest emergency department with a {spec} service that can take the patient")
         prof = kit.profile(
             goal=f"Incident {I} ({W.kind}) is covered by {what}, without the refused option.",
             persona=rng.choice(PERSONAS),
