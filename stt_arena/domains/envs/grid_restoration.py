@@ -94,9 +94,36 @@ def transfer_problem(substations, feeders, switches, transfers, feeder_id, tie_i
     return None
 
 
+def generator_arrival(generators, jobs, travel, gen_id, job_id):
+    """Arrival of a mobile generator at a job's site, minutes after midnight."""
+    g, j = generators[gen_id], jobs[job_id]
+    return _min(g["available_from"]) + travel[g["location"]][j["site_id"]]
+
+
+def generator_problem(generators, jobs, travel, deployments, job_id, gen_id, own=None):
+    """Why this mobile generator cannot back up this job's critical load now (None when it can)."""
+    j, g = jobs.get(job_id), generators.get(gen_id)
+    if j is None:
+        return f"job {job_id} not found"
+    if g is None:
+        return f"generator {gen_id} not found"
+    if g["status"] != "available":
+        return f"generator {gen_id} is {g['status']}"
+    if g["rating_kva"] < j["backup_kva"]:
+        return f"generator {gen_id} is rated {g['rating_kva']} kVA; the load at job {job_id} needs {j['backup_kva']} kVA"
+    if any(d["generator_id"] == gen_id and d["status"] in ("reserved", "deployed") and k != own
+           for k, d in deployments.items()):
+        return f"generator {gen_id} is already committed"
+    arr = generator_arrival(generators, jobs, travel, gen_id, job_id)
+    if arr > _min(j["backup_until"]):
+        return (f"generator {gen_id} arrives {_hhmm(arr)} from {g['location']}, after the on-site backup at job "
+                f"{job_id} runs out at {j['backup_until'][11:16]}")
+    return None
+
+
 def write_problem(state, kind, target, resource, own=None):
-    """The one validation rule every write calls: ``kind`` is isolation (job, switch), crew (job, crew)
-    or transfer (feeder, tie)."""
+    """The one validation rule every write calls: ``kind`` is isolation (job, switch), crew (job, crew),
+    transfer (feeder, tie), generator (job, generator) or log (job)."""
     if kind == "isolation":
         return isolation_problem(state["switches"], state["sections"], state["jobs"], state["isolations"],
                                  target, resource, own)
@@ -106,6 +133,11 @@ def write_problem(state, kind, target, resource, own=None):
     if kind == "transfer":
         return transfer_problem(state["substations"], state["feeders"], state["switches"], state["transfers"],
                                 target, resource, own)
+    if kind == "generator":
+        return generator_problem(state["generators"], state["jobs"], state["travel"], state["deployments"],
+                                 target, resource, own)
+    if kind == "log":
+        return None if target in state["jobs"] else f"job {target} not found"
     return f"unknown operation {kind}"
 
 
@@ -116,7 +148,8 @@ class GridRestorationEnv:
     MUTATING_TOOLS = ["isolate_and_permit", "plan_isolation", "issue_permit", "change_isolation",
                       "cancel_isolation", "dispatch_crew", "schedule_crew", "confirm_crew", "reassign_crew",
                       "cancel_assignment", "transfer_load", "stage_transfer", "execute_transfer",
-                      "change_transfer", "cancel_transfer", "add_log_entry"]
+                      "change_transfer", "cancel_transfer", "deploy_generator", "reserve_generator",
+                      "confirm_generator", "swap_generator", "release_generator", "add_log_entry"]
 
     def __init__(self, init_config: dict):
         self.sites = init_config["sites"]
@@ -131,6 +164,7 @@ class GridRestorationEnv:
         self.isolations = init_config.get("isolations", {})
         self.assignments = {}
         self.transfers = {}
+        self.deployments = {}
         self.log_entries = []
         self.seq = init_config.get("seq", 100)
 
@@ -139,7 +173,7 @@ class GridRestorationEnv:
         return {"switches": self.switches, "sections": self.sections, "jobs": self.jobs,
                 "isolations": self.isolations, "crews": self.crews, "travel": self.travel,
                 "assignments": self.assignments, "substations": self.substations, "feeders": self.feeders,
-                "transfers": self.transfers}
+                "transfers": self.transfers, "generators": self.generators, "deployments": self.deployments}
 
     def _problem(self, kind, target, resource, own=None):
         return write_problem(self._state(), kind, target, resource, own)
@@ -168,6 +202,18 @@ class GridRestorationEnv:
         prob = self._problem("transfer", t["feeder_id"], t["tie_id"], tid) if t["status"] in ("staged", "closed") \
             else None
         return {"transfer_id": tid, **t, "still_valid": prob is None, "issue": prob}
+
+    def _dview(self, did):
+        d = self.deployments[did]
+        prob = self._problem("generator", d["job_id"], d["generator_id"], did) \
+            if d["status"] in ("reserved", "deployed") else None
+        return {"deployment_id": did, **d, "still_feasible": prob is None, "issue": prob}
+
+    def _gen_record(self, job_id, gen_id):
+        arr = generator_arrival(self.generators, self.jobs, self.travel, gen_id, job_id)
+        day = self._day(self.jobs[job_id]["due"])
+        return {"generator_id": gen_id, "eta": (day + timedelta(minutes=arr)).isoformat(),
+                "rating_kva": self.generators[gen_id]["rating_kva"]}
 
     def _iso_record(self, job_id, switch_id):
         cust, crit = isolation_customers(self.sections, self.switches[switch_id])
@@ -222,7 +268,10 @@ class GridRestorationEnv:
         secs = sorted(k for k, s in self.sections.items() if s["feeder_id"] == feeder_id)
         ties = sorted(k for k, s in self.switches.items()
                       if s.get("kind") == "tie" and feeder_id in (s["feeder_id"], s.get("tie_feeder")))
-        return {"success": True, "data": {"feeder_id": feeder_id, **f, "sections": secs, "tie_switches": ties}}
+        via = [k for k, t in sorted(self.transfers.items()) if t["feeder_id"] == feeder_id and t["status"] == "closed"
+               and self._problem("transfer", feeder_id, t["tie_id"], k) is None]
+        return {"success": True, "data": {"feeder_id": feeder_id, **f, "sections": secs, "tie_switches": ties,
+                                          "back_fed_by": via}}
 
     def list_switches(self, feeder_id: str) -> dict:
         """List the switches on or tied to a feeder, with status, the sections they isolate and
@@ -279,7 +328,9 @@ class GridRestorationEnv:
             return {"success": False, "error": f"job {job_id} not found"}
         iso = [self._iview(k) for k, v in self.isolations.items() if v["job_id"] == job_id]
         asg = [self._aview(k) for k, v in self.assignments.items() if v["job_id"] == job_id]
-        return {"success": True, "data": {"job_id": job_id, **j, "isolations": iso, "assignments": asg}}
+        gen = [self._dview(k) for k, v in self.deployments.items() if v["job_id"] == job_id]
+        return {"success": True, "data": {"job_id": job_id, **j, "isolations": iso, "assignments": asg,
+                                          "generators": gen}}
 
     def list_crews(self) -> dict:
         """List restoration crews with depot, location, skills, availability and shift end."""
@@ -332,8 +383,42 @@ class GridRestorationEnv:
                                           "issue": prob}}
 
     def list_generators(self) -> dict:
-        """List mobile generators with rating, location and status."""
+        """List mobile generators with rating, location, availability and status."""
         return {"success": True, "data": [{"generator_id": k, **g} for k, g in sorted(self.generators.items())]}
+
+    def get_generator(self, generator_id: str) -> dict:
+        """Get one mobile generator.
+
+        Args:
+            generator_id: Generator ID, e.g. "MG-41".
+        """
+        g = self.generators.get(generator_id)
+        if g is None:
+            return {"success": False, "error": f"generator {generator_id} not found"}
+        return {"success": True, "data": {"generator_id": generator_id, **g}}
+
+    def check_generator_eta(self, job_id: str, generator_id: str) -> dict:
+        """A mobile generator's arrival at a job's site and whether it can back up the load in time.
+
+        Args:
+            job_id: Job ID.
+            generator_id: Generator ID.
+        """
+        if job_id not in self.jobs or generator_id not in self.generators:
+            return {"success": False, "error": f"job {job_id} or generator {generator_id} not found"}
+        prob = self._problem("generator", job_id, generator_id)
+        return {"success": True, "data": {**self._gen_record(job_id, generator_id), "feasible": prob is None,
+                                          "issue": prob}}
+
+    def get_deployment(self, deployment_id: str) -> dict:
+        """Get a generator deployment: generator, arrival, status and whether it still works.
+
+        Args:
+            deployment_id: Deployment ID, e.g. "DG-131".
+        """
+        if deployment_id not in self.deployments:
+            return {"success": False, "error": f"deployment {deployment_id} not found"}
+        return {"success": True, "data": self._dview(deployment_id)}
 
     def list_isolations(self, job_id: str) -> dict:
         """List the isolations (switching orders with work permits) of a job and whether each is still valid.
@@ -630,6 +715,87 @@ class GridRestorationEnv:
         t["status"] = "cancelled"
         return {"success": True, "message": f"transfer {transfer_id} cancelled"}
 
+    # -- state changes: mobile generators --------------------------------------------------------------
+    def _new_deployment(self, job_id, gen_id, status):
+        did = self._next("DG")
+        self.deployments[did] = {"job_id": job_id, **self._gen_record(job_id, gen_id), "status": status,
+                                 "created_at": now().isoformat()}
+        return did
+
+    def deploy_generator(self, job_id: str, generator_id: str) -> dict:
+        """Send a mobile generator to back up a job's critical load now (a confirmed deployment).
+
+        Args:
+            job_id: Job ID.
+            generator_id: Generator ID.
+        """
+        prob = self._problem("generator", job_id, generator_id)
+        if prob:
+            return {"success": False, "error": prob}
+        return {"success": True, "data": self._dview(self._new_deployment(job_id, generator_id, "deployed"))}
+
+    def reserve_generator(self, job_id: str, generator_id: str) -> dict:
+        """Reserve a mobile generator for a job (tentative until confirmed).
+
+        Args:
+            job_id: Job ID.
+            generator_id: Generator ID.
+        """
+        prob = self._problem("generator", job_id, generator_id)
+        if prob:
+            return {"success": False, "error": prob}
+        return {"success": True, "data": self._dview(self._new_deployment(job_id, generator_id, "reserved"))}
+
+    def confirm_generator(self, deployment_id: str) -> dict:
+        """Confirm a reserved generator and send it (re-checked on current data).
+
+        Args:
+            deployment_id: Deployment ID.
+        """
+        d = self.deployments.get(deployment_id)
+        if d is None:
+            return {"success": False, "error": f"deployment {deployment_id} not found"}
+        if d["status"] != "reserved":
+            return {"success": False, "error": f"deployment {deployment_id} is {d['status']}"}
+        prob = self._problem("generator", d["job_id"], d["generator_id"], deployment_id)
+        if prob:
+            return {"success": False, "error": prob}
+        d["status"] = "deployed"
+        return {"success": True, "data": self._dview(deployment_id)}
+
+    def swap_generator(self, deployment_id: str, generator_id: str) -> dict:
+        """Put another generator on a reserved or deployed deployment (status kept).
+
+        Args:
+            deployment_id: Deployment ID.
+            generator_id: The new generator.
+        """
+        d = self.deployments.get(deployment_id)
+        if d is None:
+            return {"success": False, "error": f"deployment {deployment_id} not found"}
+        if d["status"] not in ("reserved", "deployed"):
+            return {"success": False, "error": f"deployment {deployment_id} is {d['status']}"}
+        prob = self._problem("generator", d["job_id"], generator_id, deployment_id)
+        if prob:
+            return {"success": False, "error": prob}
+        d.update(self._gen_record(d["job_id"], generator_id))
+        d["updated_at"] = now().isoformat()
+        return {"success": True, "data": self._dview(deployment_id)}
+
+    def release_generator(self, deployment_id: str) -> dict:
+        """Release a generator deployment.
+
+        Args:
+            deployment_id: Deployment ID.
+        """
+        d = self.deployments.get(deployment_id)
+        if d is None:
+            return {"success": False, "error": f"deployment {deployment_id} not found"}
+        if d["status"] == "released":
+            return {"success": False, "error": f"deployment {deployment_id} is already released"}
+        d["status"] = "released"
+        return {"success": True, "message": f"deployment {deployment_id} released"}
+
     def add_log_entry(self, job_id: str, note: str) -> dict:
         """Write an entry in the control-room log for a job.
 
@@ -637,8 +803,9 @@ class GridRestorationEnv:
             job_id: Job ID.
             note: Free text, at most 300 characters.
         """
-        if job_id not in self.jobs:
-            return {"success": False, "error": f"job {job_id} not found"}
+        prob = self._problem("log", job_id, None)
+        if prob:
+            return {"success": False, "error": prob}
         if not note or len(note) > 300:
             return {"success": False, "error": "note must have 1 to 300 characters"}
         self.log_entries.append({"job_id": job_id, "note": note, "time": now().isoformat()})
