@@ -37,6 +37,7 @@ REFUSALS = ["the jet bridge at {r} jammed twice last week and the captain will n
             "{r} sits in the rival handler's zone and our handling contract forbids using it",
             "the security team rejects {r} for this flight: it faces the public viewing terrace",
             "the ground power unit at {r} trips with this aircraft type, so the engineers refuse it"]
+VARIANTS = {"T2": ["swap", "resequence"], "ST3": ["tow", "handover"], "S3": ["taxiway", "apron"]}
 PRIORITY = ["a medical evacuation", "a state visit", "a diverted long-haul with a technical fault",
             "a delayed long-haul carrying the evening's transfer bank"]
 
@@ -79,6 +80,8 @@ class _World:
 
     def __init__(self, rng: random.Random, ctype: str):
         self.rng, self.ctype = rng, ctype
+        self.variant = rng.choice(VARIANTS[ctype])
+        self.x_kind = rng.choice(["small", "maintenance"])
         self.day = datetime(2026, rng.choice([1, 4, 7, 10, 11]), rng.randint(2, 26), 10, 0)
         (self.code, self.airline), *others = rng.sample(AIRLINES, 5)
         self.others = others
@@ -163,42 +166,53 @@ class _World:
         self.OX = self._flight(c1, n1, "C", self.a0 - rng.randint(20, 40), self.a0 + rng.randint(20, 50), self.RW1)
         self.AO = self._occupy(self.OX, self.S("O"), self.a0 - 30, self.a0 + 35)
         # distractor traffic on the remote apron and the worse gates, outside F's interval
-        self.DX = self._flight(c2, n2, "C", self.a1 + 60, self.a1 + 120, self.RW2)
+        self.TC = f"TC-{rng.randint(10, 49)}"
+        self.DX = self._flight(c2, n2, "C", self.a1 + 60, self.a1 + 400, self.RW2)
         self._occupy(self.DX, self.S("K2"), self.a1 + 60, self.a1 + 120)
+        self.tows[f"TW-{rng.randint(100, 199)}"] = {"flight_id": self.DX, "from_stand": self.S("K2"),
+                                                    "to": "maintenance hangar", "at": self.t(self.a1 + 120),
+                                                    "crew_id": self.TC, "status": "scheduled"}
         if self.ctype == "T2":
             size = rng.choice([s for s in "CDE" if s <= self.size])
             pa = self.a0 - rng.randint(0, 15)
-            self.PR = self._flight(c3, n3, size, pa - 60, pa + rng.randint(50, 70), self.RW1)
-            f = self.flights[self.PR]
-            f["est_arr"] = self.t(pa)
             self.pr_on, self.pr_off = pa, pa + rng.randint(50, 70)
-            f["est_dep"] = self.t(self.pr_off)
-            self.APR = self._occupy(self.PR, self.S("Q"), self.pr_on, self.pr_off)
             self.why = rng.choice(PRIORITY)
+            if self.variant == "swap":  # delayed, parked on a remote stand; ops moves it onto P
+                self.PR = self._flight(c3, n3, size, pa - 60, self.pr_off, self.RW1)
+                self.flights[self.PR]["est_arr"] = self.t(pa)
+                self.APR = self._occupy(self.PR, self.S("Q"), self.pr_on, self.pr_off)
+            else:  # planned on P after F; ops resequences it ahead into F's interval
+                self.late_on = self.a1 + self.buffer * 2 + rng.randint(5, 30)
+                self.late_off = self.late_on + (self.pr_off - self.pr_on)
+                self.PR = self._flight(c3, n3, size, self.late_on, self.late_off, self.RW1)
+                self.APR = self._occupy(self.PR, self.S("P"), self.late_on, self.late_off)
         if self.ctype == "ST3":
-            self.PV = self._flight(c4, n4, rng.choice([s for s in "CDE" if s <= self.size]), self.a0 - 170,
-                                   self.a0 + 400, self.RW2)
+            size = rng.choice([s for s in "CDE" if s <= self.size])
             self.tow_at = self.a0 - self.buffer - rng.randint(5, 15)
             self.tow_new = self.a0 + rng.randint(40, 80)
+            if self.variant == "tow":  # long layover: towed off P to the hangar before F lands
+                self.TW = f"TW-{rng.randint(10, 99)}"
+                self.PV = self._flight(c4, n4, size, self.a0 - 170, self.a0 + 400, self.RW2)
+                self.tows[self.TW] = {"flight_id": self.PV, "from_stand": self.S("P"), "to": "maintenance hangar",
+                                      "at": self.t(self.tow_at), "crew_id": self.TC, "status": "scheduled"}
+            else:  # the previous flight departs from P (pushback) before F lands
+                self.PV = self._flight(c4, n4, size, self.a0 - 160, self.tow_at, self.RW2, status="boarding")
             self.APV = self._occupy(self.PV, self.S("P"), self.a0 - 160, self.tow_at)
-            self.TW = f"TW-{rng.randint(10, 99)}"
-            self.TC = f"TC-{rng.randint(10, 49)}"
-            self.tows[self.TW] = {"flight_id": self.PV, "from_stand": self.S("P"), "to_stand": self.S("K2"),
-                                  "at": self.t(self.tow_at), "crew_id": self.TC, "status": "scheduled"}
 
     # -- config ------------------------------------------------------------------------------------------
     def config(self) -> dict:
         rng = self.rng
-        areas = {a: {"name": self.area_names[a], "terminal": self.terms[a],
+        areas = {a: {"name": self.area_names[a], "terminal": self.terms[a], "status": "open", "remark": "",
                      "kind": "remote" if a == self.AR else "contact"} for a in (self.A1, self.A2, self.A3, self.AR)}
         stands = {}
         for n, sid in self.sid.items():
             if n == "P2" and not self.with_p2:
                 continue
             remote = n in ("K2", "Q")
-            size = "B" if n == "X" else rng.choice([s for s in "CDEF" if s >= self.size])
+            small = n == "X" and self.x_kind == "small"
+            size = "B" if small else rng.choice([s for s in "CDEF" if s >= self.size])
             stands[sid] = {"area": self.area[n], "max_size": size, "jet_bridge": not remote,
-                           "walk_min": self.walk[n], "status": "open"}
+                           "walk_min": self.walk[n], "status": "maintenance" if n == "X" and not small else "open"}
         runways = {self.RW1: {"status": "active", "use": "landing"}, self.RW2: {"status": "active", "use": "mixed"}}
         taxiways = {t: {"status": "open", "notam": ""} for t in (self.TK, self.Ta, self.Tb, self.Tc, self.Td, self.Te)}
         legs = [(self.RW1, self.A1, [self.TK, self.Ta]), (self.RW1, self.A1, [self.Tb, self.TK]),
@@ -215,7 +229,7 @@ class _World:
             while cid in crews:
                 cid = f"HC-{rng.randint(10, 99)}"
             crews[cid] = {"kind": "handling", "area": a, "status": "available", "shift_end": self.t(480)}
-        crews[getattr(self, "TC", f"TC-{rng.randint(50, 99)}")] = {"kind": "tow", "area": self.AR,
+        crews[self.TC] = {"kind": "tow", "area": self.AR,
                                                                    "status": "available", "shift_end": self.t(480)}
         return {"airport": {"code": rng.choice(["ARN", "CPH", "VIE", "BRU", "HEL"]), "handler_for": self.airline,
                             "buffer_min": self.buffer},
@@ -233,8 +247,8 @@ FID, FORBID = {W.F!r}, {forbid!r}
 def _active(state):
     return [(k, a) for k, a in state["assignments"].items() if a["flight_id"] == FID and a["status"] in ("held", "confirmed")]
 def _fits(state, sid, own):
-    return stand_problem(state["flights"], state["stands"], state["routes"], state["taxiways"], state["assignments"],
-                         state["airport"]["buffer_min"], FID, sid, own) is None
+    return stand_problem(state["flights"], state["stands"], state["areas"], state["routes"], state["taxiways"],
+                         state["assignments"], state["airport"]["buffer_min"], FID, sid, own) is None
 def _rank(s):
     return (0 if s["jet_bridge"] else 1, s["walk_min"])
 def _options(state):
@@ -267,33 +281,62 @@ return bool(s["jet_bridge"]) and s["walk_min"] <= {W.cap}""", "goal")
 
 
 def _shift(W: _World):
-    """(mutations, entities the shift touches, listing tools that show it, requery step, blocking fact)."""
+    """(mutations, entities the shift touches, listing tools that show it, requery steps that diagnose it (one
+    is picked per task), blocking fact)."""
     P = W.S("P")
+    fit = step("check_stand_fit", "requery", flight_id=W.F, stand_id=P)
     asg = {"list_assignments": {}, "get_assignment": {}}
     if W.ctype == "T2":
-        muts = [(f"assignments.{W.APR}.stand_id", W.S("Q"), P), (f"flights.{W.PR}.priority", "standard", "ops_priority")]
-        fact = (f"ops control moved {W.PR} ({W.why}) ahead onto gate {P} from {kit.hm(W.t(W.pr_on))} to "
-                f"{kit.hm(W.t(W.pr_off))}, which overlaps {W.F}'s turnaround")
-        return muts, [P, W.PR, W.APR], {"list_flights": {}, **asg}, step("get_stand_schedule", "requery",
-                                                                         stand_id=P), fact
+        if W.variant == "swap":
+            muts = [(f"assignments.{W.APR}.stand_id", W.S("Q"), P)]
+            fact = (f"ops control moved {W.PR} ({W.why}) off its remote stand onto gate {P} from "
+                    f"{kit.hm(W.t(W.pr_on))} to {kit.hm(W.t(W.pr_off))}, which overlaps {W.F}'s turnaround")
+        else:
+            muts = [(f"assignments.{W.APR}.on_block", W.t(W.late_on), W.t(W.pr_on)),
+                    (f"assignments.{W.APR}.off_block", W.t(W.late_off), W.t(W.pr_off)),
+                    (f"flights.{W.PR}.est_arr", W.t(W.late_on), W.t(W.pr_on)),
+                    (f"flights.{W.PR}.est_dep", W.t(W.late_off), W.t(W.pr_off))]
+            fact = (f"ops control resequenced {W.PR} ({W.why}) ahead of {W.F}: it now occupies gate {P} from "
+                    f"{kit.hm(W.t(W.pr_on))} to {kit.hm(W.t(W.pr_off))}, over {W.F}'s turnaround")
+        muts.append((f"flights.{W.PR}.priority", "standard", "ops_priority"))
+        ask = [step("get_stand_schedule", "requery", stand_id=P), step("list_assignments", "requery")]
+        return muts, [P, W.PR, W.APR], {"list_flights": {}, **asg}, ask + [fit], fact
     if W.ctype == "ST3":
-        muts = [(f"tows.{W.TW}.status", "scheduled", "failed"),
-                (f"assignments.{W.APV}.off_block", W.t(W.tow_at), W.t(W.tow_new))]
-        fact = (f"the tow {W.TW} that was to clear {W.PV} off gate {P} at {kit.hm(W.t(W.tow_at))} failed, so {W.PV} "
-                f"stays on {P} until {kit.hm(W.t(W.tow_new))}")
-        return muts, [P, W.PV, W.TW, W.APV], {"list_tows": {}, **asg}, step("list_tows", "requery"), fact
-    muts = [(f"taxiways.{W.TK}.status", "open", "closed"), (f"taxiways.{W.TK}.notam", "", "closed: disabled aircraft")]
-    fact = (f"taxiway {W.TK} is closed, so no open taxi route leads from runway {W.RW1} to {W.area_names[W.A1]} "
-            f"({W.A1}), where gate {P} is")
-    return muts, [P, W.TK, W.A1], {"list_taxi_routes": {}, **asg}, step("list_taxi_routes", "requery",
-                                                                        runway_id=W.RW1), fact
+        muts = [(f"assignments.{W.APV}.off_block", W.t(W.tow_at), W.t(W.tow_new))]
+        if W.variant == "tow":
+            muts.insert(0, (f"tows.{W.TW}.status", "scheduled", "failed"))
+            fact = (f"the tow {W.TW} that was to clear {W.PV} off gate {P} at {kit.hm(W.t(W.tow_at))} failed, so "
+                    f"{W.PV} stays on {P} until {kit.hm(W.t(W.tow_new))}")
+            ents, lt = [P, W.PV, W.TW, W.APV], {"list_tows": {}, **asg}
+            ask = [step("list_tows", "requery"), step("get_stand_schedule", "requery", stand_id=P)]
+        else:
+            muts += [(f"flights.{W.PV}.est_dep", W.t(W.tow_at), W.t(W.tow_new)),
+                     (f"flights.{W.PV}.status", "boarding", "departure_held")]
+            fact = (f"the previous flight {W.PV} did not hand gate {P} over at {kit.hm(W.t(W.tow_at))}: its "
+                    f"departure is held and it stays on {P} until {kit.hm(W.t(W.tow_new))}")
+            ents, lt = [P, W.PV, W.APV], {"list_flights": {}, **asg}
+            ask = [step("get_stand_schedule", "requery", stand_id=P), step("list_flights", "requery")]
+        return muts, ents, lt, ask + [fit], fact
+    if W.variant == "taxiway":
+        muts = [(f"taxiways.{W.TK}.status", "open", "closed"),
+                (f"taxiways.{W.TK}.notam", "", "closed: disabled aircraft")]
+        fact = (f"taxiway {W.TK} is closed, so no open taxi route leads from runway {W.RW1} to "
+                f"{W.area_names[W.A1]} ({W.A1}), where gate {P} is")
+        ask = [step("list_taxi_routes", "requery", runway_id=W.RW1), step("list_taxi_routes", "requery")]
+        return muts, [P, W.TK, W.A1], {"list_taxi_routes": {}, **asg}, ask + [fit], fact
+    muts = [(f"areas.{W.A1}.status", "open", "closed"), (f"areas.{W.A1}.remark", "", "apron closed: fuel spill")]
+    fact = (f"the apron of {W.area_names[W.A1]} ({W.A1}), where gate {P} is, is closed after a fuel spill, so "
+            f"no aircraft can taxi to {P}")
+    ask = [step("list_areas", "requery"), step("get_stand", "requery", stand_id=P)]
+    return muts, [P, W.A1], {"list_areas": {}, "list_stands": {}, **asg}, ask + [fit], fact
 
 
 def build(ctype: str):
     def _build(rng: random.Random, level: str):
         W = _World(rng, ctype)
         P, B, R = W.S("P"), W.S("B"), W.S("R")
-        muts, ents, lt, requery, fact = _shift(W)
+        muts, ents, lt, requeries, fact = _shift(W)
+        requery = rng.choice(requeries)
         forbid = [R]
         detect = kit.observed_after("detect", "noticed the shift before the final fix", "shift", ents, WRITES, lt,
                                     require_fired=level == "impossible")
@@ -361,7 +404,8 @@ def build(ctype: str):
         return make_task(family=BY_TYPE[ctype], level=level, class_name=CLASS, init_config=W.config(), query=query,
                          user_profile=prof, triggers=[trig], checklist=checklist, normal=normal, oracle=oracle,
                          alternatives=alternatives, infeasible_goal=infeas, clock_start=kit.at(W.day, -60),
-                         params={"shift": ctype, "size": W.size, "p2": W.with_p2})
+                         params={"shift": ctype, "variant": W.variant, "size": W.size, "p2": W.with_p2,
+                                 "x": W.x_kind})
     return _build
 
 

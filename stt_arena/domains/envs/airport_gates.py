@@ -17,7 +17,7 @@ def area_reachable(routes, taxiways, runway_id, area_id):
     return False
 
 
-def stand_problem(flights, stands, routes, taxiways, assignments, buffer_min, flight_id, stand_id, own=None):
+def stand_problem(flights, stands, areas, routes, taxiways, assignments, buffer_min, flight_id, stand_id, own=None):
     """Why this flight cannot use this stand for its turnaround on the current state, or None. ``own``: the
     flight's assignment being changed (it does not block itself)."""
     f, s = flights.get(flight_id), stands.get(stand_id)
@@ -27,6 +27,8 @@ def stand_problem(flights, stands, routes, taxiways, assignments, buffer_min, fl
         return f"stand {stand_id} not found"
     if s["status"] != "open":
         return f"stand {stand_id} is {s['status']}"
+    if areas[s["area"]]["status"] != "open":
+        return f"area {s['area']} of stand {stand_id} is {areas[s['area']]['status']}"
     if "ABCDEF".index(s["max_size"]) < "ABCDEF".index(f["size_class"]):
         return f"stand {stand_id} takes size class {s['max_size']} at most, flight {flight_id} is class {f['size_class']}"
     if not area_reachable(routes, taxiways, f["runway"], s["area"]):
@@ -68,7 +70,7 @@ class AirportGatesEnv:
 
     # -- helpers (private) ---------------------------------------------------------------------------
     def _problem(self, flight_id, stand_id, own=None):
-        return stand_problem(self.flights, self.stands, self.routes, self.taxiways, self.assignments,
+        return stand_problem(self.flights, self.stands, self.areas, self.routes, self.taxiways, self.assignments,
                              self.airport["buffer_min"], flight_id, stand_id, own)
 
     def _write_problem(self, flight_id, stand_id=None, own=None):
@@ -96,7 +98,8 @@ class AirportGatesEnv:
 
     def _sview(self, sid):
         s = self.stands[sid]
-        return {"stand_id": sid, **s, "terminal": self.areas[s["area"]]["terminal"]}
+        area = self.areas[s["area"]]
+        return {"stand_id": sid, **s, "terminal": area["terminal"], "area_status": area["status"]}
 
     def _new(self, flight_id, stand_id, status):
         self.assignment_seq += 1
@@ -151,6 +154,10 @@ class AirportGatesEnv:
         if stand_id not in self.stands:
             return {"success": False, "error": f"stand {stand_id} not found"}
         return {"success": True, "data": self._sview(stand_id)}
+
+    def list_areas(self) -> dict:
+        """List gate areas (piers and aprons) with their terminal, kind, status and any remark."""
+        return {"success": True, "data": [{"area_id": k, **v} for k, v in sorted(self.areas.items())]}
 
     def get_stand_schedule(self, stand_id: str) -> dict:
         """Occupancy of a stand: the active assignments with on-block and off-block times, and the buffer.
