@@ -31,8 +31,8 @@ FIRST = ["Maria", "Jonas", "Aisha", "Peter", "Lena", "Carlos", "Yuki", "Fatima",
          "Ravi", "Elif"]
 LAST = ["Kowalski", "Andersen", "Okoye", "Marchetti", "Brandt", "Sousa", "Tanaka", "Haddad", "Novak", "Lindgren"]
 STREETS = ["Mill Lane", "Quay Road", "Chapel Street", "Orchard Way", "Station Road", "Beacon Hill", "Tanner Row"]
-ITEMS = ["a laptop", "a box of prescription medicine", "a birthday cake", "wedding shoes", "a replacement router",
-         "camera lenses", "a set of school books", "a coffee machine"]
+ITEMS = ["a laptop", "a box of prescription medicine", "a birthday cake", "a pair of wedding shoes", "a Wi-Fi router",
+         "a camera lens", "a set of school books", "a coffee machine"]
 CARRIERS = ["in-house", "in-house", "subcontractor"]
 PERSONAS = ["a dispatcher at the delivery depot", "a customer-service agent handling the customer's call",
             "the online shop's logistics coordinator", "a route planner on the morning shift"]
@@ -53,8 +53,8 @@ SITUATIONS = {
            "{area} today."],
     "T3": ["Van {van} still has room on today's {area} loop, so the planner slotted {item} for {customer} onto it.",
            "{item_cap} for {customer} in {area} missed yesterday's run and has to go out on a regular route today.",
-           "{customer} runs a small shop in {area} and the restock, {item}, should ride with van {van}, the "
-           "cheapest route there today."],
+           "{customer} runs a small shop in {area} and wants {item} for the shop window delivered with van {van}, "
+           "the cheapest route there today."],
 }
 TAILS = {
     "easy": "Please put it on van {van} for door delivery to {stop}; if that does not work, use the cheapest van "
@@ -76,9 +76,8 @@ class _World:
     Alternatives load at D2 when the parcel turns out to be there (S1 depot), else at D1. Minutes after 09:00."""
 
     def __init__(self, rng: random.Random, ctype: str, salt: int):
-        for _ in range(salt):
-            rng.random()
-        self.rng = rng
+        # one stream per family: the same seed gives unrelated worlds in T1, S1 and T3
+        self.rng = rng = random.Random(f"{DOMAIN}:{ctype}:{salt}:{rng.random()}")
         self.ctype = ctype
         self.variant = rng.choice(VARIANTS[ctype])
         self.day = datetime(2026, rng.choice([2, 4, 5, 8, 11]), rng.randint(2, 26), 9, 0)
