@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from stt_arena.eval.orchestrator import FatalEvalError
+from stt_arena.episode.loop import FatalEvalError
 from stt_arena.eval.runner import run_eval
 from stt_arena.testing.fake_openai import FakeOpenAIServer
 
@@ -214,7 +214,7 @@ def test_environment_opens_while_the_first_model_call_is_in_flight():
     import threading
 
     from stt_arena.agents.llm import OpenAIAgent
-    from stt_arena.eval.orchestrator import EpisodeContext, InfraError, run_episode
+    from stt_arena.episode.loop import EpisodeContext, InfraError, run_episode
     from stt_arena.judge import make_judge
     from stt_arena.llm.client import LLMClient
     from stt_arena.sandbox.local import LocalEpisode

@@ -390,7 +390,7 @@ def test_rpm_is_shared_by_worker_processes(tmp_path):
 def test_a_run_of_identical_infrastructure_errors_stops_the_run(tmp_path):
     """Issue 15 item 1: an endpoint that answers but always fails (here HTTP 500) stops the run after
     max_consecutive_errors episodes in a row with the same role and cause, not after every episode."""
-    from stt_arena.eval.orchestrator import FatalEvalError
+    from stt_arena.episode.loop import FatalEvalError
     with FakeOpenAIServer(lambda body: {"error": 500, "message": "model not loaded"}) as sv:
         c = cfg(agent=fake_cfg("agent-m", sv.base_url, max_retries=0), runs=40, concurrency=1, episode_retries=0,
                 max_consecutive_errors=3)

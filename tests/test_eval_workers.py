@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from stt_arena.eval.orchestrator import FatalEvalError
+from stt_arena.episode.loop import FatalEvalError
 from stt_arena.eval.runner import run_eval
 from stt_arena.eval.shards import split
 from stt_arena.eval.store import TRAJECTORY_KEYS

@@ -6,7 +6,7 @@ executed per turn: with ``multi_call="first"`` the first call runs and every oth
 reply gets a "not executed" tool message; with ``"all"`` the calls run one per turn, in order.
 Model misbehaviour becomes an observation, never an exception: invalid JSON arguments and empty
 replies come back as ``Action(kind="tool")`` whose ``note`` starts with ``NOT_EXECUTED`` (the
-orchestrator answers them with an error observation without touching the environment).
+episode engine answers them with an error observation without touching the environment).
 """
 from __future__ import annotations
 

@@ -93,7 +93,7 @@ def eval_command(
     from ..llm.client import ModelConfig
     from ..task.io import TaskFileError, load_tasks
     from .config import EvalConfig, slug
-    from .orchestrator import FatalEvalError
+    from ..episode.loop import FatalEvalError
     from .runner import EvalSetupError, Runner
     from .store import StoreWriteError
     from .tables import print_summary

@@ -16,9 +16,9 @@ from ..task.models import CONFLICT_NAMES, Task
 from ..util.aio import within
 from .config import EvalConfig
 from .metrics import summarize
-from .orchestrator import (EpisodeContext, FatalEvalError, InfraError, JudgePending, format_exc, judge_record,
+from ..episode.loop import (EpisodeContext, FatalEvalError, InfraError, JudgePending, format_exc, judge_record,
                            run_episode)
-from .prompts import load_prompt
+from ..prompts import load_prompt
 from .store import CONFIG, SUMMARY, ResultsStore, StoreWriteError
 
 log = logging.getLogger("stt_arena.eval")

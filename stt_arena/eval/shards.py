@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from ..task.models import Task
 from .config import EvalConfig
-from .orchestrator import FatalEvalError, format_exc
+from ..episode.loop import FatalEvalError, format_exc
 
 
 def split(jobs: list, concurrency: int, workers: int) -> list[tuple[list, int]]:

@@ -235,5 +235,5 @@ def export_llamafactory(records: Iterable[dict], tools_by_task: dict[str, list[d
 
 def tools_for_tasks(tasks) -> dict[str, list[dict]]:
     """Agent-facing OpenAI tool schemas per task id (the environment's tools plus chat_with_user)."""
-    from ..eval.orchestrator import agent_tools
+    from ..episode import agent_tools
     return {t.task_id: agent_tools(t) for t in tasks}

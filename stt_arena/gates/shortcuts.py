@@ -12,7 +12,7 @@ from typing import Callable
 from ..agents.base import Agent
 from ..agents.shortcuts import SHORTCUT_POLICIES
 from ..eval.config import BUILTIN_PREFIX, EvalConfig
-from ..eval.prompts import load_prompt
+from ..prompts import load_prompt
 from ..eval.runner import LEVEL_NAMES, EpisodeLoop
 from ..llm.client import ModelConfig
 from ..task.models import Task

@@ -11,7 +11,7 @@ import re
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from ..eval.prompts import load_prompt
+from ..prompts import load_prompt
 from ..llm.client import LLMClient
 from ..task.models import Task
 from .base import Judge, Verdict, render_transcript

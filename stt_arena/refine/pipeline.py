@@ -24,7 +24,7 @@ from typing import Any, Awaitable, Callable
 from ..analysis.detectors import FAILURE_MODES, analyze_record, trigger_index
 from ..judge.base import Judge
 from ..task.models import FINAL_MESSAGE, Task
-from ..eval.orchestrator import InfraError
+from ..episode.loop import InfraError
 from ..sandbox.executor import SandboxError
 from . import narrative
 from .replay import blocks_of, replay_blocks, system_prompt_of

@@ -9,8 +9,8 @@ from typing import Any, Awaitable, Callable
 
 from ..agents.base import Action, Agent, Observation
 from ..agents.llm import observation_text
-from ..eval.orchestrator import EpisodeContext, run_episode
-from ..eval.prompts import load_prompt
+from ..episode.loop import EpisodeContext, run_episode
+from ..prompts import load_prompt
 from ..judge.base import Judge
 from ..task.models import CHAT_WITH_USER, Task
 

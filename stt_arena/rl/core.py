@@ -10,10 +10,10 @@ the end; optional shaped terms (``reward.py``, off by default) at the step that 
 manager trains one sample per step with that step's reward, so the RL configs use a step-wise return
 (``adv_estimator: step_reinforce``) to carry the outcome back to every tool-call turn (``roll_credit``).
 
-The conventions follow the evaluation loop (``stt_arena.eval.orchestrator``): same system prompt, tools
-(``agent_tools``), one tool call executed per turn (extra calls answered with ``EXTRA_CALL``), messages
-recorded in the episode, grading with ``replay.grade`` and the judge for impossible tasks, and the
-failure-mode detectors of ``stt_arena.analysis``.
+Each turn runs through the same ``episode.EpisodeEngine`` as the evaluation loop (validation, execution,
+step records, trigger events, grading), so eval and RL record identical steps; the RL side keeps the chat
+messages, one tool call executed per turn (extra calls answered with ``EXTRA_CALL``), the judge for
+impossible tasks, rewards, and the failure-mode detectors of ``stt_arena.analysis``.
 """
 from __future__ import annotations
 
@@ -23,14 +23,14 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from ..agents.llm import EXTRA_CALL, observation_text
+from ..agents.base import Action
+from ..agents.llm import EXTRA_CALL, NOT_EXECUTED, observation_text
 from ..analysis.detectors import FAILURE_MODES, detect
 from ..env.schema import tool_specs
-from ..eval.orchestrator import agent_tools
-from ..eval.prompts import load_prompt
+from ..episode import EpisodeEngine, InfraError, Opened
 from ..judge import make_judge
 from ..judge.heuristic import HeuristicJudge
-from ..replay import grade
+from ..prompts import load_prompt
 from ..sandbox.executor import Executor, open_episode
 from ..task.io import load_tasks
 from ..task.models import CHAT_WITH_USER, FINAL_MESSAGE, Task
@@ -139,10 +139,11 @@ class STTArenaCore:
         self.user.reset(task)
         env = task.environment
         self.mutating = {s.name for s in tool_specs(env.source, env.class_name, env.mutating_tools) if s.mutating}
-        self.tools = agent_tools(task)
-        self.tool_names = {t["function"]["name"] for t in self.tools}
+        self.engine = EpisodeEngine(task, Opened(task.task_id, self.ep), self.user.reply)
+        self.tools = self.engine.tools
+        self.tool_names = self.engine.names
         self.messages = [{"role": "system", "content": self.system_prompt}, {"role": "user", "content": task.query}]
-        self.steps: list[dict] = []
+        self.steps = self.engine.steps
         self.n_steps = self.n_invalid = self.n_calls = 0
         self.trigger_fired = False
         self.detected = self.verified = self.changed_after = False
@@ -174,25 +175,33 @@ class STTArenaCore:
             msg = {"role": "assistant", "content": parsed.raw}
             ids = []
         self.messages.append(msg)
+        fired_before = self.trigger_fired
+        try:
+            rec, obs = self._run(lambda: self.engine.act(self._action(parsed, action), turn), self._sync_user)
+        except InfraError as e:  # the sandbox worker died under the call
+            if e.cause != "sandbox_died":
+                raise
+            return self._finish("sandbox_error", None, failure_mode="sandbox_error")
+        if rec["kind"] == "final":
+            return self._finish("final", parsed.content)
         if parsed.error:
             self.n_invalid += 1
             self.step_reward -= self.reward_cfg.format_penalty
-            self.steps.append({"index": len(self.steps), "turn": turn, "kind": "invalid",
-                               "error": parsed.error, "thought": parsed.thought})
             text = f"[harness] {parsed.error}. {FORMAT_HINT}"
             if parsed.error.startswith("malformed"):  # a tool call was attempted: answer it as its result
                 self._observe(text, ids[0] if ids else None)
             else:  # nothing to attach a tool message to (an empty reply): a user turn, as in the eval loop
                 self.messages.append({"role": "user", "content": text})
-        elif parsed.is_final:
-            self.ep.record_message(FINAL_MESSAGE, parsed.content)
-            self.steps.append({"index": len(self.steps), "turn": turn, "kind": "final",
-                               "content": parsed.content, "thought": parsed.thought})
-            return self._finish("final", parsed.content)
         else:
-            call = parsed.calls[0]
-            self._observe(self._execute(call["name"], call["arguments"], parsed.thought, turn),
-                          ids[0] if ids else None)
+            if rec["kind"] == "invalid":
+                self.n_invalid += 1
+                self.step_reward -= self.reward_cfg.format_penalty
+            elif rec["kind"] == "tool":
+                self.n_calls += 1
+                self.trigger_fired = self.trigger_fired or any(
+                    e.get("type") in ("trigger", "in_code_trigger") for e in rec.get("events") or [])
+                self._shape(rec["tool"], rec.get("result"), fired_before)
+            self._observe(obs.content if obs is not None else "", ids[0] if ids else None)
             for k in range(1, len(parsed.calls)):  # as in the eval loop: only the first call runs
                 self._observe(EXTRA_CALL, ids[k] if k < len(ids) else None)
             if not getattr(self.ep, "alive", True):
@@ -203,44 +212,36 @@ class STTArenaCore:
         return list(self.messages), reward, False, False, {"metrics": self._metrics(), "stop_reason": "",
                                                        "use_tool": self.messages[-1]["role"] == "tool"}
 
+    @property
+    def _sync_user(self) -> bool:
+        return isinstance(self.user, ScriptedUser)
+
+    @staticmethod
+    def _action(parsed, raw: Any) -> Action:
+        """The policy output as the engine's Action (one call: the first)."""
+        message = raw if isinstance(raw, dict) else {"reasoning_content": parsed.thought, "content": parsed.content}
+        if parsed.error:
+            return Action(kind="tool", tool="", message=message, note=NOT_EXECUTED + parsed.error)
+        if parsed.is_final:
+            return Action(kind="final", content=parsed.content, message=message)
+        call = parsed.calls[0]
+        if call["name"] == CHAT_WITH_USER:
+            args = call["arguments"]
+            return Action(kind="chat", content=str(args.get("message", args.get("content", ""))), message=message)
+        return Action(kind="tool", tool=call["name"], arguments=call["arguments"], message=message)
+
     def _observe(self, content: Any, call_id: str | None) -> None:
         msg = {"role": "tool", "content": observation_text(content, self.max_obs)}
         if call_id:
             msg["tool_call_id"] = call_id
         self.messages.append(msg)
 
-    def _execute(self, name: str, args: dict, thought: str, turn: int) -> Any:
-        rec: dict[str, Any] = {"index": len(self.steps), "turn": turn, "kind": "tool", "tool": name,
-                               "arguments": args, "thought": thought}
-        self.steps.append(rec)
-        if name == CHAT_WITH_USER:
-            text = str(args.get("message", args.get("content", "")))
-            self.ep.record_message(CHAT_WITH_USER, text)
-            reply = self._run(lambda: self.user.reply(text), isinstance(self.user, ScriptedUser))
-            self.ep.record_message("user", reply.text)
-            rec.update(kind="chat", content=text, user_reply=reply.text, user_done=reply.done)
-            return reply.text
-        if name not in self.tool_names:
-            self.n_invalid += 1
-            self.step_reward -= self.reward_cfg.format_penalty
-            err = f"Unknown tool '{name}'. Available tools: {', '.join(sorted(self.tool_names))}"
-            rec.update(kind="invalid", error=err, result={"success": False, "error": err})
-            return rec["result"]
-        fired_before = self.trigger_fired
-        out = self.ep.call(name, args)
-        self.n_calls += 1
-        events = out.get("events") or []
-        self.trigger_fired = self.trigger_fired or any(e.get("type") in ("trigger", "in_code_trigger")
-                                                       for e in events)
-        rec.update(result=out.get("result"), events=events, step=out.get("step"))
-        self._shape(name, out.get("result"), fired_before)
-        if out.get("sandbox_error"):
-            rec["sandbox_error"] = out["sandbox_error"]
-        return out.get("result")
-
     def _finish(self, why: str, final: str | None, truncated: bool = False, failure_mode: str = ""):
         self.done = True
-        checks, goals = grade(self.task, self.ep)
+        if why != "final":
+            self.engine.stop(why)
+        graded = self._run(lambda: self.engine.grade(strict=False), True)
+        checks, goals = graded["checks"], graded["goals"]
         verdict = None
         if self.task.impossible:
             verdict = self._run(lambda: self.judge.judge(self.task, self.steps, final, goals),

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 
-from ..eval.prompts import load_prompt
+from ..prompts import load_prompt
 from ..llm.client import LLMClient
 from ..task.models import Task
 from .base import UserReply, UserSimulator
