@@ -109,6 +109,8 @@ def generator_problem(generators, jobs, travel, deployments, job_id, gen_id, own
         return f"generator {gen_id} not found"
     if g["status"] != "available":
         return f"generator {gen_id} is {g['status']}"
+    if not j.get("backup_kva"):
+        return f"job {job_id} has no load that needs a generator"
     if g["rating_kva"] < j["backup_kva"]:
         return f"generator {gen_id} is rated {g['rating_kva']} kVA; the load at job {job_id} needs {j['backup_kva']} kVA"
     if any(d["generator_id"] == gen_id and d["status"] in ("reserved", "deployed") and k != own
