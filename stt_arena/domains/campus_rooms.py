@@ -221,6 +221,7 @@ class _World:
             "request_id": self.J2, "group_id": self.G2, "room_id": busy,
             "start": self.start if busy == self.X else self.other[0],
             "end": self.end if busy == self.X else self.other[1], "status": "confirmed",
+            "locked_by": rng.choice(["timetabling office", "department scheduler"]),
             "created_at": kit.at(self.now0, -60 * 24 * 3)}}
         if busy == self.K2:
             requests[self.J2].update(start=self.other[0], end=self.other[1])
@@ -308,7 +309,7 @@ def _shift(W: _World, ctype: str):
         return how, muts, [W.EQ, W.P, W.M], kit_lt, step("get_equipment", "requery", equipment_id=W.EQ), fact
     muts = [(f"technicians.{W.T_H}.building_id", W.H, W.BM)]
     fact = (f"technician {W.T_H}, who signs off {W.hz_p} work in {W.bname[W.H]}, was moved to {W.bname[W.BM]}, so "
-            f"nobody in {W.bname[W.H]} can sign off lab {W.P}")
+            f"no technician on duty in {W.bname[W.H]} can sign off lab {W.P}")
     return how, muts, [W.T_H, W.P], tech, step("get_technician", "requery", technician_id=W.T_H), fact
 
 

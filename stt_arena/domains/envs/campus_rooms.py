@@ -124,6 +124,8 @@ class CampusRoomsEnv:
             return None, f"booking {booking_id} not found"
         if b["status"] not in states:
             return None, f"booking {booking_id} is {b['status']}"
+        if b.get("locked_by"):
+            return None, f"booking {booking_id} is locked by the {b['locked_by']}"
         return b, None
 
     # -- queries ---------------------------------------------------------------------------------------
