@@ -124,8 +124,9 @@ class _World:
         self.rkind = rng.choice(sorted(SESSION_REFUSALS)) if self.refuse == "session" else "bed"
         if self.rkind == "day unit":
             names[3], names[4] = SUITES[1], SUITES[0]
-        self.theatres = {t: {"name": f"Theatre {i + 1}", "suite": n, "status": "open",
-                             "turnaround_min": self.turn[t]} for i, (t, n) in enumerate(zip(th, names))}
+        nums = rng.sample(range(1, 15), 5)
+        self.theatres = {t: {"name": f"Theatre {k}", "suite": n, "status": "open",
+                             "turnaround_min": self.turn[t]} for t, n, k in zip(th, names, nums)}
         wn = rng.sample(WARD_NAMES, 5)
         self.wname = dict(zip(wd, [f"{n} ward" for n in wn]))
         self.transfer = {t: {w: rng.randint(4, 20) for w in wd} for t in th}
