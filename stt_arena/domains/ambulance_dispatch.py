@@ -45,6 +45,21 @@ KINDS = {
                                                                   "ALS", "intensive care"),
             ("discharge of a bariatric patient to a care home", "BLS", ""), ("transfer for an urgent MRI", "BLS", "")],
 }
+WITHHELD = {   # facts the user knows but does not volunteer (none decides the dispatch)
+    "T2": {"access": ["the key-safe code at the address is {code}", "the entry-phone code is {code}, third floor",
+                      "the side gate code is {code}"],
+           "hazard": ["there is a large dog at the property", "the lift is out of order",
+                      "the patient's partner can be aggressive", "oxygen is in use at home"]},
+    "ST2": {"allergies": ["the patient is allergic to penicillin", "the patient carries an adrenaline pen",
+                          "the patient has no known allergies"],
+            "next_of_kin": ["her daughter is on her way, mobile ending {code}", "the husband is at the scene",
+                            "the next of kin is a neighbour, phone ending {code}"]},
+    "ST3": {"escort": ["a relative will travel with the patient", "a nurse escort joins the transfer",
+                       "no escort is needed"],
+            "paperwork": ["the transfer letter is at the nurses' station, ward {code}",
+                          "the medication chart travels with the patient, ref {code}",
+                          "the receiving ward's extension is {code}"]},
+}
 SPEC_TEXT = {"pci": "PCI (cardiac catheter)"}
 REFUSALS = {
     "T2": ["{r} is the only unit covering {d} tonight and must not leave that district",
@@ -271,6 +286,8 @@ def _t2(W: _World, level: str):
              ("B", e_b, W.crew, "available", 0), ("X", e_p - rng.randint(1, 3), low, "available", 0),
              ("S", 40 + rng.randint(5, 15), W.crew, "on_scene", 40)]
     roles += [(f"K{i}", k, rng.choice(["ALS", W.crew]), "available", 0) for i, k in enumerate(ks)]
+    if rng.random() < 0.5:  # a nearer unit off the road (maintenance, restocking)
+        roles.append(("M", max(1, e_p - rng.randint(1, 3)), W.crew, rng.choice(["out_of_service", "restocking"]), 0))
     U = W.units(roles)
     H = W.hospitals([("H", rng.randint(10, 25), [W.spec] if W.spec else ["cardiac"], rng.randint(8, 20), 30),
                      ("O", rng.randint(12, 30), ["trauma"], rng.randint(10, 20), 28)])
@@ -472,12 +489,7 @@ def build(ctype: str, salt: int):
                  f"({place}). " + TAILS[ctype][level].format(**fields))
         who = W.hosp[X["refused"]]["name"] if not by_unit else W.amb[X["refused"]]["callsign"]
         refusal = W.refusal.format(r=f"{X['refused']} ({who})", d=W.zname[W.zone_of[X["refused"]]])
-        code = rng.randint(1000, 9999)
-        withheld = {"access": rng.choice([f"the key-safe code at the address is {code}",
-                                          f"the entry-phone code is {code}, flat on the third floor",
-                                          f"the side gate code is {code}"]),
-                    "hazard": rng.choice(["there is a large dog at the property", "the lift is out of order",
-                                          "the patient's partner can be aggressive", "oxygen is in use at home"])}
+        withheld = {k: rng.choice(v).format(code=rng.randint(1000, 9999)) for k, v in WITHHELD[ctype].items()}
         pref = ("the nearest unit with the right crew level that makes the deadline" if by_unit else
                 f"the nearest emergency department with a {spec} service that can take the patient")
         prof = kit.profile(

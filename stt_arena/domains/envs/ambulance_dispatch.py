@@ -1,10 +1,3 @@
-from datetime import datetime
-
-
-def _t(iso):
-    return datetime.fromisoformat(iso)
-
-
 # -- shared with the checklist (domains.kit.env_functions): pure functions over the JSON state ---------
 def _min(iso):
     return int(iso[11:13]) * 60 + int(iso[14:16])
