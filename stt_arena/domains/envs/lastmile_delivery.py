@@ -233,7 +233,8 @@ class LastmileDeliveryEnv:
             destination_id: The parcel's stop ID or a pickup point ID.
         """
         prob = self._problem(parcel_id, van_id, destination_id)
-        if van_id not in self.vans or (destination_id not in self.stops and destination_id not in self.points):
+        if parcel_id not in self.parcels or van_id not in self.vans or (
+                destination_id not in self.stops and destination_id not in self.points):
             return {"success": False, "error": prob}
         return {"success": True, "data": {"eta": self._eta(van_id, destination_id), "feasible": prob is None,
                                           "issue": prob}}
