@@ -48,19 +48,25 @@ SITUATIONS = {
            "There is a crew change on {flight} from {origin}: the outgoing crew must reach the crew room fast and "
            "gate {stand} was picked for it.",
            "{flight} from {origin} is the first rotation of a new route, with press on board, and marketing asked "
-           "for gate {stand} near the main hall."],
+           "for gate {stand} near the main hall.",
+           "{flight} from {origin} brings the members of the airline's premium club to their lounge, which is right "
+           "behind gate {stand}."],
     "ST3": ["{flight} from {origin} has several passengers needing wheelchair assistance, so it was planned on "
             "gate {stand} with its jet bridge, right after {clear}.",
             "{flight} from {origin} turns around quickly for its next rotation; catering is staged at gate {stand}, "
             "which is free once {clear}.",
             "Cleaning and the crew for {flight}'s next leg wait at gate {stand}; {clear} before {flight} from "
-            "{origin} lands."],
+            "{origin} lands.",
+            "{flight} from {origin} is full of passengers for the evening bank; gate {stand} is next to the transfer "
+            "hall and is free once {clear}."],
     "S3": ["{flight} from {origin} lands on runway {runway} and the station wants it on gate {stand} so the "
            "transfer passengers make the next bank.",
            "{flight} from {origin} is carrying a football team and their kit; the club asked for gate {stand} "
            "after landing on runway {runway}.",
            "A school group of unaccompanied minors is on {flight} from {origin}; the plan is runway {runway}, then "
-           "gate {stand} close to the transfer desk."],
+           "gate {stand} close to the transfer desk.",
+           "{flight} from {origin} carries a medical courier with a time-critical consignment; after landing on "
+           "runway {runway} it should park at gate {stand}, where the courier's car waits."],
 }
 TAILS = {
     "easy": "Please allocate gate {stand} to {flight}; if that does not work, give it the contact gate with the "
