@@ -74,7 +74,6 @@ def main() -> None:
     tasks = load_tasks(default_tasks_path())
     best = best_tasks(tasks)
     OUT.mkdir(parents=True, exist_ok=True)
-    solvable = [best[lv] for lv in ("easy", "medium", "hard") if lv in best]
     imp = best.get("impossible")
     files: dict[str, str] = {}
     files["blueprint"] = "".join(

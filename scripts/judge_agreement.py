@@ -57,9 +57,9 @@ async def run(a: argparse.Namespace) -> int:
         print()
         print(ag.render())
     if len(results) > 2:  # heuristic vs LLM, label-free
-        h, l = results[0], results[2]
-        hd = {d["id"] for d in h.disagreements}
-        ld = {d["id"] for d in l.disagreements}
+        heur, llm = results[0], results[2]
+        hd = {d["id"] for d in heur.disagreements}
+        ld = {d["id"] for d in llm.disagreements}
         same = sum((r["id"] in hd) == (r["id"] in ld) for r in rows)
         print(f"\nheuristic vs LLM judge: same verdict on {same}/{len(rows)} ({100 * same / len(rows):.1f}%)")
     imp = [t for t in tasks.values() if t.impossible and t.plans.oracle]

@@ -10,9 +10,9 @@ from .task.models import ConflictType, Task
 
 
 def composition(tasks: list[Task]) -> dict:
-    cells = Counter((t.conflict_type, t.level) for t in tasks)
+    cells: Counter[tuple[str, str]] = Counter((str(t.conflict_type), str(t.level)) for t in tasks)
     by_type = {ct.value: {lv: cells.get((ct.value, lv), 0) for lv in LEVELS} for ct in ConflictType}
-    levels = Counter(t.level for t in tasks)
+    levels: Counter[str] = Counter(str(t.level) for t in tasks)
     domains = Counter(t.provenance.domain or t.environment.class_name for t in tasks)
     envs: dict[str, dict] = {}
     for t in tasks:

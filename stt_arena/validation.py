@@ -167,7 +167,7 @@ def validate_tasks(tasks: list[Task], sandbox: bool = True, workers: int = 4, ex
                 return out
         return [tick(r) or r for r in (validate_task(t, open_local, gates, True, budget) for t in tasks)]
     own = executor is None
-    ex = Executor() if own else executor
+    ex = executor if executor is not None else Executor()
     try:
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
             return [tick(r) or r for r in pool.map(lambda t: validate_task(t, ex.open, gates, False, budget), tasks)]

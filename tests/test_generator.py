@@ -5,7 +5,7 @@ import pytest
 
 from stt_arena.data import benchmark_path
 from stt_arena.generator.core import (
-    BENCHMARK_SEED, BENCHMARK_SIZE, LEVEL_MIX, allocate, fingerprint, generate, plan_cells,
+    BENCHMARK_SIZE, LEVEL_MIX, allocate, fingerprint, generate, plan_cells,
 )
 from stt_arena.generator.lint import lint_task
 from stt_arena.task.io import dump_task, load_tasks

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Generator
-from typing import Any
+from typing import Any, Sequence
 
 from ..env.schema import tool_specs
 from ..task.models import CHAT_WITH_USER, FINAL_MESSAGE, PlanStep, Task
@@ -196,7 +196,7 @@ class ShortcutAgent(Agent):
                 if args is not None:
                     yield from self.call(tool, args)
 
-    def variants(self, args: dict, error: str, prefer: list[str] = ()) -> list[dict]:
+    def variants(self, args: dict, error: str, prefer: Sequence[str] = ()) -> list[dict]:
         """The failed call with one id argument swapped for another observed id of its kind (arguments named
         in the error first); other arguments follow the new id's record (a slot's clinic)."""
         keys = sorted(args, key=lambda k: (not _named(args[k], error), list(args).index(k)))
@@ -214,7 +214,7 @@ class ShortcutAgent(Agent):
                     out.append(new)
         return out
 
-    def retry(self, st: PlanStep, args: dict, error: str, prefer: list[str] = (),
+    def retry(self, st: PlanStep, args: dict, error: str, prefer: Sequence[str] = (),
               between=None) -> Generator[Action, Any, dict | None]:
         """Refresh, then retry the failed write with id variants until one succeeds; the substitution made."""
         yield from self.refresh(args)
@@ -272,9 +272,9 @@ class ParanoidReread(ShortcutAgent):
             getter = next((t for t in self.readers if t.startswith("get_")
                            and k in (self.params[t].get("properties") or {})), None)
             if getter and is_id(v) and self.calls < self.max_calls:
-                a = self.fill(getter, {k: v})
-                if a is not None and (getter, a) not in self.reads_done:
-                    yield from self.call(getter, a)
+                filled = self.fill(getter, {k: v})
+                if filled is not None and (getter, filled) not in self.reads_done:
+                    yield from self.call(getter, filled)
 
     def script(self) -> Script:
         def on_write(st, args):

@@ -9,7 +9,7 @@ from functools import lru_cache
 
 @lru_cache(maxsize=1)
 def all_families() -> tuple:
-    fams = []
+    fams: list = []
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
         if info.name.startswith("_") or info.name == "envs":
             continue

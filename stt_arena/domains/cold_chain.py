@@ -598,7 +598,7 @@ def build_st2(rng: random.Random, level: str):
 def build_s3(rng: random.Random, level: str):
     fam = FAMILIES[3]
     w = _world(rng)
-    cfg, B1, K, LA, LB = w["cfg"], w["B1"], w["K"], w["LA"], w["LB"]
+    B1, K, LA, LB = w["B1"], w["K"], w["LA"], w["LB"]
     st = w["stype"]
     R, R3 = w["R"]["H1-SA"], w["R"]["H3-SD"]
     ban = (f"routes.{R}.vehicles", ["van", "bike"], ["bike"])

@@ -447,7 +447,7 @@ def _build_site(rng: random.Random, level: str):
     good = tr(air, s_sis, ok_dep + timedelta(minutes=rng.choice([0, 10, 20])), seats=0 if impossible else None)
     tr(air, w["hotel_site"][oth], ok_dep)
     shut_main = tr(s_main, venue, meet - timedelta(minutes=70), dur=30)
-    shut_sis_late = tr(s_sis, venue, meet - timedelta(minutes=20), dur=35)
+    tr(s_sis, venue, meet - timedelta(minutes=20), dur=35)
     shut_sis = tr(s_sis, venue, meet - timedelta(minutes=75), dur=30)
     shut_sis_v2_late = tr(s_sis, venue2, meet - timedelta(minutes=15), dur=30)
     shut_sis_v2 = tr(s_sis, venue2, meet - timedelta(minutes=80), dur=35)

@@ -160,7 +160,7 @@ def env_functions(domain: str, *names: str) -> str:
     missing = [n for n in names if n not in found]
     if missing:
         raise KeyError(f"stt_arena/domains/envs/{domain}.py defines no top-level function {missing}")
-    return "\n".join(found[n] for n in names) + "\n"
+    return "\n".join(found[n] or "" for n in names) + "\n"
 
 
 # -- queries ----------------------------------------------------------------------------------------

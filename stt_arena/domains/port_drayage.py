@@ -490,9 +490,6 @@ def build_s1(rng: random.Random, level: str):
     goal_txt = f"{C} picked up where it sits and delivered to {N['W']} by the deadline"
     det = ["get_container", "list_containers", "get_move", "list_slots", "get_booking"]
     loc = lambda a, b: (f"containers.{C}.location", N[a], N[b])  # noqa: E731
-    voided = lambda k: (f"bookings.{_bk(w, k)}.status", "confirmed", "cancelled_by_terminal")  # noqa: E731
-    c1 = f"args.get('container_id') == {C!r}"
-    d1 = f"{c1} and args.get('booking_id') == {_bk(w, 1)!r}{OK}"
     # which T2 slot is free varies; the other is full
     if rng.random() < 0.5:
         cfg["slots"][SL["T2a"]], cfg["slots"][SL["T2b"]] = cfg["slots"][SL["T2b"]], cfg["slots"][SL["T2a"]]
@@ -619,10 +616,6 @@ def build_s2(rng: random.Random, level: str):
 
     c1 = f"args.get('container_id') == {C!r}"
     K = w["K"]
-    d1 = (f"{c1} and args.get('truck_id') == {K!r} and result.get('success') "
-          f"and result.get('data', {{}}).get('move_id') == {_mv(w, 1)!r}")
-    refused = [(f"moves.{_mv(w, 1)}.status", "dispatched", "gate_refused"),
-               (f"trucks.{K}.status", "assigned", "available")]
     def timed(tid, muts, minute, extra="", after=None):
         """Customs acts at a simulated minute (activation '*': whatever call the agent makes then)."""
         p0, o0, _ = muts[0]

@@ -454,7 +454,6 @@ S3_ASSIGN = [
 
 
 def build_s3(rng: random.Random, level: str):
-    impossible = level == "impossible"
     w = _world(rng, d1_zone="B", pc1_far=level != "easy")
     fam = FAMILIES_BY_TYPE["S3"]
     za = w.z["A"]

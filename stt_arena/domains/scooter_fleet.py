@@ -287,7 +287,7 @@ def build_st1(rng: random.Random, level: str):
     vb = w.vehicle("V") if level != "easy" else None
     vx1, vx2 = (w.vehicle("V"), w.vehicle("V")) if not imp else (None, None)
     vc = w.vehicle("V", good=False)
-    vd = w.vehicle("S", good=False)
+    w.vehicle("S", good=False)
     vf = w.vehicle("F")
     w.vehicle("M3", good=False)
     w.vehicle("P", status="maintenance")

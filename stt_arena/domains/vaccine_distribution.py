@@ -322,7 +322,6 @@ def build_st3(rng: random.Random, level: str):
              "relay rule": "the courier whose shift runs longest"}
     withheld = {"programme_ref": w["ref"], "current_courier_shift_end": c[K[0]]["shift_end"]}
     query = rng.choice(ST3_QUERIES)(w, D0, N, cfg["sites"][C]["name"], SM, K[0], K[2], X)
-    det = ["get_courier", "list_couriers", "get_delivery"]
     base_normal = [step("get_delivery", "observe", delivery_id=D0),
                    step("handoff_delivery", delivery_id=D0, to_courier_id=K[2], site_id=X)]
     goal_item = longest_shift_goal("covered", "session supplied; box with the longest-shift courier at the relay",

@@ -197,7 +197,7 @@ def build_t2(rng: random.Random, level: str):
     s = rng.randint(0, px - 1)
     M = pa + pb + s if level == "impossible" else pa + pb + pc + s
     py = rng.randint(s + 1, s + k)
-    y = w.order(X, py, 4, due_min=480)
+    w.order(X, py, 4, due_min=480)
     d = w.order(X, rng.randint(s + k + 1, s + k + 6), 4, due_min=540)
     w.distractors(4)
     W, W1, W2 = (f"W-{n}" for n in rng.sample(range(1000, 9999), 3))

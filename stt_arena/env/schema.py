@@ -115,7 +115,7 @@ def _tool_specs(source: str, class_name: str, declared_mutating: tuple[str, ...]
                 fns.append(st)
         elif isinstance(st, ast.Assign):
             for t in st.targets:
-                if getattr(t, "id", None) in ("MUTATING_TOOLS", "READ_ONLY_TOOLS"):
+                if isinstance(t, ast.Name) and t.id in ("MUTATING_TOOLS", "READ_ONLY_TOOLS"):
                     try:
                         declared[t.id] = list(ast.literal_eval(st.value))
                     except ValueError:

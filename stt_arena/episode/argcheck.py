@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-_PY = {"string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,),
+_PY: dict[str, tuple[type, ...]] = {"string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,),
        "array": (list,), "object": (dict,), "null": (type(None),)}
 
 
@@ -31,7 +31,8 @@ def _ok(value: Any, schema: dict) -> bool:
             continue
         if isinstance(value, py):
             if name == "array" and schema.get("items"):
-                return all(_ok(v, schema["items"]) for v in value)
+                items: list = value  # type: ignore[assignment]  # isinstance(value, list) above
+                return all(_ok(v, schema["items"]) for v in items)
             return True
     return False
 

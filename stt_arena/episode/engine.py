@@ -93,8 +93,9 @@ class EpisodeEngine:
         """Apply one action; returns its step record and the agent's next observation (None: the episode
         ended with the final reply)."""
         rec = self._record(turn, action)
+        result: Any
         if action.kind == "final" and rec.get("finish_reason") == "length":  # cut at the token limit
-            err = CUT_OFF.format(n=len(action.content or ""))
+            err: str | None = CUT_OFF.format(n=len(action.content or ""))
             result = {"success": False, "error": err}
             rec.update(kind="invalid", error=err, result=result, content=cap(action.content or "", MAX_THOUGHT_CHARS))
             self.steps.append(rec)
@@ -119,7 +120,7 @@ class EpisodeEngine:
         rec.update(tool=tool, arguments=args)
         err = self._invalid_reason(action)
         if err:
-            result: Any = {"success": False, "error": err}
+            result = {"success": False, "error": err}
             rec.update(kind="invalid", error=err, result=result)
         else:
             ep = await self.env.get()  # waits only if the open is still under way (not charged to env_s)

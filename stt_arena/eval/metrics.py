@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import math
-import random
 from collections import defaultdict
 from statistics import mean, stdev
 from typing import Iterable

@@ -144,7 +144,9 @@ class EpisodeLoop:
         if self.cfg.builtin is not None:
             return make_builtin(self.cfg.builtin)
         from ..agents.llm import OpenAIAgent
-        return OpenAIAgent(self._client("agent"), multi_call=self.cfg.multi_call,
+        client = self._client("agent")
+        assert client is not None  # a model-backed agent has a model config
+        return OpenAIAgent(client, multi_call=self.cfg.multi_call,
                            keep_reasoning=self.cfg.keep_reasoning,
                            max_observation_chars=self.cfg.max_observation_chars, seed=self._episode_seed(run))
 
@@ -182,12 +184,13 @@ class EpisodeLoop:
                 return LocalEpisode(episode_spec(task))
         hook = self.open_episode
         open_ep = default_open if hook is None else (lambda task: hook(task, default_open))
+        user_model = cfg.user.model if cfg.user is not None else None
         meta = {"model": cfg.agent.model, "user_sim": cfg.user_mode if cfg.user_mode == "scripted"
-                else f"llm:{cfg.user.model}", "judge": judge.name}
+                else f"llm:{user_model}", "judge": judge.name}
         sem = asyncio.Semaphore(self.concurrency)
         fatal: list[BaseException] = []
         streak: list = [None, 0]  # (role, cause) of the last episodes that failed in a row, and how many
-        tasks_by_id: dict[str, asyncio.Task] = {}
+        tasks_by_id: dict[int, asyncio.Future] = {}
 
         def stop(e: BaseException) -> None:
             if not fatal:
@@ -224,7 +227,7 @@ class EpisodeLoop:
             try:
                 return await within(run_episode(ctx), cfg.episode_timeout_s + 120)
             except asyncio.TimeoutError:
-                raise InfraError(f"episode over its deadline by 120s (sandbox or harness stalled)",
+                raise InfraError("episode over its deadline by 120s (sandbox or harness stalled)",
                                  "harness", "episode_timeout") from None
 
         async def one(task: Task, run: int, pending: dict | None = None) -> None:
@@ -245,7 +248,7 @@ class EpisodeLoop:
                             return
                         raise
                     except asyncio.TimeoutError:
-                        e2 = JudgePending("judge model: no verdict in time", pending, "timeout")
+                        e2 = JudgePending("judge model: no verdict in time", pending or {}, "timeout")
                         err: BaseException = e2
                     except InfraError as e:
                         err = e

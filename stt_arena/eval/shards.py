@@ -13,11 +13,11 @@ import os
 import threading
 import time
 from multiprocessing.connection import Connection, wait
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
+from ..episode.loop import FatalEvalError, format_exc
 from ..task.models import Task
 from .config import EvalConfig
-from ..episode.loop import FatalEvalError, format_exc
 
 
 def split(jobs: list, concurrency: int, workers: int) -> list[tuple[list, int]]:
@@ -73,8 +73,8 @@ class ShardSet:
         # one rate budget per endpoint for all workers and roles (--rpm is per endpoint, not per process)
         self.shared_limits = {mc.endpoint(): ctx.Value("d", 0.0) for mc in (cfg.agent, cfg.user, cfg.judge)
                               if mc is not None and mc.rpm}
-        self.procs: list[mp.Process] = []
-        self.conns: dict[Connection, int] = {}
+        self.procs: list[Any] = []  # spawn-context processes
+        self.conns: dict[Any, int] = {}
         self.jobs: dict[int, int] = {}
         for k, (part, slots) in enumerate(split(jobs, cfg.concurrency, workers)):
             recv, send = ctx.Pipe(duplex=False)
@@ -93,10 +93,12 @@ class ShardSet:
         """Blocking: route messages until every worker is done; returns the merged usage."""
         usage: dict[str, dict] = {}
         fatal: str | None = None
-        live = dict(self.conns)
+        live: dict[Any, int] = dict(self.conns)
         while live and not self.stop.is_set():
-            for conn in wait(list(live), timeout=0.5):
+            for ready in wait(list(live), timeout=0.5):
+                conn = cast(Connection, ready)
                 k = live[conn]
+                obj: Any
                 try:
                     kind, obj = conn.recv()
                 except (EOFError, OSError):

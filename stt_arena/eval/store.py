@@ -140,14 +140,14 @@ class ResultsStore:
         seen: set[tuple[str, int]] = set()
         unique = []
         for r in self.records:
-            k = (r.get("task_id"), int(r.get("run", 0)))
+            k = (str(r.get("task_id")), int(r.get("run", 0)))
             if k not in seen:
                 seen.add(k)
                 unique.append(slim(r))
         self.records = unique
         self.done = seen
         pending, _ = recover_jsonl(self.root / PENDING)
-        self.pending = {(r.get("task_id"), int(r.get("run", 0))): r for r in pending}
+        self.pending = {(str(r.get("task_id")), int(r.get("run", 0))): r for r in pending}
         for k in list(self.pending):
             if k in self.done:
                 del self.pending[k]

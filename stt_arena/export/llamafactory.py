@@ -121,7 +121,7 @@ def _call_text(text: str, calls: list[dict]) -> str:
 
 
 def _tool_schemas(record: dict, tools_by_task: dict[str, list[dict]] | None) -> list[dict]:
-    tools = (tools_by_task or {}).get(record.get("task_id"))
+    tools = (tools_by_task or {}).get(str(record.get("task_id")))
     if tools is None:
         raise KeyError(f"no tool schemas for task {record.get('task_id')!r}")
     return tools

@@ -234,7 +234,7 @@ class ReplayBackend:
     def __init__(self, task: Task, open_episode: Callable[[Task], Any]):
         self.task, self.open = task, open_episode
         self.root: tuple[Action, ...] = ()
-        self._ep = None
+        self._ep: Any = None
         self._cache: dict = {}
 
     def step(self, blob: tuple, action: Action):
@@ -376,13 +376,14 @@ def _watched_now(state: dict, watch: dict[str, list[str]]) -> dict:
     return {p: _get(state, p) for paths in watch.values() for p in paths}
 
 
-def _record_touches(res: SearchResult, backend, watch, before: dict, after: dict, act: Action, path: tuple) -> None:
+def _record_touches(res: SearchResult, backend, watch, before: dict | None, after: dict | None, act: Action,
+                    path: tuple) -> None:
     fired = backend.fired()
     for tid, paths in watch.items():
         if tid in fired:
             continue
         for p in paths:
-            if after.get(p) != before.get(p):
+            if (after or {}).get(p) != (before or {}).get(p):
                 res.touches.setdefault(tid, []).append(
                     {"entity": p, "tool": act.tool, "arguments": act.args, "after": [a.as_step() for a in path]})
 

@@ -46,7 +46,7 @@ def constraints(task: Task) -> tuple[list[ProfileConstraint], list[str]]:
     covered = {c.description for c in out if c.description}
     ids = entity_ids(task)
     prose: list[str] = []
-    sources = [("refusal", i, r) for i, r in enumerate(up.refusals)]
+    sources: list[tuple[str, object, str]] = [("refusal", i, r) for i, r in enumerate(up.refusals)]
     sources += [("withheld", k, v) for k, v in up.withheld_facts.items()]
     sources += [("known", k, v) for k, v in up.known_facts.items()]
     for kind, key, text in sources:

@@ -52,7 +52,7 @@ def cell_draws(n: int, families: tuple[Family, ...]) -> list[tuple[str, str, lis
     by_type: dict[str, list[Family]] = defaultdict(list)
     for f in families:
         by_type[f.conflict_type].append(f)
-    types = [t.value for t in ConflictType if t.value in by_type]
+    types: list[str] = [t.value for t in ConflictType if t.value in by_type]
     rank: dict[tuple[str, str], int] = defaultdict(int)
     used: dict[str, int] = defaultdict(int)
     out = []
@@ -80,7 +80,7 @@ def _try_cell(args) -> tuple[int, int, Task | None, list[str]]:
     by = {f.name: f for f in fams}
     options = [by[n] for n in names if n in by]
     check = _CHECKS[check_name]
-    reasons = []
+    reasons: list[str] = []
     for attempt in range(start, tries):
         t = draw(seed, index, attempt, level, options)
         why = check(t)

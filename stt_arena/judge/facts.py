@@ -191,9 +191,9 @@ def _build(task: Task) -> TaskFacts:
         ids = [i for i in ID_RE.findall(re.split(r"other than", r)[0]) if i not in query_ids]
         refused_ids += [i for i in ids if i not in refused_ids]
         if not ID_RE.findall(r):
-            own = {stem(w) for w in re.findall(r"[A-Za-z]+", own_text)}
+            own_words = {stem(w) for w in re.findall(r"[A-Za-z]+", own_text)}
             refused_words += [w.lower() for w in re.findall(r"[A-Za-z]{4,}", r)
-                              if w.lower() not in STOP and stem(w) not in own]
+                              if w.lower() not in STOP and stem(w) not in own_words]
     limit = re.compile(r"(?<![\w-])\d+(?::\d\d)?(?:\s?[a-zA-Z]{1,3}\b)?")
     numbers = sorted({n for r in profile.refusals for n in limit.findall(r) if re.search(r":|[a-zA-Z]", n)})
     blocked = {a for f in facts for a in f.aliases}

@@ -84,8 +84,8 @@ class LLMJudge(Judge):
         usage = {"prompt_tokens": 0, "completion_tokens": 0, "cost": 0.0}
         err = None
         for _ in range(2):
-            kw = {"response_format": {"type": "json_object"}} if self.json_mode else {}
-            res = await self.client.chat(messages, temperature=0.0, **kw)
+            res = await self.client.chat(messages, temperature=0.0,
+                                         response_format={"type": "json_object"} if self.json_mode else None)
             usage["prompt_tokens"] += res.usage.prompt_tokens
             usage["completion_tokens"] += res.usage.completion_tokens
             usage["cost"] += res.cost

@@ -325,7 +325,7 @@ def _get(obj: Any, key: str) -> Any:
 def _http_clients(n: int) -> list[Any]:
     """``n`` of the SDK's default async HTTP clients sharing one SSL context (each would build its own:
     ~30 ms apiece, paid on the event loop), or ``None`` each (SDK defaults) where that is not possible."""
-    factory = getattr(openai, "DefaultAsyncHttpxClient", None)
+    factory: Any = getattr(openai, "DefaultAsyncHttpxClient", None)
     try:
         lib = sys.modules[factory.__mro__[1].__module__.split(".")[0]]  # httpx, or the SDK's own fork of it
         ctx = lib.create_ssl_context()

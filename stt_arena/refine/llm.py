@@ -9,7 +9,7 @@ import json
 import re
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..analysis.detectors import analyze_record
 from ..judge.base import render_transcript
@@ -48,7 +48,7 @@ def parse_steps(text: str, info: TaskInfo) -> list[dict]:
     steps = obj.get("steps") if isinstance(obj, dict) else None
     if not isinstance(steps, list) or not steps:
         raise RewriteError("the reply has no 'steps' list")
-    blocks = []
+    blocks: list[dict[str, Any]] = []
     for i, st in enumerate(steps):
         if not isinstance(st, dict):
             raise RewriteError(f"step {i} is not an object")

@@ -168,7 +168,7 @@ def _scalars(v: list) -> bool:
 
 def _entities(result: Any) -> dict[tuple[str, Any], dict]:
     """Objects of a result keyed by their first id field: (``vehicle_id``, ``EV-621``) -> the object."""
-    out = {}
+    out: dict[tuple[str, Any], dict] = {}
     for obj in _objects(result):
         key = next(((k, v) for k, v in obj.items() if k.endswith("_id") and isinstance(v, (str, int))), None)
         if key is not None:
@@ -411,7 +411,7 @@ def withheld_uses(record: dict, task: Task, mutating: set[str]) -> list[tuple[st
         elif s.get("kind") == "chat":
             seen += " " + (s.get("user_reply") or "")
     if task.impossible:
-        pivot = next((i for i, s in enumerate(steps) if s.get("kind") == "final"), len(steps))
+        pivot: int | None = next((i for i, s in enumerate(steps) if s.get("kind") == "final"), len(steps))
     else:
         chg = {c.tool for c in changes(record, task, mutating)}
         t = trigger_index(steps) or 0

@@ -53,8 +53,8 @@ class Outcome:
                 "source_modes": analyze_record(self.source or {})["modes"] if self.source else {}}
 
 
-def n_calls(rec: dict) -> int:
-    return sum(1 for s in rec.get("steps") or [] if s.get("kind") in ("tool", "invalid"))
+def n_calls(rec: dict | None) -> int:
+    return sum(1 for s in (rec or {}).get("steps") or [] if s.get("kind") in ("tool", "invalid"))
 
 
 def _results_key(rec: dict) -> list:
@@ -113,7 +113,7 @@ class Refiner:
     async def info(self, task: Task) -> TaskInfo:
         async with self._locks[task.task_id]:
             if task.task_id not in self._info:
-                blocks = []
+                blocks: list[dict[str, Any]] = []
                 for st in task.plans.oracle:
                     if st.method == FINAL_MESSAGE:
                         blocks.append({"kind": "final", "content": str(st.arguments.get("content", ""))})
@@ -150,7 +150,7 @@ class Refiner:
         return rec
 
     async def refine(self, source: dict) -> Outcome:
-        tid, model = source.get("task_id"), str(source.get("model") or "?")
+        tid, model = str(source.get("task_id")), str(source.get("model") or "?")
         out = Outcome(tid, model, "rejected", source=source)
         task = self.tasks.get(tid)
         if task is None:
@@ -159,6 +159,7 @@ class Refiner:
         try:
             info = await self.info(task)
             modes = analyze_record(source, task)["modes"]
+            rec: dict | None
             if source.get("passed") and not any(modes.values()):
                 rec = await self.replay(task, blocks_of(source), source)
                 out.status, out.record = "unchanged", rec
@@ -298,7 +299,7 @@ def write_outputs(outcomes: list[Outcome], output: str | Path, config: dict | No
     from ..eval.store import _dumps
     root = Path(output)
     root.mkdir(parents=True, exist_ok=True)
-    kept = [o.record for o in outcomes if o.status in ("refined", "unchanged")]
+    kept = [o.record for o in outcomes if o.status in ("refined", "unchanged") and o.record is not None]
     seen: Counter = Counter()
     for r in kept:  # several source models per task: distinct runs, so results readers keep them all
         r.setdefault("refine", {})["source_run"] = r.get("run")

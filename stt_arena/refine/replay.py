@@ -70,7 +70,7 @@ class BlockAgent(Agent):
             self.messages.append({"role": "tool", "tool_call_id": self.awaiting,
                                   "content": observation_text(observation.content, self.max_obs)})
             self.awaiting = None
-        b = self.queue.pop(0) if self.queue else {"kind": "final", "content": DONE}
+        b: dict[str, Any] = self.queue.pop(0) if self.queue else {"kind": "final", "content": DONE}
         thought = (b.get("thought") or "").strip()
         if b["kind"] == "final":
             content = b.get("content") or DONE

@@ -187,7 +187,7 @@ def stage_refresh(record: dict, info: TaskInfo) -> StageResult:
     oracle = info.oracle_record
     if oracle is None or trigger_index(oracle["steps"]) is None:
         return StageResult(blocks)
-    o = trigger_index(oracle["steps"])
+    o = trigger_index(oracle["steps"]) or 0
     segment = [b for b in _plan_blocks(oracle)[o + 1:] if b["kind"] == "tool"]
     head = blocks[: t + 1]
     dropped = [b for b in blocks[t + 1:] if b["kind"] != "final"]

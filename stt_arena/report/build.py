@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 from ..eval.metrics import LEVELS, TYPES, fmt_ms, pct, summarize
 from ..eval.store import load_results
@@ -18,7 +19,7 @@ class RunData:
     metrics: dict
 
 
-def load_runs(dirs: list[str | Path]) -> list[RunData]:
+def load_runs(dirs: Sequence[str | Path]) -> list[RunData]:
     runs: list[RunData] = []
     for d in dirs:
         recs, cfg = load_results(d)
@@ -99,7 +100,7 @@ def markdown(runs: list[RunData], title: str, warning: str = "") -> str:
     return "\n".join(out)
 
 
-def build_report(dirs: list[str | Path], output: str | Path, title: str = "STT-Arena report",
+def build_report(dirs: Sequence[str | Path], output: str | Path, title: str = "STT-Arena report",
                  max_trajectories: int | None = None, allow_mixed: bool = False) -> list[Path]:
     from .charts import level_bars, radar
     from .html import write_viewer

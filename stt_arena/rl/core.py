@@ -33,7 +33,7 @@ from ..judge.heuristic import HeuristicJudge
 from ..prompts import load_prompt
 from ..sandbox.executor import Executor, open_episode
 from ..task.io import load_tasks
-from ..task.models import CHAT_WITH_USER, FINAL_MESSAGE, Task
+from ..task.models import CHAT_WITH_USER, Task
 from ..user import make_user
 from ..user.scripted import ScriptedUser
 from .qwen_format import parse_action
@@ -238,18 +238,20 @@ class STTArenaCore:
 
     def _finish(self, why: str, final: str | None, truncated: bool = False, failure_mode: str = ""):
         self.done = True
+        task = self.task
+        assert task is not None  # step() checked it
         if why != "final":
             self.engine.stop(why)
         graded = self._run(lambda: self.engine.grade(strict=False), True)
         checks, goals = graded["checks"], graded["goals"]
         verdict = None
-        if self.task.impossible:
-            verdict = self._run(lambda: self.judge.judge(self.task, self.steps, final, goals),
+        if task.impossible:
+            verdict = self._run(lambda: self.judge.judge(task, self.steps, final, goals),
                                 isinstance(self.judge, HeuristicJudge)).to_dict()
         outcome, passed, fraction = outcome_reward(self.reward_cfg, checks, verdict)
         forced = final is None and why.startswith("forced:")
         reward = self._pay(outcome + (0.0 if forced else self.step_reward), final=True)
-        findings = detect(self.steps, self.mutating, self.task.impossible)
+        findings = detect(self.steps, self.mutating, task.impossible)
         modes = {m: any(f.mode == m for f in findings) for m in FAILURE_MODES}
         if not failure_mode and not passed:
             failure_mode = next((m for m in FAILURE_MODES if modes[m]), "")
@@ -261,7 +263,7 @@ class STTArenaCore:
                 "grade": {"items": checks, "infeasible_goal": goals, "judge": verdict},
                 "findings": [f.to_dict() for f in findings],
                 "error_messages": [s["error"] for s in self.steps if s.get("kind") == "invalid"],
-                "task_id": self.task.task_id}
+                "task_id": task.task_id}
         self.close()
         return list(self.messages), reward, True, truncated, info
 

@@ -55,8 +55,8 @@ else:
         def __init__(self, *args, **kwargs):
             raise ImportError("ROLL is not installed: see RL/README.md (install ROLL from source)")
 
-    class STTArenaNativeEnvManager(_NeedsRoll):
+    class STTArenaNativeEnvManager(_NeedsRoll):  # type: ignore[no-redef]  # the ROLL-less stand-in
         pass
 
-    class STTArenaTrajEnvManager(_NeedsRoll):
+    class STTArenaTrajEnvManager(_NeedsRoll):  # type: ignore[no-redef]
         pass

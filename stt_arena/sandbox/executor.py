@@ -27,7 +27,7 @@ import time
 from functools import lru_cache
 from collections import deque
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from ..task.models import Task
 from ..util.aio import within
@@ -187,9 +187,12 @@ class Executor:
             if self._tree is None:
                 self._tree = TreeLimits()
             tree = self._tree.files(int(self.limits["processes"]), int(self.limits["memory_mb"]))
+            bpf, why = build_bpf()
+            if bpf is None:
+                raise SandboxError(f"the OS layer cannot start: {why}")
             cmd = _bwrap_cmd(self._tree.bases) + [
                 box_python(), "-S", "-m", "stt_arena.sandbox.forkserver", str(child.fileno()),
-                "--os-layer", build_bpf()[0].hex()] + (["--tree", json.dumps(tree)] if self._tree.bases else [])
+                "--os-layer", bpf.hex()] + (["--tree", json.dumps(tree)] if self._tree.bases else [])
         else:
             cmd = [sys.executable, "-m", "stt_arena.sandbox.forkserver", str(child.fileno())]
         self._proc = self._launch(cmd, child)
@@ -228,6 +231,12 @@ class Executor:
             raise started[0]
         self._keeper_stop = stop
         return started[0]
+
+    def _control(self) -> socket.socket:
+        """The fork server's control socket (a server that was shut down has none)."""
+        if self._ctrl is None:
+            raise SandboxError("the sandbox fork server is not running")
+        return self._ctrl
 
     def _server_alive(self) -> bool:
         return self._ctrl is not None and self._proc is not None and self._proc.poll() is None
@@ -284,11 +293,12 @@ class Executor:
                     self._shutdown_server()
                     self._start_server()
                 try:
-                    self._ctrl.settimeout(30)
-                    socket.send_fds(self._ctrl, [self._fork_request(limits)], [t.fileno() for t in theirs])
-                    data, fds, _flags, _addr = socket.recv_fds(self._ctrl, 4096, 1)
+                    ctrl = self._control()
+                    ctrl.settimeout(30)
+                    socket.send_fds(ctrl, [self._fork_request(limits)], [t.fileno() for t in theirs])
+                    data, fds, _flags, _addr = socket.recv_fds(ctrl, 4096, 1)
                     break
-                except OSError:
+                except (OSError, SandboxError):
                     self._shutdown_server()
                     if attempt:
                         _close(mine + theirs)
@@ -306,8 +316,9 @@ class Executor:
         if not self._pipe_users:
             if self._pipeline or not self._server_alive() or not self._lock.acquire(blocking=False):
                 return await asyncio.to_thread(self._fork_worker, limits)
-            self._ctrl.setblocking(False)
-            loop.add_reader(self._ctrl.fileno(), self._on_fork_reply)
+            ctrl = self._control()
+            ctrl.setblocking(False)
+            loop.add_reader(ctrl.fileno(), self._on_fork_reply)
             self._pipeline_loop = loop
         elif loop is not self._pipeline_loop:
             return await asyncio.to_thread(self._fork_worker, limits)
@@ -324,7 +335,7 @@ class Executor:
         msg, give_up = self._fork_request(limits), time.monotonic() + 30
         while True:
             try:
-                socket.send_fds(self._ctrl, [msg], [t.fileno() for t in theirs])
+                socket.send_fds(self._control(), [msg], [t.fileno() for t in theirs])
                 break
             except BlockingIOError:  # the control socket's buffer is full (a burst): let the server catch up
                 if time.monotonic() < give_up:
@@ -344,19 +355,22 @@ class Executor:
             self._pipeline_failed("the sandbox fork server did not answer within 30 s")
             raise SandboxError("the sandbox fork server is not responding") from None
         except asyncio.CancelledError:  # the reply still comes: close that worker's socket (it exits on EOF)
-            fut.add_done_callback(lambda f: f.cancelled() or f.exception() or _dispose(f.result()))
+            fut.add_done_callback(lambda f: None if f.cancelled() or f.exception() else _dispose(f.result()))
             raise
 
     def _on_fork_reply(self) -> None:
         try:
-            data, fds, _flags, _addr = socket.recv_fds(self._ctrl, 4096, 1)
+            data, fds, _flags, _addr = socket.recv_fds(self._control(), 4096, 1)
         except BlockingIOError:
             return
-        except OSError as e:
-            return self._pipeline_failed(f"fork server connection failed: {e}")
+        except (OSError, SandboxError) as e:
+            self._pipeline_failed(f"fork server connection failed: {e}")
+            return
         if not data or not self._pipeline:
-            return self._pipeline_failed("the fork server exited" if not data else "unexpected fork reply")
+            self._pipeline_failed("the fork server exited" if not data else "unexpected fork reply")
+            return
         fut, mine, theirs = self._pipeline.popleft()
+        result: tuple | Exception
         try:
             result = self._forked(mine, theirs, data, fds)
         except (SandboxError, ValueError) as e:
@@ -521,8 +535,8 @@ class SandboxEpisode:
         self._grader: SandboxEpisode | None = None  # the grader's transport: never signals by itself
         if grader is not None:
             self._grader = SandboxEpisode(grader, pid, timeout_s, max_frame)
-            self._grader._signals = False
-        self._signals = True
+            self._grader.quiet()
+        self._signals: bool = True
         self.on_vetted = on_vetted
         self._unread = 0  # replies of pipelined (unawaited) requests still in the socket
         self._rid = 0  # request ids: every reply must echo its request's
@@ -539,6 +553,11 @@ class SandboxEpisode:
         self.cgroups: list = []  # per-episode cgroup dirs (removed once the worker is gone)
 
     # -- transport ------------------------------------------------------------------------
+
+    def quiet(self) -> None:
+        """This transport never signals the worker by itself (the grader's: the episode owns the worker)."""
+        self._signals = False
+
     def _release(self) -> None:
         if self.pidfd is not None:
             os.close(self.pidfd)
@@ -675,6 +694,7 @@ class SandboxEpisode:
         args = args or {}
 
         def post(r: dict) -> dict:
+            out: dict[str, Any]
             if not r.get("ok"):
                 out = {"result": {"success": False, "error": r.get("error")}, "events": [], "step": None,
                        "now": None, "sandbox_error": r.get("kind")}
@@ -687,7 +707,7 @@ class SandboxEpisode:
             if not all(isinstance(e, dict) and isinstance(e.get("type"), str) for e in r["events"]):
                 raise ValueError("events must be objects with a type")
             out = {"result": r["result"], "events": r["events"], "step": r.get("step"), "now": r.get("now")}
-            self.events += out["events"]
+            self.events += r["events"]
             self._record(tool, args, out, r.get("events_before"))
             return out
         return {"op": "call", "tool": tool, "args": args}, None, post

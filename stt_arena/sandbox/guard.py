@@ -8,6 +8,7 @@ import ast
 import re
 import string
 import threading
+from typing import Any
 
 ALLOWED_MODULES = frozenset({
     "datetime", "math", "re", "copy", "json", "typing", "collections", "itertools", "random",
@@ -75,14 +76,14 @@ _EXPR_NODES = (
 _PARSE_LOCK = threading.Lock()
 
 
-def parse(source: str, mode: str = "exec") -> ast.AST:
+def parse(source: str, mode: str = "exec") -> Any:
     """``ast.parse`` serialised across threads (CPython 3.11 can raise SystemError when two threads
     build ASTs at once)."""
     with _PARSE_LOCK:
         return ast.parse(source, mode=mode)
 
 
-def compile_tree(tree: ast.AST, filename: str, mode: str = "exec"):
+def compile_tree(tree: Any, filename: str, mode: str = "exec"):
     """``compile`` of an AST under the same lock as ``parse``."""
     with _PARSE_LOCK:
         return compile(tree, filename, mode)

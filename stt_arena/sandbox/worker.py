@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import resource
-import sys
 
 from . import protocol
 from .audit import install_audit_hook

@@ -235,7 +235,7 @@ class FakeOpenAIServer:
             item = self.default
         if isinstance(item, str):
             item = {"content": item}
-        calls = [{"id": tc.get("id") or f"call_{uuid.uuid4().hex[:24]}", "type": "function",
+        calls: list[dict[str, Any]] = [{"id": tc.get("id") or f"call_{uuid.uuid4().hex[:24]}", "type": "function",
                   "function": {"name": tc["name"], "arguments": _json_args(tc.get("arguments", {}))}}
                  for tc in item.get("tool_calls") or []]
         content = item.get("content", None if calls else self.default)

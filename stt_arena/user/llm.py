@@ -1,9 +1,10 @@
 """An LLM-driven user simulator: passive, profile-bound, signals completion with a stop token."""
 from __future__ import annotations
 
+from typing import Any
 
-from ..prompts import load_prompt
 from ..llm.client import LLMClient
+from ..prompts import load_prompt
 from ..task.models import Task
 from .base import UserReply, UserSimulator
 
@@ -39,7 +40,7 @@ class LLMUser(UserSimulator):
 
     async def reply(self, message: str) -> UserReply:
         self.messages.append({"role": "user", "content": message or "(empty message)"})
-        kw = {"seed": self.seed} if self.seed is not None else {}
+        kw: dict[str, Any] = {"seed": self.seed} if self.seed is not None else {}
         res = await self.client.chat(self.messages, **kw)
         text = (res.content or "").strip()
         done = STOP_TOKEN in text
