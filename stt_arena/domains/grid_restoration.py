@@ -53,13 +53,14 @@ SITUATIONS = {
            "made dead and a permit issued, and the switching plan from last year's outage used {switch}.",
            "Customers in {town} have been calling about flicker on feeder {feeder}; the patrol found {fault}. Job "
            "{job} must be done under isolation, and the planner's sheet says open {switch}."],
-    "ST1": ["Feeder {feeder} near {town} is down with {fault}; the section is already isolated for job {job} and "
+    "ST1": ["Part of feeder {feeder} near {town} is down with {fault}; the section is already isolated for job {job} and "
             "the duty roster puts crew {crew} on it.",
             "The overnight patrol on feeder {feeder} found {fault} outside {town}; the permit for job {job} is "
             "issued and {crew} is the crew that usually covers that patch.",
             "After the substation inspection in {town}, job {job} on feeder {feeder} ({fault}) is ready to start "
             "under its permit; {crew} offered to take it."],
-    "ST1g": ["Feeder {feeder} near {town} is out for job {job} ({fault}) and {critical} is running on its own "
+    "ST1g": ["A section of feeder {feeder} near {town} is switched out for job {job} ({fault}) and {critical} is "
+             "running on its own "
              "backup; mobile generator {gen} is earmarked to carry it until the repair is done.",
              "The repair of {fault} on feeder {feeder} (job {job}) will keep {critical} off supply for hours; the "
              "emergency plan names generator {gen} as its temporary supply.",
@@ -211,7 +212,8 @@ class _World:
             self.travel_fix[(locs[k], self.S)] = fin[k] - self.dur - avail
             skills = sorted({self.skill, rng.choice(SKILLS)}) if k != self.X else sorted(set(SKILLS) - {self.skill})[:2]
             end = fin[k] + rng.randint(20, 80)
-            self.crews[k] = {"name": f"{rng.choice(FIRST)} {rng.choice(LAST)}'s crew", "depot": locs[k],
+            home = locs[k] if locs[k] in self.depots else rng.choice(self.depots)
+            self.crews[k] = {"name": f"{rng.choice(FIRST)} {rng.choice(LAST)}'s crew", "depot": home,
                              "location": locs[k], "skills": skills, "available_from": self.t(avail),
                              "shift_end": self.t(end), "status": "available", "size": rng.choice([2, 3, 4]),
                              "employer": "contractor" if k == self.R and self.rkind == "contractor" else "in-house"}
@@ -244,19 +246,23 @@ class _World:
             avail = rng.randint(-30, 10)
             self.travel_fix[(locs[k], self.S)] = arr[k] - avail
             rating = self.need + rng.choice([0, 100, 250]) if k != self.X else self.need - rng.choice([50, 100])
-            self.gens[k] = {"rating_kva": rating, "location": locs[k], "depot": locs[k],
+            home = locs[k] if locs[k] in self.depots else rng.choice(self.depots)
+            self.gens[k] = {"rating_kva": rating, "location": locs[k], "depot": home,
                             "available_from": self.t(avail), "status": "available",
-                            "fuel_hours": rng.choice([8, 12, 24]), "silenced": rng.random() < 0.6}
+                            "fuel_hours": rng.choice([8, 12, 24]),
+                            "silenced": False if k == self.R and self.rkind == "noise" else rng.random() < 0.7,
+                            "owner": "hire" if k == self.R and self.rkind == "hire" else "fleet"}
             if k == self.P:
                 self.travel_fix[(self.M, self.S)] = self.backup_until - avail + rng.randint(15, 60)
 
     def permit(self):
         """The faulted section of job J is already isolated under an issued permit."""
-        self.isolations[self.oid("IS", 0)] = {"job_id": self.J, "switch_id": "SW-001", "customers_off":
+        sw = f"SW-{self.rng.randint(100, 999)}"
+        self.isolations[self.oid("IS", 0)] = {"job_id": self.J, "switch_id": sw, "customers_off":
                                               self.rng.randint(40, 300), "critical_off": [],
                                               "status": "permit_issued", "permit_id": f"PT-{self.seq}",
                                               "created_at": self.t(-90)}
-        self.switches["SW-001"] = {"kind": "sectionaliser", "feeder_id": self.F, "tie_feeder": None,
+        self.switches[sw] = {"kind": "sectionaliser", "feeder_id": self.F, "tie_feeder": None,
                                    "site_id": self.S, "status": "operable", "sections": [self.s0], "operate_min": 10}
         for s in self.secs[:4]:
             self.sections[s] = {"feeder_id": self.F, "customers": self.rng.randint(30, 200),
@@ -287,7 +293,7 @@ class _World:
     def config(self) -> dict:
         rng = self.rng
         names = rng.sample(TOWNS, 10)
-        kinds = ["depot"] * 4 + ["substation_yard", "depot"] + ["field"] * 4
+        kinds = ["depot"] * 4 + ["field", "depot"] + ["field"] * 4
         allsites = self.depots + [self.S, self.M] + self.fields
         sites = {s: {"name": f"{n} {k.replace('_', ' ')}", "kind": k, "lat": round(rng.uniform(51.0, 53.5), 4),
                      "lon": round(rng.uniform(-2.5, 1.5), 4)} for s, n, k in zip(allsites, names, kinds)}
@@ -319,7 +325,8 @@ class _World:
                                                 "status": "open", "backup_kva": 0, "backup_until": self.t(600)}}
         gens = self.gens or {f"MG-{x}": {"rating_kva": rng.choice([250, 500, 800]), "location": d, "depot": d,
                                          "available_from": self.t(rng.randint(-30, 60)), "status": "available",
-                                         "fuel_hours": rng.choice([8, 12, 24]), "silenced": rng.random() < 0.6}
+                                         "fuel_hours": rng.choice([8, 12, 24]), "silenced": rng.random() < 0.7,
+                                         "owner": "fleet"}
                              for x, d in zip(rng.sample(range(10, 99), 2), rng.sample(self.depots, 2))}
         crews = self.crews or {f"CR-{x}": {"name": f"{rng.choice(FIRST)} {rng.choice(LAST)}'s crew", "depot": d,
                                            "location": d, "skills": sorted(rng.sample(SKILLS, 2)),
@@ -459,8 +466,8 @@ class _Spec:
                         "for v in state['isolations'].values())"
         elif ctype == "ST1" and W.variant == "ST1g":
             W.st1_gen()
-            old = W.gens[W.P]["location"]
-            self.muts = [(f"generators.{W.P}.location", old, W.M), (f"generators.{W.P}.depot", old, W.M)]
+            g = W.gens[W.P]
+            self.muts = [(f"generators.{W.P}.location", g["location"], W.M), (f"generators.{W.P}.depot", g["depot"], W.M)]
             self.ents = [W.P]
             self.lt = {"list_generators": {}, "get_deployment": {}}
             self.requery = step("get_generator", "requery", generator_id=W.P)
@@ -482,8 +489,8 @@ class _Spec:
                         "for d in state['deployments'].values())"
         elif ctype == "ST1":
             W.st1()
-            old = W.crews[W.P]["location"]
-            self.muts = [(f"crews.{W.P}.location", old, W.M), (f"crews.{W.P}.depot", old, W.M)]
+            c = W.crews[W.P]
+            self.muts = [(f"crews.{W.P}.location", c["location"], W.M), (f"crews.{W.P}.depot", c["depot"], W.M)]
             self.ents = [W.P]
             self.lt = {"list_crews": {}, "get_assignment": {}}
             self.requery = step("get_crew", "requery", crew_id=W.P)
