@@ -9,12 +9,15 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
+import pytest
 from typer.testing import CliRunner
 
 from stt_arena.cli import app
 from stt_arena.task.paper_schema import normalize_blueprint_answer, parse_change, state_path, to_paper_blueprint
-from stt_arena.synth.schemas import BlueprintOut, QueryOut
+from stt_arena.synth.schemas import BlueprintOut, QueryOut, TriggerOut
+from stt_arena.synth.stage2 import _trigger_validator
 from stt_arena.task.io import load_tasks
 from stt_arena.testing.fake_openai import FakeOpenAIServer
 
@@ -215,3 +218,18 @@ def test_read_only_seeds_become_stateful_environments(tmp_path):
     (tmp_path / "plain.stats.json").unlink()
     figures = json.loads(json.dumps(__import__("stt_arena.synth.report", fromlist=["x"]).build_report(tmp_path)))
     assert figures["by_source"]["toolace"]["seeds"] == 2 and figures["by_source"]["toolace"]["tasks"] == len(tasks)
+
+
+def test_stage2_trigger_check_accepts_world_triggers_and_rejects_unknown_tools():
+    """Activation '*' (a world event, AUTHORING.md) passes stage 2's trigger check; a tool the env lacks does
+    not, and neither does an expression the sandbox guard refuses."""
+    check = _trigger_validator(SimpleNamespace(tools=[{"name": "book_room"}, {"name": "get_room"}])).check
+    world = fake_llm.TRIGGER_ANSWERS["T1"]
+    check(TriggerOut.model_validate({"triggers": [world]}))
+    bad_tool = json.loads(json.dumps(world))
+    bad_tool["activation"]["tool"] = "teleport_room"
+    with pytest.raises(ValueError, match=r"activation tool 'teleport_room' is not a tool"):
+        check(TriggerOut.model_validate({"triggers": [bad_tool]}))
+    bad_expr = dict(world, condition="state.__class__ is dict")
+    with pytest.raises(ValueError, match="condition of t1_havel"):
+        check(TriggerOut.model_validate({"triggers": [bad_expr]}))
