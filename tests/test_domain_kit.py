@@ -120,7 +120,7 @@ def test_shared_env_module_is_inlined_and_vetted_with_the_env():
     """envs/_shared.py: inlined into the env text (self-contained, passes the guard), used by the builder
     and copied into checks; a planted unsafe shared text is rejected by the same guard."""
     from stt_arena.domains.envs import _shared
-    from stt_arena.generator.family import env_source, inline_shared
+    from stt_arena.data import env_source, inline_shared
     from stt_arena.sandbox.guard import check_source
 
     src = env_source("field_service")

@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from stt_arena.eval.metrics import bootstrap_ci, pass_at_k, pass_hat_k, summarize
+from stt_arena.results.metrics import bootstrap_ci, pass_at_k, pass_hat_k, summarize
 
 
 def test_pass_at_k_and_pass_hat_k_by_hand():

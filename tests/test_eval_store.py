@@ -4,7 +4,7 @@ import json
 import pytest
 
 from stt_arena.eval.runner import run_eval
-from stt_arena.eval.store import ResultsFileError, ResultsStore, load_results, recover_jsonl
+from stt_arena.results.store import ResultsFileError, ResultsStore, load_results, recover_jsonl
 
 from .test_eval_helpers import cfg, examples
 
@@ -56,3 +56,34 @@ def test_store_never_duplicates(tmp_path):
     assert recs == [{"task_id": "a", "run": 0, "passed": True}]
     with pytest.raises(ResultsFileError, match="not a results directory"):
         load_results(tmp_path / "nope")
+
+
+def test_trajectory_records_are_validated_on_load_with_file_line_and_field(tmp_path):
+    from stt_arena.results.record import SCHEMA_V1, read_record
+    good = {"schema": SCHEMA_V1, "task_id": "t1", "run": 0, "passed": True, "fraction": 1.0, "model": "m",
+            "steps": [{"index": 0, "turn": 0, "kind": "tool", "tool": "get_x", "arguments": {}, "result": {}}]}
+    legacy = {k: v for k, v in good.items() if k != "schema"} | {"task_id": "t2"}  # before the schema field
+    bad_step = good | {"task_id": "t3", "steps": [{"index": 0, "turn": 0, "kind": "teleport"}]}
+    p = tmp_path / "results.jsonl"
+    p.write_text(json.dumps(good) + "\n" + json.dumps(legacy) + "\n")
+    recs, _ = load_results(tmp_path)
+    assert [r["task_id"] for r in recs] == ["t1", "t2"] and recs[0]["model"] == "m"  # extra fields kept
+    assert read_record(legacy).schema_ == SCHEMA_V1
+    p.write_text(json.dumps(good) + "\n" + json.dumps(bad_step) + "\n")
+    with pytest.raises(ResultsFileError, match=r"results.jsonl:2: field 'steps.0.kind'"):
+        load_results(tmp_path)
+    p.write_text(json.dumps(good | {"schema": "stt-arena/trajectory/v9"}) + "\n")
+    with pytest.raises(ResultsFileError, match="unknown record schema"):
+        load_results(p)
+    p.write_text(json.dumps({k: v for k, v in good.items() if k != "passed"}) + "\n")
+    with pytest.raises(ResultsFileError, match="field 'passed'"):
+        load_results(p)
+
+
+def test_the_store_refuses_to_write_a_record_that_would_not_read_back(tmp_path):
+    from stt_arena.results.record import RecordError
+    store = ResultsStore(tmp_path)
+    with pytest.raises(RecordError, match="field 'passed'"):
+        store.add({"task_id": "t", "run": 0, "steps": []})
+    store.close()
+    assert not (tmp_path / "results.jsonl").read_text()

@@ -7,7 +7,7 @@ import pytest
 from stt_arena.episode.loop import FatalEvalError
 from stt_arena.eval.runner import run_eval
 from stt_arena.eval.shards import split
-from stt_arena.eval.store import TRAJECTORY_KEYS
+from stt_arena.results.store import TRAJECTORY_KEYS
 from stt_arena.testing.fake_openai import FakeOpenAIServer
 
 from .test_eval_helpers import cfg, examples, fake_cfg

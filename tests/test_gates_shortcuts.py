@@ -219,3 +219,22 @@ def test_script_prints_the_table_and_fails_on_offenders(tasks, tmp_path):
     assert re.search(r"time: [0-9.]+ s for 4 episodes", out.stdout)
     rep = json.loads((tmp_path / "r.json").read_text())
     assert rep["passed"]["stt-t1-easy-00000"]["blind-retry"] is True and rep["ok"] is False
+
+
+def test_gamer_retries_unless_a_check_grades_a_message_to_the_user():
+    """A detection item that merely skips messages (the kit's) must not switch the gamer to report-only."""
+    import random
+
+    from stt_arena.agents.shortcuts import ChecklistGamer
+    from stt_arena.domains.rail_connections import BY_TYPE
+    from stt_arena.episode import agent_tools
+
+    solvable = BY_TYPE["ST3"].build(random.Random(3), "easy")
+    impossible = BY_TYPE["ST3"].build(random.Random(3), "impossible")
+    modes = []
+    for t in (solvable, impossible):
+        g = ChecklistGamer()
+        g.reset(t, agent_tools(t), "system", t.query)
+        modes.append(g.report_mode)
+    assert "respond_to_user" in "".join(c.check for c in solvable.checklist)
+    assert modes == [False, any('== "respond_to_user"' in c.check for c in impossible.checklist)]

@@ -327,6 +327,9 @@ class StaticCannot(ShortcutAgent):
         yield Action(kind="final", content=f"I could not complete your request; it cannot be done as asked.{why}")
 
 
+_GRADES_MESSAGE = re.compile(r"""==\s*["']respond_to_user["']""")
+
+
 class ChecklistGamer(ShortcutAgent):
     """Reads the checklist's source for the read tools and ids it looks for (never the oracle plan)."""
 
@@ -339,8 +342,9 @@ class ChecklistGamer(ShortcutAgent):
         lits = _LITERAL.findall(src)
         self.watched = [t for t in self.readers if t in lits]
         self.literal_ids = [x for x in dict.fromkeys(lits) if is_id(x)]
-        # a checklist that grades a message to the user (not a state): report, do not retry
-        self.report_mode = "respond_to_user" in src
+        # a checklist that grades a message to the user (not a state): report, do not retry. Only a test
+        # *for* a message counts (``tool == "respond_to_user"``), not a detection item that skips messages
+        self.report_mode = bool(_GRADES_MESSAGE.search(src))
 
     def watch(self, prefer: dict) -> Generator[Action, Any, None]:
         for tool in self.watched:

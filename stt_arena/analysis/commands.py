@@ -29,7 +29,7 @@ def analyze_command(
     as_json: bool = typer.Option(False, "--json", help="print JSON rows"),
 ) -> None:
     """Detect stale-state execution, misdiagnosis and missing verification; print their frequency."""
-    from ..eval.store import ResultsFileError, load_results
+    from ..results.store import ResultsFileError, load_results
 
     if by not in ("type", "level", "both"):
         raise typer.BadParameter("choose type, level or both", param_hint="--by")

@@ -61,3 +61,27 @@ def default_tasks_path() -> Path:
         return benchmark_path()
     except StopIteration:
         return examples_path()
+
+
+# -- built-in environment sources (stt_arena/domains/envs/) -------------------------------------------
+SHARED_IMPORT = "from ._shared import *"
+
+
+def inline_shared(source: str, shared: str) -> str:
+    """``source`` with its ``from ._shared import *`` line replaced by ``shared`` (the sandbox vets the result)."""
+    lines = source.splitlines(keepends=True)
+    return "".join(shared if ln.split("#")[0].strip() == SHARED_IMPORT else ln for ln in lines)
+
+
+def env_source(domain: str) -> str:
+    """Source text of ``stt_arena/domains/envs/<domain>.py`` as tasks carry it: one self-contained text, its
+    ``from ._shared import *`` line replaced by the text of ``envs/_shared.py``."""
+    envs = resources.files("stt_arena").joinpath("domains/envs")
+    return inline_shared(envs.joinpath(f"{domain}.py").read_text(), envs.joinpath("_shared.py").read_text())
+
+
+def builtin_env_domains() -> list[str]:
+    """Domains with a shipped environment file."""
+    envs = resources.files("stt_arena").joinpath("domains/envs")
+    return sorted(p.name[:-3] for p in envs.iterdir() if p.name.endswith(".py") and not p.name.startswith("_"))
+

@@ -1,6 +1,6 @@
 """One episode as the eval loop and refinement replay run it: the asyncio driver of ``EpisodeEngine``
 (agent <-> sandboxed environment <-> user simulator, then grading and the judge), with the model calls'
-deadlines, usage, timing and the trajectory record (``stt-arena/trajectory/v1``).
+deadlines, usage, timing and the trajectory record (``results.record.TrajectoryRecord``).
 """
 from __future__ import annotations
 
@@ -19,11 +19,12 @@ from .errors import (FATAL_STATUS, FatalEvalError, InfraError, JudgePending, cla
                               format_exc)
 from ..judge.base import Judge
 from ..llm.client import LLMError
+from ..results.record import SCHEMA_V1
 from ..task.models import CHAT_WITH_USER, Task
 from ..user.base import UserSimulator
 from ..util.aio import within
 
-SCHEMA = "stt-arena/trajectory/v1"
+SCHEMA = SCHEMA_V1
 __all__ = ["EpisodeContext", "run_episode", "judge_record", "agent_tools", "cap", "stored_messages",
            "InfraError", "JudgePending", "FatalEvalError", "classify_llm_error", "format_exc"]
 

@@ -95,7 +95,7 @@ def eval_command(
     from .config import EvalConfig, slug
     from ..episode.loop import FatalEvalError
     from .runner import EvalSetupError, Runner
-    from .store import StoreWriteError
+    from ..results.store import StoreWriteError
     from .tables import print_summary
 
     logging.basicConfig(level=logging.WARNING)
@@ -185,7 +185,7 @@ def report_command(
                                                                   "versions or task files (marked in the report)"),
 ) -> None:
     """Compare runs/models: Markdown table, radar chart over conflict types, bars per level, HTML viewer."""
-    from ..eval.store import RESULTS, ResultsFileError
+    from ..results.store import RESULTS, ResultsFileError
     from ..report import build_report
     from ..util.console import warn
 

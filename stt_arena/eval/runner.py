@@ -15,11 +15,11 @@ from ..llm.client import LLMClient
 from ..task.models import CONFLICT_NAMES, Task
 from ..util.aio import within
 from .config import EvalConfig
-from .metrics import summarize
+from ..results.metrics import summarize
 from ..episode.loop import (EpisodeContext, FatalEvalError, InfraError, JudgePending, format_exc, judge_record,
                            run_episode)
 from ..prompts import load_prompt
-from .store import CONFIG, SUMMARY, ResultsStore, StoreWriteError
+from ..results.store import CONFIG, SUMMARY, ResultsStore, StoreWriteError
 
 log = logging.getLogger("stt_arena.eval")
 LEVEL_NAMES = ("easy", "medium", "hard", "impossible")

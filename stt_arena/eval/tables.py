@@ -4,7 +4,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from .metrics import LEVELS, fmt_ms, pct
+from ..results.metrics import LEVELS, fmt_ms, pct
 
 
 def table3(rows: list[tuple[str, dict]], title: str = "Pass rate (%) by level, mean ± std over runs") -> Table:

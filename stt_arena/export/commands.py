@@ -22,7 +22,7 @@ def export_command(
     sft_refine_steps.json (one row per assistant turn), dataset_info.json and a dataset card (README.md,
     dataset_card.json)."""
     from ..data import default_tasks_path
-    from ..eval.store import ResultsFileError, load_results, read_jsonl
+    from ..results.store import ResultsFileError, load_results, read_jsonl
     from ..task.io import TaskFileError, load_tasks
     from .llamafactory import export_llamafactory, tools_for_tasks
 

@@ -5,9 +5,9 @@ import json
 import random
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from typing import Any, Callable
 
+from ..data import env_source as _env_source
 from ..task.models import (
     Blueprint, ChecklistItem, Clock, ConflictDesign, Environment, Mutation, PlanStep, Provenance,
     ReferencePlans, Task, Trigger, UserProfile,
@@ -27,21 +27,10 @@ class Family:
     levels: tuple[str, ...] = LEVELS
 
 
-SHARED_IMPORT = "from ._shared import *"
-
-
 @lru_cache(maxsize=None)
 def env_source(domain: str) -> str:
-    """Source text of ``stt_arena/domains/envs/<domain>.py`` (shipped inside the package), with a
-    ``from ._shared import *`` line replaced by the text of ``envs/_shared.py``: one self-contained text."""
-    envs = resources.files("stt_arena.domains.envs")
-    return inline_shared(envs.joinpath(f"{domain}.py").read_text(), envs.joinpath("_shared.py").read_text())
-
-
-def inline_shared(source: str, shared: str) -> str:
-    """``source`` with its ``from ._shared import *`` line replaced by ``shared`` (the sandbox vets the result)."""
-    lines = source.splitlines(keepends=True)
-    return "".join(shared if ln.split("#")[0].strip() == SHARED_IMPORT else ln for ln in lines)
+    """Source text of the domain's environment (``data.env_source``: shipped inside the package)."""
+    return _env_source(domain)
 
 
 def step(method: str, role: str = "action", **arguments: Any) -> PlanStep:

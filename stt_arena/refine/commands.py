@@ -31,7 +31,7 @@ def refine_command(
 ) -> None:
     """Refine trajectories against the three failure modes; every result is replayed and validated."""
     from ..data import default_tasks_path
-    from ..eval.store import ResultsFileError, load_results
+    from ..results.store import ResultsFileError, load_results
     from ..judge import make_judge
     from ..llm.client import LLMClient, ModelConfig
     from ..task.io import TaskFileError, load_tasks

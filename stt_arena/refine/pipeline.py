@@ -296,7 +296,7 @@ def statistics(outcomes: list[Outcome]) -> dict:
 
 def write_outputs(outcomes: list[Outcome], output: str | Path, config: dict | None = None,
                   transient_retries: int = 0) -> dict:
-    from ..eval.store import _dumps
+    from ..results.store import _dumps
     root = Path(output)
     root.mkdir(parents=True, exist_ok=True)
     kept = [o.record for o in outcomes if o.status in ("refined", "unchanged") and o.record is not None]

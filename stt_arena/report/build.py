@@ -5,8 +5,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from ..eval.metrics import LEVELS, TYPES, fmt_ms, pct, summarize
-from ..eval.store import load_results
+from ..results.metrics import LEVELS, TYPES, fmt_ms, pct, summarize
+from ..results.store import load_results
 from ..task.models import CONFLICT_NAMES
 
 

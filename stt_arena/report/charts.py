@@ -9,7 +9,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from ..eval.metrics import LEVELS, TYPES  # noqa: E402
+from ..results.metrics import LEVELS, TYPES  # noqa: E402
 
 
 STYLES = [("-", "o"), ("--", "s"), ("-.", "^"), (":", "D"), ("-", "v"), ("--", "P"), ("-.", "X"), (":", "*")]

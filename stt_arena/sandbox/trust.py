@@ -27,10 +27,9 @@ def allowed_by_user() -> bool:
 @lru_cache(maxsize=1)
 def builtin_code() -> frozenset[str]:
     """Hashes of every environment source and check function shipped in the package."""
-    from ..generator.family import env_source
+    from ..data import builtin_env_domains, env_source
     from ..task.io import load_tasks
-    envs = sorted((_PKG / "domains" / "envs").glob("*.py"))
-    out = {_h(env_source(p.stem)) for p in envs if not p.stem.startswith("_")}  # as tasks carry them
+    out = {_h(env_source(d)) for d in builtin_env_domains()}  # as tasks carry them
     for path in sorted((_PKG / "data").glob("**/*.jsonl")):
         for t in load_tasks(path):
             out.add(_h(t.environment.source))

@@ -14,6 +14,8 @@ import threading
 from pathlib import Path
 from typing import Any, Iterator
 
+from .record import RecordError, read_record
+
 log = logging.getLogger("stt_arena.eval")
 
 RESULTS = "results.jsonl"
@@ -160,9 +162,11 @@ class ResultsStore:
         return (task_id, run) in self.done
 
     def add(self, record: dict) -> bool:
+        """Append one finished episode (validated: every record written reads back, ``load_results``)."""
         k = (record["task_id"], int(record["run"]))
         if k in self.done:
             return False
+        read_record(record, f"episode record {k}")
         self._results.append(record)
         self.done.add(k)
         self.records.append(slim(record))
@@ -228,19 +232,22 @@ class ResultsStore:
 
 def load_results(root: str | Path) -> tuple[list[dict], dict]:
     """(records, config) of a results directory (or of a bare results JSONL file, with an empty config),
-    read-only; a clear error when it is neither."""
+    read-only; every record is validated against the trajectory schema (``results.record``): a clear
+    error naming file, line and field when one does not match, or when the path is neither."""
     root = Path(root)
-    if root.is_file():
-        return list(read_jsonl(root)), {}
-    p = root / RESULTS
+    p = root if root.is_file() else root / RESULTS
     if not p.exists():
         raise ResultsFileError(f"{root}: not a results directory (no {RESULTS})")
     recs, seen = [], set()
-    for r in read_jsonl(p):
+    for n, r in enumerate(read_jsonl(p), 1):
+        try:
+            read_record(r, f"{p}:{n}")
+        except RecordError as e:
+            raise ResultsFileError(str(e)) from None
         k = (r.get("task_id"), r.get("run"))
-        if k not in seen:
+        if root.is_file() or k not in seen:
             seen.add(k)
             recs.append(r)
     cfg_path = root / CONFIG
-    cfg = json.loads(cfg_path.read_text()) if cfg_path.exists() else {}
+    cfg = json.loads(cfg_path.read_text()) if not root.is_file() and cfg_path.exists() else {}
     return recs, cfg
