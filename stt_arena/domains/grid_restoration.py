@@ -344,7 +344,7 @@ def _helpers(W: _World, ctype: str, forbid: list[str]) -> str:
     """The user's order over what the final state still allows (the env's own ``write_problem`` rule):
     S2 fewest customers off, ST1 earliest finish (ST1g: earliest generator arrival), ST2 fastest restoration;
     refused ids excluded."""
-    fns = kit.env_functions(DOMAIN, "_min", "_hhmm", "crew_finish", "isolation_customers", "isolation_problem",
+    fns = kit.env_functions(DOMAIN, "iso_min", "_hhmm", "crew_finish", "isolation_customers", "isolation_problem",
                             "crew_problem", "transfer_problem", "generator_arrival", "generator_problem",
                             "write_problem")
     head = f"JOB, FEEDER, FORBID = {W.J!r}, {W.F!r}, {forbid!r}\n"
@@ -604,14 +604,14 @@ def build(ctype: str, salt: int):
                 best_txt = (f"{W.B}, arrives at {kit.hm(W.t(W.finish[W.B]))}, after the "
                             f"{kit.hm(W.t(W.deadline))} connection time you need")
                 what = f"job {W.J} has a deployed generator arriving by {kit.hm(W.t(W.deadline))}, no refused unit"
-                limit = f"_min({W.t(W.deadline)!r})"
+                limit = f"iso_min({W.t(W.deadline)!r})"
             elif ctype == "ST1":
                 withheld["deadline"] = (f"the duty manager promised {W.critical} the section is back on by "
                                         f"{kit.hm(W.t(W.deadline))}, so the repair must be finished by then")
                 best_txt = (f"{W.B}, finishes at {kit.hm(W.t(W.finish[W.B]))}, after the "
                             f"{kit.hm(W.t(W.deadline))} deadline")
                 what = f"job {W.J} has a confirmed crew finishing by {kit.hm(W.t(W.deadline))}, no refused crew"
-                limit = f"_min({W.t(W.deadline)!r})"
+                limit = f"iso_min({W.t(W.deadline)!r})"
             else:
                 limit = repr(W.deadline)
                 withheld["restore_within"] = (f"{W.critical} has reserve for {W.deadline} minutes, so the feeder "

@@ -1,15 +1,7 @@
-from datetime import datetime, timedelta
-
-
-def _t(iso):
-    return datetime.fromisoformat(iso)
+from ._shared import *  # noqa: F403 - inlined by generator.family.env_source
 
 
 # -- shared with the checklist (domains.kit.env_functions): pure functions over the JSON state ---------
-def _min(iso):
-    return int(iso[11:13]) * 60 + int(iso[14:16])
-
-
 def _hhmm(m):
     return f"{m // 60:02d}:{m % 60:02d}"
 
@@ -18,7 +10,7 @@ def crew_finish(crews, jobs, travel, crew_id, job_id):
     """(arrival, finish) of a crew at a repair job, minutes after midnight: free time plus travel from the
     crew's current location, then the job's duration."""
     c, j = crews[crew_id], jobs[job_id]
-    arr = _min(c["available_from"]) + travel[c["location"]][j["site_id"]]
+    arr = iso_min(c["available_from"]) + travel[c["location"]][j["site_id"]]
     return arr, arr + j["duration_min"]
 
 
@@ -62,7 +54,7 @@ def crew_problem(crews, jobs, travel, isolations, assignments, job_id, crew_id, 
            for k, a in assignments.items()):
         return f"crew {crew_id} already has an active assignment"
     arr, fin = crew_finish(crews, jobs, travel, crew_id, job_id)
-    if fin > _min(c["shift_end"]):
+    if fin > iso_min(c["shift_end"]):
         return (f"crew {crew_id} arrives {_hhmm(arr)} from {c['location']}; the {j['duration_min']} min job "
                 f"ends {_hhmm(fin)}, after its shift end {c['shift_end'][11:16]}")
     return None
@@ -97,7 +89,7 @@ def transfer_problem(substations, feeders, switches, transfers, feeder_id, tie_i
 def generator_arrival(generators, jobs, travel, gen_id, job_id):
     """Arrival of a mobile generator at a job's site, minutes after midnight."""
     g, j = generators[gen_id], jobs[job_id]
-    return _min(g["available_from"]) + travel[g["location"]][j["site_id"]]
+    return iso_min(g["available_from"]) + travel[g["location"]][j["site_id"]]
 
 
 def generator_problem(generators, jobs, travel, deployments, job_id, gen_id, own=None):
@@ -117,7 +109,7 @@ def generator_problem(generators, jobs, travel, deployments, job_id, gen_id, own
            for k, d in deployments.items()):
         return f"generator {gen_id} is already committed"
     arr = generator_arrival(generators, jobs, travel, gen_id, job_id)
-    if arr > _min(j["backup_until"]):
+    if arr > iso_min(j["backup_until"]):
         return (f"generator {gen_id} arrives {_hhmm(arr)} from {g['location']}, after the on-site backup at job "
                 f"{job_id} runs out at {j['backup_until'][11:16]}")
     return None
@@ -185,7 +177,7 @@ class GridRestorationEnv:
         return f"{prefix}-{self.seq}"
 
     def _day(self, job_or_iso):
-        return _t(job_or_iso).replace(hour=0, minute=0, second=0)
+        return datetime.fromisoformat(job_or_iso).replace(hour=0, minute=0, second=0)
 
     def _iview(self, iid):
         v = self.isolations[iid]
