@@ -9,8 +9,7 @@ import random
 from datetime import datetime
 
 from ..generator import checks
-from ..generator.core import GenerationError
-from ..generator.family import Family, make_task, message, step
+from ..generator.family import Family, GenerationError, make_task, message, step
 from . import kit
 from .envs._shared import arrival_min, iso_min, travel_min
 

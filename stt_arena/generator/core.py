@@ -14,7 +14,7 @@ from typing import Callable, Iterator
 
 from ..domains import all_families
 from ..task.models import ConflictType, Task
-from .family import LEVELS, Family
+from .family import LEVELS, Family, GenerationError
 
 LEVEL_MIX = {"easy": 0.31, "medium": 0.30, "hard": 0.26, "impossible": 0.13}
 BENCHMARK_SEED = 2026
@@ -23,8 +23,6 @@ _TRAIN_SEED_OFFSET = 1_000_003
 _MAX_TRIES = 20
 
 
-class GenerationError(RuntimeError):
-    pass
 
 
 def fingerprint(task: Task) -> str:

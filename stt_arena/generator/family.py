@@ -16,6 +16,10 @@ from ..task.models import (
 LEVELS = ("easy", "medium", "hard", "impossible")
 
 
+class GenerationError(RuntimeError):
+    """A family could not build a task (a draw whose design does not hold), or a build is misconfigured."""
+
+
 @dataclass(frozen=True)
 class Family:
     """``build(rng, level)`` returns a complete Task (its task_id is replaced by the generator)."""
