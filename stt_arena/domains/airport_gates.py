@@ -251,7 +251,8 @@ class _World:
 def _helpers(W: _World, forbid: list[str]) -> str:
     """The user's order: contact gates before remote stands, then the shortest walk to the transfer hall, over
     the stands that fit the whole turnaround (the env's own ``stand_problem`` rule), refused ones excluded."""
-    return kit.env_functions(DOMAIN, "_hm", "clock_min", "area_reachable", "stand_problem") + f'''
+    return "from datetime import datetime\n" + kit.env_functions(
+        DOMAIN, "iso_diff", "hm", "overlaps", "area_reachable", "stand_problem") + f'''
 FID, FORBID = {W.F!r}, {forbid!r}
 def _active(state):
     return [(k, a) for k, a in state["assignments"].items() if a["flight_id"] == FID and a["status"] in ("held", "confirmed")]

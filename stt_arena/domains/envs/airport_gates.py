@@ -1,13 +1,7 @@
-def _hm(minutes):
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+from ._shared import *  # noqa: F403 - inlined by generator.family.env_source
 
 
 # -- shared with the checklist (domains.kit.env_functions): pure functions over the JSON state ---------
-def clock_min(iso):
-    """Minutes after midnight of an ISO time (all times are on the operating day)."""
-    return int(iso[11:13]) * 60 + int(iso[14:16])
-
-
 def area_reachable(routes, taxiways, runway_id, area_id):
     """Whether an open taxi route leads from the runway to the gate area (every taxiway on it open)."""
     for r in routes.values():
@@ -33,17 +27,15 @@ def stand_problem(flights, stands, areas, routes, taxiways, assignments, buffer_
         return f"stand {stand_id} takes size class {s['max_size']} at most, flight {flight_id} is class {f['size_class']}"
     if not area_reachable(routes, taxiways, f["runway"], s["area"]):
         return f"no open taxi route from runway {f['runway']} to area {s['area']} of stand {stand_id}"
-    a0, a1 = clock_min(f["est_arr"]), clock_min(f["est_dep"])
     for k, a in assignments.items():
         if k == own or a["stand_id"] != stand_id or a["status"] not in ("held", "confirmed"):
             continue
         if a["flight_id"] == flight_id:
             continue
-        b0, b1 = clock_min(a["on_block"]) - buffer_min, clock_min(a["off_block"]) + buffer_min
-        if a0 < b1 and b0 < a1:
-            return (f"stand {stand_id} is occupied by flight {a['flight_id']} from {a['on_block'][11:16]} to "
-                    f"{a['off_block'][11:16]} ({buffer_min} min buffer); flight {flight_id} needs it "
-                    f"{_hm(a0)}-{_hm(a1)}")
+        if overlaps(f["est_arr"], f["est_dep"], a["on_block"], a["off_block"], buffer_min):
+            return (f"stand {stand_id} is occupied by flight {a['flight_id']} from {hm(a['on_block'])} to "
+                    f"{hm(a['off_block'])} ({buffer_min} min buffer); flight {flight_id} needs it "
+                    f"{hm(f['est_arr'])}-{hm(f['est_dep'])}")
     return None
 
 
@@ -343,7 +335,7 @@ class AirportGatesEnv:
         if c["area"] != self.stands[a["stand_id"]]["area"]:
             return {"success": False, "error": f"crew {crew_id} is based in area {c['area']}, stand {a['stand_id']} "
                                                f"is in area {self.stands[a['stand_id']]['area']}"}
-        if clock_min(c["shift_end"]) < clock_min(a["off_block"]):
+        if iso_diff(a["off_block"], c["shift_end"]) < 0:
             return {"success": False, "error": f"crew {crew_id} ends its shift at {c['shift_end'][11:16]}"}
         a["crew_id"] = crew_id
         return {"success": True, "data": self._aview(assignment_id)}
