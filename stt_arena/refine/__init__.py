@@ -1,0 +1,1 @@
+"""Iterative trajectory refinement (stale-state execution, misdiagnosed triggers, missing verification)."""

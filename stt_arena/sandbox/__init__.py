@@ -1,0 +1,1 @@
+"""The sandbox for environment code: guard, fork server, OS layer (bubblewrap, namespaces, seccomp), runtime."""
