@@ -6,14 +6,27 @@ import re
 from typing import Any
 
 from ..task.models import ProfileConstraint, Task
-from .explore import ArgPool
 
 
 def entity_ids(task: Task) -> set[str]:
-    """Ids of the entities in the init config (keys of id-keyed collections)."""
-    pool = ArgPool()
-    pool.observe(task.environment.init_config)
-    return {str(k) for coll in pool.collections.values() for k in coll if isinstance(k, str) and len(k) >= 2}
+    """Ids of the entities in the init config: keys (>= 2 characters) of id-keyed collections, i.e. dicts
+    whose values are all objects, at any depth."""
+    out: set[str] = set()
+
+    def walk(obj: Any, keyed: bool, depth: int) -> None:
+        if depth > 8:
+            return
+        if isinstance(obj, dict):
+            if keyed and obj and all(isinstance(v, dict) for v in obj.values()):
+                out.update(k for k in obj if isinstance(k, str) and len(k) >= 2)
+            for v in obj.values():
+                walk(v, True, depth + 1)
+        elif isinstance(obj, list):
+            for x in obj:
+                walk(x, keyed, depth + 1)
+
+    walk(task.environment.init_config, False, 0)
+    return out
 
 
 def ids_in(text: str, ids: set[str]) -> list[str]:
