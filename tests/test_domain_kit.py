@@ -127,6 +127,11 @@ def test_shared_env_module_is_inlined_and_vetted_with_the_env():
     assert not any(ln.startswith("from ._shared") for ln in src.splitlines()) and "def arrival_min(" in src and "class FieldServiceEnv" in src
     check_source(src, "environment code")
     assert "def iso_min(" in kit.env_functions("field_service", "iso_min", "visit_problem")
+    chk = kit.env_functions("field_service", "iso_add") + "def check(state, log):\n    return iso_add(state, 5)\n"
+    check_source(chk, "check function")  # the env's imports come along (iso_add needs datetime)
+    ns: dict = {}
+    exec(compile(chk, "<check>", "exec"), ns)
+    assert ns["check"]("2026-03-02T10:00:00", []) == "2026-03-02T10:05:00"
     assert _shared.arrival_min("2026-03-02T09:10:00", 30, "2026-03-02T09:20:00") == 9 * 60 + 40
     assert _shared.travel_min({"A": {"B": 7}}, "B", "A") == 7 and _shared.travel_min({}, "A", "A") == 0
     assert _shared.overlaps("2026-03-02T09:00:00", "2026-03-02T10:00:00", "2026-03-02T10:05:00",

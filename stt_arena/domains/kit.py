@@ -154,13 +154,16 @@ return all(r >= ch[0] for r, _ in opts)""", kind)
 
 def env_functions(domain: str, *names: str) -> str:
     """Source of the named top-level functions of ``envs/<domain>.py`` (pure functions over the JSON state,
-    e.g. a feasibility rule), to define them in check source: one rule for the env and its checklist."""
+    e.g. a feasibility rule), with the env's own import lines, to define them in check source: one rule for
+    the env and its checklist."""
     src = env_source(domain)
-    found = {n.name: ast.get_source_segment(src, n) for n in ast.parse(src).body if isinstance(n, ast.FunctionDef)}
+    body = ast.parse(src).body
+    found = {n.name: ast.get_source_segment(src, n) for n in body if isinstance(n, ast.FunctionDef)}
     missing = [n for n in names if n not in found]
     if missing:
         raise KeyError(f"stt_arena/domains/envs/{domain}.py defines no top-level function {missing}")
-    return "\n".join(found[n] or "" for n in names) + "\n"
+    imports = [ast.get_source_segment(src, n) or "" for n in body if isinstance(n, (ast.Import, ast.ImportFrom))]
+    return "\n".join(dict.fromkeys(imports)) + "\n" + "\n".join(found[n] or "" for n in names) + "\n"
 
 
 # -- queries ----------------------------------------------------------------------------------------
