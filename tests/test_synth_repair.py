@@ -115,10 +115,9 @@ def test_paper_field_parsers_and_their_errors():
 # -- items 1, 2, 5, 6 end to end ---------------------------------------------------------------------------
 def test_paper_schema_model_with_every_repairable_error_yields_valid_tasks(tmp_path):
     """The acceptance test: all three stages through the CLI, a model answering in the paper's schema with one
-    error of each repairable kind; stage 3 runs every gate (its default `--gates all`), then `stt-arena validate
-    --gates all` passes every task on every gate. Both search with a small budget (40 sequences, depth 1: every
-    searched sequence is a sandboxed replay, ~0.1 s each on a loaded 2-CPU machine); the same four tasks pass
-    at validate's defaults for such files (600, depth 3) too: `python scripts/bench_synth.py` runs those."""
+    error of each repairable kind; stage 3 runs every gate (its default `--gates all`) with a small search
+    (40 sequences, depth 1: each searched sequence is a sandboxed replay), then `stt-arena validate --gates all`
+    at its defaults for such files (600 sequences, depth 3) passes every task on every gate."""
     fake = FakeSynthLLM(paper=True, faults=True)
     os.umask(0o022)
     with FakeOpenAIServer(fake) as srv:
@@ -163,7 +162,7 @@ def test_paper_schema_model_with_every_repairable_error_yields_valid_tasks(tmp_p
     assert all(d["provenance"]["scenario_id"].startswith("RoomBookingEnv__") for d in drafts)
     assert all(d["provenance"]["profile_extra"]["fidelity_rules"] for d in drafts)
     r = subprocess.run([sys.executable, "-m", "stt_arena", "validate", "--gates", "all", str(tmp_path / "tasks.jsonl"),
-                        "--budget", "40", "--depth", "1", "--json", str(tmp_path / "gates.jsonl")],
+                        "--json", str(tmp_path / "gates.jsonl")],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0 and "4/4 tasks valid on I1, I2, I3, I4, I5, I6, I7, I8, I9, BIND, LEVEL, ASK, JUDGE, " \
         "I10" in r.stdout, r.stdout + r.stderr
