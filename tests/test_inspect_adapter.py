@@ -1,0 +1,172 @@
+"""Issue 20: the benchmark as an Inspect AI task. The same scripted model (the local OpenAI-protocol server,
+through the real ``openai`` client in ``stt-arena eval`` and through Inspect's ``openai`` provider) must pass
+exactly the same tasks on both paths; the Inspect log shows the trigger events and reads back as trajectory
+records for ``report``/``analyze``."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("inspect_ai")
+
+from inspect_ai import eval as inspect_eval  # noqa: E402
+
+from stt_arena.data import default_tasks_path  # noqa: E402
+from stt_arena.eval.runner import run_eval  # noqa: E402
+from stt_arena.inspect_ai.convert import records_from_log, write_results  # noqa: E402
+from stt_arena.inspect_ai.task import load_benchmark, stt_arena  # noqa: E402
+from stt_arena.results.store import ResultsFileError, load_results  # noqa: E402
+from stt_arena.task.io import load_tasks, save_tasks  # noqa: E402
+from stt_arena.task.models import CHAT_WITH_USER, FINAL_MESSAGE  # noqa: E402
+from stt_arena.testing.fake_openai import FakeOpenAIServer  # noqa: E402
+
+from .test_eval_helpers import cfg, fake_cfg  # noqa: E402
+
+
+def _pick() -> list:
+    """10 tasks spread over the levels and conflict types of the built-in benchmark."""
+    tasks = load_tasks(default_tasks_path())
+    out, seen = [], set()
+    for t in tasks:
+        key = (t.level, t.conflict_type)
+        if key not in seen and len(out) < 10 and (t.level != "impossible" or sum(x.impossible for x in out) < 2):
+            seen.add(key)
+            out.append(t)
+    return out
+
+
+def _replies(task, mode: str) -> list:
+    """The scripted model's replies, turn by turn: the oracle plan, the stale normal plan, or the oracle
+    after a call to a tool that does not exist (an invalid turn, not a crash)."""
+    plan = task.plans.normal if mode == "stale" else task.plans.oracle
+    out: list = [{"tool_calls": [{"name": "no_such_tool", "arguments": {"x": 1}}]}] if mode == "bogus" else []
+    for st in plan:
+        if st.method == FINAL_MESSAGE:
+            out.append({"content": str(st.arguments.get("content", "Task Completed."))})
+        elif st.method == CHAT_WITH_USER:
+            out.append({"tool_calls": [{"name": CHAT_WITH_USER, "arguments": {"message": st.arguments.get("content", "")}}]})
+        else:
+            out.append({"tool_calls": [{"name": st.method, "arguments": st.arguments}]})
+    if not out or "content" not in out[-1]:
+        out.append({"content": "Task Completed."})
+    return out
+
+
+def _policy(tasks, modes: dict[str, str]):
+    by_query = {t.query: t for t in tasks}
+
+    def reply(body: dict):
+        msgs = body["messages"]
+        t = by_query[next(m["content"] for m in msgs if m["role"] == "user")]
+        items = _replies(t, modes[t.task_id])
+        return items[min(sum(1 for m in msgs if m["role"] == "assistant"), len(items) - 1)]
+
+    return reply
+
+
+def _inspect(tasks, sv, log_dir, **targs):
+    [log] = inspect_eval(stt_arena(task_ids=",".join(t.task_id for t in tasks), **targs), model="openai/fake-model",
+                         model_base_url=sv.base_url, model_args={"responses_api": False}, log_dir=str(log_dir),
+                         log_format="json", display="none", max_connections=4)
+    assert log.status == "success", log.error
+    return log
+
+
+@pytest.fixture(scope="module")
+def both_paths(tmp_path_factory):
+    """The same 10 tasks and scripted actions through ``stt-arena eval`` and ``inspect eval`` (sandboxed)."""
+    os.environ.setdefault("OPENAI_API_KEY", "test-key")
+    tmp = tmp_path_factory.mktemp("inspect")
+    tasks = _pick()
+    modes = {t.task_id: ("stale" if i % 3 == 1 else "bogus" if i % 3 == 2 else "oracle") for i, t in enumerate(tasks)}
+    with FakeOpenAIServer(_policy(tasks, modes)) as sv:
+        run_eval(cfg(agent=fake_cfg("fake-model", sv.base_url), sandbox=True), tasks, tmp / "eval", progress=False)
+        log = _inspect(tasks, sv, tmp / "logs")
+    recs = [json.loads(x) for x in (tmp / "eval" / "results.jsonl").read_text().splitlines()]
+    return tasks, modes, recs, log, tmp
+
+
+def test_inspect_and_stt_arena_eval_pass_exactly_the_same_tasks(both_paths):
+    tasks, modes, recs, log, _ = both_paths
+    ours = {r["task_id"]: r["passed"] for r in recs}
+    theirs = {str(s.id): s.scores["episode_scorer"].value == 1.0 for s in log.samples}
+    assert len(ours) == len(theirs) == 10 and ours == theirs
+    assert all(ours[i] for i, m in modes.items() if m != "stale")  # oracle (after a bad call too) passes
+    assert not any(ours[i] for i, m in modes.items() if m == "stale")  # the stale script fails the same ones
+    by_id = {str(s.id): s for s in log.samples}
+    for r in recs:  # the same protocol: same steps, invalid turns, trigger events and termination
+        rec = by_id[r["task_id"]].store["stt_arena_record"]
+        assert [(s["kind"], s.get("tool")) for s in rec["steps"]] == [(s["kind"], s.get("tool")) for s in r["steps"]]
+        assert len(rec["events"]) == len(r["events"]) and rec["termination"] == r["termination"]
+    bogus = next(i for i, m in modes.items() if m == "bogus")
+    assert by_id[bogus].store["stt_arena_record"]["steps"][0]["kind"] == "invalid"
+
+
+def test_metrics_report_pass_per_level_and_type(both_paths):
+    tasks, _, recs, log, _ = both_paths
+    metrics = log.results.scores[0].metrics
+    for lv in {t.level for t in tasks}:
+        got = [r["passed"] for r in recs if r["level"] == lv]
+        assert metrics[f"level:{lv}"].value == pytest.approx(sum(got) / len(got))
+    for ty in {t.conflict_type for t in tasks}:
+        got = [r["passed"] for r in recs if r["conflict_type"] == ty]
+        assert metrics[f"type:{ty}"].value == pytest.approx(sum(got) / len(got))
+    assert metrics["accuracy"].value == pytest.approx(sum(r["passed"] for r in recs) / 10)
+
+
+def test_log_json_shows_trigger_events_and_final_state(both_paths):
+    _, _, recs, log, _ = both_paths
+    data = json.loads(Path(log.location).read_text())
+    fired = {r["task_id"]: len(r["events"]) for r in recs}
+    assert sum(fired.values()) > 0
+    for s in data["samples"]:
+        assert len(s["metadata"]["trigger_events"]) == fired[s["id"]]
+        assert s["metadata"]["final_state"] and s["metadata"]["checklist"]
+        infos = [e for e in s["events"] if e["event"] == "info" and "trigger fired" in (e.get("source") or "")]
+        assert sum(len(e["data"]["trigger_events"]) for e in infos) == fired[s["id"]]
+
+
+def test_report_reads_the_inspect_log(both_paths):
+    _, _, recs, log, tmp = both_paths
+    got, config = load_results(log.location)
+    assert {r["task_id"]: r["passed"] for r in got} == {r["task_id"]: r["passed"] for r in recs}
+    assert config["label"] == "openai/fake-model" and config["benchmark"] and config["tasks_sha256"]
+    assert all(r["grade"]["items"] and r["steps"] for r in got)
+    summary = write_results(log.location, tmp / "imported")
+    assert summary["records"] == 10 and load_results(tmp / "imported")[0]
+    with pytest.raises(ResultsFileError, match="already holds results"):  # nothing overwritten
+        write_results(log.location, tmp / "imported")
+    r = subprocess.run([sys.executable, "-m", "stt_arena", "report", log.location, "-o", str(tmp / "report")],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "openai/fake-model" in (tmp / "report" / "report.md").read_text()
+
+
+def test_a_log_of_another_task_or_a_broken_file_is_refused(tmp_path, both_paths):
+    _, _, _, log, _ = both_paths
+    other = json.loads(Path(log.location).read_text())
+    other["eval"]["task"] = "someone_else/qa"
+    (tmp_path / "other.json").write_text(json.dumps(other))
+    with pytest.raises(ResultsFileError, match="not of stt_arena"):
+        records_from_log(tmp_path / "other.json")
+    (tmp_path / "broken.eval").write_text("not a log")
+    with pytest.raises(ResultsFileError, match="broken.eval: not a readable Inspect log"):
+        load_results(tmp_path / "broken.eval")
+
+
+def test_filters_and_in_process_runs_refuse_untrusted_code(tmp_path):
+    sel = load_benchmark(types="T1,S2", levels="hard")
+    assert sel and {(t.conflict_type, t.level) for t in sel} <= {("T1", "hard"), ("S2", "hard")}
+    with pytest.raises(ValueError, match="no such task"):
+        load_benchmark(task_ids="nope")
+    t = sel[0].model_copy(deep=True)
+    t.environment.source += "\n# changed\n"  # no longer the built-in code
+    save_tasks([t], tmp_path / "t.jsonl")
+    with pytest.raises(ValueError, match=f"task {t.task_id} carries code that is not built-in"):
+        load_benchmark(str(tmp_path / "t.jsonl"), sandbox=False)
+    assert load_benchmark(str(tmp_path / "t.jsonl"))  # sandboxed: accepted (the sandbox decides at open)
