@@ -29,14 +29,15 @@ from .test_eval_helpers import cfg, fake_cfg  # noqa: E402
 
 
 def _pick() -> list:
-    """10 tasks spread over the levels and conflict types of the built-in benchmark."""
+    """10 tasks spread over the four levels and the nine conflict types of the built-in benchmark."""
     tasks = load_tasks(default_tasks_path())
-    out, seen = [], set()
-    for t in tasks:
-        key = (t.level, t.conflict_type)
-        if key not in seen and len(out) < 10 and (t.level != "impossible" or sum(x.impossible for x in out) < 2):
-            seen.add(key)
-            out.append(t)
+    types = sorted({t.conflict_type for t in tasks})
+    out: list = []
+    for i in range(10):
+        level, ctype = ("easy", "medium", "hard", "impossible")[i % 4], types[i % len(types)]
+        out.append(next(t for t in tasks if t.level == level and t not in out
+                        and (t.conflict_type == ctype or not any(x.level == level and x.conflict_type == ctype
+                                                                 for x in tasks))))
     return out
 
 
