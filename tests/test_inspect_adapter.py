@@ -171,3 +171,50 @@ def test_filters_and_in_process_runs_refuse_untrusted_code(tmp_path):
     with pytest.raises(ValueError, match=f"task {t.task_id} carries code that is not built-in"):
         load_benchmark(str(tmp_path / "t.jsonl"), sandbox=False)
     assert load_benchmark(str(tmp_path / "t.jsonl"))  # sandboxed: accepted (the sandbox decides at open)
+
+
+def test_llm_user_and_model_judge_are_inspect_model_roles(tmp_path):
+    """``user=llm`` and ``judge=model`` run on Inspect's 'user' and 'judge' model roles: the user's replies
+    come from that model, and its verdict (here a refusal) decides the impossible task."""
+    from inspect_ai.model import get_model
+
+    os.environ.setdefault("OPENAI_API_KEY", "test-key")
+    task = next(t for t in load_tasks(default_tasks_path()) if t.impossible
+                and any(s.method == CHAT_WITH_USER for s in t.plans.oracle))
+
+    def roles(body: dict):
+        first = body["messages"][0]["content"]
+        if "The agent's final message to the user:" in first:
+            return json.dumps({"recognized_impossibility": True, "fed_back_to_user": False, "evidence": "scripted"})
+        return "Role-model user here: please go ahead. ###STOP###"
+
+    with FakeOpenAIServer(_policy([task], {task.task_id: "oracle"})) as agent, FakeOpenAIServer(roles) as rm:
+        role = get_model("openai/role-m", base_url=rm.base_url, responses_api=False, memoize=False)
+        [log] = inspect_eval(stt_arena(task_ids=task.task_id, user="llm", judge="model"), model="openai/fake-model",
+                             model_base_url=agent.base_url, model_args={"responses_api": False},
+                             model_roles={"user": role, "judge": role}, log_dir=str(tmp_path), display="none")
+    assert log.status == "success", log.error
+    [s] = log.samples
+    rec = s.store["stt_arena_record"]
+    chats = [st for st in rec["steps"] if st["kind"] == "chat"]
+    assert chats and chats[0]["user_reply"] == "Role-model user here: please go ahead." and chats[0]["user_done"]
+    grade = s.scores["episode_scorer"].metadata["grade"]
+    assert grade["checklist_passed"] and grade["judge"]["judge"] == "llm:openai/role-m"
+    assert s.scores["episode_scorer"].value == 0.0 and not grade["passed"]  # the judge's verdict decided
+    assert rec["user_sim"] == "llm:openai/role-m"
+    assert rec["grade"]["judge"]["judge"] == "llm:openai/role-m"  # the store holds the scorer's grade too
+
+
+def test_inspect_limits_end_the_episode_as_agent_error_and_it_is_still_graded(tmp_path):
+    """Inspect's token limit (the agent's budget) ends the episode like an HTTP 400 in ``stt-arena eval``:
+    ``agent_error``, graded on the state reached, never a crash or a missing record."""
+    os.environ.setdefault("OPENAI_API_KEY", "test-key")
+    task = next(t for t in load_tasks(default_tasks_path()) if t.level == "hard")
+    with FakeOpenAIServer(_policy([task], {task.task_id: "oracle"})) as sv:
+        [log] = inspect_eval(stt_arena(task_ids=task.task_id), model="openai/fake-model", model_base_url=sv.base_url,
+                             model_args={"responses_api": False}, token_limit=3000, log_dir=str(tmp_path),
+                             display="none")
+    [s] = log.samples
+    rec = s.store["stt_arena_record"]
+    assert rec["termination"] == "agent_error" and "token limit" in rec["error"]
+    assert s.scores["episode_scorer"].value == 0.0 and rec["grade"]["items"]

@@ -11,10 +11,11 @@ from typing import Any
 from inspect_ai.model import (ChatMessage, ChatMessageAssistant, ChatMessageSystem, ChatMessageTool,
                               ChatMessageUser, GenerateConfig, Model, ModelOutput)
 from inspect_ai.tool import ToolInfo, ToolParams
+from inspect_ai.util import LimitExceededError
 
 from ..agents.base import Action, Agent, Observation
 from ..agents.llm import EMPTY_REPLY, EXTRA_CALL, NOT_EXECUTED, clip, observation_text
-from ..llm.client import ChatResult, TokenUsage
+from ..llm.client import ChatResult, LLMError, TokenUsage
 from ..task.models import CHAT_WITH_USER, Task
 
 _FINISH = {"max_tokens": "length", "model_length": "length", "tool_calls": "tool_calls", "stop": "stop",
@@ -81,11 +82,20 @@ class InspectAgent(Agent):
             self.chat.append(ChatMessageUser(content=f"[harness] {err}"))
             self.messages.append({"role": "user", "content": f"[harness] {err}"})
 
+    def _stop(self, why: str) -> LLMError:
+        """The agent cannot go on (``run_episode`` ends the episode as ``agent_error`` and grades it)."""
+        return LLMError(why, model=self.name, base_url=None, status_code=400, cause="agent_limit")
+
     async def step(self, observation: Observation | None) -> Action:
         if observation is not None:
             self._observe(observation)
-        out = await self.model.generate(self.chat, tools=self.tools, tool_choice="auto", config=self.config)
+        try:
+            out = await self.model.generate(self.chat, tools=self.tools, tool_choice="auto", config=self.config)
+        except LimitExceededError as e:  # Inspect's token/message/time limits: the agent's budget is spent
+            raise self._stop(f"Inspect {e.type} limit exceeded: {e}") from e
         self.last_output = out
+        if out.stop_reason == "model_length":  # the context overflowed: as an HTTP 400 in ``stt-arena eval``
+            raise self._stop(f"the model's context length was exceeded: {out.completion[:300]}")
         msg = out.message
         self.chat.append(msg)
         om = _openai_msg(msg)
