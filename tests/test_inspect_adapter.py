@@ -218,3 +218,23 @@ def test_inspect_limits_end_the_episode_as_agent_error_and_it_is_still_graded(tm
     rec = s.store["stt_arena_record"]
     assert rec["termination"] == "agent_error" and "token limit" in rec["error"]
     assert s.scores["episode_scorer"].value == 0.0 and rec["grade"]["items"]
+
+
+def test_endpoint_errors_are_sample_errors_never_failures_and_epochs_are_runs(tmp_path):
+    os.environ.setdefault("OPENAI_API_KEY", "test-key")
+    ts = _pick()[:2]
+    policy = _policy(ts, {t.task_id: "oracle" for t in ts})
+
+    def script(body):  # the second task's requests fail at the endpoint
+        if any(m["role"] == "user" and m["content"] == ts[1].query for m in body["messages"]):
+            return {"error": 404, "message": "no such model"}
+        return policy(body)
+
+    with FakeOpenAIServer(script) as sv:
+        [log] = inspect_eval(stt_arena(task_ids=f"{ts[0].task_id},{ts[1].task_id}"), model="openai/fake-model",
+                             model_base_url=sv.base_url, model_args={"responses_api": False}, epochs=2,
+                             fail_on_error=False, log_dir=str(tmp_path), display="none")
+    recs, config = load_results(log.location)
+    assert sorted((r["task_id"], r["run"], r["passed"]) for r in recs) == [(ts[0].task_id, 0, True), (ts[0].task_id, 1, True)]
+    assert sorted((e["task_id"], e["run"]) for e in config["errors"]) == [(ts[1].task_id, 0), (ts[1].task_id, 1)]
+    assert all("404" in e["error"] for e in config["errors"])
