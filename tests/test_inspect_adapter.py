@@ -132,20 +132,43 @@ def test_log_json_shows_trigger_events_and_final_state(both_paths):
         assert sum(len(e["data"]["trigger_events"]) for e in infos) == fired[s["id"]]
 
 
-def test_report_reads_the_inspect_log(both_paths):
+def test_report_reads_the_inspect_log_through_inspect_import(both_paths):
     _, _, recs, log, tmp = both_paths
-    got, config = load_results(log.location)
+    got, config = records_from_log(log.location)
     assert {r["task_id"]: r["passed"] for r in got} == {r["task_id"]: r["passed"] for r in recs}
     assert config["label"] == "openai/fake-model" and config["benchmark"] and config["tasks_sha256"]
     assert all(r["grade"]["items"] and r["steps"] for r in got)
-    summary = write_results(log.location, tmp / "imported")
-    assert summary["records"] == 10 and load_results(tmp / "imported")[0]
-    with pytest.raises(ResultsFileError, match="already holds results"):  # nothing overwritten
-        write_results(log.location, tmp / "imported")
-    r = subprocess.run([sys.executable, "-m", "stt_arena", "report", log.location, "-o", str(tmp / "report")],
+    r = subprocess.run([sys.executable, "-m", "stt_arena.inspect_ai", log.location, str(tmp / "imported")],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "wrote 10 episode(s)" in r.stdout, r.stderr
+    back, cfg = load_results(tmp / "imported")
+    assert {x["task_id"]: x["passed"] for x in back} == {x["task_id"]: x["passed"] for x in recs}
+    assert cfg["tasks_sha256"] == config["tasks_sha256"]
+    r = subprocess.run([sys.executable, "-m", "stt_arena", "report", str(tmp / "imported"), "-o", str(tmp / "report")],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert "openai/fake-model" in (tmp / "report" / "report.md").read_text()
+    with pytest.raises(ResultsFileError, match="already holds results"):  # nothing overwritten
+        write_results(log.location, tmp / "imported")
+
+
+def test_inspect_import_command_registers_and_fails_in_one_line(tmp_path):
+    import typer
+    from typer.testing import CliRunner
+
+    from stt_arena.inspect_ai.commands import register
+
+    app = typer.Typer()
+    register(app)
+
+    @app.command("other")
+    def _other() -> None:  # a second command, so that the command name is required as in stt-arena
+        pass
+
+    (tmp_path / "broken.eval").write_text("not a log")
+    r = CliRunner().invoke(app, ["inspect-import", str(tmp_path / "broken.eval"), str(tmp_path / "o")])
+    assert r.exit_code == 2 and "not a readable Inspect log" in r.output and "Traceback" not in r.output
+    assert not (tmp_path / "o" / "results.jsonl").exists()
 
 
 def test_a_log_of_another_task_or_a_broken_file_is_refused(tmp_path, both_paths):
@@ -157,7 +180,7 @@ def test_a_log_of_another_task_or_a_broken_file_is_refused(tmp_path, both_paths)
         records_from_log(tmp_path / "other.json")
     (tmp_path / "broken.eval").write_text("not a log")
     with pytest.raises(ResultsFileError, match="broken.eval: not a readable Inspect log"):
-        load_results(tmp_path / "broken.eval")
+        records_from_log(tmp_path / "broken.eval")
 
 
 def test_filters_and_in_process_runs_refuse_untrusted_code(tmp_path):
@@ -234,7 +257,7 @@ def test_endpoint_errors_are_sample_errors_never_failures_and_epochs_are_runs(tm
         [log] = inspect_eval(stt_arena(task_ids=f"{ts[0].task_id},{ts[1].task_id}"), model="openai/fake-model",
                              model_base_url=sv.base_url, model_args={"responses_api": False}, epochs=2,
                              fail_on_error=False, log_dir=str(tmp_path), display="none")
-    recs, config = load_results(log.location)
+    recs, config = records_from_log(log.location)
     assert sorted((r["task_id"], r["run"], r["passed"]) for r in recs) == [(ts[0].task_id, 0, True), (ts[0].task_id, 1, True)]
     assert sorted((e["task_id"], e["run"]) for e in config["errors"]) == [(ts[1].task_id, 0), (ts[1].task_id, 1)]
     assert all("404" in e["error"] for e in config["errors"])

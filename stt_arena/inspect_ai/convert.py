@@ -1,6 +1,7 @@
 """Inspect logs of the ``stt_arena`` task as trajectory records (``results.record``), so ``stt-arena report``,
-``analyze``, ``refine`` and ``export-sft`` read runs made from Inspect: ``load_results`` accepts a ``.eval`` /
-``.json`` Inspect log, and ``write_results`` turns one into a results directory.
+``analyze``, ``refine`` and ``export-sft`` read runs made from Inspect: ``write_results`` (``stt-arena
+inspect-import``) turns a ``.eval`` / ``.json`` Inspect log into a results directory. (``results`` sits below
+this package in the import layers, so ``load_results`` itself does not read Inspect logs.)
 
 Each scored sample carries its record in its store (``stt_arena_record``); the scorer's grade (checklist and
 judge, possibly re-scored with ``inspect score``) is taken from the score's metadata. Samples that ended in

@@ -235,9 +235,6 @@ def load_results(root: str | Path) -> tuple[list[dict], dict]:
     read-only; every record is validated against the trajectory schema (``results.record``): a clear
     error naming file, line and field when one does not match, or when the path is neither."""
     root = Path(root)
-    if root.is_file() and root.suffix in (".eval", ".json"):  # an Inspect AI log of the stt_arena task
-        from ..inspect_ai.convert import records_from_log
-        return records_from_log(root)
     p = root if root.is_file() else root / RESULTS
     if not p.exists():
         raise ResultsFileError(f"{root}: not a results directory (no {RESULTS})")
