@@ -261,3 +261,24 @@ def test_endpoint_errors_are_sample_errors_never_failures_and_epochs_are_runs(tm
     assert sorted((r["task_id"], r["run"], r["passed"]) for r in recs) == [(ts[0].task_id, 0, True), (ts[0].task_id, 1, True)]
     assert sorted((e["task_id"], e["run"]) for e in config["errors"]) == [(ts[1].task_id, 0), (ts[1].task_id, 1)]
     assert all("404" in e["error"] for e in config["errors"])
+
+
+def test_one_sandbox_executor_per_eval_loop_and_a_finished_evals_is_closed(tmp_path):
+    """Each ``inspect eval`` runs in its own event loop; the sandbox fork server of a finished eval does
+    not outlive the next one (a long eval-set process would otherwise keep one per eval)."""
+    from stt_arena.inspect_ai import task as mod
+
+    os.environ.setdefault("OPENAI_API_KEY", "test-key")
+    ts = _pick()[:1]
+    seen = []
+    with FakeOpenAIServer(_policy(ts, {ts[0].task_id: "oracle"})) as sv:
+        for i in range(2):
+            [log] = inspect_eval(stt_arena(task_ids=ts[0].task_id), model="openai/fake-model", model_base_url=sv.base_url,
+                                 model_args={"responses_api": False}, log_dir=str(tmp_path / str(i)), display="none")
+            assert log.samples[0].scores["episode_scorer"].value == 1.0
+            [ex] = mod._EXECUTORS.values()
+            seen.append((ex, ex._proc.pid))
+    assert seen[0][0] is not seen[1][0]
+    assert seen[0][0]._proc is None  # the first eval's fork server: killed when the second eval opened its own
+    with pytest.raises(ProcessLookupError):
+        os.kill(seen[0][1], 0)

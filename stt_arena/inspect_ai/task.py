@@ -75,19 +75,24 @@ class _Deferred(Judge):
         return Verdict(False, False, "judged by the scorer", judge=DEFERRED)
 
 
+_EXECUTORS: dict[Any, Any] = {}  # event loop -> sandbox Executor, shared by every stt_arena task it runs
+
+
+def _close_executors(closed_loops_only: bool = False) -> None:
+    for loop in [lp for lp in _EXECUTORS if not closed_loops_only or lp.is_closed()]:
+        _EXECUTORS.pop(loop).close()
+
+
+atexit.register(_close_executors)
+
+
 class _Environments:
-    """Opens episodes: one sandbox ``Executor`` per event loop (an Inspect eval runs in one), closed at
-    exit; ``sandbox=False``: in-process episodes (built-in tasks only, checked in ``load_benchmark``)."""
+    """Opens episodes: one sandbox ``Executor`` per event loop (an Inspect ``eval`` runs its tasks in one loop;
+    the executor of a finished eval's loop is closed when the next one opens, the last at exit);
+    ``sandbox=False``: in-process episodes (built-in tasks only, checked in ``load_benchmark``)."""
 
     def __init__(self, sandbox: bool):
         self.sandbox = sandbox
-        self.executors: dict[Any, Any] = {}
-        atexit.register(self.close)
-
-    def close(self) -> None:
-        for ex in self.executors.values():
-            ex.close()
-        self.executors.clear()
 
     async def open(self, task: ArenaTask) -> Any:
         if not self.sandbox:
@@ -95,12 +100,11 @@ class _Environments:
             from ..sandbox.spec import episode_spec
             return _Watched(LocalEpisode(episode_spec(task)))
         loop = asyncio.get_running_loop()
-        ex = self.executors.get(loop)
+        ex = _EXECUTORS.get(loop)
         if ex is None:
-            for old in [lp for lp in self.executors if lp.is_closed()]:
-                self.executors.pop(old).close()
+            _close_executors(closed_loops_only=True)
             from ..sandbox.executor import Executor
-            ex = self.executors[loop] = Executor()
+            ex = _EXECUTORS[loop] = Executor()
         return _Watched(await ex.aopen(task))
 
 
