@@ -8,9 +8,9 @@ import argparse
 import os
 import time
 
-from stt_arena.generator.core import generate
+from stt_arena.benchmark.generate import generate
 from stt_arena.sandbox.executor import Executor
-from stt_arena.validity import check_task
+from stt_arena.benchmark.validity import check_task
 
 
 def rate(label: str, n: int, fn) -> float:

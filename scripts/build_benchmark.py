@@ -13,8 +13,8 @@ import sys
 import time
 
 from stt_arena.data import benchmark_path, data_path
-from stt_arena.generator.core import GenerationError
-from stt_arena.generator.pinned import V2_SEED, V2_SIZE, generate_v2
+from stt_arena.benchmark.generate import GenerationError
+from stt_arena.benchmark.pinned import V2_SEED, V2_SIZE, generate_v2
 from stt_arena.task.io import save_tasks
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from stt_arena.task.io import load_tasks
-from stt_arena.validity import open_local
+from stt_arena.benchmark.validity import open_local
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "tests" / "fixtures" / "judge_labelled.jsonl"

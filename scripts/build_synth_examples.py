@@ -20,7 +20,7 @@ from pathlib import Path
 from stt_arena.data import default_tasks_path
 from stt_arena.task.io import load_tasks
 from stt_arena.task.models import Task
-from stt_arena.validity import check_task
+from stt_arena.benchmark.validity import check_task
 
 OUT = Path(__file__).resolve().parents[1] / "stt_arena" / "prompts" / "synth" / "examples"
 LEVELS = ("easy", "medium", "hard", "impossible")

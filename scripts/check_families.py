@@ -15,9 +15,9 @@ import sys
 import time
 
 from stt_arena.domains import all_families
-from stt_arena.gates.gates import Budget
-from stt_arena.validation import parse_gates, validate_task
-from stt_arena.validity import open_local
+from stt_arena.benchmark.gates.gates import Budget
+from stt_arena.benchmark.validation import parse_gates, validate_task
+from stt_arena.benchmark.validity import open_local
 
 
 def main() -> int:
@@ -61,7 +61,7 @@ def main() -> int:
                             print("      evidence", g.gate, json.dumps(g.evidence, default=str)[:1200])
     print(f"{len(tasks) - bad}/{len(tasks)} tasks pass {','.join(gates)} ({time.time() - t0:.0f} s)")
     if not a.no_suite and "I10" in parse_gates(a.gates):
-        from stt_arena.gates.shortcuts import run_shortcut_suite
+        from stt_arena.benchmark.gates.shortcuts import run_shortcut_suite
 
         suite = run_shortcut_suite(tasks)
         for row in suite.table():

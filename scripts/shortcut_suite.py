@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from stt_arena.data import default_tasks_path
-from stt_arena.gates.shortcuts import run_shortcut_suite
+from stt_arena.benchmark.gates.shortcuts import run_shortcut_suite
 from stt_arena.judge.heuristic import HeuristicJudge
 from stt_arena.task.io import load_tasks
 

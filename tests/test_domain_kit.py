@@ -5,10 +5,10 @@ import pytest
 
 from stt_arena.domains import kit
 from stt_arena.domains.rail_connections import BY_TYPE, _World
-from stt_arena.gates.explore import strip_triggers
-from stt_arena.gates.play import play
+from stt_arena.benchmark.gates.explore import strip_triggers
+from stt_arena.benchmark.gates.play import play
 from stt_arena.generator.family import step
-from stt_arena.validity import open_local
+from stt_arena.benchmark.validity import open_local
 
 
 def _task(ctype="ST3", level="easy", seed=3):

@@ -4,8 +4,8 @@ import random
 import pytest
 
 from stt_arena.domains import all_families
-from stt_arena.generator.lint import lint_task
-from stt_arena.validity import check_task
+from stt_arena.benchmark.lint import lint_task
+from stt_arena.benchmark.validity import check_task
 
 CASES = [(f, lvl) for f in all_families() for lvl in f.levels]
 

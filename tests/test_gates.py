@@ -7,11 +7,11 @@ import sys
 
 import pytest
 
-from stt_arena.gates.explore import search, strip_triggers
-from stt_arena.gates.gates import level_features, Ctx
-from stt_arena.gates.run import run_task_gates
-from stt_arena.validation import parse_gates, validate_task
-from stt_arena.validity import check_task, open_local
+from stt_arena.benchmark.gates.explore import search, strip_triggers
+from stt_arena.benchmark.gates.gates import level_features, Ctx
+from stt_arena.benchmark.gates.run import run_task_gates
+from stt_arena.benchmark.validation import parse_gates, validate_task
+from stt_arena.benchmark.validity import check_task, open_local
 from tests.fixtures import gate_tasks as G
 
 
@@ -50,7 +50,7 @@ def test_planted_defect_is_rejected_with_its_reason_code(make, gate, reason):
 def test_solvable_impossible_evidence_replays_to_the_goal():
     t = G.solvable_impossible()
     r = gates(t, ["I7"])["I7"]
-    from stt_arena.gates.play import play
+    from stt_arena.benchmark.gates.play import play
     p = play(t, r.evidence["steps"], open_local)
     assert p.goal_reached  # the evidence is a real sequence reaching the "impossible" goal
     assert r.stats["with_triggers"]["sequences"] > 0
@@ -96,7 +96,7 @@ def test_level_features_are_measured_from_the_oracle_trace():
 
 def test_gates_run_in_the_sandbox_for_untrusted_tasks():
     from stt_arena.sandbox.executor import Executor
-    from stt_arena.gates.gates import Budget
+    from stt_arena.benchmark.gates.gates import Budget
     with Executor() as ex:
         r = run_task_gates(G.solvable_impossible(), ex.open, ["I7"], trusted=False, budget=Budget(400, 3))
     assert not r["I7"].ok and r["I7"].reason == "solvable_by_search"
@@ -141,7 +141,7 @@ def test_cli_validate_gates_table_and_json(tmp_path):
 
 
 def test_refusal_parsing_keeps_the_ids_a_refusal_protects():
-    from stt_arena.gates.profile import forbidden_in
+    from stt_arena.task.profile import forbidden_in
     ids = {"C-1", "C-2", "D27", "BCP-68"}
     assert forbidden_in("dispatching C-2 in place of C-1", ids, refusal=True) == ["C-2"]
     assert forbidden_in("picking up at a depot other than D27", ids, refusal=True) == []

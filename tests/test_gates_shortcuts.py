@@ -13,7 +13,7 @@ import pytest
 from stt_arena.agents.builtin import OracleAgent
 from stt_arena.agents.shortcuts import SHORTCUT_POLICIES, make_shortcut
 from stt_arena.data import benchmark_path
-from stt_arena.gates.shortcuts import REASON, run_shortcut_suite
+from stt_arena.benchmark.gates.shortcuts import REASON, run_shortcut_suite
 from stt_arena.judge.base import Judge, Verdict
 from stt_arena.task.io import load_tasks
 

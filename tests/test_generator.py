@@ -4,14 +4,14 @@ from collections import Counter
 import pytest
 
 from stt_arena.data import benchmark_path
-from stt_arena.generator.core import (
+from stt_arena.benchmark.generate import (
     BENCHMARK_SIZE, LEVEL_MIX, allocate, fingerprint, generate, plan_cells,
 )
-from stt_arena.generator.lint import lint_task
+from stt_arena.benchmark.lint import lint_task
 from stt_arena.task.io import dump_task, load_tasks
 from stt_arena.task.models import ConflictType
-from stt_arena.validation import validate_tasks
-from stt_arena.validity import check_task
+from stt_arena.benchmark.validation import validate_tasks
+from stt_arena.benchmark.validity import check_task
 
 TYPES = [c.value for c in ConflictType]
 
@@ -83,7 +83,7 @@ def test_v1_stays_loadable_by_name_and_unchanged():
 
 
 def test_benchmark_is_the_frozen_generator_output(bench):
-    from stt_arena.generator.pinned import generate_v2
+    from stt_arena.benchmark.pinned import generate_v2
     if not bench or bench[0].provenance.benchmark != "v2":
         pytest.skip("v2 not shipped: the latest benchmark is v1 (a frozen file, see the test above)")
     attempts = {t.provenance.extra["index"]: t.provenance.extra["attempt"] for t in bench}
@@ -94,7 +94,7 @@ def test_benchmark_is_the_frozen_generator_output(bench):
 def test_adding_a_family_never_changes_the_pinned_build():
     from dataclasses import replace
     from stt_arena.domains import all_families
-    from stt_arena.generator.pinned import cell_draws, draw, pinned_families
+    from stt_arena.benchmark.pinned import cell_draws, draw, pinned_families
     fams = all_families()
     extra = replace(fams[0], name="zz-new-family")
     a = cell_draws(60, pinned_families(pool=fams))
@@ -130,7 +130,7 @@ def _v2(bench):
 
 
 def test_v2_sample_passes_every_per_task_gate(bench):
-    from stt_arena.validation import ALL_GATES
+    from stt_arena.benchmark.validation import ALL_GATES
     tasks = _v2(bench)[::21]  # a spread over types and levels; scripts/build_benchmark.py gates every task
     gates = [g for g in ALL_GATES if g != "I10"]
     reports = validate_tasks(tasks, sandbox=False, workers=2, gates=gates, trusted=True)
@@ -138,7 +138,7 @@ def test_v2_sample_passes_every_per_task_gate(bench):
 
 
 def test_v2_shortcut_policies_pass_at_most_5_percent_per_level(bench):
-    from stt_arena.gates.shortcuts import run_shortcut_suite
+    from stt_arena.benchmark.gates.shortcuts import run_shortcut_suite
     suite = run_shortcut_suite(_v2(bench))
     assert suite.ok, {lv: c["offenders"] for lv, c in suite.level_checks().items() if not c["ok"]}
 

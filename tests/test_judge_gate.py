@@ -2,11 +2,11 @@
 import pytest
 
 from stt_arena.data import benchmark_path
-from stt_arena.gates.judge import judge_gate, planted
+from stt_arena.benchmark.gates.judge import judge_gate, planted
 from stt_arena.judge.heuristic import IMPOSSIBLE, Assessment
-from stt_arena.replay import replay
+from stt_arena.benchmark.replay import replay
 from stt_arena.task.io import load_tasks
-from stt_arena.validity import open_local
+from stt_arena.benchmark.validity import open_local
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from stt_arena.generator.core import generate
+from stt_arena.benchmark.generate import generate
 from stt_arena.task.models import FINAL_MESSAGE
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -23,7 +23,7 @@ yaml = pytest.importorskip("yaml")
 
 from stt_arena.eval.runner import run_eval  # noqa: E402
 from stt_arena.export.llamafactory import export_llamafactory, tools_for_tasks  # noqa: E402
-from stt_arena.generator.core import generate  # noqa: E402
+from stt_arena.benchmark.generate import generate  # noqa: E402
 from stt_arena.refine.pipeline import Refiner, make_opener, refine_all, write_outputs  # noqa: E402
 from stt_arena.rl.core import STTArenaCore  # noqa: E402
 

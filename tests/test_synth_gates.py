@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import json
 
-from stt_arena.gates.gates import Budget
+from stt_arena.benchmark.gates.gates import Budget
 from stt_arena.llm.client import ModelConfig
 from stt_arena.sandbox.executor import Executor
 from stt_arena.synth.llm import Synthesizer
 from stt_arena.synth.schemas import DraftTask
 from stt_arena.synth.stage3 import Stage3Options, run_stage3
 from stt_arena.testing.fake_openai import FakeOpenAIServer
-from stt_arena.validation import validate_tasks
+from stt_arena.benchmark.validation import validate_tasks
 from tests.fixtures import gate_tasks as G
 
 GATES = ["I1", "I2", "I3", "I4", "I5", "I8", "LEVEL"]

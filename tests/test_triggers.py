@@ -1,7 +1,7 @@
 """Trigger semantics, the simulated clock, determinism and paper-style in-code triggers."""
 import pytest
 
-from stt_arena.replay import replay
+from stt_arena.benchmark.replay import replay
 from stt_arena.sandbox.executor import Executor
 from stt_arena.sandbox.local import LocalEpisode
 from stt_arena.sandbox.spec import episode_spec

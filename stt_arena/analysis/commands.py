@@ -63,3 +63,7 @@ def analyze_command(
                       *[f"{100 * row[f'{m}_rate']:.1f}" for m in (*FAILURE_MODES, "any")],
                       end_section=row["group"] == "all")
         console.print(t)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("analyze")(analyze_command)

@@ -211,3 +211,35 @@ def report_command(
         fail(f"cannot write the report to {output}: {e.strerror or e}")
     for f in files:
         console.print(f"wrote {f}")
+
+
+def baselines(
+    tasks: Optional[Path] = typer.Argument(None, help="task JSONL (default: the built-in benchmark)"),
+    output: Optional[Path] = typer.Option(None, "--output", help="keep the agents' results here"),
+    runs: int = typer.Option(1, help="runs per task (the built-in agents are deterministic)"),
+    sandbox: bool = typer.Option(True, "--sandbox/--no-sandbox"),
+) -> None:
+    """Score the built-in reference agents (oracle, stale, retry, no-verify) per level."""
+    from rich.table import Table
+
+    from ..data import default_tasks_path
+    from .baselines import score_builtins
+    from .preflight import load_task_arg
+
+    rows = score_builtins(load_task_arg(tasks), output, runs=runs, sandbox=sandbox, tasks_path=tasks or default_tasks_path(),
+                          progress=True)
+    cols = ("easy", "medium", "hard", "impossible", "solvable", "overall")
+    t = Table(title="Built-in reference agents: pass rate (%)")
+    t.add_column("agent")
+    for c in (*cols, "avg calls"):
+        t.add_column(c, justify="right")
+    for name, row in rows.items():
+        t.add_row(f"builtin:{name}", *["-" if row[c] is None else f"{row[c] * 100:.1f}" for c in cols],
+                  f"{row['avg_calls']:.2f}" if row["avg_calls"] is not None else "-")
+    console.print(t)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("eval")(eval_command)
+    app.command("report")(report_command)
+    app.command("baselines")(baselines)

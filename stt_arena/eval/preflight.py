@@ -91,3 +91,22 @@ def check_loadable(tasks: list[Task], path: str | Path | None = None, guard: boo
             where = f"{path}:{lines[t.task_id]}" if t.task_id in lines else str(path or "tasks")
             msgs.append(f"{where}: task {t.task_id}: " + "; ".join(probs))
     return msgs
+
+
+def load_task_arg(path: str | Path | None, loadable: bool = False) -> list[Task]:
+    """Tasks of ``path`` (default: the built-in benchmark); ``loadable``: also check that every task's
+    code compiles (a clear error instead of a traceback deep in a command)."""
+    from ..data import resolve_tasks
+    from ..task.io import TaskFileError, load_tasks
+    from ..util.console import fail
+
+    p = resolve_tasks(path)
+    try:
+        items = load_tasks(p)
+    except TaskFileError as e:
+        fail(str(e))
+    if loadable:
+        broken = check_loadable(items, p, guard=False, checks=False)
+        if broken:
+            fail(f"{len(broken)} task(s) cannot be loaded: " + " | ".join(broken[:5]))
+    return items

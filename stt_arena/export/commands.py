@@ -49,3 +49,7 @@ def export_command(
     for f in st.files:
         console.print(f"wrote {f}")
     raise typer.Exit(0 if st.exported else 1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("export-sft")(export_command)

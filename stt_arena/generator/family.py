@@ -134,7 +134,7 @@ def confirm_block(task: Task) -> Task:
 def ask_withheld_first(task: Task) -> Task:
     """The oracle asks the user for every withheld fact a check relies on, before its first write
     (gate ASK): a good agent does not act on facts it was never told."""
-    from ..gates.profile import enforced_facts
+    from ..task.profile import enforced_facts
 
     facts = [k for k in enforced_facts(task) if not any(
         s.method == "chat_with_user" and k.replace("_", " ") in str(s.arguments.get("content", ""))

@@ -119,3 +119,7 @@ def print_stats(stats: dict) -> None:
     console.print(f"replays repeated after a transient sandbox failure: {stats.get('transient_retries', 0)}")
     console.print("failure modes in the input: " + json.dumps(stats["failure_modes_in"])
                   + "; in trajectories refined: " + json.dumps(stats["failure_modes_fixed"]))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("refine")(refine_command)

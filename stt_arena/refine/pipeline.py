@@ -323,7 +323,7 @@ def make_opener(sandbox: bool):
         async def open_sb(task: Task):
             return await ex.aopen(task)
         return open_sb, ex.close
-    from ..validity import open_local
+    from ..benchmark.validity import open_local
 
     async def open_lo(task: Task):
         return open_local(task)

@@ -50,7 +50,7 @@ FORMAT_HINT = ("Call one tool as <tool_call>{\"name\": ..., \"arguments\": {...}
 
 def train_pool(size: int, seed: int) -> list[Task]:
     """Procedural train-split tasks (never the benchmark's), built once per process."""
-    from ..generator.core import benchmark_fingerprints, generate
+    from ..benchmark.generate import benchmark_fingerprints, generate
 
     key = (size, seed)
     with _LOCK:

@@ -252,8 +252,8 @@ def stage3_command(
     from .schemas import DraftTask
     from .stage3 import Stage3Options, run_stage3
 
-    from ..gates.gates import Budget
-    from ..validation import parse_gates
+    from ..benchmark.gates.gates import Budget
+    from ..benchmark.validation import parse_gates
     try:
         selected = parse_gates(gates)
     except ValueError as e:
@@ -315,7 +315,7 @@ def report_command(
         write_json(json_out, rep)
 
 
-def register_synth(synth_app: typer.Typer) -> None:
+def register(synth_app: typer.Typer) -> None:
     synth_app.command("report")(report_command)
     synth_app.command("stage1")(stage1_command)
     synth_app.command("stage2")(stage2_command)

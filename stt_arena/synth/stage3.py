@@ -1,5 +1,5 @@
 """Stage 3 — dual-agent assessment: checklist and check functions, a plan agent's plans, the executed
-invariants I1-I5 (plans replayed in the sandbox through ``stt_arena.validity.check_task``), a checking
+invariants I1-I5 (plans replayed in the sandbox through ``stt_arena.benchmark.validity.check_task``), a checking
 agent's verdict on the three invariants, and the LLM consistency audit. Output: benchmark tasks."""
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from ..sandbox.executor import Executor
 from ..sandbox.guard import GuardError, check_source
 from ..task.models import CHAT_WITH_USER, FINAL_MESSAGE, Blueprint, Clock, Environment, Provenance, ReferencePlans, Task
-from ..gates.gates import Budget
-from ..validation import GATE_LINES, SUITE_GATES, validate_task
-from ..validity import INVARIANTS
+from ..benchmark.gates.gates import Budget
+from ..benchmark.validation import GATE_LINES, SUITE_GATES, validate_task
+from ..benchmark.validity import INVARIANTS
 from .common import Reject, Rejection, StageStats, run_items, slug
 from .llm import RepairNeeded, Synthesizer
 from .schemas import AUDIT_ASPECTS, AuditOut, CheckVerdict, ChecklistOut, DraftTask, PlansOut
@@ -227,7 +227,7 @@ async def run_stage3(drafts: list[DraftTask], syn: Synthesizer, executor: Execut
     kept = await run_items(drafts, lambda d: assess(d, syn, executor, opts), stats, rejections,
                            lambda d: d.draft_id, "stage3", "stage3 drafts", progress)
     if "I10" in opts.gates and kept:  # shortcut policies, over the whole output like `stt-arena validate`
-        from ..gates.shortcuts import run_shortcut_suite
+        from ..benchmark.gates.shortcuts import run_shortcut_suite
         suite = await asyncio.to_thread(run_shortcut_suite, kept, sandbox=True)
         still = []
         for t in kept:

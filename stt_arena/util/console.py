@@ -3,6 +3,7 @@ warnings go to stderr (``err_console`` / ``fail``) so that piped results stay cl
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import NoReturn
 
 from rich.console import Console
@@ -21,3 +22,25 @@ def fail(msg: str, code: int = 2) -> NoReturn:
     import typer
     err_console.print(f"[red]error:[/red] {escape(msg)}")
     raise typer.Exit(code)
+
+
+def write_text_atomic(path: Path, text: str, flag: str) -> None:
+    """Write atomically (a crash leaves the previous file); an OS error is a one-line error naming ``flag``."""
+    import os
+    import tempfile
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as e:
+        fail(f"{flag} {path}: cannot write: {e.strerror or e}")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 is not what a user expects of an output file
+        os.replace(tmp, path)
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        fail(f"{flag} {path}: cannot write: {e.strerror or e}")

@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Callable
 
-from ..task.models import CHAT_WITH_USER, FINAL_MESSAGE, PlanStep, Task
-from ..user.scripted import ScriptedUser
+from ...task.models import CHAT_WITH_USER, FINAL_MESSAGE, PlanStep, Task
+from ...user.scripted import ScriptedUser
 from . import GateResult
 from .explore import SearchResult, search, strip_triggers
 from .play import Played, play
-from .profile import constraint_items, constraints, enforced_facts, violations
+from ...task.profile import constraint_items, constraints, enforced_facts, violations
 
 CONDITIONAL_KINDS = ("detection", "recovery")   # apply only when the shift happened
 

@@ -1,7 +1,7 @@
 """Benchmark validity gates beyond I1-I5: executed, adversarial checks that a task's labels are right.
 
 Each gate returns a :class:`GateResult` with a reason code and the evidence when it fails. See
-``stt_arena.gates.run`` for the gate list and ``stt-arena validate --gates``.
+``stt_arena.benchmark.gates.run`` for the gate list and ``stt-arena validate --gates``.
 """
 from __future__ import annotations
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from ..judge.facts import task_facts
-from ..judge.heuristic import Assessment, assess, names_fact, sentences
-from ..task.models import FINAL_MESSAGE, Task
+from ...judge.facts import task_facts
+from ...judge.heuristic import Assessment, assess, names_fact, sentences
+from ...task.models import FINAL_MESSAGE, Task
 
 Assess = Callable[[Task, list[dict], "str | None", list[dict]], Assessment]
 
@@ -73,7 +73,7 @@ def planted(task: Task, oracle_message: str, steps: list[dict]) -> tuple[dict[st
 
 
 def judge_gate(task: Task, replay_result: Any = None, assess_fn: Assess = assess) -> tuple[bool, str, dict]:
-    """(ok, reason code, evidence). ``replay_result``: the oracle plan's replay (``stt_arena.replay``), for its
+    """(ok, reason code, evidence). ``replay_result``: the oracle plan's replay (``stt_arena.benchmark.replay``), for its
     tool steps, final message and goal checks; None: the plan's final message alone."""
     if not task.impossible:
         return True, "not_applicable", {}

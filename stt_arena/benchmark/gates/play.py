@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..replay import run_steps
-from ..task.models import Task
+from ...task.models import Task
 
 
 @dataclass

@@ -5,7 +5,7 @@ import json
 import re
 from typing import Any
 
-from ..task.models import ProfileConstraint, Task
+from .models import ProfileConstraint, Task
 
 
 def entity_ids(task: Task) -> set[str]:

@@ -5,7 +5,7 @@ import time
 import traceback
 from typing import Any, Callable
 
-from ..task.models import Task
+from ...task.models import Task
 from . import GateResult
 from .gates import TASK_GATES, Budget, Ctx
 

@@ -16,11 +16,11 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-from ..env.schema import tool_specs
-from ..sandbox.runtime import EnvRuntime
-from ..sandbox.spec import episode_spec
-from ..sandbox.state import StatePathError, get_path
-from ..task.models import CHAT_WITH_USER, FINAL_MESSAGE, Task
+from ...env.schema import tool_specs
+from ...sandbox.runtime import EnvRuntime
+from ...sandbox.spec import episode_spec
+from ...sandbox.state import StatePathError, get_path
+from ...task.models import CHAT_WITH_USER, FINAL_MESSAGE, Task
 
 MAX_VALUES = 10        # candidate values per parameter
 MAX_ACTIONS = 48       # argument combinations per tool and node

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-from .task.models import CHAT_WITH_USER, FINAL_MESSAGE, PlanStep, Task
+from ..task.models import CHAT_WITH_USER, FINAL_MESSAGE, PlanStep, Task
 
 
 @dataclass

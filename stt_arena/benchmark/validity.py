@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from .replay import ReplayResult, replay
-from .sandbox.local import LocalEpisode
-from .sandbox.spec import episode_spec
-from .task.models import FINAL_MESSAGE, Task
+from ..sandbox.local import LocalEpisode
+from ..sandbox.spec import episode_spec
+from ..task.models import FINAL_MESSAGE, Task
 
 INVARIANTS = ("I1", "I2", "I3", "I4", "I5")
 

@@ -14,7 +14,7 @@ from typing import Callable, Iterator
 
 from ..domains import all_families
 from ..task.models import ConflictType, Task
-from .family import LEVELS, Family, GenerationError
+from ..generator.family import LEVELS, Family, GenerationError
 
 LEVEL_MIX = {"easy": 0.31, "medium": 0.30, "hard": 0.26, "impossible": 0.13}
 BENCHMARK_SEED = 2026

@@ -14,8 +14,8 @@ from typing import Callable
 
 from ..domains import all_families
 from ..task.models import ConflictType, Task
-from .core import GenerationError, fingerprint, plan_cells
-from .family import Family
+from .generate import GenerationError, fingerprint, plan_cells
+from ..generator.family import Family
 
 V2_SEED = 2027
 V2_SIZE = 252
@@ -91,8 +91,8 @@ def _try_cell(args) -> tuple[int, int, Task | None, list[str]]:
 
 
 def _all_gates(task: Task) -> str:
-    from ..validation import ALL_GATES, validate_task
-    from ..validity import open_local
+    from .validation import ALL_GATES, validate_task
+    from .validity import open_local
 
     gates = [g for g in ALL_GATES if g != "I10"]
     rep = validate_task(task, open_local, gates, trusted=True)

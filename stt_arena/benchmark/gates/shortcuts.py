@@ -9,13 +9,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ..agents.base import Agent
-from ..agents.shortcuts import SHORTCUT_POLICIES
-from ..eval.config import BUILTIN_PREFIX, EvalConfig
-from ..prompts import load_prompt
-from ..eval.runner import LEVEL_NAMES, EpisodeLoop
-from ..llm.client import ModelConfig
-from ..task.models import Task
+from ...agents.base import Agent
+from ...agents.shortcuts import SHORTCUT_POLICIES
+from ...eval.config import BUILTIN_PREFIX, EvalConfig
+from ...prompts import load_prompt
+from ...eval.runner import LEVEL_NAMES, EpisodeLoop
+from ...llm.client import ModelConfig
+from ...task.models import Task
 from . import GateResult
 
 GATE = "I10"

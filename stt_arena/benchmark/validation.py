@@ -7,12 +7,12 @@ from collections import Counter, defaultdict
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from .env.schema import tool_specs
+from ..env.schema import tool_specs
 from .gates import GateResult
 from .gates.gates import TASK_GATES, Budget
-from .sandbox.executor import Executor
-from .sandbox.guard import GuardError, check_source
-from .task.models import CHAT_WITH_USER, FINAL_MESSAGE, Task
+from ..sandbox.executor import Executor
+from ..sandbox.guard import GuardError, check_source
+from ..task.models import CHAT_WITH_USER, FINAL_MESSAGE, Task
 from .validity import INVARIANTS, Validity, check_task, open_local
 
 SUITE_GATES = ("I10",)                       # run over the whole task list

@@ -4,9 +4,9 @@ from __future__ import annotations
 import statistics
 from collections import Counter, defaultdict
 
-from .env.schema import tool_specs
-from .generator.family import LEVELS
-from .task.models import ConflictType, Task
+from ..env.schema import tool_specs
+from ..generator.family import LEVELS
+from ..task.models import ConflictType, Task
 
 
 def composition(tasks: list[Task]) -> dict:

@@ -1,0 +1,1 @@
+"""The benchmark: building it from the pinned families, validity checks and gates, replay, statistics."""
