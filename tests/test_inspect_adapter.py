@@ -123,6 +123,8 @@ def test_metrics_report_pass_per_level_and_type(both_paths):
 def test_log_json_shows_trigger_events_and_final_state(both_paths):
     _, _, recs, log, _ = both_paths
     data = json.loads(Path(log.location).read_text())
+    header = json.dumps([data["plan"], data["eval"]["scorers"]])
+    assert "class_name" not in header and len(header) < 5000  # parameters, not the tasks, in the log header
     fired = {r["task_id"]: len(r["events"]) for r in recs}
     assert sum(fired.values()) > 0
     for s in data["samples"]:
@@ -282,3 +284,25 @@ def test_one_sandbox_executor_per_eval_loop_and_a_finished_evals_is_closed(tmp_p
     assert seen[0][0]._proc is None  # the first eval's fork server: killed when the second eval opened its own
     with pytest.raises(ProcessLookupError):
         os.kill(seen[0][1], 0)
+
+
+def test_inspect_score_re_judges_impossible_tasks_without_rerunning_the_agent(both_paths):
+    """The scorer works from the episode record in the log: ``inspect score`` with another judge (here a
+    model judge on the 'judge' role that rejects every message) changes only the impossible tasks."""
+    from inspect_ai import score
+    from inspect_ai.model import get_model
+
+    from stt_arena.inspect_ai.task import episode_scorer
+
+    tasks, _, recs, log, _ = both_paths
+    verdict = json.dumps({"recognized_impossibility": False, "fed_back_to_user": False, "evidence": "no"})
+    with FakeOpenAIServer(lambda body: verdict) as sv:
+        judge = get_model("openai/judge-m", base_url=sv.base_url, responses_api=False, memoize=False)
+        again = score(log, episode_scorer(judge="model"), model_roles={"judge": judge}, action="overwrite",
+                      display="none")
+    before = {r["task_id"]: r["passed"] for r in recs}
+    impossible = {t.task_id for t in tasks if t.impossible}
+    after = {str(s.id): s.scores["episode_scorer"].value == 1.0 for s in again.samples}
+    assert impossible and any(before[i] for i in impossible)
+    assert after == {i: (False if i in impossible else p) for i, p in before.items()}
+    assert len(sv.requests) == len(impossible)  # only the judge ran

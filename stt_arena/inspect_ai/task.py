@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+from pathlib import Path
 from typing import Any
 
 from inspect_ai import Task, task
@@ -44,11 +45,9 @@ def load_benchmark(tasks: str | None = None, types: Any = None, levels: Any = No
                    limit: int | None = None, sandbox: bool = True) -> list[ArenaTask]:
     """The selected tasks (default: the built-in benchmark; ``tasks``: a path or 'v1'/'v2'). Without the
     sandbox only built-in (trusted) task code is accepted."""
-    from ..data import resolve_tasks
     from ..eval.runner import select_tasks
-    from ..task.io import load_tasks
 
-    out = select_tasks(load_tasks(resolve_tasks(tasks)), _names(types), _names(levels), _names(task_ids),
+    out = select_tasks(list(task_index(tasks).values()), _names(types), _names(levels), _names(task_ids),
                        int(limit) if limit is not None else None)
     if not sandbox:
         from ..sandbox.trust import untrusted_code
@@ -58,6 +57,22 @@ def load_benchmark(tasks: str | None = None, types: Any = None, levels: Any = No
             raise ValueError(f"sandbox=false runs task code in-process, but task {bad[0][0]} carries code that is "
                              f"not built-in ({', '.join(bad[0][1][:3])}; {len(bad)} such task(s)); keep the sandbox")
     return out
+
+
+_INDEX: dict[tuple, dict[str, ArenaTask]] = {}
+
+
+def task_index(tasks: str | None = None) -> dict[str, ArenaTask]:
+    """Every task of a task file by id (cached per file and modification time): the solver and the scorer
+    take the file name, not the tasks, so that the log records small, re-creatable parameters."""
+    from ..data import resolve_tasks
+    from ..task.io import load_tasks
+
+    path = resolve_tasks(tasks).resolve()
+    key = (str(path), path.stat().st_mtime_ns)
+    if key not in _INDEX:
+        _INDEX[key] = {t.task_id: t for t in load_tasks(path)}
+    return _INDEX[key]
 
 
 def sample_of(t: ArenaTask) -> Sample:
@@ -126,17 +141,19 @@ class _Watched:
 
 
 @solver
-def episode_solver(tasks_by_id: dict[str, ArenaTask], environments: _Environments, *, max_turns: int = 50,
-                   user: str = "scripted", timeout_s: float = 900.0, system_prompt: str | None = None,
-                   max_observation_chars: int = 16000, seed: int | None = None):
+def episode_solver(tasks: str | None = None, *, sandbox: bool = True, max_turns: int = 50, user: str = "scripted",
+                   timeout_s: float = 900.0, system_prompt: str | None = None, max_observation_chars: int = 16000,
+                   seed: int | None = None):
+    """Plays the sample's task (looked up by id in ``tasks``) as one episode; see the module docstring."""
     from ..prompts import load_prompt
     prompt = load_prompt("agent_system", system_prompt)
+    environments = _Environments(bool(sandbox))
     if user not in ("scripted", "llm"):
         raise ValueError(f"user={user!r}: choose 'scripted' or 'llm' (the 'user' model role)")
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
         from ..user import make_user
-        t = tasks_by_id[str(state.sample_id)]
+        t = task_index(tasks)[str(state.sample_id)]
         run = state.epoch - 1
         agent = InspectAgent(get_model(), GenerateConfig(seed=None if seed is None else seed + run),
                              max_observation_chars=max_observation_chars)
@@ -166,7 +183,7 @@ def episode_solver(tasks_by_id: dict[str, ArenaTask], environments: _Environment
 
 @scorer(metrics=[accuracy(), stderr(), grouped(accuracy(), "level", all=False, name_template="level:{group_name}"),
                  grouped(accuracy(), "conflict_type", all=False, name_template="type:{group_name}")])
-def episode_scorer(tasks_by_id: dict[str, ArenaTask], judge: str = "heuristic"):
+def episode_scorer(tasks: str | None = None, judge: str = "heuristic"):
     """Pass = every checklist item holds on the end state (and, on impossible tasks, the judge's verdict)."""
     if judge not in ("heuristic", "model"):
         raise ValueError(f"judge={judge!r}: choose 'heuristic' (offline) or 'model' (the 'judge' model role)")
@@ -176,7 +193,7 @@ def episode_scorer(tasks_by_id: dict[str, ArenaTask], judge: str = "heuristic"):
         record = state.store.get(RECORD_KEY)
         if record is None:
             raise RuntimeError(f"sample {state.sample_id}: no episode record in the store (the solver did not finish)")
-        t = tasks_by_id[str(state.sample_id)]
+        t = task_index(tasks)[str(state.sample_id)]
         g = record["grade"]
         if t.impossible:
             g.update(passed=g["checklist_passed"], judge=None, graded_by="checklist")
@@ -205,11 +222,10 @@ def stt_arena(tasks: str | None = None, types: str | None = None, levels: str | 
     ``user``: scripted | llm (model role 'user'); ``judge``: heuristic | model (model role 'judge');
     ``sandbox=false``: in-process environments (built-in tasks only)."""
     chosen = load_benchmark(tasks, types, levels, task_ids, limit, sandbox)
-    by_id = {t.task_id: t for t in chosen}
-    envs = _Environments(bool(sandbox))
+    if tasks is not None and Path(tasks).exists():  # a file: its absolute path (a name: 'v1' or 'v2' as given)
+        tasks = str(Path(tasks).resolve())
     return Task(dataset=MemoryDataset([sample_of(t) for t in chosen], name="stt_arena"),
-                solver=episode_solver(by_id, envs, max_turns=int(max_turns), user=user, timeout_s=float(timeout_s),
-                                      system_prompt=system_prompt, max_observation_chars=int(max_observation_chars),
-                                      seed=seed),
-                scorer=episode_scorer(by_id, judge=judge), metadata={"stt_arena": {"tasks": str(tasks or "default"),
-                                                                                  "sandbox": bool(sandbox)}})
+                solver=episode_solver(tasks, sandbox=bool(sandbox), max_turns=int(max_turns), user=user,
+                                      timeout_s=float(timeout_s), system_prompt=system_prompt,
+                                      max_observation_chars=int(max_observation_chars), seed=seed),
+                scorer=episode_scorer(tasks, judge=judge))
