@@ -39,6 +39,7 @@ from .analysis.commands import register as _analysis  # noqa: E402
 from .benchmark.commands import register as _benchmark  # noqa: E402
 from .eval.commands import register as _eval  # noqa: E402
 from .export.commands import register as _export  # noqa: E402
+from .inspect_ai.commands import register as _inspect_ai  # noqa: E402
 from .refine.commands import register as _refine  # noqa: E402
 from .synth.commands import register as _synth  # noqa: E402
 
@@ -47,4 +48,5 @@ _benchmark(app, synth_app)
 _analysis(app)
 _refine(app)
 _export(app)
+_inspect_ai(app)
 _synth(synth_app)
