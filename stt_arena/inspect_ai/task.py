@@ -162,7 +162,8 @@ def episode_solver(tasks: str | None = None, *, sandbox: bool = True, max_turns:
             sim.seed = None if seed is None else seed + run
         ctx = EpisodeContext(task=t, run=run, agent=agent, user=sim, judge=_Deferred(), open_episode=environments.open,
                              system_prompt=prompt, max_turns=max_turns, timeout_s=timeout_s,
-                             max_observation_chars=max_observation_chars, seed=seed,
+                             max_observation_chars=max_observation_chars,
+                             seed=None if seed is None else seed + run,
                              meta={"model": str(agent.model), "user_sim": "scripted" if user == "scripted"
                                    else f"llm:{get_model(role='user')}", "harness": "inspect_ai"})
         try:
@@ -196,7 +197,8 @@ def episode_scorer(tasks: str | None = None, judge: str = "heuristic"):
         t = task_index(tasks)[str(state.sample_id)]
         g = record["grade"]
         if t.impossible:
-            g.update(passed=g["checklist_passed"], judge=None, graded_by="checklist")
+            g.update(passed=g["checklist_passed"], judge=None, graded_by="checklist")  # re-judged from scratch
+            record.setdefault("usage", {})["judge"] = {}
             record["passed"] = g["checklist_passed"]
             await judge_record(t, record, make_judge(InspectChat(get_model(role="judge")) if judge == "model" else None))
             state.store.set(RECORD_KEY, record)
