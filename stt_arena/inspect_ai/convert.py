@@ -31,7 +31,7 @@ def _config(log: Any, path: Path, errors: list[dict]) -> dict:
     from ..eval.runner import file_sha256
 
     args = dict(log.eval.task_args or {})
-    solver = next((st.params for st in (log.plan.steps if log.plan else []) if st.solver.endswith("episode_solver")), {})
+    solver: dict[str, Any] = next((st.params for st in (log.plan.steps if log.plan else []) if st.solver.endswith("episode_solver")), {})
     tasks = solver.get("tasks", args.get("tasks"))  # the solver's copy: a file's absolute path
     cfg: dict[str, Any] = {"label": log.eval.model, "source": "inspect_ai", "inspect_log": str(path),
                            "inspect_eval_id": log.eval.eval_id, "task_args": args, "errors": errors}
