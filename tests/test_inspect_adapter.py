@@ -28,6 +28,9 @@ from stt_arena.testing.fake_openai import FakeOpenAIServer  # noqa: E402
 from .test_eval_helpers import cfg, fake_cfg  # noqa: E402
 
 
+ARGS = {"responses_api": False, "api_key": "test-key"}  # Inspect's openai provider on the local server
+
+
 def _pick() -> list:
     """10 tasks spread over the four levels and the nine conflict types of the built-in benchmark."""
     tasks = load_tasks(default_tasks_path())
@@ -72,7 +75,7 @@ def _policy(tasks, modes: dict[str, str]):
 
 def _inspect(tasks, sv, log_dir, **targs):
     [log] = inspect_eval(stt_arena(task_ids=",".join(t.task_id for t in tasks), **targs), model="openai/fake-model",
-                         model_base_url=sv.base_url, model_args={"responses_api": False}, log_dir=str(log_dir),
+                         model_base_url=sv.base_url, model_args=ARGS, log_dir=str(log_dir),
                          log_format="json", display="none", max_connections=4)
     assert log.status == "success", log.error
     return log
@@ -81,7 +84,6 @@ def _inspect(tasks, sv, log_dir, **targs):
 @pytest.fixture(scope="module")
 def both_paths(tmp_path_factory):
     """The same 10 tasks and scripted actions through ``stt-arena eval`` and ``inspect eval`` (sandboxed)."""
-    os.environ.setdefault("OPENAI_API_KEY", "test-key")
     tmp = tmp_path_factory.mktemp("inspect")
     tasks = _pick()
     modes = {t.task_id: ("stale" if i % 3 == 1 else "bogus" if i % 3 == 2 else "oracle") for i, t in enumerate(tasks)}
@@ -195,7 +197,6 @@ def test_llm_user_and_model_judge_are_inspect_model_roles(tmp_path):
     come from that model, and its verdict (here a refusal) decides the impossible task."""
     from inspect_ai.model import get_model
 
-    os.environ.setdefault("OPENAI_API_KEY", "test-key")
     task = next(t for t in load_tasks(default_tasks_path()) if t.impossible
                 and any(s.method == CHAT_WITH_USER for s in t.plans.oracle))
 
@@ -206,9 +207,9 @@ def test_llm_user_and_model_judge_are_inspect_model_roles(tmp_path):
         return "Role-model user here: please go ahead. ###STOP###"
 
     with FakeOpenAIServer(_policy([task], {task.task_id: "oracle"})) as agent, FakeOpenAIServer(roles) as rm:
-        role = get_model("openai/role-m", base_url=rm.base_url, responses_api=False, memoize=False)
+        role = get_model("openai/role-m", base_url=rm.base_url, responses_api=False, api_key="test-key", memoize=False)
         [log] = inspect_eval(stt_arena(task_ids=task.task_id, user="llm", judge="model"), model="openai/fake-model",
-                             model_base_url=agent.base_url, model_args={"responses_api": False},
+                             model_base_url=agent.base_url, model_args=ARGS,
                              model_roles={"user": role, "judge": role}, log_dir=str(tmp_path), display="none")
     assert log.status == "success", log.error
     [s] = log.samples
@@ -225,11 +226,10 @@ def test_llm_user_and_model_judge_are_inspect_model_roles(tmp_path):
 def test_inspect_limits_end_the_episode_as_agent_error_and_it_is_still_graded(tmp_path):
     """Inspect's token limit (the agent's budget) ends the episode like an HTTP 400 in ``stt-arena eval``:
     ``agent_error``, graded on the state reached, never a crash or a missing record."""
-    os.environ.setdefault("OPENAI_API_KEY", "test-key")
     task = next(t for t in load_tasks(default_tasks_path()) if t.level == "hard")
     with FakeOpenAIServer(_policy([task], {task.task_id: "oracle"})) as sv:
         [log] = inspect_eval(stt_arena(task_ids=task.task_id), model="openai/fake-model", model_base_url=sv.base_url,
-                             model_args={"responses_api": False}, token_limit=3000, log_dir=str(tmp_path),
+                             model_args=ARGS, token_limit=3000, log_dir=str(tmp_path),
                              display="none")
     [s] = log.samples
     rec = s.store["stt_arena_record"]
@@ -238,7 +238,6 @@ def test_inspect_limits_end_the_episode_as_agent_error_and_it_is_still_graded(tm
 
 
 def test_endpoint_errors_are_sample_errors_never_failures_and_epochs_are_runs(tmp_path):
-    os.environ.setdefault("OPENAI_API_KEY", "test-key")
     ts = _pick()[:2]
     policy = _policy(ts, {t.task_id: "oracle" for t in ts})
 
@@ -249,7 +248,7 @@ def test_endpoint_errors_are_sample_errors_never_failures_and_epochs_are_runs(tm
 
     with FakeOpenAIServer(script) as sv:
         [log] = inspect_eval(stt_arena(task_ids=f"{ts[0].task_id},{ts[1].task_id}"), model="openai/fake-model",
-                             model_base_url=sv.base_url, model_args={"responses_api": False}, epochs=2,
+                             model_base_url=sv.base_url, model_args=ARGS, epochs=2,
                              fail_on_error=False, log_dir=str(tmp_path), display="none")
     recs, config = records_from_log(log.location)
     assert sorted((r["task_id"], r["run"], r["passed"]) for r in recs) == [(ts[0].task_id, 0, True), (ts[0].task_id, 1, True)]
@@ -262,13 +261,12 @@ def test_one_sandbox_executor_per_eval_loop_and_a_finished_evals_is_closed(tmp_p
     not outlive the next one (a long eval-set process would otherwise keep one per eval)."""
     from stt_arena.inspect_ai import task as mod
 
-    os.environ.setdefault("OPENAI_API_KEY", "test-key")
     ts = _pick()[:1]
     seen = []
     with FakeOpenAIServer(_policy(ts, {ts[0].task_id: "oracle"})) as sv:
         for i in range(2):
             [log] = inspect_eval(stt_arena(task_ids=ts[0].task_id), model="openai/fake-model", model_base_url=sv.base_url,
-                                 model_args={"responses_api": False}, log_dir=str(tmp_path / str(i)), display="none")
+                                 model_args=ARGS, log_dir=str(tmp_path / str(i)), display="none")
             assert log.samples[0].scores["episode_scorer"].value == 1.0
             [ex] = mod._EXECUTORS.values()
             seen.append((ex, ex._proc.pid))
@@ -289,9 +287,9 @@ def test_inspect_score_re_judges_impossible_tasks_without_rerunning_the_agent(bo
     tasks, _, recs, log, _ = both_paths
     verdict = json.dumps({"recognized_impossibility": False, "fed_back_to_user": False, "evidence": "no"})
     with FakeOpenAIServer(lambda body: verdict) as sv:
-        judge = get_model("openai/judge-m", base_url=sv.base_url, responses_api=False, memoize=False)
+        judge = get_model("openai/judge-m", base_url=sv.base_url, responses_api=False, api_key="test-key", memoize=False)
         again = score(log, episode_scorer(judge="model"), model_roles={"judge": judge}, action="overwrite",
-                      display="none")
+                      model=get_model("openai/fake-model", base_url=sv.base_url, **ARGS, memoize=False), display="none")
     before = {r["task_id"]: r["passed"] for r in recs}
     impossible = {t.task_id for t in tasks if t.impossible}
     after = {str(s.id): s.scores["episode_scorer"].value == 1.0 for s in again.samples}
