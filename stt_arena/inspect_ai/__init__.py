@@ -2,6 +2,7 @@
 
 ``task``: the ``@task``, its solver (our episode engine with the Inspect model as the agent) and scorer
 (checklist + judge, pass per level and type); ``agent``: the Inspect model behind our ``Agent`` interface;
-``convert``: Inspect logs of this task as trajectory records (read by ``stt-arena report``/``analyze``).
-This module imports nothing from ``inspect_ai``: ``convert`` can be imported without the extra.
+``convert`` / ``commands``: Inspect logs of this task as a results directory (``stt-arena inspect-import``).
+This module, ``convert`` and ``commands`` import nothing from ``inspect_ai`` at import time (the CLI loads
+without the extra); ``task`` and ``agent`` need it.
 """
