@@ -296,3 +296,10 @@ def test_inspect_score_re_judges_impossible_tasks_without_rerunning_the_agent(bo
     assert impossible and any(before[i] for i in impossible)
     assert after == {i: (False if i in impossible else p) for i, p in before.items()}
     assert len(sv.requests) == len(impossible)  # only the judge ran
+
+
+def test_reading_a_log_without_inspect_ai_installed_says_what_to_install(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "inspect_ai.log", None)  # as if the [inspect] extra were not installed
+    (tmp_path / "x.eval").write_text("whatever")
+    with pytest.raises(ResultsFileError, match=r"x.eval: reading an Inspect log needs inspect_ai \(pip install"):
+        records_from_log(tmp_path / "x.eval")
