@@ -1,4 +1,5 @@
 """Procedural generator and the frozen built-in benchmark."""
+import re
 from collections import Counter
 
 import pytest
@@ -158,3 +159,18 @@ def test_v2_reference_agents_are_separated_from_the_oracle_on_every_level(bench,
     assert all(rows["oracle"][lv] == 1.0 for lv in levels), rows["oracle"]
     for name in ("stale", "retry", "no-verify"):
         assert all(rows[name][lv] < 1.0 for lv in levels), (name, rows[name])
+
+
+def test_v2_has_no_two_tasks_of_one_family_and_level_differing_only_in_ids_and_values(bench):
+    from stt_arena.benchmark.generate import variant_key
+    tasks = _v2(bench)
+    keys = Counter(variant_key(t) for t in tasks)
+    assert max(keys.values()) == 1, [t.task_id for t in tasks if keys[variant_key(t)] > 1]
+    # the key sees through ids, numbers and names, not through a different situation
+    t = tasks[0]
+    ids = sorted(set(re.findall(r"\b[A-Z]{1,5}-\d+\b", t.query)))
+    assert ids, t.query
+    copy = t.model_copy(update={"query": t.query.replace(ids[0], ids[0].split("-")[0] + "-99999")})
+    assert variant_key(copy) == variant_key(t)
+    other = t.model_copy(update={"query": "A different situation: " + t.query})
+    assert variant_key(other) != variant_key(t)

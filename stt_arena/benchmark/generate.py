@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import random
 from collections import defaultdict
 from typing import Callable, Iterator
@@ -28,6 +29,26 @@ _MAX_TRIES = 20
 def fingerprint(task: Task) -> str:
     env = task.environment
     blob = json.dumps([env.class_name, env.init_config, task.query], sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+_ID = re.compile(r"\b[A-Z]{1,5}-?\d+[A-Z0-9-]*\b|\b[A-Z]{6}\b")  # SL-6838, KL442, booking codes
+_NUM = re.compile(r"\d+(?:[.:]\d+)*")                              # 1800, 10:30, 2026-05-23 parts
+_NAME = re.compile(r"\b[A-Z][a-z]+(?:\s[A-Z][a-z]+)*\b")            # people, places, companies
+
+
+def skeleton(text: str) -> str:
+    """``text`` with ids, numbers, times and proper names replaced by placeholders."""
+    return _NAME.sub("<name>", _NUM.sub("<n>", _ID.sub("<id>", text)))
+
+
+def variant_key(task: Task) -> str:
+    """What two tasks of one family and level must not share: the same situation (query skeleton), the same
+    shift (mutated paths), the same reference plan (tool sequence) and the same refusals, i.e. a copy that
+    differs only in ids and values."""
+    blob = json.dumps([task.provenance.family, task.level, skeleton(task.query),
+                       sorted(skeleton(m.state_path) for t in task.triggers for m in t.effects.mutations),
+                       [s.method for s in task.plans.oracle], [skeleton(r) for r in task.user_profile.refusals]])
     return hashlib.sha256(blob.encode()).hexdigest()
 
 

@@ -14,7 +14,7 @@ from typing import Callable
 
 from ..domains import all_families
 from ..task.models import ConflictType, Task
-from .generate import GenerationError, fingerprint, plan_cells
+from .generate import GenerationError, fingerprint, plan_cells, variant_key
 from ..generator.family import Family
 
 V2_SEED = 2027
@@ -35,6 +35,10 @@ V2_FAMILIES: tuple[str, ...] = (
     "vaccine_distribution-s2", "vaccine_distribution-t2", "warehouse_dispatch-t2", "warehouse_dispatch-s2",
     "warehouse_dispatch-st1", "rail_connections-st3", "rail_connections-st2", "rail_connections-s3",
     "field_service-t1", "field_service-st1", "field_service-s1",
+    "hospital_theatre-t2", "hospital_theatre-t3", "hospital_theatre-st3", "lastmile_delivery-t1",
+    "lastmile_delivery-s1", "lastmile_delivery-t3", "ambulance_dispatch-t2", "ambulance_dispatch-st2",
+    "ambulance_dispatch-st3", "campus_rooms-t3", "campus_rooms-s2", "campus_rooms-st1", "airport_gates-t2",
+    "airport_gates-st3", "airport_gates-s3", "grid_restoration-s2", "grid_restoration-st1", "grid_restoration-st2",
 )
 
 
@@ -133,14 +137,19 @@ def generate_v2(n: int = V2_SIZE, seed: int = V2_SEED, names: tuple[str, ...] = 
     tasks, rejected, seen = [], {}, set()
     for i, (ctype, level, _) in enumerate(cells):
         att, task, why = results[i]
-        while task is not None and fingerprint(task) in seen:  # a repeat: take the cell's next passing draw
-            why.append(f"attempt {att}: duplicate of an earlier task")
+        # a repeat, or a copy of an earlier task of its family and level that differs only in ids and values:
+        # take the cell's next passing draw
+        while task is not None and ({fingerprint(task), variant_key(task)} & seen):
+            if attempts:
+                raise GenerationError(f"cell {i}: the recorded attempt {att} repeats an earlier task")
+            why.append(f"attempt {att}: {'duplicate' if fingerprint(task) in seen else 'same variant'} of an "
+                       f"earlier task")
             _, att, task, more = _try_cell((*jobs[i][:4], att + 1, tries, jobs[i][6]))
             why += more
         rejected[i] = why
         if task is None:
             raise GenerationError(f"cell {i} ({ctype}/{level}): no draw passed in {tries} tries: {why[-3:]}")
-        seen.add(fingerprint(task))
+        seen |= {fingerprint(task), variant_key(task)}
         task = task.model_copy(update={"task_id": f"stt2-{ctype.lower()}-{level}-{i:05d}"})
         task.provenance.seed = seed
         task.provenance.benchmark = "v2"

@@ -162,7 +162,9 @@ class _World:
             self.session(sid, rng.choice(th), rng.choice(tm[4:]), 60 + 30 * rng.randint(0, 14), 0,
                          30 * rng.randint(4, 8), specialty=self.teams[tm[4]]["specialty"])
         # arrivals on the wards (minutes after 07:00)
-        arr = lambda c, t, w: c + self.D + self.R + self.transfer[t][w]
+        def arr(c, t, w):
+            return c + self.D + self.R + self.transfer[t][w]
+
         self.a1 = arr(self.c1, self.T1, self.W1)
         self.a2 = arr(self.c2, self.T2, self.W2)
         self.a3 = arr(self.c3, t3, self.W2)
