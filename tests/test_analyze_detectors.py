@@ -100,7 +100,7 @@ def test_detectors_are_calibrated_against_the_grader_both_directions(tmp_path):
     flagged for its own mode wherever that mode can show, and not for another agent's."""
     from stt_arena.eval.runner import run_eval
 
-    from .test_eval_helpers import cfg
+    from .eval_helpers import cfg
     ts = _calibration_tasks()
     by_id = {t.task_id: t for t in ts}
     assert len(ts) >= 30

@@ -15,7 +15,7 @@ from stt_arena.sandbox.spec import episode_spec
 from stt_arena.task.models import CHAT_WITH_USER, FINAL_MESSAGE
 from stt_arena.user.scripted import ScriptedUser
 
-from .test_eval_helpers import examples
+from .eval_helpers import examples
 
 
 def _script(task):

@@ -8,7 +8,7 @@ import pytest
 from stt_arena.data import examples_path
 from stt_arena.eval.runner import EvalSetupError, Runner, run_eval
 
-from .test_eval_helpers import cfg, examples
+from .eval_helpers import cfg, examples
 
 
 def _strip(rec):

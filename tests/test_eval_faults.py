@@ -13,7 +13,7 @@ from stt_arena.testing.fake_openai import FakeOpenAIServer
 
 from tests.helpers import exits_soon, proc_alive, proc_children
 
-from .test_eval_helpers import cfg, clinic, examples
+from .eval_helpers import cfg, clinic, examples
 from .test_eval_openai import ORACLE_SCRIPT, call, run_fake
 
 

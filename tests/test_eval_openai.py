@@ -7,7 +7,7 @@ from stt_arena.episode.loop import FatalEvalError
 from stt_arena.eval.runner import run_eval
 from stt_arena.testing.fake_openai import FakeOpenAIServer
 
-from .test_eval_helpers import cfg, clinic, fake_cfg, impossible_clinic
+from .eval_helpers import cfg, clinic, fake_cfg, impossible_clinic
 
 
 def call(name, args=None, id=None):

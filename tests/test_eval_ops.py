@@ -16,7 +16,7 @@ from stt_arena.eval.runner import EvalSetupError, Runner, run_eval
 from stt_arena.task.io import save_tasks
 from stt_arena.testing.fake_openai import FakeOpenAIServer
 
-from .test_eval_helpers import cfg, clinic, examples, fake_cfg, impossible_clinic
+from .eval_helpers import cfg, clinic, examples, fake_cfg, impossible_clinic
 from .test_eval_openai import ORACLE_SCRIPT, call
 
 

@@ -10,7 +10,7 @@ import pytest
 from stt_arena.eval.runner import run_eval
 from stt_arena.report import build_report
 
-from .test_eval_helpers import cfg, examples, impossible_clinic
+from .eval_helpers import cfg, examples, impossible_clinic
 
 CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium") or "", shutil.which("chromium-browser") or "")
                  if p and os.path.exists(p)), None)

@@ -6,7 +6,7 @@ import pytest
 from stt_arena.eval.runner import run_eval
 from stt_arena.results.store import ResultsFileError, ResultsStore, load_results, recover_jsonl
 
-from .test_eval_helpers import cfg, examples
+from .eval_helpers import cfg, examples
 
 
 def _keys(path):

@@ -2,7 +2,7 @@
 from stt_arena.judge.heuristic import HeuristicJudge
 from stt_arena.user.scripted import ScriptedUser
 
-from .test_eval_helpers import clinic, impossible_clinic
+from .eval_helpers import clinic, impossible_clinic
 
 
 async def test_scripted_user_reveals_only_when_asked_refuses_and_confirms():
@@ -50,7 +50,7 @@ def test_builtin_oracle_on_impossible_task_graded_by_heuristic(tmp_path):
 
     from stt_arena.eval.runner import run_eval
 
-    from .test_eval_helpers import cfg
+    from .eval_helpers import cfg
     s = run_eval(cfg("builtin:oracle"), [impossible_clinic()], tmp_path / "o", progress=False)
     r = json.loads((tmp_path / "o" / "results.jsonl").read_text())
     assert r["passed"] and r["grade"]["graded_by"] == "checklist+judge:heuristic"

@@ -10,7 +10,7 @@ from stt_arena.eval.shards import split
 from stt_arena.results.store import TRAJECTORY_KEYS
 from stt_arena.testing.fake_openai import FakeOpenAIServer
 
-from .test_eval_helpers import cfg, examples, fake_cfg
+from .eval_helpers import cfg, examples, fake_cfg
 
 
 def _records(out):

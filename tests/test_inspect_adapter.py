@@ -25,7 +25,7 @@ from stt_arena.task.io import load_tasks, save_tasks  # noqa: E402
 from stt_arena.task.models import CHAT_WITH_USER, FINAL_MESSAGE  # noqa: E402
 from stt_arena.testing.fake_openai import FakeOpenAIServer  # noqa: E402
 
-from .test_eval_helpers import cfg, fake_cfg  # noqa: E402
+from .eval_helpers import cfg, fake_cfg  # noqa: E402
 
 
 ARGS = {"responses_api": False, "api_key": "test-key"}  # Inspect's openai provider on the local server

@@ -16,7 +16,7 @@ from stt_arena.refine.rules import TaskInfo
 from stt_arena.sandbox.executor import SandboxError
 from stt_arena.task.io import load_tasks
 
-from .test_eval_helpers import cfg
+from .eval_helpers import cfg
 
 IDS = ("stt-t3-easy-00011", "stt-s2-easy-00013", "stt-s2-easy-00022", "stt-t1-medium-00081", "stt-st1-medium-00087",
        "stt-s3-impossible-00221", "stt-st2-impossible-00223")

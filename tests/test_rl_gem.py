@@ -36,13 +36,15 @@ def _cfg(name):
 @pytest.mark.parametrize("name", CONFIGS)
 def test_roll_configs_load_and_name_our_env_manager(name):
     cfg = _cfg(name)
-    assert cfg["pretrain"] and cfg["max_steps"] == 100 and cfg["sequence_length"] == 32768
-    assert cfg["actor_train"]["training_args"]["learning_rate"] == 1e-6
+    # consistency, not tuning: the values are the user's to change
+    assert cfg["pretrain"] and cfg["max_steps"] > 0
+    assert 0 < cfg["actor_train"]["training_args"]["learning_rate"] < 1e-3
     tm = cfg["train_env_manager"]
-    assert tm["num_env_groups"] == 32 and tm["group_size"] == 4
-    assert cfg["rollout_batch_size"] == 128 and cfg["actor_infer"]["generating_args"]["max_new_tokens"] == 4096
+    new_tokens = cfg["actor_infer"]["generating_args"]["max_new_tokens"]
+    assert cfg["sequence_length"] > new_tokens > 0
+    assert cfg["rollout_batch_size"] % (tm["num_env_groups"] * tm["group_size"]) == 0  # whole env groups
     kl = cfg["init_kl_coef"] if cfg["add_token_level_kl"] else cfg["kl_loss_coef"]
-    assert kl == 0.1 and cfg["adv_estimator"] == "step_reinforce"  # credit per step: tests/test_rl_credit.py
+    assert kl >= 0 and cfg["adv_estimator"] == "step_reinforce"  # credit per step: tests/test_rl_credit.py
     vm = cfg["val_env_manager"]
     assert cfg["val_batch_size"] % (vm["num_env_groups"] * vm["group_size"]) == 0
     for tag in tm["tags"] + vm["tags"]:
@@ -52,7 +54,7 @@ def test_roll_configs_load_and_name_our_env_manager(name):
         assert env["env_type"] in ("stt_arena", "stt_arena_text")
         # ROLL's TrajEnvManager.__init__ (also AgentNativeStepEnvManager's) reads these two keys
         assert "agent_system_template" in env and "agent_template" in env
-        assert env["max_tokens_per_step"] == 4096 and env["max_steps"] == env["env_config"]["max_steps"]
+        assert env["max_tokens_per_step"] == new_tokens and env["max_steps"] == env["env_config"]["max_steps"]
         if "task_file" in env["env_config"]:
             assert (ROOT / env["env_config"]["task_file"]).exists()
 

@@ -27,7 +27,7 @@ from stt_arena.benchmark.generate import generate  # noqa: E402
 from stt_arena.refine.pipeline import Refiner, make_opener, refine_all, write_outputs  # noqa: E402
 from stt_arena.rl.core import STTArenaCore  # noqa: E402
 
-from .test_eval_helpers import cfg  # noqa: E402
+from .eval_helpers import cfg  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = (ROOT / "tests/fixtures/sft/qwen3_chat_template.jinja").read_text().rstrip("\n")
