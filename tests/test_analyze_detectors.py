@@ -6,6 +6,9 @@ import sys
 from stt_arena.analysis import analyze_record, detect, frequency_table
 
 from .fixtures.refine.helpers import run_agents, tasks
+import pytest
+
+pytestmark = pytest.mark.slow  # end-to-end (`pytest -m 'not slow'` skips it)
 
 
 def _modes(recs):

@@ -4,6 +4,9 @@ import subprocess
 import sys
 
 from stt_arena.data import benchmark_path, benchmark_version, examples_path, file_identity, resolve_tasks
+import pytest
+
+pytestmark = pytest.mark.slow  # end-to-end (`pytest -m 'not slow'` skips it)
 
 
 def cli(*args):

@@ -4,6 +4,9 @@ import subprocess
 import sys
 
 from stt_arena.data import examples_path
+import pytest
+
+pytestmark = pytest.mark.slow  # end-to-end (`pytest -m 'not slow'` skips it)
 
 
 def cli(*args, input=None):

@@ -10,6 +10,8 @@ from stt_arena.eval.runner import EvalSetupError, Runner, run_eval
 
 from .eval_helpers import cfg, examples
 
+pytestmark = pytest.mark.slow  # end-to-end (`pytest -m 'not slow'` skips it)
+
 
 def _strip(rec):
     return {k: rec[k] for k in ("task_id", "run", "passed", "fraction", "steps", "events", "final_message",

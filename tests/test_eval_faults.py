@@ -15,6 +15,9 @@ from tests.helpers import exits_soon, proc_alive, proc_children
 
 from .eval_helpers import cfg, clinic, examples
 from .test_eval_openai import ORACLE_SCRIPT, call, run_fake
+import pytest
+
+pytestmark = pytest.mark.slow  # end-to-end (`pytest -m 'not slow'` skips it)
 
 
 def test_malformed_body_timeout_and_drop_are_retried(tmp_path):

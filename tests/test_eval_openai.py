@@ -9,6 +9,8 @@ from stt_arena.testing.fake_openai import FakeOpenAIServer
 
 from .eval_helpers import cfg, clinic, fake_cfg, impossible_clinic
 
+pytestmark = pytest.mark.slow  # end-to-end (`pytest -m 'not slow'` skips it)
+
 
 def call(name, args=None, id=None):
     c = {"name": name, "arguments": {} if args is None else args}

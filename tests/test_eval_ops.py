@@ -19,6 +19,8 @@ from stt_arena.testing.fake_openai import FakeOpenAIServer
 from .eval_helpers import cfg, clinic, examples, fake_cfg, impossible_clinic
 from .test_eval_openai import ORACLE_SCRIPT, call
 
+pytestmark = pytest.mark.slow  # end-to-end (`pytest -m 'not slow'` skips it)
+
 
 def cli(*args, timeout=120, **kw):
     return subprocess.run([sys.executable, "-m", "stt_arena", *map(str, args)], capture_output=True, text=True,

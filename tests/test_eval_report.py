@@ -12,6 +12,8 @@ from stt_arena.report import build_report
 
 from .eval_helpers import cfg, examples, impossible_clinic
 
+pytestmark = pytest.mark.slow  # end-to-end (`pytest -m 'not slow'` skips it)
+
 CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium") or "", shutil.which("chromium-browser") or "")
                  if p and os.path.exists(p)), None)
 

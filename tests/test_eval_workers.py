@@ -12,6 +12,8 @@ from stt_arena.testing.fake_openai import FakeOpenAIServer
 
 from .eval_helpers import cfg, examples, fake_cfg
 
+pytestmark = pytest.mark.slow  # end-to-end (`pytest -m 'not slow'` skips it)
+
 
 def _records(out):
     recs = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]

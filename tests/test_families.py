@@ -7,6 +7,8 @@ from stt_arena.domains import all_families
 from stt_arena.benchmark.lint import lint_task
 from stt_arena.benchmark.validity import check_task
 
+pytestmark = pytest.mark.slow  # end-to-end (`pytest -m 'not slow'` skips it)
+
 CASES = [(f, lvl) for f in all_families() for lvl in f.levels]
 
 

@@ -14,6 +14,8 @@ from stt_arena.benchmark.validation import parse_gates, validate_task
 from stt_arena.benchmark.validity import check_task, open_local
 from tests.fixtures import gate_tasks as G
 
+pytestmark = pytest.mark.slow  # end-to-end (`pytest -m 'not slow'` skips it)
+
 
 def gates(task, names=None, **kw):
     return run_task_gates(task, open_local, names, **kw)

@@ -17,6 +17,8 @@ from stt_arena.benchmark.gates.shortcuts import REASON, run_shortcut_suite
 from stt_arena.judge.base import Judge, Verdict
 from stt_arena.task.io import load_tasks
 
+pytestmark = pytest.mark.slow  # end-to-end (`pytest -m 'not slow'` skips it)
+
 # one task per level, several domains (blind retry solves the first: any open slot is acceptable)
 SAMPLE = ["stt-t1-easy-00000", "stt-st1-easy-00015", "stt-t2-easy-00019", "stt-st1-medium-00132",
           "stt-s1-impossible-00219"]

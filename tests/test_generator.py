@@ -14,6 +14,8 @@ from stt_arena.task.models import ConflictType
 from stt_arena.benchmark.validation import validate_tasks
 from stt_arena.benchmark.validity import check_task
 
+pytestmark = pytest.mark.slow  # end-to-end (`pytest -m 'not slow'` skips it)
+
 TYPES = [c.value for c in ConflictType]
 
 

@@ -11,6 +11,9 @@ from stt_arena.judge.llm import LLMJudge
 from stt_arena.llm.client import LLMClient, ModelConfig
 from stt_arena.task.io import load_tasks
 from stt_arena.testing.fake_openai import FakeOpenAIServer
+import pytest
+
+pytestmark = pytest.mark.slow  # end-to-end (`pytest -m 'not slow'` skips it)
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "judge_labelled.jsonl"

@@ -8,6 +8,8 @@ import pytest
 from stt_arena.llm import ChatResult, LLMClient, LLMError, ModelConfig
 from stt_arena.testing import FakeOpenAIServer
 
+pytestmark = pytest.mark.slow  # end-to-end (`pytest -m 'not slow'` skips it)
+
 USER = [{"role": "user", "content": "hello there"}]
 
 

@@ -10,6 +10,9 @@ from stt_arena.data import examples_path
 from stt_arena.refine.pipeline import Refiner, make_opener, refine_all, statistics, write_outputs
 
 from .fixtures.refine.helpers import run_agents, tasks
+import pytest
+
+pytestmark = pytest.mark.slow  # end-to-end (`pytest -m 'not slow'` skips it)
 
 
 def _refine(recs, sandbox=False, mode="rules", llm=None):

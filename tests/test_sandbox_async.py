@@ -9,6 +9,8 @@ from stt_arena.sandbox.executor import Executor
 from stt_arena.util.aio import within
 from tests.helpers import attack_env, exits_soon, make_task
 
+pytestmark = pytest.mark.slow  # end-to-end (`pytest -m 'not slow'` skips it)
+
 
 @pytest.fixture(scope="module")
 def ex():

@@ -15,7 +15,7 @@ from stt_arena.sandbox.executor import _PKG_PARENT, Executor, os_layer_status
 from tests.helpers import attack_env, make_task
 
 OK, WHY = os_layer_status()
-pytestmark = pytest.mark.skipif(not OK, reason=f"the OS sandbox layer is unavailable here: {WHY}")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not OK, reason=f"the OS sandbox layer is unavailable here: {WHY}")]
 SECRET = "sk-test-canary-0123456789"
 UNGUARDED = {"python_layers": False, "processes": 6, "file_size": 1 << 20, "memory_mb": 400, "cpu_seconds": 20}
 

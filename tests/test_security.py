@@ -11,6 +11,8 @@ from stt_arena.sandbox.executor import (_PKG_PARENT, Executor, SandboxError, _bw
                                         bwrap_available)
 from tests.helpers import attack_env, make_task
 
+pytestmark = pytest.mark.slow  # end-to-end (`pytest -m 'not slow'` skips it)
+
 GUARD_CASES = {
     "import_os": ("import os\nreturn {'success': True}", ""),
     "import_sys": ("import sys\nreturn {'success': True}", ""),
