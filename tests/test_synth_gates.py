@@ -14,6 +14,9 @@ from stt_arena.synth.stage3 import Stage3Options, run_stage3
 from stt_arena.testing.fake_openai import FakeOpenAIServer
 from stt_arena.benchmark.validation import validate_tasks
 from tests.fixtures import gate_tasks as G
+import pytest
+
+pytestmark = pytest.mark.slow  # end-to-end (`pytest -m 'not slow'` skips it)
 
 GATES = ["I1", "I2", "I3", "I4", "I5", "I8", "LEVEL"]
 BUDGET = Budget(sequences=400)

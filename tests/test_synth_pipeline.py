@@ -17,6 +17,9 @@ from typer.testing import CliRunner
 from stt_arena.cli import app
 from stt_arena.task.io import load_tasks
 from stt_arena.testing.fake_openai import FakeOpenAIServer
+import pytest
+
+pytestmark = pytest.mark.slow  # end-to-end (`pytest -m 'not slow'` skips it)
 
 HERE = Path(__file__).resolve().parent
 FIX = HERE / "fixtures" / "synth"

@@ -21,6 +21,8 @@ from stt_arena.synth.stage2 import _trigger_validator
 from stt_arena.task.io import load_tasks
 from stt_arena.testing.fake_openai import FakeOpenAIServer
 
+pytestmark = pytest.mark.slow  # end-to-end (`pytest -m 'not slow'` skips it)
+
 HERE = Path(__file__).resolve().parent
 FIX = HERE / "fixtures" / "synth"
 _spec = importlib.util.spec_from_file_location("synth_fake_llm_r", FIX / "fake_llm.py")

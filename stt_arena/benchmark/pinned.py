@@ -134,7 +134,7 @@ def generate_v2(n: int = V2_SIZE, seed: int = V2_SEED, names: tuple[str, ...] = 
         for j in jobs:
             idx, att, task, why = _try_cell(j)
             results[idx] = (att, task, why)
-    tasks, rejected, seen = [], {}, set()
+    tasks, rejected, seen = [], {}, set[str]()
     for i, (ctype, level, _) in enumerate(cells):
         att, task, why = results[i]
         # a repeat, or a copy of an earlier task of its family and level that differs only in ids and values:

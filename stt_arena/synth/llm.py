@@ -148,6 +148,8 @@ class DiskCache:
     def sweep(self) -> int:
         """Remove temporary files left by writers that are no longer running."""
         n = 0
+        if self.root is None:
+            return n
         for p in self.root.glob("*/.tmp-*.json"):
             m = _TMP_RE.match(p.name)
             if m and int(m.group(1)) != os.getpid() and not _pid_alive(int(m.group(1))):

@@ -82,7 +82,8 @@ def read_decisions(sheet: Path | str) -> dict[str, tuple[str, str]]:
 def apply_decisions(tasks: list[Task], decisions: dict[str, tuple[str, str]], undecided: str = "drop"
                     ) -> tuple[list[Task], dict[str, list[str]]]:
     """Accepted tasks (with the reviewer's note in provenance) and the ids per outcome."""
-    kept, outcome = [], {"accepted": [], "rejected": [], "undecided": [], "unknown_decision": []}
+    kept: list[Task] = []
+    outcome: dict[str, list[str]] = {"accepted": [], "rejected": [], "undecided": [], "unknown_decision": []}
     for t in tasks:
         d, note = decisions.get(t.task_id, ("", ""))
         if d in ACCEPT or (not d and undecided == "keep"):

@@ -166,7 +166,10 @@ class BlueprintOut(_Out):
     conflict_type: str = ""
     level: str = ""
 
-    _paper = model_validator(mode="before")(classmethod(lambda cls, d: normalize_blueprint_answer(d)))
+    @model_validator(mode="before")
+    @classmethod
+    def _paper(cls, d: Any) -> Any:
+        return normalize_blueprint_answer(d)
 
 
 class InitConfigOut(_Out):
@@ -190,7 +193,10 @@ class QueryOut(_Out):
     user_profile: UserProfile
     profile_extra: dict[str, Any] = Field(default_factory=dict, description="paper profile fields we do not model")
 
-    _paper = model_validator(mode="before")(classmethod(lambda cls, d: normalize_query_answer(d)))
+    @model_validator(mode="before")
+    @classmethod
+    def _paper(cls, d: Any) -> Any:
+        return normalize_query_answer(d)
 
 
 class DraftTask(BaseModel):

@@ -37,7 +37,7 @@ class Stage1Options:
 
 def seed_context(seed: SeedQuery, max_turns: int = 8) -> dict[str, Any]:
     """What the prompts see of a seed: the query, its tools, the calls made and a dialogue excerpt."""
-    turns = []
+    turns: list[dict[str, Any]] = []
     for m in seed.dialogue[:max_turns]:
         if m.tool_calls:
             turns.append({"role": m.role, "calls": [c.model_dump() for c in m.tool_calls]})
@@ -244,7 +244,7 @@ async def functional_validation(syn: Synthesizer, executor: Executor, item: str,
             fixable = {t: p for t, p in f.by_tool.items() if t in methods}
             if rnd == syn.max_repairs or not fixable:
                 raise
-            pending = f.code
+            pending = reason = f.code
             ops_by = {o.name: o for o in ops.operations}
 
             async def fix(name: str, probs: list[str]):
@@ -252,7 +252,7 @@ async def functional_validation(syn: Synthesizer, executor: Executor, item: str,
                        + "\n- ".join(probs[:8]) + f"\n--- offending code ---\n{_numbered(methods[name].source)}")
                 prior = history.setdefault(name, []) + [(methods[name].model_dump_json(), err)]
                 m = await syn.call("env_method", _method_vars(ctx, cls, ops_by[name]), MethodSource, item=item,
-                                   validate=_method_validator(name), prior=prior, reason=f.code)
+                                   validate=_method_validator(name), prior=prior, reason=reason)
                 history[name] = prior
                 return name, m
             for name, m in await asyncio.gather(*(fix(n, p) for n, p in fixable.items())):

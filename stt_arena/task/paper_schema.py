@@ -196,8 +196,10 @@ def is_paper_blueprint(bp: Any) -> bool:
         return len(bp) == 1 and isinstance(bp[0], dict)
     if not isinstance(bp, dict):
         return False
-    cd = bp.get("conflict_design") if isinstance(bp.get("conflict_design"), dict) else {}
-    muts = cd.get("mutations") if isinstance(cd.get("mutations"), list) else []
+    raw_cd = bp.get("conflict_design")
+    cd: dict = raw_cd if isinstance(raw_cd, dict) else {}
+    raw_muts = cd.get("mutations")
+    muts: list = raw_muts if isinstance(raw_muts, list) else []
     return bool(PAPER_BLUEPRINT_KEYS & set(bp) or PAPER_DESIGN_KEYS & set(cd) or isinstance(bp.get("recovery_path"), str)
                 or isinstance(cd.get("observable_via"), str)
                 or any(isinstance(m, dict) and "change_description" in m for m in muts)

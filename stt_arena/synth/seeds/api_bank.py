@@ -43,7 +43,7 @@ _DATABASES = {
     "Symptom": "SymptomSearch EmergencyKnowledge",
 }
 _DB_OF = {api: db for db, apis in _DATABASES.items() for api in apis.split()}
-TOOL_SEARCHER = {"name": "ToolSearcher", "description": "Searches for relevant tools in library based on the keywords.",
+TOOL_SEARCHER: dict[str, Any] = {"name": "ToolSearcher", "description": "Searches for relevant tools in library based on the keywords.",
                  "input_parameters": {"keywords": {"type": "str", "description": "The keyword to search for."}}}
 _ROLES = {"User": "user", "AI": "assistant"}
 
@@ -130,6 +130,8 @@ def _signature_params(sig: str) -> dict[str, dict]:
     try:
         fn = ast.parse(f"def _f{sig.strip()}: pass").body[0]
     except SyntaxError:
+        return {}
+    if not isinstance(fn, ast.FunctionDef):
         return {}
     return {a.arg: {"type": ast.unparse(a.annotation) if a.annotation else "", "description": ""}
             for a in fn.args.args}

@@ -54,7 +54,8 @@ def parse_call_prefix(text: str, known_names: tuple[str, ...] | list[str] = ()) 
     pos = _skip(text, 0, " \t\r\n")
     if pos >= len(text) or text[pos] != "[":
         raise CallParseError("call list must start with '['")
-    calls, pos = [], pos + 1
+    calls: list = []
+    pos += 1
     while True:
         pos = _skip(text, pos, _SEPARATORS)
         if pos >= len(text):
