@@ -9,6 +9,7 @@ The server plays each task's oracle plan as tool calls. Prints:
   /proc/stat where available. On a small machine all three share the same cores.
 
     python scripts/bench_eval.py [--episodes 64] [--latency 0.2] [--no-sandbox] [--workers N]
+    python scripts/bench_eval.py --baseline [--rounds 2]   # ours vs a minimal aiohttp harness (issue 16)
 """
 from __future__ import annotations
 
@@ -112,6 +113,64 @@ def run(tasks, concurrency: int, delay: float, sandbox: bool, workers: int = 1) 
     return s, wall, sum(r["n_tool_calls"] for r in recs)
 
 
+async def _minimal_episodes(tasks, base_url: str, concurrency: int) -> int:
+    """The baseline: a minimal harness doing the same HTTP work (one aiohttp session, the same request body:
+    messages + tool schemas, the same server and plans) with in-process tools and no grading, recording,
+    validation, retries or sandbox. Returns the number of completions."""
+    import asyncio
+
+    import aiohttp
+
+    from stt_arena.episode import agent_tools
+    from stt_arena.sandbox.local import LocalEpisode
+    from stt_arena.sandbox.spec import episode_spec
+
+    sem, done = asyncio.Semaphore(concurrency), [0]
+
+    async def episode(session, task):
+        async with sem:
+            ep = LocalEpisode(episode_spec(task))
+            tools = agent_tools(task)
+            msgs = [{"role": "system", "content": "You are a helpful agent."}, {"role": "user", "content": task.query}]
+            for _ in range(50):
+                async with session.post(f"{base_url}/chat/completions",
+                                        json={"model": "m", "messages": msgs, "tools": tools}) as r:
+                    body = await r.json()
+                done[0] += 1
+                msg = body["choices"][0]["message"]
+                calls = msg.get("tool_calls") or []
+                msgs.append({"role": "assistant", "content": msg.get("content") or "", "tool_calls": calls[:1]}
+                            if calls else {"role": "assistant", "content": msg.get("content") or ""})
+                if not calls:
+                    break
+                fn = calls[0]["function"]
+                out = ep.call(fn["name"], json.loads(fn["arguments"] or "{}"))
+                msgs.append({"role": "tool", "tool_call_id": calls[0]["id"], "content": json.dumps(out["result"])})
+            ep.close()
+
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+        await asyncio.gather(*(episode(session, t) for t in tasks))
+    return done[0]
+
+
+def run_minimal(tasks, concurrency: int, delay: float) -> tuple[dict, float, int]:
+    """The minimal harness on the same scripted server: (cpu, wall, completions)."""
+    import asyncio
+
+    cpu: dict = {}
+    with server_process(tasks, delay, cpu) as base_url:
+        ticks0, self0 = _cpu_ticks(), _self_cpu()
+        t = time.perf_counter()
+        completions = asyncio.run(_minimal_episodes(tasks, base_url, concurrency))
+        wall = time.perf_counter() - t
+        ticks1, cpu["harness"] = _cpu_ticks(), _self_cpu() - self0
+    if ticks0 and ticks1:
+        busy, total = ticks1[0] - ticks0[0], ticks1[1] - ticks0[1]
+        cpu["busy_pct"] = 100 * busy / max(1, total)
+        cpu["machine"] = busy / max(1, total) * wall * (os.cpu_count() or 1)
+    return {"cpu": cpu}, wall, completions
+
+
 def cpu_line(s: dict, completions: int) -> str:
     c = s["cpu"]
     ms = lambda sec: 1000 * sec / max(1, completions)  # noqa: E731
@@ -139,10 +198,34 @@ def main() -> None:
     ap.add_argument("--load", type=int, default=8, help="episodes per concurrency slot in the latency runs")
     ap.add_argument("--sandbox", action=argparse.BooleanOptionalAction, default=True)
     ap.add_argument("--workers", type=int, default=1, help="eval processes for the latency runs (--workers)")
+    ap.add_argument("--baseline", action="store_true", help="only: ours vs a minimal aiohttp harness, alternately "
+                    "(CPU per completion = whole machine minus the server, so the sandbox counts as ours)")
+    ap.add_argument("--rounds", type=int, default=2, help="alternating rounds for --baseline")
     a = ap.parse_args()
     all_tasks = load_tasks(a.tasks)
     tasks = _copies(all_tasks, a.episodes)
     print(f"{len(tasks)} episodes per setting, sandbox={a.sandbox}")
+
+    if a.baseline:
+        print("\n== against a minimal harness (asyncio + aiohttp, in-process tools; alternating runs) ==")
+        print(f"{'setting':>22s} {'ours ep/s':>10s} {'min ep/s':>9s} {'ours ms CPU/compl':>18s} "
+              f"{'min ms CPU/compl':>17s} {'ratio':>6s}")
+        for c, delay in ((16, 0.0), (64, 0.0), (64, a.latency)):
+            eps = tasks if delay == 0 else _copies(all_tasks, a.load * c)
+            for rnd in range(a.rounds):
+                s, wall, steps = run(eps, c, delay, a.sandbox)
+                ours_c = steps + len(eps)
+                ours = (s["cpu"]["machine"] - s["cpu"].get("server", 0.0)) / ours_c * 1000
+                m, mwall, mc = run_minimal(eps, c, delay)
+                mine = (m["cpu"]["machine"] - m["cpu"].get("server", 0.0)) / max(1, mc) * 1000
+                label = f"c={c} {'0 ms' if not delay else f'{delay * 1000:.0f} ms'} #{rnd + 1}"
+                print(f"{label:>22s} {len(eps) / wall:10.1f} {len(eps) / mwall:9.1f} {ours:18.2f} {mine:17.2f} "
+                      f"{ours / max(1e-9, mine):6.1f}")
+                if delay:
+                    ideal = ours_c * delay / c
+                    print(f"{'':>22s} overhead vs sum/c: ours {100 * (wall / ideal - 1):.1f}%, minimal "
+                          f"{100 * (mwall / (mc * delay / c) - 1):.1f}%")
+        return
 
     print("\n== zero-latency server ==")
     print(f"{'concurrency':>11s} {'episodes/s':>11s} {'tool steps/s':>13s} {'pass':>6s}")
