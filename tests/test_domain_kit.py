@@ -142,3 +142,12 @@ def test_shared_env_module_is_inlined_and_vetted_with_the_env():
         check_source(bad, "environment code")
     task = BY_TYPE["ST3"].build(random.Random(5), "easy")
     assert task.environment.source == env_source("rail_connections")
+
+
+def test_cascade_chains_world_triggers_each_after_the_previous():
+    first = kit.world_trigger("outage", [("hubs.H1.status", "open", "down")], on_writes=("book",))
+    chain = kit.cascade(first, [("overload", [("hubs.H2.load", 40, 95)]), ("trip", [("hubs.H2.status", "open", "down")])])
+    assert [t.id for t in chain] == ["outage", "overload", "trip"]
+    assert [t.after_triggers for t in chain] == [[], ["outage"], ["overload"]]
+    assert all(t.delay_calls == 1 and t.activation.tool == "*" and "args" not in t.condition for t in chain[1:])
+    assert "get('hubs.H2.load') == 40" in chain[1].condition  # old-value guard: never lands on a changed field

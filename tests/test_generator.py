@@ -92,6 +92,8 @@ def test_benchmark_is_the_frozen_generator_output(bench):
     attempts = {t.provenance.extra["index"]: t.provenance.extra["attempt"] for t in bench}
     regenerated, _ = generate_v2(len(bench), bench[0].provenance.seed, attempts=attempts, workers=1)
     assert [fingerprint(t) for t in regenerated] == [fingerprint(t) for t in bench]
+    # every field, not only the fingerprint: checks, triggers, plans and env source are what the build made
+    assert [t.model_dump_json() for t in regenerated] == [t.model_dump_json() for t in bench]
 
 
 def test_adding_a_family_never_changes_the_pinned_build():

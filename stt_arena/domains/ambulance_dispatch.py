@@ -456,7 +456,7 @@ def build(ctype: str, salt: int):
         elif level == "hard":
             trigs = [kit.world_trigger("shift", muts, timing="after", on_writes=WRITES, succeeded=True)]
             if cascade:
-                trigs.append(kit.world_trigger("cascade", X["cascade"], timing="after", after=["shift"], delay=1))
+                trigs = kit.cascade(trigs[0], [("cascade", X["cascade"])])
             normal = [send(), step("get_incident", "observe", incident_id=I)]
             oracle = observe + [send(), step("get_assignment", "requery", assignment_id=W.aid()), X["requery"],
                                 X["again"], fix(W.aid()), verify]

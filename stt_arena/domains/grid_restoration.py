@@ -577,9 +577,9 @@ def build(ctype: str, salt: int):
             checklist = [goal(W, ctype, forbid), sp.single, detect, ver]
         elif level == "hard" and ctype == "ST2":
             # cascade: the source substation faults, then the overload trips the next source feeder
-            triggers = [kit.world_trigger("shift", sp.muts, timing="before", on_writes=WRITES),
-                        kit.world_trigger("cascade", [(f"feeders.{W.FB}.status", "energized", "tripped")],
-                                          timing="before", after=["shift"], delay=1)]
+            triggers = kit.cascade(kit.world_trigger("shift", sp.muts, timing="before", on_writes=WRITES),
+                                   [("cascade", [(f"feeders.{W.FB}.status", "energized", "tripped")])],
+                                   timing="before")
             normal = [sp.observe[0], sp.write(sp.one, W.P)]
             oracle = sp.observe + [sp.write(sp.one, W.P), sp.requery, sp.again, sp.write(sp.one, best), verify]
             checklist = [goal(W, ctype, forbid), sp.single, detect, ver]

@@ -84,6 +84,17 @@ def world_trigger(tid: str, mutations: Sequence[tuple[str, object, object]], *, 
                                    advance_clock_minutes=clock))
 
 
+def cascade(first: Trigger, stages: Sequence[tuple[str, Sequence[tuple[str, object, object]]]], *,
+            timing: str = "after", delay: int = 1, when: str = "") -> list[Trigger]:
+    """A failure cascade: ``first``, then each ``(id, mutations)`` stage ``delay`` calls after the previous
+    stage fired (activation ``"*"``, old-value guards from its own mutations, ``when`` on every stage)."""
+    out, prev = [first], first.id
+    for tid, muts in stages:
+        out.append(world_trigger(tid, muts, timing=timing, when=when, after=[prev], delay=delay))
+        prev = tid
+    return out
+
+
 # -- profile ----------------------------------------------------------------------------------------
 
 def profile(*, goal: str, persona: str, known: dict[str, str], withheld: dict[str, str],
