@@ -3,6 +3,7 @@
 * ``world_trigger`` — a declarative trigger that models a world event: activation ``"*"`` by default, a
   time or state condition, old-value guards derived from its own mutations (it never lands on a field
   the agent already changed), an optional call-success guard (``after`` timing) and write-only firing.
+* ``cascade`` — a failure cascade: world triggers chained, each after the previous one fired.
 * ``hm`` / ``at`` / ``shift`` — time formatting over ISO strings.
 * ``profile`` — a ``UserProfile`` whose refusals come with structured ``constraints`` (``forbid_ids`` or a
   ``check``), so gate I6 never meets a prose-only refusal.
@@ -15,9 +16,10 @@
 
 Check sources are built with ``generator.checks.custom`` (sandboxed, self-contained source); triggers with
 ``task.models``. ``env_functions`` copies pure, module-level functions of the env file (the feasibility
-rule the env enforces) into check source, so goal items reuse the env's own arithmetic instead of
-mirroring it. The env file itself stays one self-contained text (``generator.family.env_source``), vetted
-by the sandbox guard: it cannot import a shared module.
+rule the env enforces, with the env's imports) into check source, so goal items reuse the env's own
+arithmetic instead of mirroring it. The env file cannot import the kit; it may say ``from ._shared import *``
+(``envs/_shared.py``), which ``data.env_source`` replaces with that file's text, so each task still carries
+one self-contained source that the sandbox vets.
 """
 from __future__ import annotations
 
