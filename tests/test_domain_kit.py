@@ -151,3 +151,18 @@ def test_cascade_chains_world_triggers_each_after_the_previous():
     assert [t.after_triggers for t in chain] == [[], ["outage"], ["overload"]]
     assert all(t.delay_calls == 1 and t.activation.tool == "*" and "args" not in t.condition for t in chain[1:])
     assert "get('hubs.H2.load') == 40" in chain[1].condition  # old-value guard: never lands on a changed field
+
+
+def test_every_domain_lists_all_its_writes_for_its_triggers():
+    """A write tool missing from a family's WRITES would let that write walk past an on_writes shift."""
+    import importlib
+
+    from stt_arena.domains import all_families
+    checked = 0
+    for d in sorted({f.domain for f in all_families()}):
+        mod = importlib.import_module(f"stt_arena.domains.{d}")
+        if hasattr(mod, "WRITES") and hasattr(mod, "CLASS"):
+            assert set(mod.WRITES) == set(kit.writes(d, mod.CLASS)), d
+            checked += 1
+    assert checked >= 8  # every kit-built domain (and the older ones that declare WRITES)
+    assert "book_journey" in kit.writes("rail_connections", "RailConnectionsEnv")

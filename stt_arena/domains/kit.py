@@ -3,7 +3,8 @@
 * ``world_trigger`` — a declarative trigger that models a world event: activation ``"*"`` by default, a
   time or state condition, old-value guards derived from its own mutations (it never lands on a field
   the agent already changed), an optional call-success guard (``after`` timing) and write-only firing.
-* ``cascade`` — a failure cascade: world triggers chained, each after the previous one fired.
+* ``cascade`` — a failure cascade: world triggers chained, each after the previous one fired;
+  ``writes`` — the env's state-changing tools (what a family's ``on_writes`` must cover).
 * ``hm`` / ``at`` / ``shift`` — time formatting over ISO strings.
 * ``profile`` — a ``UserProfile`` whose refusals come with structured ``constraints`` (``forbid_ids`` or a
   ``check``), so gate I6 never meets a prose-only refusal.
@@ -177,6 +178,14 @@ def env_functions(domain: str, *names: str) -> str:
         raise KeyError(f"stt_arena/domains/envs/{domain}.py defines no top-level function {missing}")
     imports = [ast.get_source_segment(src, n) or "" for n in body if isinstance(n, (ast.Import, ast.ImportFrom))]
     return "\n".join(dict.fromkeys(imports)) + "\n" + "\n".join(found[n] or "" for n in names) + "\n"
+
+
+def writes(domain: str, class_name: str) -> tuple[str, ...]:
+    """The env's state-changing tools (its ``MUTATING_TOOLS``, else the naming conventions), in source order:
+    what ``world_trigger(on_writes=...)`` should list so that no write walks past a shift."""
+    from ..env.schema import tool_specs
+
+    return tuple(s.name for s in tool_specs(env_source(domain), class_name, None) if s.mutating)
 
 
 # -- queries ----------------------------------------------------------------------------------------
