@@ -38,6 +38,7 @@ def test_correct_tasks_pass_every_gate(make):
     (G.decorative_trigger, "I9", "decorative_trigger"),
     (G.forbidden_answer, "I6", "oracle_violates_profile"),
     (G.arg_bound_trigger, "BIND", "entity_touched_before_trigger"),
+    (G.tool_bound_world_trigger, "BIND", "entity_touched_before_trigger"),
     (G.solvable_impossible, "BIND", "entity_touched_before_trigger"),
     (G.mislabelled_level, "LEVEL", "measured_easy"),
     (G.withheld_not_asked, "ASK", "withheld_not_asked"),

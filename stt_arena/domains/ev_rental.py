@@ -666,8 +666,9 @@ def build_t1(rng: random.Random, level: str):
                       step("get_reservation", "verify", reservation_id=r1)]
         else:
             # cascade: once the reservation lapsed, a walk-in customer takes the released car
+            # at the agent's next write, whatever it is (a world event: no tool walks around it)
             taken = _trig("car_taken", "*", "before", [(f"vehicles.{v1}.status", "available", "rented")],
-                          f"tool == 'reserve_vehicle' and get('vehicles.{v1}.status') == 'available'",
+                          f"tool in {WRITES!r} and get('vehicles.{v1}.status') == 'available'",
                           after=["window_expired"])
             triggers = [first, taken]
             normal = [obs, step("search_vehicles", "observe", depot_id=d),

@@ -308,12 +308,14 @@ class SearchResult:
 
 def search(task: Task, goal_items: list[dict], *, budget: int = 3000, max_depth: int = 4,
            max_hits: int = 8, open_episode: Callable[[Task], Any] | None = None,
-           watch: dict[str, list[str]] | None = None, include_read_only: bool = False) -> SearchResult:
+           watch: dict[str, list[str]] | None = None, watch_after: dict[str, list[str]] | None = None,
+           include_read_only: bool = False) -> SearchResult:
     """Breadth-first search for sequences whose end state passes every item of ``goal_items``.
 
-    ``watch``: {trigger id: [entity paths]}; calls that change a watched entity while that trigger has not
-    fired are recorded in ``touches`` (the binding gate's evidence). Read-only tools are tried only when
-    they activate a trigger, unless ``include_read_only``.
+    ``watch``: {trigger id: [entity paths]}; calls that change a watched entity while that trigger is armed
+    (every trigger of ``watch_after[id]`` fired before the call) and has not fired are recorded in
+    ``touches`` (the binding gate's evidence). Read-only tools are tried only when they activate a trigger,
+    unless ``include_read_only``.
     """
     t0 = time.perf_counter()
     env = task.environment
@@ -328,11 +330,12 @@ def search(task: Task, goal_items: list[dict], *, budget: int = 3000, max_depth:
         seen.add(backend.key())
     watch = watch or {}
     root_seen = _watched_now(backend.initial_state(), watch) if watch else None
-    queue: deque = deque([(backend.root, (), root_seen)])
+    queue: deque = deque([(backend.root, (), root_seen, frozenset())])
+    after_of = watch_after or {}
     action_cache: dict[tuple[str, int], list[Action]] = {}
     try:
         while queue:
-            blob, path, before = queue.popleft()
+            blob, path, before, fired_before = queue.popleft()
             if len(path) >= max_depth:
                 continue
             for spec in specs:
@@ -346,8 +349,10 @@ def search(task: Task, goal_items: list[dict], *, budget: int = 3000, max_depth:
                     res.explored += 1
                     pool.observe(out.get("result"))
                     now_seen = _watched_now(backend.state(), watch) if watch else None
+                    fired_now = frozenset(backend.fired())
                     if watch:
-                        _record_touches(res, backend, watch, before, now_seen, act, path)
+                        armed = {tid for tid in watch if all(a in fired_before for a in after_of.get(tid, ()))}
+                        _record_touches(res, fired_now, {t: watch[t] for t in armed}, before, now_seen, act, path)
                     k = backend.key()
                     if k in seen:
                         continue
@@ -363,7 +368,7 @@ def search(task: Task, goal_items: list[dict], *, budget: int = 3000, max_depth:
                             if len(res.hits) >= max_hits:
                                 return res
                             continue  # a goal state: do not extend it
-                    queue.append((child, npath, now_seen))
+                    queue.append((child, npath, now_seen, fired_now))
         res.exhausted = True
         return res
     finally:
@@ -376,9 +381,8 @@ def _watched_now(state: dict, watch: dict[str, list[str]]) -> dict:
     return {p: _get(state, p) for paths in watch.values() for p in paths}
 
 
-def _record_touches(res: SearchResult, backend, watch, before: dict | None, after: dict | None, act: Action,
-                    path: tuple) -> None:
-    fired = backend.fired()
+def _record_touches(res: SearchResult, fired: frozenset, watch: dict[str, list[str]], before: dict | None,
+                    after: dict | None, act: Action, path: tuple) -> None:
     for tid, paths in watch.items():
         if tid in fired:
             continue

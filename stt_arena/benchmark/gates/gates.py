@@ -210,8 +210,9 @@ def _static_goal(ctx: Ctx, task: Task) -> tuple:
 # -- BIND -------------------------------------------------------------------------------------------
 
 def gate_bind(ctx: Ctx) -> GateResult:
-    """Triggers fire on what they model: no call other than the activation tool changes the entity a
-    trigger shifts while that trigger has not fired (else another tool or order walks around it)."""
+    """Triggers fire on what they model: no call other than the activation tool (or the tools its condition
+    names) changes the entity a trigger shifts while that trigger is armed and has not fired (else another
+    tool or order walks around it)."""
     watch: dict[str, list[str]] = {}
     for t in ctx.task.triggers:
         ents = sorted({m.state_path.rsplit(".", 1)[0] if "." in m.state_path else m.state_path
@@ -221,11 +222,14 @@ def gate_bind(ctx: Ctx) -> GateResult:
     if not watch:
         return GateResult("BIND", True, detail="no state-changing triggers")
     sr = search(ctx.task, [], budget=max(300, ctx.budget.sequences // 3), max_depth=min(3, ctx.budget.depth),
-                open_episode=None if ctx.trusted else ctx.open_episode, watch=watch)
+                open_episode=None if ctx.trusted else ctx.open_episode, watch=watch,
+                watch_after={t.id: list(t.after_triggers) for t in ctx.task.triggers})
     by_id = {t.id: t for t in ctx.task.triggers}
     for tid, touches in sr.touches.items():
-        act = by_id[tid].activation.tool
-        other = [x for x in touches if (act != "*" and x["tool"] != act) or _args_bound(by_id[tid].condition)]
+        act, cond = by_id[tid].activation.tool, by_id[tid].condition
+        tools = _tools_bound(cond)  # a '*' trigger whose condition names tools fires only on those calls
+        other = [x for x in touches if (act != "*" and x["tool"] != act) or _args_bound(cond)
+                 or (tools is not None and x["tool"] not in tools)]
         if other:
             x = other[0]
             return GateResult("BIND", False, "entity_touched_before_trigger",
@@ -234,6 +238,26 @@ def gate_bind(ctx: Ctx) -> GateResult:
                               {"trigger": tid, "call": {"method": x["tool"], "arguments": x["arguments"]},
                                "after": x["after"]}, sr.stats())
     return GateResult("BIND", True, stats=sr.stats())
+
+
+def _tools_bound(expr: str) -> set[str] | None:
+    """The tools a condition requires (``tool == 'x'``, ``tool in ('x', 'y')`` in a conjunction), or None."""
+    try:
+        tree = ast.parse(expr or "True", mode="eval").body
+    except SyntaxError:
+        return None
+    parts = tree.values if isinstance(tree, ast.BoolOp) and isinstance(tree.op, ast.And) else [tree]
+    for p in parts:
+        if isinstance(p, ast.Compare) and isinstance(p.left, ast.Name) and p.left.id == "tool" and len(p.ops) == 1:
+            try:
+                val = ast.literal_eval(p.comparators[0])
+            except ValueError:
+                continue
+            if isinstance(p.ops[0], ast.Eq) and isinstance(val, str):
+                return {val}
+            if isinstance(p.ops[0], ast.In) and isinstance(val, (tuple, list, set)):
+                return {str(v) for v in val}
+    return None
 
 
 def _args_bound(expr: str) -> bool:
