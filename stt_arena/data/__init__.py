@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -73,6 +74,7 @@ def inline_shared(source: str, shared: str) -> str:
     return "".join(shared if ln.split("#")[0].strip() == SHARED_IMPORT else ln for ln in lines)
 
 
+@lru_cache(maxsize=None)
 def env_source(domain: str) -> str:
     """Source text of ``stt_arena/domains/envs/<domain>.py`` as tasks carry it: one self-contained text, its
     ``from ._shared import *`` line replaced by the text of ``envs/_shared.py``."""

@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from typing import Iterable, Sequence
 
 from ..generator import checks
-from ..generator.family import env_source
+from ..data import env_source
 from ..task.models import (
     Activation, ChecklistItem, Effects, Mutation, ProfileConstraint, Trigger, UserProfile,
 )

@@ -4,10 +4,9 @@ from __future__ import annotations
 import json
 import random
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, Callable
 
-from ..data import env_source as _env_source
+from ..data import env_source
 from ..task.models import (
     Blueprint, ChecklistItem, Clock, ConflictDesign, Environment, Mutation, PlanStep, Provenance,
     ReferencePlans, Task, Trigger, UserProfile,
@@ -29,12 +28,6 @@ class Family:
     conflict_type: str
     build: Callable[[random.Random, str], Task]
     levels: tuple[str, ...] = LEVELS
-
-
-@lru_cache(maxsize=None)
-def env_source(domain: str) -> str:
-    """Source text of the domain's environment (``data.env_source``: shipped inside the package)."""
-    return _env_source(domain)
 
 
 def step(method: str, role: str = "action", **arguments: Any) -> PlanStep:
@@ -82,17 +75,23 @@ def make_task(
     return ask_withheld_first(confirm_block(verify_after_fix(task)))
 
 
+def _readers(task: Task) -> list[str]:
+    """The task environment's read-only tools, in source order."""
+    from ..env.schema import tool_specs
+
+    env = task.environment
+    return [t.name for t in tool_specs(env.source, env.class_name, env.mutating_tools) if not t.mutating]
+
+
 def verify_after_fix(task: Task) -> Task:
     """Solvable tasks grade post-adaptation verification: after its last write the oracle re-reads (a copy of
     its last query that shares an argument with that write) and a checklist item asks for a successful read
     with any query tool after the last successful write. Tasks that already grade verification are unchanged."""
     if task.impossible or any(c.kind == "verification" for c in task.checklist):
         return task
-    from ..env.schema import tool_specs
     from . import checks
 
-    env = task.environment
-    readers = [t.name for t in tool_specs(env.source, env.class_name, env.mutating_tools) if not t.mutating]
+    readers = _readers(task)
     oracle = list(task.plans.oracle)
     last = max((i for i, s in enumerate(oracle) if s.role == "action" and s.method not in readers), default=None)
     if last is None or not readers:
@@ -119,10 +118,7 @@ def confirm_block(task: Task) -> Task:
     no-verify agent concludes on stale state and fails the detection items that need a read after the shift."""
     if not task.impossible:
         return task
-    from ..env.schema import tool_specs
-
-    env = task.environment
-    readers = {t.name for t in tool_specs(env.source, env.class_name, env.mutating_tools) if not t.mutating}
+    readers = set(_readers(task))
     first = next((i for i, s in enumerate(task.plans.oracle) if s.role == "action" and s.method not in readers), None)
     if first is None:
         return task
