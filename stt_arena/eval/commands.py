@@ -71,6 +71,10 @@ def eval_command(
     workers: int = typer.Option(1, "--workers", "-w", min=1,
                                 help="processes sharing the concurrency slots (for high concurrency: the "
                                      "harness's Python work per turn then uses several cores)"),
+    ray: Optional[str] = typer.Option(None, "--ray", help="run on a Ray cluster: auto (the one `ray start` joined), "
+                                      "ray://host:port, host:port, or local (a cluster started for the run); "
+                                      "--concurrency and --rpm hold over the whole cluster, --workers = actors per "
+                                      "node; needs pip install 'stt-arena[ray]'"),
     rpm: Optional[float] = typer.Option(None, "--rpm", help="requests per minute limit for each model"),
     max_retries: int = typer.Option(6, "--max-retries", min=0),
     request_timeout: float = typer.Option(120.0, "--request-timeout", help="seconds per HTTP request"),
@@ -103,6 +107,12 @@ def eval_command(
         raise typer.BadParameter("choose 'first' or 'all'", param_hint="--multi-call")
     if user not in ("auto", "scripted", "llm"):
         raise typer.BadParameter("choose auto, scripted or llm", param_hint="--user")
+    if ray is not None:
+        from .ray_shards import RayUnavailable, require_ray
+        try:
+            require_ray()
+        except RayUnavailable as e:
+            fail(str(e))
     common = dict(rpm=rpm, max_retries=max_retries, timeout_s=request_timeout)
     agent = ModelConfig(model=model, base_url=base_url, api_key_env=api_key_env, api_key_value=api_key,
                         temperature=temperature,
@@ -138,7 +148,7 @@ def eval_command(
         output = Path("results") / f"{slug(model)}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
     try:
         cfg = EvalConfig(agent=agent, user=user_cfg, judge=judge_cfg, user_mode=mode, tasks_path=str(path),
-                         max_turns=max_turns, runs=runs, seed=seed, concurrency=concurrency, workers=workers,
+                         max_turns=max_turns, runs=runs, seed=seed, concurrency=concurrency, workers=workers, ray=ray,
                          episode_timeout_s=episode_timeout, episode_retries=episode_retries,
                          multi_call=multi_call, keep_reasoning=keep_reasoning,
                          max_observation_chars=max_observation_chars, sandbox=sandbox,
@@ -154,8 +164,12 @@ def eval_command(
     hint = f"continue with the same command plus: --output {output} --resume"
     import asyncio
 
+    from .ray_shards import RayUnavailable as RayUnavailable_
+
     try:  # SIGTERM ends the run like Ctrl-C (Runner.run installs the handler)
         summary = asyncio.run(runner.run())
+    except RayUnavailable_ as e:
+        fail(f"{e}; nothing was run")
     except FatalEvalError as e:
         done = len(runner.store.records)
         fail(f"{e}. The run stopped; the {done} finished episode(s) are saved; when it is fixed, {hint}")

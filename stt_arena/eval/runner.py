@@ -404,7 +404,11 @@ class Runner:
         failure: BaseException | None = None
         term = self._on_sigterm()
         try:
-            if workers > 1:
+            if cfg.ray:
+                from .ray_shards import run_ray
+                self.session_usage = await run_ray(cfg, self.system_prompt, jobs, cfg.ray, on_record=self._record,
+                                                   on_error=self._error, on_pending=self._pending)
+            elif workers > 1:
                 from .shards import run_sharded
                 self.session_usage = await run_sharded(cfg, self.system_prompt, jobs, workers,
                                                        on_record=self._record, on_error=self._error,
