@@ -61,25 +61,26 @@ def connect(address: str) -> bool:
 
 
 class RateSlots:
-    """One per run (a Ray actor): the next free request slot per endpoint, in the actor's own clock, so
-    limiters on machines whose monotonic clocks differ still share one budget."""
+    """One per run (a Ray actor): the next free request slot per endpoint, as wall-clock time (``time.time``,
+    NTP-synchronised across the nodes), so the actor call's own latency does not move a request's slot."""
 
     def __init__(self) -> None:
         self.next: dict[str, float] = {}
 
     def reserve(self, endpoint: str, interval: float) -> float:
-        """Seconds the caller waits before its request (0 when the endpoint is idle)."""
-        now = time.monotonic()
+        """The wall-clock time at which the caller may send its request."""
+        now = time.time()
         slot = max(now, self.next.get(endpoint, 0.0))
         self.next[endpoint] = slot + interval
-        return slot - now
+        return slot
 
 
 class ActorSlots:
     """The ``shared`` object ``llm.client.RateLimiter`` takes (``get_lock()``, ``value``), backed by a
-    ``RateSlots`` actor: reading ``value`` reserves a slot there and returns it in this machine's
-    ``time.monotonic``; the limiter's write-back is a no-op (the actor already moved on). One blocking
-    actor call per request (~1 ms on one host), made on the worker's event loop."""
+    ``RateSlots`` actor: reading ``value`` reserves a slot there and returns it on this machine's
+    ``time.monotonic`` scale; the limiter's write-back is a no-op (the actor already moved on). One blocking
+    actor call per request (~1 ms on one host), made on the worker's event loop; spacing across machines is
+    as good as their clock synchronisation."""
 
     def __init__(self, actor: Any, endpoint: str, rpm: float):
         self.actor, self.endpoint, self.interval = actor, endpoint, 60.0 / rpm
@@ -91,8 +92,8 @@ class ActorSlots:
     @property
     def value(self) -> float:
         import ray
-        delay = ray.get(self.actor.reserve.remote(self.endpoint, self.interval))
-        return time.monotonic() + delay
+        slot = ray.get(self.actor.reserve.remote(self.endpoint, self.interval))
+        return time.monotonic() + (slot - time.time())
 
     @value.setter
     def value(self, _slot: float) -> None:
@@ -215,6 +216,10 @@ class RayRun:
         """The actor died (its node, or its process): its unfinished jobs go back to the queue."""
         if chunk.actor in self.actors:
             self.actors.remove(chunk.actor)
+            try:  # "unavailable" may be a network blip: make sure it runs nothing more
+                self.ray.kill(chunk.actor)
+            except Exception:  # noqa: BLE001 - already gone
+                pass
             log.warning("ray eval worker lost (%s); its unfinished episodes run elsewhere", why[:200])
         for g, c in list(self.inflight.items()):
             if c.actor is chunk.actor:

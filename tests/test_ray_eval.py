@@ -1,0 +1,187 @@
+"""`stt-arena eval --ray` on a multi-node cluster simulated on this machine (ray.cluster_utils.Cluster):
+same records as a local run, a node killed mid-run loses nothing (its episodes are infra retries), a
+SIGKILLed driver resumes to the full duplicate-free set, --rpm holds across nodes. Skips where Ray cannot
+start; one cluster for the module."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from stt_arena.data import examples_path
+from stt_arena.eval.ray_shards import RateSlots
+from stt_arena.eval.runner import run_eval
+from stt_arena.task.io import load_tasks
+from stt_arena.testing.fake_openai import FakeOpenAIServer
+
+from .eval_helpers import cfg, examples, fake_cfg
+
+pytestmark = pytest.mark.slow
+TIMING = {"timing", "started", "finished"}  # wall-clock fields (simulated times and step indices stay)
+STORE_MB = 80 * 1024 * 1024
+
+
+def _strip(obj):
+    """A record without its timing fields (wall clock, latencies), recursively."""
+    if isinstance(obj, dict):
+        return {k: _strip(v) for k, v in obj.items() if k not in TIMING and not k.endswith(("_s", "_ms"))}
+    if isinstance(obj, list):
+        return [_strip(v) for v in obj]
+    return obj
+
+
+def _records(out: Path) -> dict:
+    recs = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
+    keys = [(r["task_id"], r["run"]) for r in recs]
+    assert len(keys) == len(set(keys)), "duplicate records"
+    return {(r["task_id"], r["run"]): _strip(r) for r in recs}
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'stt-arena[ray]')")
+    from ray.cluster_utils import Cluster
+    try:
+        c = Cluster(initialize_head=True, head_node_args={
+            "num_cpus": 1, "object_store_memory": STORE_MB, "include_dashboard": False})
+        c.add_node(num_cpus=1, object_store_memory=STORE_MB)
+        ray.init(address=c.address, logging_level="WARNING")
+        c.wait_for_nodes()
+    except Exception as e:  # noqa: BLE001 - no shared memory, no ports, ...
+        pytest.skip(f"a Ray cluster cannot start here: {type(e).__name__}: {e}")
+    yield c
+    ray.shutdown()
+    c.shutdown()
+
+
+def _tasks():
+    """The examples and one built-in task per level (different domains and plan lengths)."""
+    from stt_arena.data import default_tasks_path
+    bench = load_tasks(default_tasks_path())
+    picked = [next(t for t in bench if t.level == lv) for lv in ("easy", "medium", "hard", "impossible")]
+    return examples() + picked
+
+
+@pytest.mark.parametrize("agent", ["builtin:oracle", "builtin:no-verify"])
+def test_ray_run_equals_local_run_task_by_task(cluster, tmp_path, agent):
+    tasks = _tasks()
+    local = run_eval(cfg(agent, runs=2, seed=3, concurrency=2, sandbox=True), tasks, tmp_path / "local",
+                     progress=False)
+    far = run_eval(cfg(agent, runs=2, seed=3, concurrency=3, sandbox=True, ray=cluster.address), tasks,
+                   tmp_path / "ray", progress=False)
+    assert far["completed_episodes"] == len(tasks) * 2 and far["errors_this_session"] == 0
+    assert far["metrics"]["table3"] == local["metrics"]["table3"]
+    a, b = _records(tmp_path / "local"), _records(tmp_path / "ray")
+    assert a.keys() == b.keys()
+    for key in a:
+        assert a[key] == b[key], key
+
+
+def test_a_node_killed_mid_run_loses_nothing(cluster, tmp_path):
+    """The extra node's actor dies with episodes in flight: they are re-run on the other nodes and counted as
+    infrastructure retries (node_died), never as failures; every episode is recorded once."""
+    doomed = cluster.add_node(num_cpus=1, object_store_memory=STORE_MB)
+    cluster.wait_for_nodes()
+    busy_on_doomed = threading.Event()
+
+    def script(body):
+        # the agent's replies from the doomed node are slow: it still has episodes in flight when it dies
+        return {"delay": 0.6, "content": "Task Completed"}
+
+    seen = []
+
+    def on_record(rec):
+        seen.append(rec)
+        if len(seen) == 2:
+            busy_on_doomed.set()
+
+    killer = threading.Thread(target=lambda: busy_on_doomed.wait(60) and cluster.remove_node(doomed,
+                                                                                           allow_graceful=False))
+    with FakeOpenAIServer(script) as sv:
+        c = cfg(agent=fake_cfg("agent-m", sv.base_url), runs=4, concurrency=6, ray=cluster.address,
+                episode_retries=2)
+        killer.start()
+        s = run_eval(c, examples(), tmp_path / "o", progress=False, on_record=on_record)
+        killer.join(60)
+        n_requests = len(sv.requests)
+    assert not killer.is_alive() and doomed not in cluster.worker_nodes  # the node was removed mid-run
+    assert s["completed_episodes"] == 12 and s["errors_this_session"] == 0
+    lost = s["episode_retries_this_session"].get("node_died", 0)
+    assert lost >= 1, s["episode_retries_this_session"]
+    assert n_requests >= 12 + lost - 1  # a lost episode had sent (or was sending) its request
+    assert len(_records(tmp_path / "o")) == 12
+    assert all(r["passed"] is not None for r in seen)
+    assert not (tmp_path / "o" / "errors.jsonl").exists() or not (tmp_path / "o" / "errors.jsonl").read_text().strip()
+
+
+def test_driver_sigkill_then_resume_gives_the_full_duplicate_free_set(cluster, tmp_path):
+    out = tmp_path / "o"
+    env = {**os.environ, "OPENAI_API_KEY": "sk-test", "PYTHONUNBUFFERED": "1"}
+    with FakeOpenAIServer(lambda body: {"delay": 0.4, "content": "Task Completed"}) as sv:
+        cmd = [sys.executable, "-m", "stt_arena", "eval", "--model", "agent-m", "--base-url", sv.base_url,
+               "--tasks", str(examples_path()), "--runs", "6", "--concurrency", "2", "--ray", cluster.address,
+               "--no-progress", "--output", str(out), "--max-retries", "1"]
+        p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        res = out / "results.jsonl"
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and p.poll() is None:
+            if res.exists() and len(res.read_text().splitlines()) >= 3:
+                break
+            time.sleep(0.05)
+        assert p.poll() is None, p.stdout.read().decode()[-3000:] if p.stdout else ""
+        p.send_signal(signal.SIGKILL)
+        p.wait(30)
+        first = len(res.read_text().splitlines())
+        assert 3 <= first < 18
+        done = subprocess.run(cmd + ["--resume"], env=env, capture_output=True, text=True, timeout=180)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    recs = _records(out)
+    assert len(recs) == 18 and {r for _, r in recs} == set(range(6))
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["completed_episodes"] == 18
+
+
+def test_rpm_holds_across_nodes(cluster, tmp_path):
+    """Two actors on two nodes share one --rpm budget: request arrivals at the server are spaced by 60/rpm."""
+    rpm = 240.0  # one request every 0.25 s for the whole cluster
+    with FakeOpenAIServer(lambda body: "Task Completed") as sv:
+        agent = fake_cfg("agent-m", sv.base_url).model_copy(update={"rpm": rpm})
+        c = cfg(agent=agent, runs=4, concurrency=4, ray=cluster.address)
+        s = run_eval(c, examples(), tmp_path / "o", progress=False)
+        times = sorted(sv.request_times)
+    assert s["completed_episodes"] == 12 and len(times) == 12
+    # one budget for both nodes: 12 requests span >= 11 x 0.25 s (two budgets would span ~5 x 0.25 s) and no
+    # 1 s window holds more than 4 (+1: a first request's connection set-up delays it, not the others)
+    assert times[-1] - times[0] >= 11 * 60 / rpm - 0.2, times
+    assert max(sum(1 for t in times if a <= t < a + 1.0) for a in times) <= 5, times
+    gaps = sorted(b - a for a, b in zip(times, times[1:]))
+    assert gaps[len(gaps) // 2] == pytest.approx(60 / rpm, abs=0.03), gaps
+
+
+def test_rate_slots_space_requests_per_endpoint():
+    slots = RateSlots()
+    t0 = time.time()
+    first = slots.reserve("a", 0.5)
+    assert t0 <= first <= time.time()
+    assert slots.reserve("a", 0.5) == pytest.approx(first + 0.5)
+    assert slots.reserve("a", 0.5) == pytest.approx(first + 1.0)
+    assert slots.reserve("b", 0.5) <= time.time()  # another endpoint has its own budget
+
+
+def test_without_ray_the_flag_says_how_to_install(tmp_path):
+    """Ray hidden from the interpreter: --ray fails before any episode, naming the extra."""
+    code = ("import sys; sys.modules['ray'] = None; from stt_arena.cli import app; sys.argv[0] = 'stt-arena'; "
+            "app()")
+    out = tmp_path / "o"
+    p = subprocess.run([sys.executable, "-c", code, "eval", "--model", "builtin:oracle", "--ray", "auto",
+                        "--output", str(out), "--limit", "1"], capture_output=True, text=True, timeout=120)
+    assert p.returncode != 0
+    assert "pip install 'stt-arena[ray]'" in p.stdout + p.stderr
+    assert not (out / "results.jsonl").exists()
