@@ -41,6 +41,8 @@ def validate(
     task_id: Optional[list[str]] = typer.Option(None, "--task", help="print every gate with its evidence for this "
                                                                       "task (repeatable)"),
     json_out: Optional[Path] = typer.Option(None, "--json", help="write every task's gate results (JSONL)"),
+    ray: Optional[str] = typer.Option(None, "--ray", help="validate on a Ray cluster, one Ray task per task: auto, "
+                                      "ray://host:port, host:port or local (needs pip install 'stt-arena[ray]')"),
 ) -> None:
     """Vet env code, replay plans, check invariants I1-I5 and the validity gates I6-I10, BIND, LEVEL, ASK, JUDGE."""
     from .gates.gates import Budget
@@ -53,6 +55,12 @@ def validate(
     except ValueError as e:
         console.print(f"[red]error:[/red] --gates: {e}")
         raise typer.Exit(2) from None
+    if ray is not None:
+        from ..eval.ray_shards import RayUnavailable, require_ray
+        try:
+            require_ray()
+        except RayUnavailable as e:
+            fail(str(e))
     items = load_task_arg(tasks)
     if task_id:
         missing = sorted(set(task_id) - {t.task_id for t in items})
@@ -69,8 +77,17 @@ def validate(
 
     with Progress(console=console, transient=True) as prog:
         bar = prog.add_task("validating", total=len(items))
-        reports = validate_tasks(items, sandbox=sandbox, workers=workers, gates=selected, trusted=trusted,
-                                 budget=Budget(budget, depth), progress=lambda r: prog.advance(bar))
+        if ray is not None:
+            from ..eval.ray_shards import RayUnavailable
+            from .ray_validate import validate_on_ray
+            try:
+                reports = validate_on_ray(items, ray, sandbox=sandbox, gates=selected, trusted=trusted,
+                                          budget=Budget(budget, depth), progress=lambda r: prog.advance(bar))
+            except RayUnavailable as e:
+                fail(str(e))
+        else:
+            reports = validate_tasks(items, sandbox=sandbox, workers=workers, gates=selected, trusted=trusted,
+                                     budget=Budget(budget, depth), progress=lambda r: prog.advance(bar))
     suite = attach_suite(reports, items, sandbox=sandbox and not trusted) if "I10" in selected else None
     if any(g in INVARIANTS for g in selected):
         table = Table(title=f"Invariants per conflict type x level ({len(items)} tasks)")
