@@ -16,7 +16,8 @@ import importlib.util
 import threading
 
 ENV_IDS = {"stt_arena": "stt_arena.rl.gem_env:STTArenaEnv",
-           "stt_arena_text": "stt_arena.rl.gem_env:STTArenaTextEnv"}
+           "stt_arena_text": "stt_arena.rl.gem_env:STTArenaTextEnv",
+           "stt_arena_pool": "stt_arena.rl.env_pool:STTArenaPoolEnv"}  # environments in Ray pool actors
 _LOCK = threading.Lock()
 
 
