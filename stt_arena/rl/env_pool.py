@@ -99,7 +99,7 @@ def start_pools(n: int, envs_per_pool: int = 64, namespace: str = NAMESPACE, pre
     """``n`` named pool actors spread over the nodes (``SPREAD``); returns their handles."""
     import ray
     have = set(pool_names(namespace, prefix))
-    actors = []
+    actors: list[Any] = []
     for k in itertools.count():
         if len(actors) == n:
             break
