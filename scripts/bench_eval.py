@@ -69,6 +69,46 @@ def _cpu_ticks() -> tuple[int, int] | None:
     return sum(vals) - idle, sum(vals)
 
 
+class CpuGroup:
+    """CPU seconds of a whole process tree through a cgroup-v1 ``cpuacct`` group (root only): every process
+    the members start (sandbox fork server, workers, graders) is charged, even ones no parent waits for.
+    ``seconds()`` is None where no writable cpuacct hierarchy exists."""
+
+    ROOT = "/sys/fs/cgroup/cpuacct"
+
+    def __init__(self, name: str):
+        self.path = f"{self.ROOT}/stt-bench-{os.getpid()}-{name}"
+        try:
+            os.makedirs(self.path, exist_ok=True)
+            self.ok = True
+        except OSError:
+            self.ok = False
+
+    def add(self, pid: int) -> None:
+        if self.ok:
+            with open(f"{self.path}/cgroup.procs", "w") as f:
+                f.write(str(pid))
+
+    def seconds(self) -> float | None:
+        if not self.ok:
+            return None
+        with open(f"{self.path}/cpuacct.usage") as f:
+            return int(f.read()) / 1e9
+
+    def close(self) -> None:
+        if not self.ok:
+            return
+        try:
+            with open(f"{self.path}/cgroup.procs") as f:
+                pids = f.read().split()
+            for pid in pids:  # back to the root group, then remove this one
+                with open(f"{self.ROOT}/cgroup.procs", "w") as f:
+                    f.write(pid)
+            os.rmdir(self.path)
+        except OSError:
+            pass
+
+
 def _self_cpu() -> float:
     ru = resource.getrusage(resource.RUSAGE_SELF)
     return ru.ru_utime + ru.ru_stime
@@ -96,11 +136,16 @@ def run(tasks, concurrency: int, delay: float, sandbox: bool, workers: int = 1) 
     with server_process(tasks, delay, cpu) as base_url, tempfile.TemporaryDirectory() as d:
         agent = ModelConfig(model="bench-agent", base_url=base_url, max_retries=2, timeout_s=60)
         cfg = EvalConfig(agent=agent, runs=1, concurrency=concurrency, sandbox=sandbox, workers=workers)
-        ticks0, self0 = _cpu_ticks(), _self_cpu()
+        group = CpuGroup("ours")  # after the server forked: it is not charged
+        group.add(os.getpid())
+        ticks0, self0, tree0 = _cpu_ticks(), _self_cpu(), group.seconds()
         t = time.perf_counter()
         s = run_eval(cfg, tasks, d, progress=False, fsync=False)
         wall = time.perf_counter() - t
-        ticks1, cpu["harness"] = _cpu_ticks(), _self_cpu() - self0
+        ticks1, cpu["harness"], tree1 = _cpu_ticks(), _self_cpu() - self0, group.seconds()
+        group.close()
+        if tree0 is not None and tree1 is not None:
+            cpu["tree"] = tree1 - tree0
         recs = [json.loads(x) for x in open(f"{d}/results.jsonl")]
     if ticks0 and ticks1:
         busy, total = ticks1[0] - ticks0[0], ticks1[1] - ticks0[1]
@@ -159,16 +204,27 @@ def run_minimal(tasks, concurrency: int, delay: float) -> tuple[dict, float, int
 
     cpu: dict = {}
     with server_process(tasks, delay, cpu) as base_url:
-        ticks0, self0 = _cpu_ticks(), _self_cpu()
+        group = CpuGroup("minimal")
+        group.add(os.getpid())
+        ticks0, self0, tree0 = _cpu_ticks(), _self_cpu(), group.seconds()
         t = time.perf_counter()
         completions = asyncio.run(_minimal_episodes(tasks, base_url, concurrency))
         wall = time.perf_counter() - t
-        ticks1, cpu["harness"] = _cpu_ticks(), _self_cpu() - self0
+        ticks1, cpu["harness"], tree1 = _cpu_ticks(), _self_cpu() - self0, group.seconds()
+        group.close()
+        if tree0 is not None and tree1 is not None:
+            cpu["tree"] = tree1 - tree0
     if ticks0 and ticks1:
         busy, total = ticks1[0] - ticks0[0], ticks1[1] - ticks0[1]
         cpu["busy_pct"] = 100 * busy / max(1, total)
         cpu["machine"] = busy / max(1, total) * wall * (os.cpu_count() or 1)
     return {"cpu": cpu}, wall, completions
+
+
+def own_cpu(c: dict) -> float:
+    """CPU seconds of a harness's whole process tree (sandbox included, server excluded): the cgroup's
+    figure where measured, else every core's busy time minus the server's (counts other jobs too)."""
+    return c["tree"] if "tree" in c else c["machine"] - c.get("server", 0.0)
 
 
 def cpu_line(s: dict, completions: int) -> str:
@@ -177,7 +233,10 @@ def cpu_line(s: dict, completions: int) -> str:
     line = f"harness {ms(c['harness']):.2f}"
     if "server" in c:
         line += f", server {ms(c['server']):.2f}"
-    if "machine" in c:
+    if "tree" in c:
+        line += f", sandbox and other children {ms(max(0.0, c['tree'] - c['harness'])):.2f} ms CPU per completion " \
+                f"(cgroup); all {os.cpu_count()} cores {c.get('busy_pct', 0):.0f}% busy"
+    elif "machine" in c:
         rest = c["machine"] - c["harness"] - c.get("server", 0.0)
         line += f", rest of machine {ms(max(0.0, rest)):.2f} ms CPU per completion; all {os.cpu_count()} " \
                 f"cores {c['busy_pct']:.0f}% busy"
@@ -199,7 +258,8 @@ def main() -> None:
     ap.add_argument("--sandbox", action=argparse.BooleanOptionalAction, default=True)
     ap.add_argument("--workers", type=int, default=1, help="eval processes for the latency runs (--workers)")
     ap.add_argument("--baseline", action="store_true", help="only: ours vs a minimal aiohttp harness, alternately "
-                    "(CPU per completion = whole machine minus the server, so the sandbox counts as ours)")
+                    "(CPU per completion = the harness's whole process tree by cgroup where writable, else the "
+                    "whole machine minus the server; the sandbox counts as ours)")
     ap.add_argument("--rounds", type=int, default=2, help="alternating rounds for --baseline")
     a = ap.parse_args()
     all_tasks = load_tasks(a.tasks)
@@ -215,9 +275,9 @@ def main() -> None:
             for rnd in range(a.rounds):
                 s, wall, steps = run(eps, c, delay, a.sandbox)
                 ours_c = steps + len(eps)
-                ours = (s["cpu"]["machine"] - s["cpu"].get("server", 0.0)) / ours_c * 1000
+                ours = own_cpu(s["cpu"]) / ours_c * 1000
                 m, mwall, mc = run_minimal(eps, c, delay)
-                mine = (m["cpu"]["machine"] - m["cpu"].get("server", 0.0)) / max(1, mc) * 1000
+                mine = own_cpu(m["cpu"]) / max(1, mc) * 1000
                 label = f"c={c} {'0 ms' if not delay else f'{delay * 1000:.0f} ms'} #{rnd + 1}"
                 print(f"{label:>22s} {len(eps) / wall:10.1f} {len(eps) / mwall:9.1f} {ours:18.2f} {mine:17.2f} "
                       f"{ours / max(1e-9, mine):6.1f}")

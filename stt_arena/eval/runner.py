@@ -173,6 +173,8 @@ class EpisodeLoop:
         if cfg.sandbox:
             from ..sandbox.executor import Executor
             executor = Executor()
+            # built-in code compiled once in the fork server, not per episode
+            await asyncio.to_thread(executor.prepare, list({id(j[0]): j[0] for j in jobs}.values()))
 
             async def default_open(task: Task):
                 return await executor.aopen(task)

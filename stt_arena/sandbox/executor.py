@@ -43,6 +43,7 @@ from .worker import DEFAULT_LIMITS, MAX_REQUEST_BYTES
 log = logging.getLogger("stt_arena.sandbox")
 WARM_MAX_BYTES = 96 << 10  # code larger than this is not pre-compiled in the fork server
 WARM_PER_REQUEST = 1  # warm items per fork request (keeps each control message small)
+WARM_CHUNK_BYTES = 64 << 10  # prepared code per control message (one datagram: under the socket buffer)
 MAX_ARGS_BYTES = 1 << 20  # a tool call or message larger than this (as JSON) is refused, not sent
 _PKG_PARENT = str(Path(__file__).resolve().parents[2])
 _SANDBOX_DIR = str(Path(__file__).resolve().parent)
@@ -171,6 +172,7 @@ class Executor:
         self._wlock = threading.Lock()
         self._warm_sent: set[str] = set()  # code keys the fork server has (or will get) compiled
         self._warm_queue: list[dict] = []  # sent with the next fork request
+        self._prepared: dict[str, dict] = {}  # built-in code compiled in the fork server at its start (prepare)
         self._tree: TreeLimits | None = None  # per-episode cgroups, where writable
 
     @property
@@ -201,6 +203,8 @@ class Executor:
         with self._wlock:  # a new server starts cold
             self._warm_sent.clear()
             self._warm_queue.clear()
+        if self._prepared:
+            self._send_warm(list(self._prepared.values()))
         if self.os_layer:
             log.info("sandbox fork server pid %s; layers: %s", self._proc.pid,
                      ", ".join(k for k, v in self.layers.items() if v))
@@ -246,9 +250,57 @@ class Executor:
             if not self._server_alive():
                 self._start_server()
 
+    def prepare(self, tasks: list[Task]) -> int:
+        """Compile the built-in code of ``tasks`` (environment sources, check functions) in the fork server
+        now and at every restart, so workers and graders start with it compiled instead of guarding and
+        compiling it per episode. Code that is not built-in takes the vetted path (``_vetted``). Returns
+        how many items were new."""
+        from .trust import code_hash, builtin_code
+        known, new = builtin_code(), []
+        for task in tasks:
+            env = task.environment
+            items = [{"env": [env.source, env.class_name]}] if code_hash(env.source) in known else []
+            items += [{"checks": [c.check]} for c in task.checklist + task.infeasible_goal
+                      if code_hash(c.check) in known]
+            for item in items:
+                key = _item_key(item)
+                if key not in self._prepared:
+                    self._prepared[key] = item
+                    new.append(item)
+        if new:
+            with self._lock:
+                if self._server_alive():
+                    self._send_warm(new)
+                else:
+                    self._start_server()  # sends every prepared item
+        return len(new)
+
+    def _send_warm(self, items: list[dict]) -> None:
+        """Under ``_lock``: have the fork server compile ``items`` now (chunks under its frame limit)."""
+        ctrl = self._control()
+        ctrl.settimeout(120)
+        chunk: list[dict] = []
+        size = 0
+        items = [it for it in items if sum(len(x) for v in it.values() for x in v) <= WARM_MAX_BYTES]
+        for i, item in enumerate(items):
+            chunk.append(item)
+            size += sum(len(x) for v in item.values() for x in v)
+            if size > WARM_CHUNK_BYTES or i == len(items) - 1:
+                ctrl.sendall(json.dumps({"op": "warm", "items": chunk}).encode())
+                reply = ctrl.recv(4096)
+                if not reply:
+                    raise SandboxError("the sandbox fork server exited while compiling prepared code")
+                chunk, size = [], 0
+
     def _vetted(self, item: dict) -> None:
         """A worker accepted this code (see ``runtime.warm``): queue it for the fork server once."""
-        key = hashlib.sha1(json.dumps(item, sort_keys=True).encode()).hexdigest()
+        if "checks" in item:  # prepared checks are compiled already
+            item = {"checks": [c for c in item["checks"] if _item_key({"checks": [c]}) not in self._prepared]}
+            if not item["checks"]:
+                return
+        key = _item_key(item)
+        if key in self._prepared:
+            return
         if len(key) + sum(len(s) for v in item.values() for s in v) > WARM_MAX_BYTES:
             return
         with self._wlock:
@@ -474,6 +526,10 @@ class Executor:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _item_key(item: dict) -> str:
+    return hashlib.sha1(json.dumps(item, sort_keys=True).encode()).hexdigest()
 
 
 def _signal(pid: int, pidfd: int | None) -> None:

@@ -11,9 +11,11 @@ across PID namespaces). Each worker serves one episode, then exits.
 With the OS layer (``--os-layer BPF_HEX``), a worker is PID 1 of its own user, PID, mount, network, IPC
 and UTS namespaces (one ``clone``), without capabilities and under the seccomp program (``oslayer``).
 
-Off the request path, while no request waits, the server (1) compiles ``warm`` items that requests
-carry: code an earlier worker already vetted under its limits, so later workers inherit the compiled
-code; (2) keeps ``SPARES`` prepared workers waiting (namespaces, mounts and filter already applied), so
+A control message ``{"op": "warm", "items"}`` (no sockets attached) carries the harness's built-in code
+(``Executor.prepare``): compiled at once, before spares are prepared anew, so no worker or grader guards and
+compiles it per episode. Off the request path (and one item per request when never idle), the server
+(1) compiles ``warm`` items that requests carry: code an earlier worker already vetted under its limits, so
+later workers inherit the compiled code; (2) keeps ``SPARES`` prepared workers waiting (namespaces, mounts and filter already applied), so
 a request costs a hand-over instead of a fork. A spare receives the episode socket and its limits over
 its own socket, then applies the rest of the sandbox exactly as a freshly started worker does.
 With ``--tree JSON`` (cgroup limit files and values), each prepared worker also moves itself into its
@@ -23,6 +25,7 @@ Usage: ``python -m stt_arena.sandbox.forkserver CONTROL_FD [--os-layer BPF_HEX] 
 """
 from __future__ import annotations
 
+import gc
 import json
 import os
 import select
@@ -158,6 +161,16 @@ class ForkServer:
                 sock.close()
         return {"error": error}, None
 
+    def warm_now(self, items: list[dict]) -> None:
+        """Compile the harness's prepared (built-in) code now; spares prepared before it would compile it
+        again per episode, so they are let go and prepared anew."""
+        warm(items)
+        for sock, _pid in self.spares:
+            sock.close()  # the spare exits on EOF
+        self.spares = []
+        gc.collect()
+        gc.freeze()
+
     def sweep_cgroups(self) -> None:
         """Remove the cgroups of workers that are gone (at most once a second)."""
         now = time.monotonic()
@@ -190,6 +203,8 @@ class ForkServer:
         return False
 
     def serve(self) -> None:
+        gc.collect()
+        gc.freeze()  # what the workers inherit stays out of their collections: no copy-on-write of the heap
         while True:
             while not select.select([self.ctrl], [], [], 0)[0] and self.idle_work():
                 pass
@@ -203,6 +218,10 @@ class ForkServer:
                 req = json.loads(msg)
             except ValueError:
                 req = {}
+            if not fds and isinstance(req, dict) and req.get("op") == "warm":
+                self.warm_now(req.get("items") or [])
+                self.ctrl.sendall(b'{"ok": true}')
+                continue
             if len(fds) != 2:
                 for fd in fds:
                     os.close(fd)
@@ -217,6 +236,8 @@ class ForkServer:
                 socket.send_fds(self.ctrl, [json.dumps(reply).encode()], [pidfd])
                 os.close(pidfd)
             self.to_warm += req.get("warm") or []
+            if self.to_warm:  # one item per request even when never idle: a busy server still warms up
+                warm([self.to_warm.pop(0)])
 
 
 def _pidfd(pid: int) -> int | None:

@@ -16,8 +16,11 @@ ALLOW_ENV = "STT_ARENA_ALLOW_UNSANDBOXED"
 _PKG = Path(__file__).resolve().parents[1]
 
 
-def _h(code: str) -> str:
+def code_hash(code: str) -> str:
     return hashlib.sha256(code.encode()).hexdigest()
+
+
+_h = code_hash
 
 
 def allowed_by_user() -> bool:

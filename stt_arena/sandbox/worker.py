@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import os
 import resource
+import time
 
 from . import protocol
 from .audit import install_audit_hook
 from .guard import GuardError
-from .runtime import EnvError, EnvRuntime, judge
+from .runtime import EnvError, EnvRuntime, _vetted_check, _vetted_env, judge
 from .safe_env import harden_process
 from .triggers import TaskError
 
@@ -46,6 +47,18 @@ def _set_limits(limits: dict) -> None:
     lim(resource.RLIMIT_CORE, 0)
 
 
+def _cache_counts() -> tuple[int, int, int, int]:
+    env, checks = _vetted_env.cache_info(), _vetted_check.cache_info()
+    return env.hits, env.misses, checks.hits, checks.misses
+
+
+def process_stats(base: tuple[int, int, int, int]) -> dict:
+    """CPU seconds of this process so far, and the hits/misses of its code caches since ``base`` (a
+    miss: guarded and compiled here, not inherited compiled from the fork server)."""
+    d = [a - b for a, b in zip(_cache_counts(), base)]
+    return {"cpu_s": time.process_time(), "env_cache": d[:2], "check_cache": d[2:]}
+
+
 def serve(fd: int, limits: dict | None = None, judge_only: bool = False) -> None:
     """Apply the sandbox to this process and answer requests until 'close' or EOF.
 
@@ -53,6 +66,7 @@ def serve(fd: int, limits: dict | None = None, judge_only: bool = False) -> None
     ``judge`` (checks over a state and log the harness sends) is refused once ``init`` ran; the
     harness grades in the episode's grader (``judge_only``: forked before any environment code ran,
     it refuses ``init``)."""
+    base = _cache_counts()
     limits = {**DEFAULT_LIMITS, **(limits or {})}
     python_layers = limits.get("python_layers") is not False
     _set_limits(limits)
@@ -74,6 +88,8 @@ def serve(fd: int, limits: dict | None = None, judge_only: bool = False) -> None
                 spec = dict(req["spec"], max_result_chars=limits["max_result_chars"], unguarded=not python_layers)
                 rt = EnvRuntime(spec)
                 reply = {"ok": True, "tools": rt.list_tools(), "now": rt.clock.now().isoformat()}
+            elif op == "stats":  # diagnostics: this process's CPU time and compile-cache use
+                reply = {"ok": True, **process_stats(base)}
             elif op == "close":
                 protocol.send(fd, {"ok": True, "id": rid})
                 return

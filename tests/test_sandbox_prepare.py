@@ -1,0 +1,86 @@
+"""Executor.prepare: built-in code is compiled once in the fork server (workers and graders inherit it);
+code that is not built-in still goes through the guard in a worker, prepared or not."""
+import os
+import signal
+
+import pytest
+
+from stt_arena.data import default_tasks_path
+from stt_arena.sandbox.executor import Executor, SandboxError
+from stt_arena.task.io import load_tasks
+
+pytestmark = pytest.mark.slow  # end-to-end (`pytest -m 'not slow'` skips it)
+
+
+@pytest.fixture(scope="module")
+def task():
+    return load_tasks(default_tasks_path())[0]
+
+
+def _stats(ep, grader: bool = False) -> dict:
+    r = (ep._grader if grader else ep).request({"op": "stats"})
+    assert r["ok"], r
+    return r
+
+
+def _grade(ep, task) -> None:
+    out = ep.grade([c.model_dump() for c in task.checklist], [c.model_dump() for c in task.infeasible_goal])
+    assert all(c["error"] is None for c in out["checks"]), out
+
+
+def test_without_prepare_each_worker_compiles_its_code(task):
+    with Executor() as ex:
+        ep = ex.open(task)
+        try:
+            _grade(ep, task)
+            assert _stats(ep)["env_cache"][1] == 1  # a miss: guarded and compiled in the worker
+            assert _stats(ep, grader=True)["check_cache"][1] >= 1
+        finally:
+            ep.close()
+
+
+def test_prepared_builtin_code_is_inherited_by_workers_and_graders(task):
+    with Executor() as ex:
+        assert ex.prepare([task]) == 1 + len(task.checklist) + len(task.infeasible_goal)
+        assert ex.prepare([task]) == 0  # once
+        for _ in range(3):
+            ep = ex.open(task)
+            try:
+                _grade(ep, task)
+                env, checks = _stats(ep)["env_cache"], _stats(ep, grader=True)["check_cache"]
+                assert env == [1, 0] and checks[1] == 0 and checks[0] >= 1, (env, checks)
+            finally:
+                ep.close()
+
+
+def test_prepared_code_survives_a_fork_server_restart(task):
+    with Executor() as ex:
+        ex.prepare([task])
+        os.killpg(ex._proc.pid, signal.SIGKILL)
+        ex._proc.wait()
+        ep = ex.open(task)  # a new server: the prepared code is sent again before any worker
+        try:
+            assert _stats(ep)["env_cache"] == [1, 0]
+        finally:
+            ep.close()
+
+
+def test_code_that_is_not_builtin_is_not_prepared_and_still_guarded(task):
+    edited = task.model_copy(deep=True)
+    edited.environment.source += "\n# edited\n"
+    for c in edited.checklist:
+        c.check += "\n# edited\n"
+    hostile = task.model_copy(deep=True)
+    hostile.environment.source += "\nimport os\n"
+    with Executor() as ex:
+        # only the hostile task's untouched (built-in) checks; neither edited source, nor the edited checks
+        assert ex.prepare([edited, hostile]) == len(task.checklist) + len(task.infeasible_goal)
+        ep = ex.open(edited)
+        try:
+            _grade(ep, edited)
+            assert _stats(ep)["env_cache"] == [0, 1]  # vetted in the worker, not the fork server
+            assert _stats(ep, grader=True)["check_cache"][1] >= len(edited.checklist)
+        finally:
+            ep.close()
+        with pytest.raises(SandboxError, match="(?i)import"):
+            ex.open(hostile)
