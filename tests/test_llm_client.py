@@ -13,6 +13,13 @@ pytestmark = pytest.mark.slow  # end-to-end (`pytest -m 'not slow'` skips it)
 USER = [{"role": "user", "content": "hello there"}]
 
 
+@pytest.fixture(autouse=True, params=["aiohttp", "openai"])
+def http_client(request, monkeypatch):
+    """Every test runs on both HTTP paths: the lean aiohttp transport and the openai SDK's client."""
+    monkeypatch.setenv("STT_ARENA_HTTP_CLIENT", request.param)
+    return request.param
+
+
 def make_client(server: FakeOpenAIServer, **kw) -> LLMClient:
     cfg = dict(model="test-model", base_url=server.base_url, backoff_base_s=0.001,
                backoff_cap_s=0.05, timeout_s=5, max_retries=3)
@@ -312,3 +319,38 @@ async def test_rate_limiter_shared_by_clients_of_one_endpoint():
         assert time.monotonic() - t0 >= 0.45
         times = sorted(s.request_times)
         assert times[-1] - times[0] >= 0.4  # 6 requests, one per 0.1 s (two budgets would take ~0.2 s)
+
+
+async def test_http_client_choice_reaches_the_wire(http_client, monkeypatch):
+    monkeypatch.setenv("OPENAI_ORG_ID", "org-123")
+    with FakeOpenAIServer(["ok"]) as s:
+        c = make_client(s, api_key_value="sk-test")
+        assert c.config.http_client == http_client
+        assert (await c.chat(USER, extra_headers={"X-Trace": "t1"})).content == "ok"
+        await c.aclose()
+    h = s.request_headers[0]
+    assert h["authorization"] == "Bearer sk-test" and h["openai-organization"] == "org-123"
+    assert h["x-trace"] == "t1" and h["content-type"].startswith("application/json")
+    assert ("stainless" in " ".join(h)) == (http_client == "openai")  # the SDK's own headers, only on its path
+
+
+async def test_oversized_reply_is_refused_not_buffered(http_client, monkeypatch):
+    if http_client == "openai":
+        pytest.skip("the cap is the aiohttp transport's")
+    from stt_arena.llm import transport
+    monkeypatch.setattr(transport, "MAX_RESPONSE_BYTES", 4096)
+    big = {"choices": [{"message": {"role": "assistant", "content": "x" * 20000}}]}
+    with FakeOpenAIServer([{"raw": big}] * 2 + ["ok"]) as s:
+        c = make_client(s, max_retries=1)
+        with pytest.raises(LLMError) as e:
+            await c.chat(USER)
+        assert e.value.cause == "malformed" and e.value.attempts == 2 and "4096" in str(e.value)
+        assert (await c.chat(USER)).content == "ok"  # the connection pool still works
+
+
+def test_one_client_across_event_loops(http_client):
+    """Sync callers run one asyncio.run per request: the session follows the loop."""
+    with FakeOpenAIServer(["a", "b"]) as s:
+        c = make_client(s)
+        assert asyncio.run(c.chat(USER)).content == "a"
+        assert asyncio.run(c.chat(USER)).content == "b"

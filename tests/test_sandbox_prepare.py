@@ -84,3 +84,53 @@ def test_code_that_is_not_builtin_is_not_prepared_and_still_guarded(task):
             ep.close()
         with pytest.raises(SandboxError, match="(?i)import"):
             ex.open(hostile)
+
+
+def test_code_cache_serves_later_runs_and_revets_a_bad_entry(task, tmp_path, monkeypatch):
+    from stt_arena.sandbox import codecache, runtime
+    monkeypatch.setenv(codecache.CACHE_ENV, str(tmp_path))
+    monkeypatch.setattr(codecache, "_memory", {})
+    item = {"env": [task.environment.source, task.environment.class_name]}
+    first = codecache.compiled(item)
+    (path,) = tmp_path.glob("*/*.json")
+    codecache._memory.clear()
+    calls = []
+    monkeypatch.setattr(runtime, "export", lambda it: calls.append(it) or first)
+    assert codecache.compiled(item) == first and not calls  # a later process: read, not vetted again
+    codecache._memory.clear()
+    path.write_text('{"env": ["other source", "X"], "code": ""}')  # not this item's entry
+    assert codecache.compiled(item) == first and calls == [item]
+    codecache._memory.clear()
+    path.write_text("{truncated")
+    assert codecache.compiled(item) == first and len(calls) == 2
+
+
+def test_code_cache_off_keeps_nothing_on_disk(task, tmp_path, monkeypatch):
+    from stt_arena.sandbox import codecache
+    monkeypatch.setenv(codecache.CACHE_ENV, "0")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(codecache, "_memory", {})
+    codecache.compiled({"checks": [task.checklist[0].check]})
+    assert codecache.cache_dir() is None and not list(tmp_path.rglob("*.json"))
+
+
+def test_installed_code_behaves_like_code_compiled_in_place(task):
+    """The marshalled path and the guard-and-compile path grade the same episode the same way."""
+    results = []
+    for prepared in (False, True):
+        with Executor() as ex:
+            if prepared:
+                ex.prepare([task])
+            ep = ex.open(task)
+            try:
+                for st in task.plans.oracle:
+                    if st.method not in ("respond_to_user", "chat_with_user"):
+                        ep.call(st.method, st.arguments)
+                out = ep.grade([c.model_dump() for c in task.checklist], [c.model_dump() for c in task.infeasible_goal])
+                results.append(({c["id"]: c["passed"] for c in out["checks"]}, out["state"] if "state" in out else None,
+                                 _stats(ep)["env_cache"]))
+            finally:
+                ep.close()
+    (plain, s1, env1), (fast, s2, env2) = results
+    assert plain == fast and all(plain.values()) and s1 == s2
+    assert env1 == [0, 1] and env2 == [1, 0]

@@ -1,6 +1,7 @@
 """Async chat-completions client for any OpenAI-compatible endpoint (OpenAI, vLLM, sglang).
 
-Wraps ``openai.AsyncOpenAI`` with its own retries disabled and adds: a retry loop with
+Posts through a lean aiohttp transport (``transport.py``; default) or ``openai.AsyncOpenAI`` with its own
+retries disabled (``http_client="openai"``), and adds: a retry loop with
 full-jitter exponential backoff (honouring ``Retry-After``), an ``rpm`` rate limiter,
 tolerant tool-call parsing, reasoning-content capture and usage/cost accounting.
 """
@@ -17,11 +18,13 @@ import sys
 import threading
 import time
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..util.aio import within
+from .transport import (AiohttpTransport, HTTPStatusError, OversizedReply, TransportConnectionError,
+                        TransportError, TransportTimeout)
 
 
 class _LazyOpenAI:
@@ -65,6 +68,10 @@ class ModelConfig(BaseModel):
                                     "success in between: the endpoint is taken as down and every call fails")
     connection_pools: int = Field(8, ge=1, description="httpx pools used round-robin: each pool scans all "
                                   "its connections per request, so many small pools scale with concurrency")
+    http_client: Literal["aiohttp", "openai"] = Field(
+        default_factory=lambda: "openai" if os.environ.get("STT_ARENA_HTTP_CLIENT") == "openai" else "aiohttp",
+        description="aiohttp: the lean transport (default); openai: the SDK's own httpx client "
+                    "(environment variable STT_ARENA_HTTP_CLIENT sets the default)")
 
     def api_key(self) -> str:
         """``--api-key``, else the key from ``api_key_env``, else ``"EMPTY"`` (fine for local servers)."""
@@ -255,6 +262,10 @@ class RateLimiter:
             await asyncio.sleep(slot - now)
 
 
+_TRANSPORT_RETRYABLE = (asyncio.TimeoutError, MalformedReply, json.JSONDecodeError, TransportTimeout,
+                        TransportConnectionError, OversizedReply)
+
+
 def _retryable_types() -> tuple:
     return (openai.RateLimitError, openai.InternalServerError, openai.APITimeoutError,
             openai.APIConnectionError, openai.APIResponseValidationError,
@@ -263,8 +274,8 @@ def _retryable_types() -> tuple:
 
 def _retry_after(err: Exception) -> float | None:
     """Seconds from ``retry-after-ms`` / ``retry-after`` (seconds or HTTP date), if any."""
-    resp = getattr(err, "response", None)
-    headers = getattr(resp, "headers", None)
+    headers = err.headers if isinstance(err, HTTPStatusError) else getattr(getattr(err, "response", None),
+                                                                              "headers", None)
     if not headers:
         return None
     for name, div in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
@@ -289,11 +300,19 @@ def _cause(err: Exception, timeout_s: float) -> tuple[str, str]:
         return "malformed", "malformed (non-JSON) response body"
     if isinstance(err, MalformedReply):
         return "malformed", "malformed reply (not a chat completion)"
-    if isinstance(err, (asyncio.TimeoutError, openai.APITimeoutError)):
+    if isinstance(err, OversizedReply):
+        return "malformed", f"malformed reply ({err})"
+    if isinstance(err, (asyncio.TimeoutError, TransportTimeout)):
         return "timeout", f"no complete reply within {timeout_s:g}s"
-    if isinstance(err, openai.APIConnectionError):
-        return "connection", "connection failed (APIConnectionError)"
-    label = type(err).__name__ + (f" (HTTP {status})" if status else "")
+    if isinstance(err, TransportConnectionError):
+        return "connection", f"connection failed ({err})"
+    if not isinstance(err, TransportError):  # the SDK's own exceptions (http_client="openai")
+        if isinstance(err, openai.APITimeoutError):
+            return "timeout", f"no complete reply within {timeout_s:g}s"
+        if isinstance(err, openai.APIConnectionError):
+            return "connection", "connection failed (APIConnectionError)"
+    name = err.name if isinstance(err, HTTPStatusError) else type(err).__name__
+    label = name + (f" (HTTP {status})" if status else "")
     if status == 429:
         return "rate_limit", label
     if status and status >= 500:
@@ -304,8 +323,10 @@ def _cause(err: Exception, timeout_s: float) -> tuple[str, str]:
 
 
 def _is_retryable(err: Exception) -> bool:
-    if isinstance(err, (asyncio.TimeoutError, MalformedReply)):
+    if isinstance(err, _TRANSPORT_RETRYABLE):
         return True
+    if isinstance(err, HTTPStatusError):
+        return err.status_code in (408, 429) or err.status_code >= 500
     if isinstance(err, _retryable_types()):
         return True
     status = getattr(err, "status_code", None) or 0
@@ -344,14 +365,24 @@ class LLMClient:
         self.usage = Usage()
         self._limiter = limiter or (RateLimiter(config.rpm) if config.rpm else None)
         self.breaker = breaker or CircuitBreaker(config.breaker_failures, config.breaker_window_s)
+        self._next = itertools.count()
+        self._transport: AiohttpTransport | None = None
+        self._clients: list[Any] = []
+        self._errors: tuple = (TransportError, json.JSONDecodeError, asyncio.TimeoutError, MalformedReply)
+        self._create_params: set[str] | None = None  # aiohttp: every parameter goes in the body
+        if config.http_client == "aiohttp":
+            self._transport = AiohttpTransport(config.base_url, config.api_key(), config.timeout_s)
+            return
         self._clients = [openai.AsyncOpenAI(api_key=config.api_key(), base_url=config.base_url,
                                             timeout=config.timeout_s, max_retries=0, http_client=hc)
                          for hc in _http_clients(config.connection_pools)]
-        self._next = itertools.count()
         self._create_params = set(inspect.signature(self._clients[0].chat.completions.create).parameters)
         self._raw_content = "content" in inspect.signature(self._clients[0].post).parameters
+        self._errors += (openai.OpenAIError,)
 
     async def aclose(self) -> None:
+        if self._transport is not None:
+            await self._transport.aclose()
         for c in self._clients:
             await c.close()
 
@@ -377,7 +408,7 @@ class LLMClient:
                 params[k] = v
         extra = {**cfg.extra_body, **(overrides.pop("extra_body", None) or {})}
         for k, v in overrides.items():
-            if k in self._create_params:
+            if self._create_params is None or k in self._create_params:
                 params[k] = v
             else:  # server-specific sampling params (top_k, min_p, ...) go in the body
                 extra[k] = v
@@ -393,6 +424,14 @@ class LLMClient:
         raise the SDK's exceptions. A 200 whose body is not JSON raises ``json.JSONDecodeError``."""
         body = {k: v for k, v in params.items() if k not in ("extra_body", "timeout", "extra_headers")}
         body.update(params.get("extra_body") or {})
+        if self._transport is not None:
+            data = await self._transport.post("/chat/completions", json.dumps(body, ensure_ascii=False).encode(),
+                                              params.get("extra_headers"), params.get("timeout"))
+            try:
+                return json.loads(data)
+            except ValueError as e:  # not JSON, or not UTF-8
+                raise json.JSONDecodeError(f"reply body is not JSON ({e})", data[:200].decode("utf-8", "replace"),
+                                           0) from None
         options: dict[str, Any] = {}
         if params.get("timeout") is not None:
             options["timeout"] = params["timeout"]
@@ -430,7 +469,7 @@ class LLMClient:
                 result = self._result(resp, time.monotonic() - t0, attempt + 1)
                 self.breaker.success()
                 return result
-            except (openai.OpenAIError, json.JSONDecodeError, asyncio.TimeoutError, MalformedReply) as e:
+            except self._errors as e:
                 status = getattr(e, "status_code", None)
                 cause, label = _cause(e, cfg.timeout_s)
                 if not _is_retryable(e):

@@ -31,7 +31,7 @@ from typing import Any, Callable
 
 from ..task.models import Task
 from ..util.aio import within
-from . import protocol
+from . import codecache, protocol
 from .cgroups import TreeLimits, pids_writable
 from .local import LocalEpisode
 from .runtime import _event_label
@@ -44,6 +44,7 @@ log = logging.getLogger("stt_arena.sandbox")
 WARM_MAX_BYTES = 96 << 10  # code larger than this is not pre-compiled in the fork server
 WARM_PER_REQUEST = 1  # warm items per fork request (keeps each control message small)
 WARM_CHUNK_BYTES = 64 << 10  # prepared code per control message (one datagram: under the socket buffer)
+WARM_ITEM_BYTES = 160 << 10  # a bigger prepared item goes without its code (the fork server compiles it)
 MAX_ARGS_BYTES = 1 << 20  # a tool call or message larger than this (as JSON) is refused, not sent
 _PKG_PARENT = str(Path(__file__).resolve().parents[2])
 _SANDBOX_DIR = str(Path(__file__).resolve().parent)
@@ -267,10 +268,16 @@ class Executor:
                 if key not in self._prepared:
                     self._prepared[key] = item
                     new.append(item)
+        for item in new:  # vetted and marshalled here (cached per machine): the fork server only installs it
+            key = _item_key(item)
+            try:
+                self._prepared[key] = codecache.compiled(item)
+            except Exception:  # noqa: BLE001 - built-in code the guard refuses: the fork server's warm skips it too
+                pass
         if new:
             with self._lock:
                 if self._server_alive():
-                    self._send_warm(new)
+                    self._send_warm([self._prepared[_item_key(it)] for it in new])
                 else:
                     self._start_server()  # sends every prepared item
         return len(new)
@@ -281,11 +288,18 @@ class Executor:
         ctrl.settimeout(120)
         chunk: list[dict] = []
         size = 0
-        items = [it for it in items if sum(len(x) for v in it.values() for x in v) <= WARM_MAX_BYTES]
-        for i, item in enumerate(items):
+        sized = []
+        for item in items:
+            n = len(json.dumps(item))
+            if n > WARM_ITEM_BYTES and "code" in item:  # too big for one datagram with its code: source only
+                item = {k: item[k] for k in ("env", "checks") if k in item}
+                n = len(json.dumps(item))
+            if n <= WARM_ITEM_BYTES:
+                sized.append((item, n))
+        for i, (item, n) in enumerate(sized):
             chunk.append(item)
-            size += sum(len(x) for v in item.values() for x in v)
-            if size > WARM_CHUNK_BYTES or i == len(items) - 1:
+            size += n
+            if size > WARM_CHUNK_BYTES or i == len(sized) - 1:
                 ctrl.sendall(json.dumps({"op": "warm", "items": chunk}).encode())
                 reply = ctrl.recv(4096)
                 if not reply:

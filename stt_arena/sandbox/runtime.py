@@ -6,12 +6,13 @@ and trusted callers (benchmark validation, RL throughput) may run it in-process.
 from __future__ import annotations
 
 import ast
+import base64
 import builtins
 import copy
 import json
+import marshal
 import random
-from functools import lru_cache
-from typing import Any
+from typing import Any, Callable, NamedTuple
 
 from .conventions import IN_CODE_FLAG, mutating_tools
 from .guard import check_source, compile_tree
@@ -49,22 +50,85 @@ def _has_in_code_flags(tree: ast.Module) -> bool:
     return False
 
 
-@lru_cache(maxsize=256)
-def _vetted_env(source: str, class_name: str):
-    """Guard, compile and scan env source once per distinct source (episodes re-use the result)."""
+class _CacheInfo(NamedTuple):
+    hits: int
+    misses: int
+    maxsize: int
+    currsize: int
+
+
+class _Vetted:
+    """An ``lru_cache``-like memo of vetted (guarded and compiled) code that also takes entries vetted
+    elsewhere (``put``: the harness's built-in code, marshalled, see ``install``). Errors are not cached."""
+
+    def __init__(self, fn: Callable, maxsize: int):
+        self.fn, self.maxsize = fn, maxsize
+        self._d: dict[tuple, Any] = {}
+        self.hits = self.misses = 0
+
+    def __call__(self, *key: Any) -> Any:
+        val = self._d.get(key)
+        if val is not None:
+            self.hits += 1
+            return val
+        self.misses += 1
+        val = self.fn(*key)
+        self.put(key, val)
+        return val
+
+    def put(self, key: tuple, val: Any) -> None:
+        if len(self._d) >= self.maxsize:
+            self._d.pop(next(iter(self._d)))
+        self._d[key] = val
+
+    def cache_info(self) -> _CacheInfo:
+        return _CacheInfo(self.hits, self.misses, self.maxsize, len(self._d))
+
+    def cache_clear(self) -> None:
+        self._d.clear()
+        self.hits = self.misses = 0
+
+
+def _vet_env(source: str, class_name: str):
+    """Guard, compile and scan env source (once per distinct source: episodes re-use the result)."""
     tree = check_source(source, "environment code")
     code = compile_tree(tree, "<environment>")
     declared = (_literal_attr(tree, class_name, "MUTATING_TOOLS"), _literal_attr(tree, class_name, "READ_ONLY_TOOLS"))
     return code, declared, _has_in_code_flags(tree)
 
 
-@lru_cache(maxsize=4096)
-def _vetted_check(source: str):
+def _vet_check(source: str):
     tree = check_source(source, "check function")
     defs = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
     if not defs:
         raise ValueError("check source defines no function")
     return compile_tree(tree, "<check>"), defs[-1].name, len(defs[-1].args.args)
+
+
+_vetted_env = _Vetted(_vet_env, 256)
+_vetted_check = _Vetted(_vet_check, 4096)
+
+
+def export(item: dict) -> dict:
+    """``item`` (``{"env": [source, class_name]}`` or ``{"checks": [source]}``) vetted here, with its code
+    marshalled (``install`` takes it). Trusted callers only: the harness, for built-in code."""
+    if item.get("env"):
+        code, declared, flags = _vet_env(*item["env"])
+        return {"env": item["env"], "code": base64.b64encode(marshal.dumps(code)).decode(), "declared": list(declared),
+                "flags": flags}
+    (src,) = item["checks"]
+    code, name, nargs = _vet_check(src)
+    return {"checks": [src], "code": base64.b64encode(marshal.dumps(code)).decode(), "name": name, "nargs": nargs}
+
+
+def install(item: dict) -> None:
+    """Put an ``export``ed item in the caches (the fork server, for the harness's built-in code)."""
+    code = marshal.loads(base64.b64decode(item["code"]))
+    if item.get("env"):
+        declared = tuple(item["declared"])
+        _vetted_env.put(tuple(item["env"]), (code, declared, bool(item["flags"])))
+    else:
+        _vetted_check.put(tuple(item["checks"]), (code, str(item["name"]), int(item["nargs"])))
 
 
 def _unguarded_env(source: str, class_name: str):
@@ -76,10 +140,13 @@ def _unguarded_env(source: str, class_name: str):
 
 def warm(items: list[dict]) -> None:
     """Fill the vetting caches with ``{"env": [source, class_name]}`` and ``{"checks": [source...]}``
-    items. The fork server does it with code a worker already vetted, so later workers start with it
-    compiled."""
+    items (or ``export``ed ones, installed as they are). The fork server does it with code a worker already
+    vetted and with the harness's built-in code, so later workers start with it compiled."""
     for it in items:
         try:
+            if it.get("code"):
+                install(it)
+                continue
             if it.get("env"):
                 _vetted_env(*it["env"])
             for src in it.get("checks") or []:

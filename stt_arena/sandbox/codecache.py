@@ -1,0 +1,74 @@
+"""Harness side: built-in code vetted (guarded, compiled) once per machine, kept as marshalled code.
+
+``Executor.prepare`` sends these to the fork server, which installs them without parsing anything, so no
+worker or grader guards and compiles built-in code per episode, and no run compiles it again. Entries are
+keyed by the code, the interpreter (marshal is version-specific) and the sandbox's guard and runtime
+sources (a changed guard re-vets everything). Directory: ``$STT_ARENA_CODE_CACHE``, else
+``$XDG_CACHE_HOME/stt-arena/vetted`` (``~/.cache``); ``STT_ARENA_CODE_CACHE=0`` keeps it in memory only.
+Only built-in code goes here: anything else is vetted inside a sandboxed worker.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import marshal
+import os
+import sys
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+
+from . import runtime
+
+CACHE_ENV = "STT_ARENA_CODE_CACHE"
+_RULES = ("guard.py", "runtime.py", "safe_env.py", "conventions.py")
+
+
+@lru_cache(maxsize=1)
+def _salt() -> str:
+    h = hashlib.sha256(f"{sys.version}|{marshal.version}".encode())
+    for name in _RULES:
+        h.update((Path(__file__).with_name(name)).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def cache_dir() -> Path | None:
+    where = os.environ.get(CACHE_ENV)
+    if where is not None and where.strip().lower() in ("0", "off", "false", ""):
+        return None
+    if where:
+        return Path(where)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "stt-arena" / "vetted"
+
+
+_memory: dict[str, dict] = {}
+
+
+def compiled(item: dict) -> dict:
+    """``runtime.export(item)``, from the cache when there (an unreadable entry is vetted again)."""
+    key = hashlib.sha256((_salt() + json.dumps(item, sort_keys=True)).encode()).hexdigest()
+    if key in _memory:
+        return _memory[key]
+    d = cache_dir()
+    path = d / key[:2] / f"{key}.json" if d is not None else None
+    if path is not None:
+        try:
+            got = json.loads(path.read_text())
+            if got.get("env") == item.get("env") and got.get("checks") == item.get("checks"):
+                _memory[key] = got
+                return got
+        except (OSError, ValueError, AttributeError):
+            pass
+    out = runtime.export(item)
+    _memory[key] = out
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+            with os.fdopen(fd, "w") as f:
+                json.dump(out, f)
+            os.replace(tmp, path)
+        except OSError:  # a read-only home: the memory copy serves this process
+            pass
+    return out
