@@ -251,3 +251,17 @@ def test_environment_opens_while_the_first_model_call_is_in_flight():
         assert rec["termination"] == "final" and len(sv.requests) == 1
         with pytest.raises(InfraError, match="could not open the environment: no sandbox today"):
             asyncio.run(play(broken_open))
+
+
+def test_request_bodies_equal_the_whole_history_encoded(tmp_path):
+    """The agent's history and tool specs are encoded incrementally: each request still carries exactly
+    the conversation so far (every earlier request's messages plus the new ones)."""
+    s, recs, servers = run_fake(tmp_path, ORACLE_SCRIPT)
+    bodies = servers[0].requests
+    assert len(bodies) == len(ORACLE_SCRIPT) and recs[0]["passed"]
+    for prev, cur in zip(bodies, bodies[1:]):
+        assert cur["messages"][:len(prev["messages"])] == prev["messages"]
+        assert cur["tools"] == bodies[0]["tools"] and cur["model"] == "agent-m"
+        assert cur["messages"][len(prev["messages"])]["role"] == "assistant"
+    final = recs[0]["messages"]
+    assert bodies[-1]["messages"] == final[:len(bodies[-1]["messages"])]

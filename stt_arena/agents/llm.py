@@ -14,6 +14,7 @@ import json
 from typing import Any
 
 from ..llm.client import LLMClient, ToolCall
+from ..llm.encoding import EncodedList
 from ..task.models import CHAT_WITH_USER, Task
 from .base import Action, Agent, Observation
 
@@ -57,8 +58,9 @@ class OpenAIAgent(Agent):
         self.messages: list[dict[str, Any]] = []
 
     def reset(self, task: Task, tools: list[dict], system_prompt: str, first_message: str) -> None:
-        self.tools = list(tools)
-        self.messages = [{"role": "system", "content": system_prompt}, {"role": "user", "content": first_message}]
+        self.tools = EncodedList(tools)  # encoded once per episode, the history once per message
+        self.messages = EncodedList([{"role": "system", "content": system_prompt},
+                                     {"role": "user", "content": first_message}])
         self.pending: list[ToolCall] = []  # multi_call="all": calls of the last reply still to run
         self.awaiting: str | None = None  # id of the call whose result comes next
         self.skipped: list[str] = []  # ids answered with EXTRA_CALL after the awaited result

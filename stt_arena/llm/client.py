@@ -23,6 +23,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..util.aio import within
+from .encoding import json_body
 from .transport import (AiohttpTransport, HTTPStatusError, OversizedReply, TransportConnectionError,
                         TransportError, TransportTimeout)
 
@@ -425,8 +426,8 @@ class LLMClient:
         body = {k: v for k, v in params.items() if k not in ("extra_body", "timeout", "extra_headers")}
         body.update(params.get("extra_body") or {})
         if self._transport is not None:
-            data = await self._transport.post("/chat/completions", json.dumps(body, ensure_ascii=False).encode(),
-                                              params.get("extra_headers"), params.get("timeout"))
+            data = await self._transport.post("/chat/completions", json_body(body), params.get("extra_headers"),
+                                              params.get("timeout"))
             try:
                 return json.loads(data)
             except ValueError as e:  # not JSON, or not UTF-8
@@ -441,7 +442,7 @@ class LLMClient:
         if self._raw_content:
             options["headers"] = {"Content-Type": "application/json", **options.get("headers", {})}
             text = await client.post("/chat/completions", cast_to=str, options=options,
-                                     content=json.dumps(body, ensure_ascii=False).encode())
+                                     content=json_body(body))
         else:  # openai < 1.9x: no ``content`` argument
             text = await client.post("/chat/completions", cast_to=str, body=body, options=options)
         return json.loads(text)
