@@ -115,7 +115,7 @@ def test_a_node_killed_mid_run_loses_nothing(cluster, tmp_path):
     assert s["completed_episodes"] == 12 and s["errors_this_session"] == 0
     lost = s["episode_retries_this_session"].get("node_died", 0)
     assert lost >= 1, s["episode_retries_this_session"]
-    assert n_requests >= 12 + lost - 1  # a lost episode had sent (or was sending) its request
+    assert n_requests >= 12
     assert len(_records(tmp_path / "o")) == 12
     assert all(r["passed"] is not None for r in seen)
     assert not (tmp_path / "o" / "errors.jsonl").exists() or not (tmp_path / "o" / "errors.jsonl").read_text().strip()
@@ -157,12 +157,24 @@ def test_rpm_holds_across_nodes(cluster, tmp_path):
         s = run_eval(c, examples(), tmp_path / "o", progress=False)
         times = sorted(sv.request_times)
     assert s["completed_episodes"] == 12 and len(times) == 12
-    # one budget for both nodes: 12 requests span >= 11 x 0.25 s (two budgets would span ~5 x 0.25 s) and no
-    # 1 s window holds more than 4 (+1: a first request's connection set-up delays it, not the others)
-    assert times[-1] - times[0] >= 11 * 60 / rpm - 0.2, times
-    assert max(sum(1 for t in times if a <= t < a + 1.0) for a in times) <= 5, times
+    # one budget for both nodes: requests 2-12 span >= 10 x 0.25 s (two budgets: ~5 x 0.25 s), the median gap
+    # is 0.25 s (two budgets: ~0.125 s) and no 1 s window holds more than 4 (+2: a request sent late, e.g. on a
+    # worker's new connection, meets the next one's slot)
+    assert times[-1] - times[1] >= 10 * 60 / rpm - 0.2, times
+    assert max(sum(1 for t in times if a <= t < a + 1.0) for a in times) <= 6, times
     gaps = sorted(b - a for a, b in zip(times, times[1:]))
     assert gaps[len(gaps) // 2] == pytest.approx(60 / rpm, abs=0.03), gaps
+
+
+def test_each_node_runs_its_share_of_the_concurrency_at_once(cluster, tmp_path):
+    """concurrency 8 over 2 nodes: 4 episodes at a time on each (a worker running its episodes one after the
+    other, e.g. as an async actor, would have at most 2 requests open at once)."""
+    with FakeOpenAIServer(lambda body: {"delay": 0.5, "content": "Task Completed"}) as sv:
+        c = cfg(agent=fake_cfg("agent-m", sv.base_url), runs=4, concurrency=8, ray=cluster.address)
+        s = run_eval(c, examples(), tmp_path / "o", progress=False)
+        times = sorted(sv.request_times)
+    assert s["completed_episodes"] == 12
+    assert max(sum(1 for t in times if a <= t < a + 0.45) for a in times) >= 5, times
 
 
 def test_rate_slots_space_requests_per_endpoint():
@@ -185,3 +197,13 @@ def test_without_ray_the_flag_says_how_to_install(tmp_path):
     assert p.returncode != 0
     assert "pip install 'stt-arena[ray]'" in p.stdout + p.stderr
     assert not (out / "results.jsonl").exists()
+
+
+def test_ray_local_starts_and_stops_its_own_cluster(cluster, tmp_path):
+    """--ray local: a one-machine cluster for the run (never a stale one named in /tmp/ray), shut down after."""
+    out = tmp_path / "o"
+    p = subprocess.run([sys.executable, "-m", "stt_arena", "eval", "--model", "builtin:oracle", "--tasks",
+                        str(examples_path()), "--runs", "1", "--ray", "local", "--no-progress", "--output", str(out)],
+                       capture_output=True, text=True, timeout=180)
+    assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-3000:]
+    assert len(_records(out)) == 3

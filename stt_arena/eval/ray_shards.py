@@ -27,7 +27,7 @@ from .shards import _merge_usage
 
 log = logging.getLogger("stt_arena.eval.ray")
 INSTALL_HINT = "pip install 'stt-arena[ray]'"
-MAX_CHUNK = 8  # jobs per pull at most (guided self-scheduling: smaller chunks as the queue drains)
+MAX_CHUNK = 64  # jobs per pull at most (guided self-scheduling: smaller chunks as the queue drains)
 
 
 class RayUnavailable(RuntimeError):
@@ -51,7 +51,7 @@ def connect(address: str) -> bool:
     kw: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": True}
     try:
         if address in ("", "local"):
-            ray.init(include_dashboard=False, **kw)
+            ray.init(address="local", include_dashboard=False, **kw)  # never a stale cluster file
         else:
             ray.init(address=address, **kw)
     except (ConnectionError, RuntimeError, ValueError) as e:
@@ -112,25 +112,31 @@ class EvalWorker:
         self.loop = asyncio.new_event_loop()
         threading.Thread(target=self.loop.run_forever, daemon=True, name="stt-arena-ray-loop").start()
         self.executor: Any = None
+        from . import runner  # noqa: F401 - imported now, not on the first episode's clock (rate slots)
+        if cfg.builtin is None:
+            from ..agents import llm  # noqa: F401
 
     def node(self) -> str:
         import ray
         return ray.get_runtime_context().get_node_id()
 
-    async def _open(self, task: Task, default_open: Callable) -> Any:
+    def _open(self, task: Task, default_open: Callable) -> Any:
+        """The episodes' opener (an awaitable). Not a coroutine method: one would make Ray run this actor as
+        an async actor, all of its chunks on Ray's event loop thread, one after the other."""
         if not self.cfg.sandbox:
-            return await default_open(task)
+            return default_open(task)
         if self.executor is None:  # one fork server for every chunk of this actor
             from ..sandbox.executor import Executor
             self.executor = Executor()
-        return await self.executor.aopen(task)
+        return self.executor.aopen(task)
 
-    def run_chunk(self, chunk: list[tuple[str, int, dict | None]]):
+    def run_chunk(self, chunk: list[tuple[str, int, dict | None]], slots: int = 1):
+        """Play ``chunk`` with ``slots`` episodes at a time; a generator of messages (streamed by Ray)."""
         from .runner import EpisodeLoop
         out: queue_mod.Queue = queue_mod.Queue()
         jobs = [(self.tasks[tid], run) if rec is None else (self.tasks[tid], run, rec) for tid, run, rec in chunk]
         # the actor's executor replaces the loop's own (sandbox=False: the loop starts none)
-        loop = EpisodeLoop(self.cfg.model_copy(update={"sandbox": False}), self.system_prompt, concurrency=1,
+        loop = EpisodeLoop(self.cfg.model_copy(update={"sandbox": False}), self.system_prompt, concurrency=slots,
                            on_record=lambda r: out.put(("record", r)), on_error=lambda e: out.put(("error", e)),
                            on_pending=lambda r: out.put(("pending", r)), open_episode=self._open,
                            shared_limits=self.shared)
@@ -155,9 +161,13 @@ class EvalWorker:
 
 
 class _Chunk:
-    def __init__(self, actor: Any, jobs: list[tuple]):
-        self.actor, self.jobs = actor, jobs
+    def __init__(self, actor: Any, jobs: list[tuple], slots: int):
+        self.actor, self.jobs, self.slots = actor, jobs, slots
         self.left = {(j[0].task_id, j[1]) for j in jobs}
+
+    @property
+    def running(self) -> int:
+        return min(self.slots, len(self.left))
 
 
 class RayRun:
@@ -194,23 +204,28 @@ class RayRun:
         self.stop = threading.Event()
 
     def _busy(self, actor: Any) -> int:
-        return sum(len(c.left) for c in self.inflight.values() if c.actor is actor)
+        return sum(c.running for c in self.inflight.values() if c.actor is actor)
 
     def _dispatch(self) -> None:
-        """Top up every live actor to its share of the global concurrency with chunks from the queue."""
+        """Top up every live actor to its share of the global concurrency: one chunk per call and actor, as
+        many slots as it has free, ``len(queue) / (2 x concurrency)`` jobs per slot (guided self-scheduling:
+        few chunks while the queue is long, since each costs its worker ~0.1 s of CPU to set up, single
+        jobs at the end, so that no node holds back a long tail)."""
         if not self.actors:
             return
-        share = math.ceil(self.cfg.concurrency / len(self.actors))
-        room = self.cfg.concurrency - sum(len(c.left) for c in self.inflight.values())
+        conc = self.cfg.concurrency
+        share = math.ceil(conc / len(self.actors))
+        room = conc - sum(c.running for c in self.inflight.values())
         for actor in sorted(self.actors, key=self._busy):
             free = min(share - self._busy(actor), room)
-            while free > 0 and self.queue:
-                k = max(1, min(MAX_CHUNK, free, len(self.queue) // (2 * self.cfg.concurrency)))
-                jobs = [self.queue.popleft() for _ in range(min(k, len(self.queue)))]
-                chunk = [(j[0].task_id, j[1], j[2] if len(j) > 2 else None) for j in jobs]
-                self.inflight[actor.run_chunk.remote(chunk)] = _Chunk(actor, jobs)
-                free -= len(jobs)
-                room -= len(jobs)
+            if free <= 0 or not self.queue:
+                continue
+            n = min(len(self.queue), MAX_CHUNK, free * max(1, len(self.queue) // (2 * conc)))
+            jobs = [self.queue.popleft() for _ in range(n)]
+            chunk = [(j[0].task_id, j[1], j[2] if len(j) > 2 else None) for j in jobs]
+            slots = min(free, n)
+            self.inflight[actor.run_chunk.remote(chunk, slots)] = _Chunk(actor, jobs, slots)
+            room -= slots
 
     def _lost(self, gen: Any, chunk: _Chunk, why: str, on_error: Callable[[dict], None]) -> None:
         """The actor died (its node, or its process): its unfinished jobs go back to the queue."""
@@ -224,9 +239,13 @@ class RayRun:
         for g, c in list(self.inflight.items()):
             if c.actor is chunk.actor:
                 del self.inflight[g]
-                for job in c.jobs:
+                started = len(c.jobs) - len(c.left) + c.slots  # a chunk's jobs start in order (FIFO semaphore)
+                for k, job in enumerate(c.jobs):
                     key = (job[0].task_id, job[1])
                     if key not in c.left or key in self.done:
+                        continue
+                    if k >= started:  # never started there: back to the queue, no retry counted
+                        self.queue.appendleft(job)
                         continue
                     self.deaths[key] = self.deaths.get(key, 0) + 1
                     if self.deaths[key] <= self.cfg.episode_retries:
