@@ -187,6 +187,13 @@ def test_rate_slots_space_requests_per_endpoint():
     assert slots.reserve("b", 0.5) <= time.time()  # another endpoint has its own budget
 
 
+def test_ray_client_addresses_are_refused_with_the_way_that_works():
+    pytest.importorskip("ray", reason="Ray is not installed")
+    from stt_arena.eval.ray_shards import RayUnavailable, connect
+    with pytest.raises(RayUnavailable, match="ray job submit"):
+        connect("ray://127.0.0.1:10001")
+
+
 def test_without_ray_the_flag_says_how_to_install(tmp_path):
     """Ray hidden from the interpreter: --ray fails before any episode, naming the extra."""
     code = ("import sys; sys.modules['ray'] = None; from stt_arena.cli import app; sys.argv[0] = 'stt-arena'; "

@@ -42,7 +42,7 @@ def validate(
                                                                       "task (repeatable)"),
     json_out: Optional[Path] = typer.Option(None, "--json", help="write every task's gate results (JSONL)"),
     ray: Optional[str] = typer.Option(None, "--ray", help="validate on a Ray cluster, one Ray task per task: auto, "
-                                      "ray://host:port, host:port or local (needs pip install 'stt-arena[ray]')"),
+                                      "host:port or local (needs pip install 'stt-arena[ray]')"),
 ) -> None:
     """Vet env code, replay plans, check invariants I1-I5 and the validity gates I6-I10, BIND, LEVEL, ASK, JUDGE."""
     from .gates.gates import Budget

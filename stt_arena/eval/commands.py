@@ -72,7 +72,7 @@ def eval_command(
                                 help="processes sharing the concurrency slots (for high concurrency: the "
                                      "harness's Python work per turn then uses several cores)"),
     ray: Optional[str] = typer.Option(None, "--ray", help="run on a Ray cluster: auto (the one `ray start` joined), "
-                                      "ray://host:port, host:port, or local (a cluster started for the run); "
+                                      "host:port (its GCS), or local (a cluster started for the run); "
                                       "--concurrency and --rpm hold over the whole cluster, --workers = actors per "
                                       "node; needs pip install 'stt-arena[ray]'"),
     rpm: Optional[float] = typer.Option(None, "--rpm", help="requests per minute limit for each model"),

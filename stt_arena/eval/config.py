@@ -25,8 +25,8 @@ class EvalConfig(BaseModel):
     concurrency: int = Field(4, ge=1)
     workers: int = Field(1, ge=1, description="processes sharing the concurrency slots (each its own event "
                          "loop, sandbox fork server and HTTP pools); results do not depend on it")
-    ray: str | None = Field(None, description="run the episodes on a Ray cluster: auto, ray://host:port, host:port "
-                            "or local (eval/ray_shards.py); results do not depend on it")
+    ray: str | None = Field(None, description="run the episodes on a Ray cluster: auto, host:port or local "
+                            "(a cluster started for the run) (eval/ray_shards.py); results do not depend on it")
     episode_timeout_s: float = Field(900.0, gt=0)
     episode_retries: int = Field(2, ge=0, description="re-runs of an episode that failed for infrastructure "
                                  "reasons (endpoint, sandbox); a failed judge is re-run alone")

@@ -43,9 +43,14 @@ def require_ray() -> Any:
 
 
 def connect(address: str) -> bool:
-    """Join the cluster at ``address`` (``auto``, ``ray://host:port``, ``host:port``) or start one on this
-    machine (``local``); True when this call started the connection (the caller shuts it down)."""
+    """Join the cluster at ``address`` (``auto``, ``host:port``) or start one on this machine (``local``);
+    True when this call started the connection (the caller shuts it down). ``ray://`` (Ray Client) is refused:
+    it has no streaming generators."""
     ray = require_ray()
+    if address.startswith("ray://"):
+        raise RayUnavailable(f"--ray {address}: Ray Client connections cannot stream results back (no streaming "
+                             f"generators over Ray Client); run the command on a cluster node with --ray auto, "
+                             f"or submit it: ray job submit --address http://HEAD:8265 -- stt-arena eval ... --ray auto")
     if ray.is_initialized():
         return False
     kw: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": True}
