@@ -18,7 +18,13 @@ def task():
 
 
 def _stats(ep, grader: bool = False) -> dict:
-    r = (ep._grader if grader else ep).request({"op": "stats"})
+    """The worker's stats, or its grader's: its own, else the shared grader that graded it last."""
+    if grader and ep._grader is None:
+        (_gen, host), = ep._shared._idle
+        target = host._grader
+    else:
+        target = ep._grader if grader else ep
+    r = target.request({"op": "stats"})
     assert r["ok"], r
     return r
 
@@ -29,7 +35,7 @@ def _grade(ep, task) -> None:
 
 
 def test_without_prepare_each_worker_compiles_its_code(task):
-    with Executor() as ex:
+    with Executor(shared_graders=False) as ex:
         ep = ex.open(task)
         try:
             _grade(ep, task)
@@ -51,6 +57,7 @@ def test_prepared_builtin_code_is_inherited_by_workers_and_graders(task):
                 assert env == [1, 0] and checks[1] == 0 and checks[0] >= 1, (env, checks)
             finally:
                 ep.close()
+        assert ex._graders.started == 1  # built-in checks: one shared grader served all three
 
 
 def test_prepared_code_survives_a_fork_server_restart(task):
@@ -134,3 +141,106 @@ def test_installed_code_behaves_like_code_compiled_in_place(task):
     (plain, s1, env1), (fast, s2, env2) = results
     assert plain == fast and all(plain.values()) and s1 == s2
     assert env1 == [0, 1] and env2 == [1, 0]
+
+
+def test_edited_checks_get_their_own_grader_and_builtin_ones_share(task):
+    edited = task.model_copy(deep=True)
+    edited.checklist[0].check += "\n# edited\n"
+    with Executor() as ex:
+        ep1, ep2 = ex.open(task), ex.open(edited)
+        try:
+            assert ep1._grader is None and ep1._shared is ex._graders
+            assert ep2._grader is not None and ep2._shared is None  # forked at hand-over, never ran env code
+            _grade(ep1, task)
+            _grade(ep2, edited)
+        finally:
+            ep1.close()
+            ep2.close()
+        assert ex._graders.started == 1
+
+
+def test_a_failed_shared_grader_ends_the_episode_and_is_replaced(task):
+    with Executor() as ex:
+        ep = ex.open(task)
+        _grade(ep, task)
+        ep.close()
+        (_gen, host), = ex._graders._idle
+        os.kill(host.pid, signal.SIGKILL)  # the grader's namespace goes with its PID 1
+        ep = ex.open(task)
+        try:
+            out = ep.grade([c.model_dump() for c in task.checklist], [])
+            assert not ep.alive and "grader failed" in ep.death  # infrastructure, not the agent's failure
+            assert all(not c["passed"] and c["error"] for c in out["checks"])
+        finally:
+            ep.close()
+        ep = ex.open(task)
+        try:
+            _grade(ep, task)
+            assert ep.alive and ex._graders.started == 2
+        finally:
+            ep.close()
+
+
+def test_shared_graders_do_not_outlive_their_fork_server(task):
+    with Executor() as ex:
+        ep = ex.open(task)
+        _grade(ep, task)
+        ep.close()
+        os.killpg(ex._proc.pid, signal.SIGKILL)
+        ex._proc.wait()
+        ep = ex.open(task)
+        try:
+            _grade(ep, task)  # not the dead server's grader: a new one, no failure
+            assert ep.alive and ex._graders.started == 2
+        finally:
+            ep.close()
+
+
+async def test_async_grading_shares_graders_across_concurrent_episodes(task):
+    import asyncio
+    with Executor() as ex:
+        ex.prepare([task])
+
+        async def one():
+            ep = await ex.aopen(task)
+            try:
+                for st in task.plans.oracle:
+                    if st.method not in ("respond_to_user", "chat_with_user"):
+                        await ep.acall(st.method, st.arguments)
+                out = await ep.agrade([c.model_dump() for c in task.checklist], [])
+                return [c["passed"] for c in out["checks"]], ep.alive
+            finally:
+                await ep.aclose()
+
+        got = await asyncio.gather(*(one() for _ in range(12)))
+        assert all(all(p) and alive for p, alive in got), got
+        assert 1 <= ex._graders.started <= 12 and len(ex._graders._idle) <= ex._graders.MAX_IDLE
+
+
+def test_hostile_state_does_not_poison_the_shared_grader(task):
+    """Untrusted data (an edited env with odd values) reaches a shared grader only as JSON: the next
+    episode on the same grader is graded exactly as on a fresh one."""
+    odd = task.model_copy(deep=True)
+    odd.environment.source += "\n# edited: not built-in\n"
+    nest: dict = {"leaf": "x"}
+    for _ in range(40):
+        nest = {"d": nest, "__class__": "x", "__builtins__": {"open": "y"}}
+    pid = next(iter(odd.environment.init_config["patients"]))
+    odd.environment.init_config["patients"][pid].update(name="x" * 300_000, extra=nest)
+    with Executor() as ex:
+        ep = ex.open(odd)
+        try:
+            assert ep._shared is ex._graders  # its checks are built-in
+            out = ep.grade([c.model_dump() for c in odd.checklist], [])
+            assert all(c["error"] is None for c in out["checks"]), out
+        finally:
+            ep.close()
+        ep = ex.open(task)
+        try:
+            for st in task.plans.oracle:
+                if st.method not in ("respond_to_user", "chat_with_user"):
+                    ep.call(st.method, st.arguments)
+            out = ep.grade([c.model_dump() for c in task.checklist], [])
+            assert all(c["passed"] for c in out["checks"]) and ex._graders.started == 1, out
+        finally:
+            ep.close()

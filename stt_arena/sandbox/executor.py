@@ -150,9 +150,11 @@ class Executor:
     """Opens sandboxed episodes. Thread-safe; one fork server per executor, started lazily."""
 
     def __init__(self, limits: dict | None = None, call_timeout_s: float = 5.0, use_bwrap: bool | None = None,
-                 max_frame_bytes: int = 8 << 20, allow_untrusted: bool | None = None):
+                 max_frame_bytes: int = 8 << 20, allow_untrusted: bool | None = None, shared_graders: bool = True):
         """``allow_untrusted``: without the OS layer, run task code that is not built-in anyway (default:
-        the ``STT_ARENA_ALLOW_UNSANDBOXED`` environment variable, set by ``--allow-unsandboxed``)."""
+        the ``STT_ARENA_ALLOW_UNSANDBOXED`` environment variable, set by ``--allow-unsandboxed``).
+        ``shared_graders``: episodes whose checks are all built-in are graded by long-lived graders
+        (``GraderPool``) instead of one forked per episode."""
         self.limits = {**DEFAULT_LIMITS, **(limits or {})}
         self.call_timeout_s = call_timeout_s
         self.os_layer, self.os_layer_reason = os_layer_status() if use_bwrap is not False else (False, "turned off")
@@ -175,6 +177,9 @@ class Executor:
         self._warm_queue: list[dict] = []  # sent with the next fork request
         self._prepared: dict[str, dict] = {}  # built-in code compiled in the fork server at its start (prepare)
         self._tree: TreeLimits | None = None  # per-episode cgroups, where writable
+        self.shared_graders = shared_graders
+        self._generation = 0
+        self._graders = GraderPool(self)
 
     @property
     def layers(self) -> dict[str, bool]:
@@ -201,6 +206,7 @@ class Executor:
         self._proc = self._launch(cmd, child)
         child.close()
         self._ctrl = parent
+        self._generation += 1  # workers of an earlier server are gone with it
         with self._wlock:  # a new server starts cold
             self._warm_sent.clear()
             self._warm_queue.clear()
@@ -322,8 +328,8 @@ class Executor:
                 self._warm_sent.add(key)
                 self._warm_queue.append(item)
 
-    def _fork_request(self, limits: dict) -> bytes:
-        req: dict = {"limits": limits}
+    def _fork_request(self, limits: dict, grader: bool = True) -> bytes:
+        req: dict = {"limits": limits, "grader": grader}
         with self._wlock:
             if self._warm_queue:
                 req["warm"] = self._warm_queue[:WARM_PER_REQUEST]
@@ -351,7 +357,7 @@ class Executor:
         cgroup = reply.get("cgroup")
         return mine[0], pid, pidfd, cgroup if isinstance(cgroup, str) and not cgroup.startswith("!") else None, mine[1]
 
-    def _fork_worker(self, limits: dict) -> tuple:
+    def _fork_worker(self, limits: dict, grader: bool = True) -> tuple:
         mine, theirs = _socket_pairs()
         with self._lock:
             for attempt in range(2):
@@ -361,7 +367,7 @@ class Executor:
                 try:
                     ctrl = self._control()
                     ctrl.settimeout(30)
-                    socket.send_fds(ctrl, [self._fork_request(limits)], [t.fileno() for t in theirs])
+                    socket.send_fds(ctrl, [self._fork_request(limits, grader)], [t.fileno() for t in theirs])
                     data, fds, _flags, _addr = socket.recv_fds(ctrl, 4096, 1)
                     break
                 except (OSError, SandboxError):
@@ -371,7 +377,7 @@ class Executor:
                         raise SandboxError("the sandbox fork server is not responding") from None
         return self._forked(mine, theirs, data, fds)
 
-    async def _afork_worker(self, limits: dict) -> tuple:
+    async def _afork_worker(self, limits: dict, grader: bool = True) -> tuple:
         """The fork round trip on the event loop, pipelined: requests go out at once and replies (in
         order on the control socket) resolve them, so a burst of opens does not queue on round trips.
         While any is in flight this loop holds the thread lock; starting or restarting the server, a
@@ -381,24 +387,24 @@ class Executor:
             await asyncio.to_thread(self._ensure_server)
         if not self._pipe_users:
             if self._pipeline or not self._server_alive() or not self._lock.acquire(blocking=False):
-                return await asyncio.to_thread(self._fork_worker, limits)
+                return await asyncio.to_thread(self._fork_worker, limits, grader)
             ctrl = self._control()
             ctrl.setblocking(False)
             loop.add_reader(ctrl.fileno(), self._on_fork_reply)
             self._pipeline_loop = loop
         elif loop is not self._pipeline_loop:
-            return await asyncio.to_thread(self._fork_worker, limits)
+            return await asyncio.to_thread(self._fork_worker, limits, grader)
         self._pipe_users += 1
         try:
-            return await self._afork_send(loop, limits)
+            return await self._afork_send(loop, limits, grader)
         finally:
             self._pipe_users -= 1
             self._pipeline_maybe_end()
 
-    async def _afork_send(self, loop: asyncio.AbstractEventLoop, limits: dict) -> tuple:
+    async def _afork_send(self, loop: asyncio.AbstractEventLoop, limits: dict, grader: bool = True) -> tuple:
         mine, theirs = _socket_pairs()
         fut = loop.create_future()
-        msg, give_up = self._fork_request(limits), time.monotonic() + 30
+        msg, give_up = self._fork_request(limits, grader), time.monotonic() + 30
         while True:
             try:
                 socket.send_fds(self._control(), [msg], [t.fileno() for t in theirs])
@@ -474,9 +480,13 @@ class Executor:
             self._shutdown_server()  # still holding the thread lock taken when the pipeline started
             self._lock.release()
 
-    def _episode(self, forked: tuple, limits: dict) -> "SandboxEpisode":
+    def _episode(self, forked: tuple, limits: dict, shared: "GraderPool | None" = None) -> "SandboxEpisode":
         sock, pid, pidfd, cgroup, grader = forked
-        ep = SandboxEpisode(sock, pid, self.call_timeout_s, self.max_frame_bytes, self._vetted, pidfd, self, grader)
+        if shared is not None:  # its grader socket goes unused: the worker forked no grader
+            grader.close()
+            grader = None
+        ep = SandboxEpisode(sock, pid, self.call_timeout_s, self.max_frame_bytes, self._vetted, pidfd, self, grader,
+                            shared)
         if self._tree is not None and self._tree.bases and pidfd is not None:  # before any environment code runs
             procs, mem = int(limits["processes"]), int(limits["memory_mb"])
             if cgroup:  # the worker joined its own cgroups while it was a spare, with the executor's limits
@@ -485,6 +495,17 @@ class Executor:
             else:
                 ep.cgroups = self._tree.place(pid, procs, mem)
         return ep
+
+    def _shared_grading(self, task: Task, limits: dict) -> "GraderPool | None":
+        """The shared graders when every check of ``task`` is built-in code (and the limits are the
+        executor's own), else None: the episode forks its own grader."""
+        if limits != self.limits or not self.shared_graders:
+            return None
+        from .trust import builtin_code, code_hash
+        known = builtin_code()
+        if all(code_hash(c.check) in known for c in task.checklist + task.infeasible_goal):
+            return self._graders
+        return None
 
     def admit(self, task: Task) -> None:
         """Raise SandboxError for task code that is not built-in when the OS layer is unavailable and
@@ -501,7 +522,8 @@ class Executor:
     def open(self, task: Task, seed: int | None = None, limits: dict | None = None) -> "SandboxEpisode":
         self.admit(task)
         lim = {**self.limits, **(limits or {})}
-        ep = self._episode(self._fork_worker(lim), lim)
+        shared = self._shared_grading(task, lim)
+        ep = self._episode(self._fork_worker(lim, shared is None), lim, shared)
         ep.start(episode_spec(task, seed))
         return ep
 
@@ -509,7 +531,8 @@ class Executor:
         """``open`` for asyncio."""
         self.admit(task)
         lim = {**self.limits, **(limits or {})}
-        ep = self._episode(await self._afork_worker(lim), lim)
+        shared = self._shared_grading(task, lim)
+        ep = self._episode(await self._afork_worker(lim, shared is None), lim, shared)
         await ep.astart(episode_spec(task, seed))
         return ep
 
@@ -529,6 +552,7 @@ class Executor:
             self._keeper_stop = None
 
     def close(self) -> None:
+        self._graders.close()
         with self._lock:
             self._shutdown_server()
             if self._tree is not None:
@@ -540,6 +564,81 @@ class Executor:
 
     def __exit__(self, *exc):
         self.close()
+
+
+class GraderPool:
+    """Long-lived graders for episodes whose checks are all built-in code. Each is a sandboxed judge-only
+    process (with an idle worker as PID 1 of its namespaces) that never runs environment code and only ever
+    runs the package's own checks over the state and log the harness sends, so one serves many episodes
+    instead of a grader forked per episode. A grader that fails or hangs is killed and replaced; the episode
+    it was grading is ended as an infrastructure failure, as with its own grader. Thread- and loop-safe: a
+    grader serves one request at a time."""
+
+    MAX_IDLE = 8
+
+    def __init__(self, executor: "Executor"):
+        self.executor = executor
+        self._idle: list[tuple[int, SandboxEpisode]] = []  # (server generation, host episode)
+        self._lock = threading.Lock()
+        self.started = 0  # graders made (tests, diagnostics)
+
+    def _take(self) -> "SandboxEpisode | None":
+        gen = self.executor._generation
+        with self._lock:
+            while self._idle:
+                g, host = self._idle.pop()
+                if g == gen and host.alive and host._grader is not None and host._grader.alive:
+                    return host
+                host.close()
+        return None
+
+    def _put(self, host: "SandboxEpisode", gen: int) -> None:
+        ok = host.alive and host._grader is not None and host._grader.alive and gen == self.executor._generation
+        with self._lock:
+            if ok and len(self._idle) < self.MAX_IDLE:
+                self._idle.append((gen, host))
+                return
+        host.close()
+
+    def _new(self, forked: tuple) -> "SandboxEpisode":
+        self.started += 1
+        return self.executor._episode(forked, self.executor.limits)
+
+    def _timeout(self) -> float:
+        return max(self.executor.call_timeout_s, 10.0)
+
+    def _done(self, host: "SandboxEpisode", gen: int, r: dict) -> dict:
+        if host._grader is None or not host._grader.alive:
+            host.close()
+            return {"ok": False, "grader_failed": True, "error": f"shared grader failed ({host._grader.death if host._grader else '?'})"}
+        self._put(host, gen)
+        return r
+
+    def judge(self, req: dict) -> dict:
+        gen, host = self.executor._generation, self._take()
+        try:
+            if host is None:
+                host = self._new(self.executor._fork_worker(self.executor.limits, True))
+        except SandboxError as e:
+            return {"ok": False, "grader_failed": True, "error": str(e)}
+        assert host._grader is not None
+        return self._done(host, gen, host._grader.request(req, self._timeout()))
+
+    async def ajudge(self, req: dict) -> dict:
+        gen, host = self.executor._generation, self._take()
+        try:
+            if host is None:
+                host = self._new(await self.executor._afork_worker(self.executor.limits, True))
+        except SandboxError as e:
+            return {"ok": False, "grader_failed": True, "error": str(e)}
+        assert host._grader is not None
+        return self._done(host, gen, await host._grader.arequest(req, self._timeout()))
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for _gen, host in idle:
+            host.close()
 
 
 def _item_key(item: dict) -> str:
@@ -599,8 +698,10 @@ class SandboxEpisode:
 
     def __init__(self, sock: socket.socket, pid: int, timeout_s: float, max_frame: int,
                  on_vetted: Callable[[dict], None] | None = None, pidfd: int | None = None,
-                 executor: "Executor | None" = None, grader: socket.socket | None = None):
+                 executor: "Executor | None" = None, grader: socket.socket | None = None,
+                 shared: "GraderPool | None" = None):
         self.sock, self.pid, self.timeout_s, self.max_frame = sock, pid, timeout_s, max_frame
+        self._shared = shared  # built-in checks: graded by the executor's long-lived graders
         self.pidfd, self.executor = pidfd, executor
         self._grader: SandboxEpisode | None = None  # the grader's transport: never signals by itself
         if grader is not None:
@@ -829,18 +930,28 @@ class SandboxEpisode:
     def _no_judge(self, checklist: list[dict], goals: list[dict], why: str) -> dict:
         return self._judged({"ok": False, "error": why}, checklist, goals)
 
+    def _shared_graded(self, r: dict, checklist: list[dict], goals: list[dict]) -> dict:
+        if r.get("grader_failed") and self.alive:  # as with its own grader: the episode goes (infrastructure)
+            self._kill(f"grader failed ({r.get('error')})")
+        return self._judged(r, checklist, goals)
+
     def _graded(self, r: dict, checklist: list[dict], goals: list[dict]) -> dict:
         if self._grader is not None and not self._grader.alive and self.alive:
             self._kill(f"grader failed ({self._grader.death})")  # a hung check: the whole episode goes
         return self._judged(r, checklist, goals)
 
     def _judge(self, state: dict, checklist: list[dict], goals: list[dict]) -> dict:
+        if self._shared is not None:
+            return self._shared_graded(self._shared.judge(self._judge_req(state, checklist, goals)), checklist, goals)
         if self._grader is None:
             return self._no_judge(checklist, goals, "this episode has no grader")
         r = self._grader.request(self._judge_req(state, checklist, goals), max(self.timeout_s, 10.0))
         return self._graded(r, checklist, goals)
 
     async def _ajudge(self, state: dict, checklist: list[dict], goals: list[dict]) -> dict:
+        if self._shared is not None:
+            r = await self._shared.ajudge(self._judge_req(state, checklist, goals))
+            return self._shared_graded(r, checklist, goals)
         if self._grader is None:
             return self._no_judge(checklist, goals, "this episode has no grader")
         r = await self._grader.arequest(self._judge_req(state, checklist, goals), max(self.timeout_s, 10.0))

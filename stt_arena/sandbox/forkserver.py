@@ -2,9 +2,10 @@
 episode.
 
 Protocol on the control socket: the harness sends a JSON frame with two sockets attached (SCM_RIGHTS):
-the episode's and its grader's. The server hands them to a prepared worker, which already forked its
-grader before running anything: the grader never runs environment code, and gets its socket from the
-worker at hand-over. The server replies ``{"pid": ...}`` with a pidfd of the
+the episode's and its grader's. The server hands them to a prepared worker, which forks its grader at
+hand-over, before running anything (unless the request says ``"grader": false``: built-in checks are
+graded by the executor's shared graders): the grader never runs environment code, closes the episode's
+socket at once and gets its own socket from the worker. The server replies ``{"pid": ...}`` with a pidfd of the
 worker attached where the kernel has pidfds (the harness signals through it: no pid reuse, and it works
 across PID namespaces). Each worker serves one episode, then exits.
 
@@ -93,9 +94,8 @@ class ForkServer:
                         except OSError as e:  # the harness places it from outside instead
                             ready["cgroup"] = f"!{e}"
                     oslayer.confine(self.bpf)
-                judge = self._fork_judge(theirs, pair)
                 _send(theirs, ready)
-                self._wait_for_episode(theirs, judge)
+                self._wait_for_episode(theirs, pair)
             except BaseException as e:  # noqa: BLE001
                 _send(theirs, {"error": f"worker setup failed: {type(e).__name__}: {e}"})
             os._exit(3)
@@ -103,14 +103,15 @@ class ForkServer:
         self.spares.append((ours, pid))
 
     @staticmethod
-    def _fork_judge(handover: socket.socket, pair: tuple) -> socket.socket:
-        """The episode's grader: forked now, before the worker has run any environment code; it gets
-        its own socket to the harness at hand-over (``worker.serve(..., judge_only=True)``)."""
+    def _fork_judge(episode_fd: int, pair: tuple) -> socket.socket:
+        """The episode's grader: forked at hand-over, before the worker has run any environment code; it
+        closes the episode's socket first and gets its own socket to the harness over ``pair``
+        (``worker.serve(..., judge_only=True)``)."""
         ours, theirs = pair
         if os.fork() == 0:
             code = 0
             try:
-                handover.close()
+                os.close(episode_fd)
                 ours.close()
                 msg, fds, _flags, _addr = socket.recv_fds(theirs, MAX_REQUEST, 1)
                 theirs.close()
@@ -122,8 +123,8 @@ class ForkServer:
         theirs.close()
         return ours
 
-    @staticmethod
-    def _wait_for_episode(sock: socket.socket, judge: socket.socket) -> None:
+    @classmethod
+    def _wait_for_episode(cls, sock: socket.socket, pair: tuple) -> None:
         try:
             msg, fds, _flags, _addr = socket.recv_fds(sock, MAX_REQUEST, 2)
         except OSError:
@@ -131,12 +132,18 @@ class ForkServer:
         if not msg or len(fds) != 2:
             os._exit(0)  # the server went away
         sock.close()
-        socket.send_fds(judge, [msg], [fds[1]])  # the grader's socket goes to the grader only
+        req = json.loads(msg)
+        if req.get("grader", True):
+            judge = cls._fork_judge(fds[0], pair)
+            socket.send_fds(judge, [msg], [fds[1]])  # the grader's socket goes to the grader only
+            judge.close()
+        else:  # graded elsewhere (built-in checks: the executor's shared graders)
+            for s in pair:
+                s.close()
         os.close(fds[1])
-        judge.close()
-        _become_worker(fds[0], json.loads(msg).get("limits"))
+        _become_worker(fds[0], req.get("limits"))
 
-    def start_worker(self, fds: list[int], limits: dict | None) -> tuple[dict, int | None]:
+    def start_worker(self, fds: list[int], limits: dict | None, grader: bool = True) -> tuple[dict, int | None]:
         """Hand the episode's two sockets (worker, grader) to a prepared worker: ``({"pid"} or
         {"error"}, pidfd or None)``."""
         error = "no worker could be prepared"
@@ -151,7 +158,7 @@ class ForkServer:
                     continue
                 cgroup = hello.get("cgroup")
                 pidfd = _pidfd(pid)
-                socket.send_fds(sock, [json.dumps({"limits": limits}).encode()], fds)
+                socket.send_fds(sock, [json.dumps({"limits": limits, "grader": grader}).encode()], fds)
                 if cgroup and not cgroup.startswith("!"):
                     self.cgroups.append(cgroup)
                 return {"pid": pid, "cgroup": cgroup}, pidfd
@@ -227,7 +234,7 @@ class ForkServer:
                     os.close(fd)
                 self.ctrl.sendall(json.dumps({"error": "two sockets (worker, grader) must be attached"}).encode())
                 continue
-            reply, pidfd = self.start_worker(fds, req.get("limits"))
+            reply, pidfd = self.start_worker(fds, req.get("limits"), req.get("grader") is not False)
             for fd in fds:
                 os.close(fd)
             if pidfd is None:
