@@ -179,8 +179,10 @@ class EpisodeLoop:
             async def default_open(task: Task):
                 return await executor.aopen(task)
         else:
+            from ..sandbox.codecache import install_local
             from ..sandbox.local import LocalEpisode
             from ..sandbox.spec import episode_spec
+            await asyncio.to_thread(install_local, list({id(j[0]): j[0] for j in jobs}.values()))
 
             async def default_open(task: Task):
                 return LocalEpisode(episode_spec(task))

@@ -262,18 +262,12 @@ class Executor:
         now and at every restart, so workers and graders start with it compiled instead of guarding and
         compiling it per episode. Code that is not built-in takes the vetted path (``_vetted``). Returns
         how many items were new."""
-        from .trust import code_hash, builtin_code
-        known, new = builtin_code(), []
-        for task in tasks:
-            env = task.environment
-            items = [{"env": [env.source, env.class_name]}] if code_hash(env.source) in known else []
-            items += [{"checks": [c.check]} for c in task.checklist + task.infeasible_goal
-                      if code_hash(c.check) in known]
-            for item in items:
-                key = _item_key(item)
-                if key not in self._prepared:
-                    self._prepared[key] = item
-                    new.append(item)
+        new = []
+        for item in codecache.builtin_items(tasks):
+            key = _item_key(item)
+            if key not in self._prepared:
+                self._prepared[key] = item
+                new.append(item)
         for item in new:  # vetted and marshalled here (cached per machine): the fork server only installs it
             key = _item_key(item)
             try:
