@@ -237,6 +237,8 @@ def stage3_command(
     gate_budget: int = typer.Option(600, "--gate-budget", help="tool-call sequences per gate search (I6, I7, I8; "
                                                                 "BIND a third), as `validate --budget` on such files"),
     gate_depth: int = typer.Option(3, "--gate-depth", help="calls per searched sequence, as `validate --depth`"),
+    ray: Optional[str] = typer.Option(None, "--ray", help="run each draft's gates as a Ray task on this cluster (auto, "
+                                      "host:port or local; the LLM calls stay here); pip install 'stt-arena[ray]'"),
     model: str = _MODEL, base_url: Optional[str] = _BASE_URL, api_key_env: str = _KEY_ENV,
     temperature: float = _TEMP, max_tokens: Optional[int] = _MAX_TOKENS, extra_body: Optional[str] = _EXTRA,
     rpm: Optional[float] = _RPM, concurrency: int = _CONC, max_retries: int = _RETRIES, max_repairs: int = _REPAIRS,
@@ -260,12 +262,25 @@ def stage3_command(
         console.print(f"[red]error:[/red] --gates: {e}")
         raise typer.Exit(2)
     items = read_jsonl(drafts, DraftTask)
+    owned = False
+    if ray is not None:
+        from ..eval.ray_shards import RayUnavailable, connect
+        try:
+            owned = connect(ray)
+        except RayUnavailable as e:
+            console.print(f"[red]error:[/red] {e}")
+            raise typer.Exit(2)
     syn = _synth(model, base_url, api_key_env, temperature, max_tokens, extra_body, rpm, concurrency, max_retries,
                  max_repairs, cache_dir, out, prompts_dir, json_mode, dry_run)
     t0 = time.monotonic()
-    with Executor() as ex:
-        kept, rej, stats = _run(lambda: run_stage3(items, syn, ex, Stage3Options(llm_verdict, audit, selected,
-                                                                                 Budget(gate_budget, gate_depth)), progress), syn)
+    try:
+        with Executor() as ex:
+            opts = Stage3Options(llm_verdict, audit, selected, Budget(gate_budget, gate_depth), ray=ray is not None)
+            kept, rej, stats = _run(lambda: run_stage3(items, syn, ex, opts, progress), syn)
+    finally:
+        if owned:
+            import ray as ray_mod
+            ray_mod.shutdown()
 
     def write_tasks(p: Path, rows: list) -> int:
         n = save_tasks(rows, p)

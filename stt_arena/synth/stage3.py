@@ -29,6 +29,27 @@ class Stage3Options:
     audit: bool = True
     gates: list[str] = field(default_factory=lambda: list(INVARIANTS))  # `stt-arena validate --gates`
     budget: Budget | None = None
+    ray: bool = False  # run each draft's gates as a Ray task (the caller connected to the cluster)
+
+
+def _gates_task(task: Task, gates: list[str] | None, budget: Budget | None) -> tuple[dict | None, tuple[str, str]]:
+    """A Ray task: ``executed_invariants`` in this worker process's sandbox executor; a Reject comes back as
+    a value (its class needs no pickling through Ray's error wrapper)."""
+    from ..benchmark.ray_validate import _executor
+    try:
+        return executed_invariants(task, _executor(), gates, budget), ("", "")
+    except Reject as r:
+        return None, (r.code, r.detail)
+
+
+async def _gates_on_ray(task: Task, gates: list[str] | None, budget: Budget | None) -> dict:
+    import ray
+    from ..benchmark.ray_validate import RETRIES
+    fn = ray.remote(num_cpus=1, max_retries=RETRIES, retry_exceptions=False)(_gates_task)
+    out, (code, detail) = await fn.remote(task, gates, budget)
+    if out is None:
+        raise Reject(code, detail)
+    return out
 
 
 def _checklist_validator(draft: DraftTask):
@@ -186,7 +207,10 @@ async def assess(draft: DraftTask, syn: Synthesizer, executor: Executor, opts: S
         except ValueError as e:
             raise RepairNeeded("task_format", str(e)) from None
         try:
-            built["inv"] = await asyncio.to_thread(executed_invariants, task, executor, opts.gates, opts.budget)
+            if opts.ray:
+                built["inv"] = await _gates_on_ray(task, opts.gates, opts.budget)
+            else:
+                built["inv"] = await asyncio.to_thread(executed_invariants, task, executor, opts.gates, opts.budget)
         except Reject as r:
             raise RepairNeeded(r.code, _repair_detail(task, r.code, r.detail)) from None
         built["task"] = task
