@@ -177,6 +177,39 @@ def test_each_node_runs_its_share_of_the_concurrency_at_once(cluster, tmp_path):
     assert max(sum(1 for t in times if a <= t < a + 0.45) for a in times) >= 5, times
 
 
+def test_several_workers_per_node(cluster, tmp_path):
+    """--workers 2 with --ray: two eval workers on each 1-CPU node (half a CPU each), same records."""
+    one = run_eval(cfg("builtin:oracle", runs=2, seed=1, concurrency=2, sandbox=True), examples(), tmp_path / "a",
+                   progress=False)
+    two = run_eval(cfg("builtin:oracle", runs=2, seed=1, concurrency=4, workers=2, sandbox=True, ray=cluster.address),
+                   examples(), tmp_path / "b", progress=False)
+    assert two["completed_episodes"] == 6 and one["metrics"]["table3"] == two["metrics"]["table3"]
+    assert _records(tmp_path / "a") == _records(tmp_path / "b")
+
+
+def test_a_node_whose_cpus_are_taken_is_left_out_not_waited_for(cluster, tmp_path, monkeypatch):
+    import ray
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    import stt_arena.eval.ray_shards as rs
+
+    @ray.remote(num_cpus=1)
+    class Hog:
+        def ready(self):
+            return True
+    other = next(n["NodeID"] for n in ray.nodes() if n["Alive"]
+                 and n["NodeID"] != ray.get_runtime_context().get_node_id())
+    hog = Hog.options(scheduling_strategy=NodeAffinitySchedulingStrategy(other, soft=False)).remote()
+    ray.get(hog.ready.remote())
+    monkeypatch.setattr(rs, "START_TIMEOUT_S", 8.0)
+    try:
+        s = run_eval(cfg("builtin:oracle", runs=2, concurrency=2, ray=cluster.address), examples(), tmp_path / "o",
+                     progress=False)
+    finally:
+        ray.kill(hog)
+    assert s["completed_episodes"] == 6 and s["errors_this_session"] == 0
+
+
 def test_rate_slots_space_requests_per_endpoint():
     slots = RateSlots()
     t0 = time.time()

@@ -27,6 +27,7 @@ from .shards import _merge_usage
 
 log = logging.getLogger("stt_arena.eval.ray")
 INSTALL_HINT = "pip install 'stt-arena[ray]'"
+START_TIMEOUT_S = 120.0  # an eval worker not started by then (no free CPU on its node) is left out
 MAX_CHUNK = 64  # jobs per pull at most (guided self-scheduling: smaller chunks as the queue drains)
 
 
@@ -191,16 +192,35 @@ class RayRun:
                 num_cpus=0, scheduling_strategy=Affinity(here, soft=True)).remote()
         nodes = [n for n in ray.nodes() if n.get("Alive") and n.get("Resources", {}).get("CPU", 0) >= 1]
         if not nodes:
-            raise RayUnavailable("--ray: the cluster has no live node with a free CPU for an eval worker")
+            raise RayUnavailable("--ray: the cluster has no live node with a CPU for an eval worker")
         worker = ray.remote(EvalWorker)
         tasks_ref = ray.put(tasks)
-        self.actors: list[Any] = []
+        started: list[Any] = []
         for n in nodes:
+            cpus = min(1.0, n["Resources"]["CPU"] / cfg.workers)  # --workers N fit on the node whatever its size
             for _ in range(cfg.workers):
-                self.actors.append(worker.options(
-                    num_cpus=1, max_concurrency=cfg.concurrency + 2, max_restarts=0,
+                started.append(worker.options(
+                    num_cpus=cpus, max_concurrency=cfg.concurrency + 2, max_restarts=0,
                     scheduling_strategy=Affinity(n["NodeID"], soft=False)).remote(cfg, system_prompt, tasks_ref,
                                                                                   self.slots_actor))
+        # a node whose CPUs other jobs hold would leave its worker pending, and the run waiting on it forever
+        probes = {a.node.remote(): a for a in started}
+        ready, late = ray.wait(list(probes), num_returns=len(probes), timeout=START_TIMEOUT_S)
+        self.actors: list[Any] = []
+        for ref in ready:
+            try:
+                ray.get(ref)
+                self.actors.append(probes[ref])
+            except ray.exceptions.RayError as e:
+                log.warning("a ray eval worker failed to start: %s", str(e)[:300])
+        for ref in late:
+            log.warning("a ray eval worker did not start within %.0f s (its node's CPUs are taken?); run without it",
+                        START_TIMEOUT_S)
+            ray.kill(probes[ref])
+        if not self.actors:
+            raise RayUnavailable(f"--ray: no eval worker could start on the cluster within {START_TIMEOUT_S:.0f} s "
+                                 f"(every node's CPUs taken, or the workers cannot import stt_arena: install "
+                                 f"stt-arena on every node)")
         self.inflight: dict[Any, _Chunk] = {}
         self.done: set[tuple[str, int]] = set()
         self.deaths: dict[tuple[str, int], int] = {}
