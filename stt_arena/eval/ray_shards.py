@@ -118,6 +118,7 @@ class EvalWorker:
         self.loop = asyncio.new_event_loop()
         threading.Thread(target=self.loop.run_forever, daemon=True, name="stt-arena-ray-loop").start()
         self.executor: Any = None
+        self._lock = threading.Lock()
         from . import runner  # noqa: F401 - imported now, not on the first episode's clock (rate slots)
         if cfg.builtin is None:
             from ..agents import llm  # noqa: F401
@@ -131,14 +132,22 @@ class EvalWorker:
         an async actor, all of its chunks on Ray's event loop thread, one after the other."""
         if not self.cfg.sandbox:
             return default_open(task)
-        if self.executor is None:  # one fork server for every chunk of this actor
-            from ..sandbox.executor import Executor
-            self.executor = Executor()
         return self.executor.aopen(task)
+
+    def _start_executor(self) -> None:
+        """One fork server for every chunk of this actor, the run's built-in code compiled in it once."""
+        with self._lock:
+            if self.executor is None:
+                from ..sandbox.executor import Executor
+                ex = Executor()
+                ex.prepare(list(self.tasks.values()))
+                self.executor = ex
 
     def run_chunk(self, chunk: list[tuple[str, int, dict | None]], slots: int = 1):
         """Play ``chunk`` with ``slots`` episodes at a time; a generator of messages (streamed by Ray)."""
         from .runner import EpisodeLoop
+        if self.cfg.sandbox:
+            self._start_executor()
         out: queue_mod.Queue = queue_mod.Queue()
         jobs = [(self.tasks[tid], run) if rec is None else (self.tasks[tid], run, rec) for tid, run, rec in chunk]
         # the actor's executor replaces the loop's own (sandbox=False: the loop starts none)
