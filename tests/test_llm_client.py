@@ -354,3 +354,27 @@ def test_one_client_across_event_loops(http_client):
         c = make_client(s)
         assert asyncio.run(c.chat(USER)).content == "a"
         assert asyncio.run(c.chat(USER)).content == "b"
+
+
+def test_proxy_settings_follow_the_environment(monkeypatch):
+    from stt_arena.llm.transport import env_proxy
+    for name in ("HTTP_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("NO_PROXY", "internal.example")
+    assert env_proxy("https://api.openai.com/v1") == "http://proxy.example:3128"
+    assert env_proxy("https://internal.example/v1") is None
+    assert env_proxy("http://127.0.0.1:8000/v1") is None  # no HTTP_PROXY set
+
+
+async def test_requests_go_through_the_configured_proxy(http_client, monkeypatch):
+    """A proxy from HTTP_PROXY is used: the scripted server plays the proxy (absolute-form request line)."""
+    if http_client == "openai":
+        pytest.skip("the SDK's httpx handles proxies itself")
+    with FakeOpenAIServer(["via proxy"]) as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.base_url.rsplit("/v1", 1)[0])
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        c = LLMClient(ModelConfig(model="m", base_url="http://upstream.invalid/v1", max_retries=0, timeout_s=5))
+        assert c._transport.proxy and (await c.chat(USER)).content == "via proxy"
+        await c.aclose()

@@ -2,7 +2,7 @@
 
 The ``openai`` SDK's httpx stack costs several times the CPU of the rest of an eval turn (issue 16); this
 transport does the same request with the SDK's conventions (``Authorization: Bearer``, ``OPENAI_BASE_URL``,
-``OPENAI_ORG_ID`` / ``OPENAI_PROJECT_ID`` headers, proxies from the environment) and raises its own errors,
+``OPENAI_ORG_ID`` / ``OPENAI_PROJECT_ID`` headers, ``HTTP(S)_PROXY`` / ``NO_PROXY``) and raises its own errors,
 which ``client.py`` classifies exactly like the SDK's (status, ``Retry-After``, connection, timeout).
 ``ModelConfig(http_client="openai")`` keeps the SDK path.
 """
@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import urllib.parse
+import urllib.request
 from typing import Any
 
 from .. import __version__
@@ -46,6 +48,14 @@ class HTTPStatusError(TransportError):
         super().__init__(f"Error code: {status_code} - {body[:1000]}")
 
 
+def env_proxy(url: str) -> str | None:
+    """The proxy for ``url`` from ``HTTP(S)_PROXY`` / ``NO_PROXY`` (as the SDK's httpx client reads them)."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.hostname and urllib.request.proxy_bypass(parts.hostname):
+        return None
+    return urllib.request.getproxies().get(parts.scheme)
+
+
 def default_base_url() -> str:
     return (os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1").rstrip("/")
 
@@ -64,14 +74,17 @@ class AiohttpTransport:
                 self.headers[header] = os.environ[env]
         self._session: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.proxy = env_proxy(self.base_url)
 
     def _client(self) -> Any:
         import aiohttp
         loop = asyncio.get_running_loop()
         if self._session is None or self._loop is not loop or self._session.closed:
+            # proxies are read from the environment once (trust_env would look them and .netrc up in a
+            # thread on every request); no cookies
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300), headers=self.headers,
-                trust_env=True, auto_decompress=True, timeout=aiohttp.ClientTimeout(total=None))
+                cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=True, timeout=aiohttp.ClientTimeout(total=None))
             self._loop = loop
         return self._session
 
@@ -82,7 +95,7 @@ class AiohttpTransport:
         timeout = aiohttp.ClientTimeout(total=timeout_s or self.timeout_s)
         try:
             async with self._client().post(self.base_url + path, data=body, headers=headers,
-                                           timeout=timeout) as r:
+                                           timeout=timeout, proxy=self.proxy) as r:
                 if r.content_length is not None and r.content_length > MAX_RESPONSE_BYTES:
                     raise OversizedReply(f"reply of {r.content_length} bytes (limit {MAX_RESPONSE_BYTES})")
                 chunks, size = [], 0

@@ -761,8 +761,7 @@ class SandboxEpisode:
         except (ValueError, TypeError, RecursionError) as e:
             return {"ok": False, "kind": "request", "error": f"request not sent: {type(e).__name__}: {e}"}
         cap = MAX_ARGS_BYTES if req.get("op") in ("call", "message") else MAX_REQUEST_BYTES
-        if len(data) > cap or (protocol.containers(data) > protocol.MAX_DEPTH
-                               and not protocol.depth_ok(req, protocol.MAX_DEPTH)):
+        if len(data) > cap or not protocol.text_depth_ok(data[protocol.HEADER_BYTES:], protocol.MAX_DEPTH):
             return {"ok": False, "kind": "request", "error": "request not sent: too large or nested too deep"}
         return req, data
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import select
 import socket
 import struct
 import time
 
 _HDR = struct.Struct(">I")
+HEADER_BYTES = _HDR.size
 
 
 MAX_DEPTH = 64  # JSON nesting accepted either way (containers inside containers)
@@ -39,13 +41,31 @@ def depth_ok(obj, limit: int = MAX_DEPTH) -> bool:
     return True
 
 
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_PAIR = re.compile(rb"\{\}|\[\]")
+_NOT_BRACKET = bytes(sorted(set(range(256)) - set(b"{}[]")))
+
+
+def text_depth_ok(data: bytes, limit: int = MAX_DEPTH) -> bool:
+    """Whether the JSON text ``data`` nests containers at most ``limit`` deep, without decoding it: the
+    strings are cut out and the brackets left are paired off one level per pass (at C speed)."""
+    if containers(data) <= limit:
+        return True
+    rest = _STRING.sub(b"", data).translate(None, _NOT_BRACKET)
+    for _ in range(limit):
+        if not rest:
+            return True
+        rest = _PAIR.sub(b"", rest)
+    return not rest
+
+
 def decode(data: bytes, max_depth: int = MAX_DEPTH):
+    if not text_depth_ok(data, max_depth):  # before decoding: a deep text never becomes objects
+        raise FrameError(f"frame nested deeper than {max_depth}")
     try:
         obj = json.loads(data)
     except (ValueError, RecursionError, MemoryError) as e:
         raise FrameError(f"malformed frame ({type(e).__name__})") from None
-    if containers(data) > max_depth and not depth_ok(obj, max_depth):
-        raise FrameError(f"frame nested deeper than {max_depth}")
     return obj
 
 

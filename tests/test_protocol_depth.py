@@ -1,0 +1,40 @@
+"""The frame depth cap read from the JSON text agrees with walking the decoded object."""
+import json
+import random
+
+import pytest
+
+from stt_arena.sandbox.protocol import FrameError, decode, depth_ok, text_depth_ok
+
+
+def _random(rng: random.Random, depth: int):
+    if depth == 0:
+        return rng.choice(['a"[{', 1, None, 'x\\"]]]', "ü{{", "\\\\", 2.5])
+    kind, n = rng.random(), rng.randint(0, 2)  # under one child on average: sizes stay small, depth varies
+    if kind < 0.45:
+        return [_random(rng, depth - 1) for _ in range(n)]
+    if kind < 0.9:
+        return {f"k{i}[{{": _random(rng, depth - 1) for i in range(n)}
+    return _random(rng, 0)
+
+
+def test_text_depth_matches_the_object_walk():
+    rng = random.Random(7)
+    for _ in range(1500):
+        obj = _random(rng, rng.randint(0, 90))
+        for _ in range(rng.choice([0, 0, rng.randint(1, 100)])):  # a deep spine around it, often past 64
+            obj = [obj, "]"] if rng.random() < 0.5 else {"[": obj}
+        for ascii_only in (True, False):
+            text = json.dumps(obj, ensure_ascii=ascii_only).encode()
+            for limit in (1, 3, 64):
+                assert text_depth_ok(text, limit) == depth_ok(obj, limit), (limit, text[:120])
+
+
+def test_deep_frames_refused_before_decoding():
+    deep: dict = {"a": None}
+    for _ in range(80):
+        deep = {"a": [deep, "]]]}}} brackets in strings do not count"]}
+    with pytest.raises(FrameError, match="deeper"):
+        decode(json.dumps(deep).encode())
+    shallow = {"s": "[" * 10_000 + "{" * 10_000}  # brackets inside a string: not nesting
+    assert decode(json.dumps(shallow).encode()) == shallow
