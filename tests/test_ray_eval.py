@@ -210,6 +210,24 @@ def test_a_node_whose_cpus_are_taken_is_left_out_not_waited_for(cluster, tmp_pat
     assert s["completed_episodes"] == 6 and s["errors_this_session"] == 0
 
 
+def test_every_worker_gone_stops_the_run_and_nothing_is_recorded_twice(cluster):
+    import ray
+
+    from stt_arena.episode.loop import FatalEvalError
+    from stt_arena.eval.ray_shards import RayRun
+    jobs = [(t, r) for r in range(2) for t in examples()]
+    run = RayRun(cfg("builtin:oracle", concurrency=2, ray=cluster.address), "sys", jobs)
+    for a in run.actors:
+        ray.kill(a)
+    recs, errs = [], []
+    try:
+        with pytest.raises(FatalEvalError, match="every Ray eval worker is gone.*on --resume"):
+            run.collect(recs.append, errs.append)
+    finally:
+        run.close()
+    assert recs == [] and errs == []  # the episodes are left for --resume, not failed
+
+
 def test_rate_slots_space_requests_per_endpoint():
     slots = RateSlots()
     t0 = time.time()

@@ -345,7 +345,7 @@ class RayRun:
                 except ray.exceptions.RayTaskError as e:
                     kind, obj = "crash", str(e)[:2000]
                 except ray.exceptions.RayError as e:  # actor or node died, object lost
-                    self._lost(gen, chunk, f"{type(e).__name__}: {e}", on_error)
+                    self._lost(gen, chunk, f"{type(e).__name__}: {' '.join(str(e).split())}", on_error)
                     continue
                 if self.stop.is_set():
                     break
