@@ -401,3 +401,21 @@ def test_a_run_of_identical_infrastructure_errors_stops_the_run(tmp_path):
         assert len(sv.requests) == 3
     assert len(lines(tmp_path / "o" / "errors.jsonl")) == 3
     assert json.loads((tmp_path / "o" / "summary.json").read_text())["completed_episodes"] == 0
+
+
+@pytest.mark.parametrize("choice", ["aiohttp", "openai"])
+def test_http_client_option_picks_the_transport(tmp_path, choice):
+    """`--http-client openai` sends through the SDK (its own headers reach the server), the default does not;
+    both give the same episode."""
+    tasks = tmp_path / "t.jsonl"
+    save_tasks([clinic()], tasks)
+    with FakeOpenAIServer(oracle_policy) as sv:
+        extra = ["--http-client", choice] if choice == "openai" else []
+        r = cli("eval", "--model", "m", "--base-url", sv.base_url, "--tasks", tasks, "--runs", "1", "--no-sandbox",
+                "--output", tmp_path / "o", "--no-progress", *extra)
+        assert r.returncode == 0, r.stderr
+        sdk = [any(k.startswith("x-stainless") for k in h) for h in sv.request_headers]
+    assert sdk and all(x == (choice == "openai") for x in sdk)
+    assert lines(tmp_path / "o" / "results.jsonl")[0]["passed"]
+    bad = cli("eval", "--model", "m", "--base-url", "http://127.0.0.1:9/v1", "--tasks", tasks, "--http-client", "curl")
+    assert bad.returncode == 2 and "--http-client" in bad.stderr

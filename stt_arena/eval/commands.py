@@ -78,6 +78,9 @@ def eval_command(
     rpm: Optional[float] = typer.Option(None, "--rpm", help="requests per minute limit for each model"),
     max_retries: int = typer.Option(6, "--max-retries", min=0),
     request_timeout: float = typer.Option(120.0, "--request-timeout", help="seconds per HTTP request"),
+    http_client: Optional[str] = typer.Option(None, "--http-client",
+                                              help="aiohttp (lean, the default) or openai (the SDK's own client; "
+                                                   "env STT_ARENA_HTTP_CLIENT sets the default)"),
     episode_timeout: float = typer.Option(900.0, "--episode-timeout", help="seconds per episode"),
     episode_retries: int = typer.Option(2, "--episode-retries", min=0,
                                         help="re-runs of an episode that failed for infrastructure reasons"),
@@ -113,7 +116,10 @@ def eval_command(
             require_ray()
         except RayUnavailable as e:
             fail(str(e))
-    common = dict(rpm=rpm, max_retries=max_retries, timeout_s=request_timeout)
+    if http_client not in (None, "aiohttp", "openai"):
+        raise typer.BadParameter("choose aiohttp or openai", param_hint="--http-client")
+    common = dict(rpm=rpm, max_retries=max_retries, timeout_s=request_timeout,
+                  **({"http_client": http_client} if http_client else {}))
     agent = ModelConfig(model=model, base_url=base_url, api_key_env=api_key_env, api_key_value=api_key,
                         temperature=temperature,
                         max_tokens=max_tokens, extra_body=_json_opt(extra_body, "--extra-body"),
