@@ -244,3 +244,17 @@ def test_hostile_state_does_not_poison_the_shared_grader(task):
             assert all(c["passed"] for c in out["checks"]) and ex._graders.started == 1, out
         finally:
             ep.close()
+
+
+def test_shared_graders_retire_after_max_uses(task, monkeypatch):
+    """A grader's CPU limit counts every grading it ran: it is replaced before it could run out."""
+    from stt_arena.sandbox.executor import GraderPool
+    monkeypatch.setattr(GraderPool, "MAX_USES", 2)
+    with Executor() as ex:
+        for _ in range(5):
+            ep = ex.open(task)
+            try:
+                _grade(ep, task)
+            finally:
+                ep.close()
+        assert ex._graders.started == 3  # uses 1-2, 3-4, 5

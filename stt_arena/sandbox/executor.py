@@ -569,10 +569,12 @@ class GraderPool:
     grader serves one request at a time."""
 
     MAX_IDLE = 8
+    MAX_USES = 200  # then retired: its per-process CPU limit (cpu_seconds) counts every grading it ran
 
     def __init__(self, executor: "Executor"):
         self.executor = executor
         self._idle: list[tuple[int, SandboxEpisode]] = []  # (server generation, host episode)
+        self._uses: dict[int, int] = {}  # id(host) -> gradings served
         self._lock = threading.Lock()
         self.started = 0  # graders made (tests, diagnostics)
 
@@ -583,13 +585,16 @@ class GraderPool:
                 g, host = self._idle.pop()
                 if g == gen and host.alive and host._grader is not None and host._grader.alive:
                     return host
+                self._uses.pop(id(host), None)
                 host.close()
         return None
 
     def _put(self, host: "SandboxEpisode", gen: int) -> None:
         ok = host.alive and host._grader is not None and host._grader.alive and gen == self.executor._generation
         with self._lock:
-            if ok and len(self._idle) < self.MAX_IDLE:
+            uses = self._uses.pop(id(host), 0) + 1
+            if ok and uses < self.MAX_USES and len(self._idle) < self.MAX_IDLE:
+                self._uses[id(host)] = uses
                 self._idle.append((gen, host))
                 return
         host.close()
@@ -603,6 +608,8 @@ class GraderPool:
 
     def _done(self, host: "SandboxEpisode", gen: int, r: dict) -> dict:
         if host._grader is None or not host._grader.alive:
+            with self._lock:
+                self._uses.pop(id(host), None)
             host.close()
             return {"ok": False, "grader_failed": True, "error": f"shared grader failed ({host._grader.death if host._grader else '?'})"}
         self._put(host, gen)
@@ -631,6 +638,7 @@ class GraderPool:
     def close(self) -> None:
         with self._lock:
             idle, self._idle = self._idle, []
+            self._uses.clear()
         for _gen, host in idle:
             host.close()
 
