@@ -4,7 +4,9 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import queue
 import sys
+import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -294,6 +296,41 @@ class EpisodeLoop:
         return self.usage()
 
 
+class SinkThread:
+    """The results store's writes (validation, JSON, fsync) on one thread, in hand-over order, off the
+    event loop. A failed write is raised at the next hand-over (the run stops) and by ``close``, which
+    first writes everything handed over."""
+
+    def __init__(self) -> None:
+        self._q: queue.SimpleQueue = queue.SimpleQueue()
+        self.error: BaseException | None = None
+        self._t = threading.Thread(target=self._run, name="stt-arena-store", daemon=True)
+        self._t.start()
+
+    def _run(self) -> None:
+        while (item := self._q.get()) is not None:
+            fn, arg = item
+            if self.error is None:
+                try:
+                    fn(arg)
+                except BaseException as e:  # noqa: BLE001 - handed to the loop at the next hand-over
+                    self.error = e
+
+    def wrap(self, fn: Callable[[Any], None]) -> Callable[[Any], None]:
+        def hand_over(arg: Any) -> None:
+            if self.error is not None:
+                raise self.error
+            self._q.put((fn, arg))
+        return hand_over
+
+    def close(self) -> None:
+        if self._t.is_alive():
+            self._q.put(None)
+            self._t.join()
+        if self.error is not None:
+            raise self.error
+
+
 def _admit_untrusted(tasks: list[Task]) -> None:
     """Fail before any episode when task code is not built-in and the OS sandbox layer is unavailable
     (without --allow-unsandboxed): such tasks would be refused episode by episode."""
@@ -407,19 +444,20 @@ class Runner:
         t0 = time.monotonic()
         failure: BaseException | None = None
         term = self._on_sigterm()
+        writer = SinkThread()
+        record, error, pending = writer.wrap(self._record), writer.wrap(self._error), writer.wrap(self._pending)
         try:
             if cfg.ray:
                 from .ray_shards import run_ray
-                self.session_usage = await run_ray(cfg, self.system_prompt, jobs, cfg.ray, on_record=self._record,
-                                                   on_error=self._error, on_pending=self._pending)
+                self.session_usage = await run_ray(cfg, self.system_prompt, jobs, cfg.ray, on_record=record,
+                                                   on_error=error, on_pending=pending)
             elif workers > 1:
                 from .shards import run_sharded
                 self.session_usage = await run_sharded(cfg, self.system_prompt, jobs, workers,
-                                                       on_record=self._record, on_error=self._error,
-                                                       on_pending=self._pending)
+                                                       on_record=record, on_error=error, on_pending=pending)
             else:
-                loop = EpisodeLoop(cfg, self.system_prompt, on_record=self._record, on_error=self._error,
-                                   on_pending=self._pending, open_episode=self.open_episode)
+                loop = EpisodeLoop(cfg, self.system_prompt, on_record=record, on_error=error,
+                                   on_pending=pending, open_episode=self.open_episode)
                 try:
                     await loop.run(jobs)
                 finally:
@@ -432,6 +470,13 @@ class Runner:
         except BaseException as e:
             failure = e
         finally:
+            try:
+                writer.close()  # everything handed over is written before the summary
+            except OSError as e:
+                if failure is None or not isinstance(failure, StoreWriteError):
+                    failure = e if isinstance(e, StoreWriteError) else StoreWriteError(e.errno, str(e))
+            except BaseException as e:  # noqa: BLE001
+                failure = failure or e
             if self._bar is not None:
                 self._bar.close()
             summary = self.summary(time.monotonic() - t0)
