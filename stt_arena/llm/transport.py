@@ -65,6 +65,7 @@ class AiohttpTransport:
     anew if a later call runs in another loop)."""
 
     def __init__(self, base_url: str | None, api_key: str, timeout_s: float):
+        import aiohttp  # noqa: F401 - now, not on the first request's clock (a rate slot may be waiting)
         self.base_url = (base_url or default_base_url()).rstrip("/")
         self.timeout_s = timeout_s
         self.headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json",
