@@ -90,17 +90,20 @@ def test_a_node_killed_mid_run_loses_nothing(cluster, tmp_path):
     doomed = cluster.add_node(num_cpus=1, object_store_memory=STORE_MB)
     cluster.wait_for_nodes()
     busy_on_doomed = threading.Event()
+    arrived = []
 
     def script(body):
-        # the agent's replies from the doomed node are slow: it still has episodes in flight when it dies
-        return {"delay": 0.6, "content": "Task Completed"}
+        # each episode is one slow reply; concurrency 6 over 3 workers is 2 slots each, so when the 6th request
+        # of the first wave has arrived every worker, the doomed one included, has 2 episodes in flight
+        arrived.append(body)
+        if len(arrived) == 6:
+            busy_on_doomed.set()
+        return {"delay": 3.0, "content": "Task Completed"}
 
     seen = []
 
     def on_record(rec):
         seen.append(rec)
-        if len(seen) == 2:
-            busy_on_doomed.set()
 
     killer = threading.Thread(target=lambda: busy_on_doomed.wait(60) and cluster.remove_node(doomed,
                                                                                            allow_graceful=False))
