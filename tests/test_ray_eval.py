@@ -163,7 +163,7 @@ def test_rpm_holds_across_nodes(cluster, tmp_path):
     # one budget for both nodes: requests 2-12 span >= 10 x 0.25 s (two budgets: ~5 x 0.25 s), the median gap
     # is 0.25 s (two budgets: ~0.125 s) and no 1 s window holds more than 4 (+2: a request sent late, e.g. on a
     # worker's new connection, meets the next one's slot)
-    assert times[-1] - times[1] >= 10 * 60 / rpm - 0.2, times
+    assert times[-1] - times[1] >= 10 * 60 / rpm - 0.5, times  # 2.0 s; two budgets would give ~1.25 s
     assert max(sum(1 for t in times if a <= t < a + 1.0) for a in times) <= 6, times
     gaps = sorted(b - a for a, b in zip(times, times[1:]))
     assert gaps[len(gaps) // 2] == pytest.approx(60 / rpm, abs=0.03), gaps
