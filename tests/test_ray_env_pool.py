@@ -11,6 +11,7 @@ from stt_arena.rl.core import STTArenaCore
 from stt_arena.task.io import load_tasks
 
 from .test_rl_env import qwen
+from .ray_helpers import two_node_cluster
 
 pytestmark = pytest.mark.slow
 NS = "stt_arena_test"
@@ -18,21 +19,9 @@ NS = "stt_arena_test"
 
 @pytest.fixture(scope="module")
 def pools():
-    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'stt-arena[ray]')")
-    from ray.cluster_utils import Cluster
-    try:
-        c = Cluster(initialize_head=True, head_node_args={
-            "num_cpus": 1, "object_store_memory": 80 << 20, "include_dashboard": False})
-        c.add_node(num_cpus=1, object_store_memory=80 << 20)
-        ray.init(address=c.address, logging_level="WARNING")
-        c.wait_for_nodes()
-    except Exception as e:  # noqa: BLE001
-        pytest.skip(f"a Ray cluster cannot start here: {type(e).__name__}: {e}")
-    from stt_arena.rl.env_pool import start_pools
-    actors = start_pools(2, envs_per_pool=8, namespace=NS, prefix="pool", num_cpus=0.5, detached=False)
-    yield actors
-    ray.shutdown()
-    c.shutdown()
+    with two_node_cluster():
+        from stt_arena.rl.env_pool import start_pools
+        yield start_pools(2, envs_per_pool=8, namespace=NS, prefix="pool", num_cpus=0.5, detached=False)
 
 
 def _episode(env, seed, task):

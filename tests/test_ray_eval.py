@@ -22,10 +22,10 @@ from stt_arena.task.io import load_tasks
 from stt_arena.testing.fake_openai import FakeOpenAIServer
 
 from .eval_helpers import cfg, examples, fake_cfg
+from .ray_helpers import STORE_BYTES, two_node_cluster
 
 pytestmark = pytest.mark.slow
 TIMING = {"timing", "started", "finished"}  # wall-clock fields (simulated times and step indices stay)
-STORE_MB = 80 * 1024 * 1024
 
 
 def _strip(obj):
@@ -46,19 +46,8 @@ def _records(out: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def cluster():
-    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'stt-arena[ray]')")
-    from ray.cluster_utils import Cluster
-    try:
-        c = Cluster(initialize_head=True, head_node_args={
-            "num_cpus": 1, "object_store_memory": STORE_MB, "include_dashboard": False})
-        c.add_node(num_cpus=1, object_store_memory=STORE_MB)
-        ray.init(address=c.address, logging_level="WARNING")
-        c.wait_for_nodes()
-    except Exception as e:  # noqa: BLE001 - no shared memory, no ports, ...
-        pytest.skip(f"a Ray cluster cannot start here: {type(e).__name__}: {e}")
-    yield c
-    ray.shutdown()
-    c.shutdown()
+    with two_node_cluster() as c:
+        yield c
 
 
 def _tasks():
@@ -87,7 +76,7 @@ def test_ray_run_equals_local_run_task_by_task(cluster, tmp_path, agent):
 def test_a_node_killed_mid_run_loses_nothing(cluster, tmp_path):
     """The extra node's actor dies with episodes in flight: they are re-run on the other nodes and counted as
     infrastructure retries (node_died), never as failures; every episode is recorded once."""
-    doomed = cluster.add_node(num_cpus=1, object_store_memory=STORE_MB)
+    doomed = cluster.add_node(num_cpus=1, object_store_memory=STORE_BYTES)
     cluster.wait_for_nodes()
     busy_on_doomed = threading.Event()
     arrived = []

@@ -10,25 +10,15 @@ import pytest
 from stt_arena.testing.fake_openai import FakeOpenAIServer
 
 from .test_synth_pipeline import FakeSynthLLM, fixture_seeds, llm_args, rejections, synth
+from .ray_helpers import two_node_cluster
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def address():
-    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'stt-arena[ray]')")
-    from ray.cluster_utils import Cluster
-    try:
-        c = Cluster(initialize_head=True, head_node_args={
-            "num_cpus": 1, "object_store_memory": 80 << 20, "include_dashboard": False})
-        c.add_node(num_cpus=1, object_store_memory=80 << 20)
-        ray.init(address=c.address, logging_level="WARNING")
-        c.wait_for_nodes()
-    except Exception as e:  # noqa: BLE001
-        pytest.skip(f"a Ray cluster cannot start here: {type(e).__name__}: {e}")
-    yield c.address
-    ray.shutdown()
-    c.shutdown()
+    with two_node_cluster() as c:
+        yield c.address
 
 
 def _tasks(path):

@@ -13,25 +13,15 @@ from stt_arena.benchmark.validation import validate_tasks
 from stt_arena.benchmark.validity import INVARIANTS
 from stt_arena.data import default_tasks_path, examples_path
 from stt_arena.task.io import load_tasks, parse_task
+from .ray_helpers import two_node_cluster
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def address():
-    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'stt-arena[ray]')")
-    from ray.cluster_utils import Cluster
-    try:
-        c = Cluster(initialize_head=True, head_node_args={
-            "num_cpus": 1, "object_store_memory": 80 << 20, "include_dashboard": False})
-        c.add_node(num_cpus=1, object_store_memory=80 << 20)
-        ray.init(address=c.address, logging_level="WARNING")
-        c.wait_for_nodes()
-    except Exception as e:  # noqa: BLE001
-        pytest.skip(f"a Ray cluster cannot start here: {type(e).__name__}: {e}")
-    yield c.address
-    ray.shutdown()
-    c.shutdown()
+    with two_node_cluster() as c:
+        yield c.address
 
 
 def _broken():
