@@ -260,3 +260,18 @@ def test_shared_graders_retire_after_max_uses(task, monkeypatch):
             finally:
                 ep.close()
         assert ex._graders.started == 3  # uses 1-2, 3-4, 5
+
+
+def test_prepare_is_best_effort_when_the_fork_server_does_not_take_it(task, monkeypatch):
+    """A fork server that fails while taking the prepared code: the run goes on, code compiled per episode."""
+    def broken(self, ctrl, items):
+        raise BrokenPipeError(32, "Broken pipe")
+    monkeypatch.setattr(Executor, "_send_warm_chunks", broken)
+    with Executor() as ex:
+        assert ex.prepare([task]) == 0 and not ex._prepared
+        ep = ex.open(task)  # a new server, nothing prepared to resend
+        try:
+            _grade(ep, task)
+            assert _stats(ep)["env_cache"] == [0, 1]
+        finally:
+            ep.close()

@@ -211,7 +211,11 @@ class Executor:
             self._warm_sent.clear()
             self._warm_queue.clear()
         if self._prepared:
-            self._send_warm(list(self._prepared.values()))
+            try:
+                self._send_warm(list(self._prepared.values()))
+            except SandboxError:  # best effort: later servers start without it (compiled per episode)
+                self._prepared.clear()
+                raise
         if self.os_layer:
             log.info("sandbox fork server pid %s; layers: %s", self._proc.pid,
                      ", ".join(k for k, v in self.layers.items() if v))
@@ -276,15 +280,28 @@ class Executor:
                 pass
         if new:
             with self._lock:
-                if self._server_alive():
-                    self._send_warm([self._prepared[_item_key(it)] for it in new])
-                else:
-                    self._start_server()  # sends every prepared item
+                try:
+                    if self._server_alive():
+                        self._send_warm([self._prepared[_item_key(it)] for it in new])
+                    else:
+                        self._start_server()  # sends every prepared item
+                except (SandboxError, OSError) as e:  # an optimisation only: episodes compile their code
+                    log.warning("sandbox: prepared code not taken by the fork server (%s); compiling per episode", e)
+                    for it in new:
+                        self._prepared.pop(_item_key(it), None)
+                    self._shutdown_server()
+                    return 0
         return len(new)
 
     def _send_warm(self, items: list[dict]) -> None:
-        """Under ``_lock``: have the fork server compile ``items`` now (chunks under its frame limit)."""
-        ctrl = self._control()
+        """Under ``_lock``: have the fork server compile ``items`` now (chunks under its frame limit);
+        SandboxError when it does not answer."""
+        try:
+            self._send_warm_chunks(self._control(), items)
+        except OSError as e:
+            raise SandboxError(f"the sandbox fork server did not take the prepared code: {e}") from None
+
+    def _send_warm_chunks(self, ctrl: socket.socket, items: list[dict]) -> None:
         ctrl.settimeout(120)
         chunk: list[dict] = []
         size = 0
