@@ -95,8 +95,8 @@ class AiohttpTransport:
         import aiohttp
         timeout = aiohttp.ClientTimeout(total=timeout_s or self.timeout_s)
         try:
-            async with self._client().post(self.base_url + path, data=body, headers=headers,
-                                           timeout=timeout, proxy=self.proxy) as r:
+            async with self._client().post(self.base_url + path, data=body, headers=headers, timeout=timeout,
+                                           proxy=self.proxy, allow_redirects=False) as r:  # as the SDK: no redirects
                 if r.content_length is not None and r.content_length > MAX_RESPONSE_BYTES:
                     raise OversizedReply(f"reply of {r.content_length} bytes (limit {MAX_RESPONSE_BYTES})")
                 chunks, size = [], 0
