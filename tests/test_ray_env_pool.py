@@ -4,6 +4,8 @@ episode as truncated (env_pool_lost) and the next reset binds to a live pool; no
 an exception. Skips where Ray cannot start."""
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from stt_arena.data import examples_path
@@ -74,6 +76,14 @@ def test_a_lost_pool_truncates_its_episode_and_the_next_reset_moves(pools):
     msgs, info = env.reset(0)
     assert msgs and not env.env_reset_failed
     ray.kill(extra)  # its node lost, as far as the proxy can tell
+    for _ in range(300):  # ray.kill is asynchronous: the next step must meet a dead actor, not race it
+        try:
+            ray.get(extra.load.remote(), timeout=10)
+        except ray.exceptions.RayActorError:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail("the killed pool actor still answers")
     out = env.step('<tool_call>{"name": "chat_with_user", "arguments": {"message": "Which one?"}}</tool_call>')
     assert out[2] and out[3] and out[4]["failure_mode"] == "env_pool_lost" and out[1] == 0.0
     assert out[0] == msgs  # the history it had, nothing invented
