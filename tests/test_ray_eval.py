@@ -211,6 +211,13 @@ def test_every_worker_gone_stops_the_run_and_nothing_is_recorded_twice(cluster):
     run = RayRun(cfg("builtin:oracle", concurrency=2, ray=cluster.address), "sys", jobs)
     for a in run.actors:
         ray.kill(a)
+    for a in run.actors:  # ray.kill is asynchronous: wait until each is gone (else it might still run a chunk)
+        for _ in range(300):
+            try:
+                ray.get(a.node.remote(), timeout=10)
+            except ray.exceptions.RayActorError:
+                break
+            time.sleep(0.1)
     recs, errs = [], []
     try:
         with pytest.raises(FatalEvalError, match="every Ray eval worker is gone.*on --resume"):
