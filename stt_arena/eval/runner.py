@@ -176,7 +176,7 @@ class EpisodeLoop:
             from ..sandbox.executor import Executor
             executor = Executor()
             # built-in code compiled once in the fork server, not per episode
-            await asyncio.to_thread(executor.prepare, list({id(j[0]): j[0] for j in jobs}.values()))
+            await asyncio.to_thread(executor.prepare, [j[0] for j in jobs])
 
             async def default_open(task: Task):
                 return await executor.aopen(task)
@@ -184,7 +184,7 @@ class EpisodeLoop:
             from ..sandbox.codecache import install_local
             from ..sandbox.local import LocalEpisode
             from ..sandbox.spec import episode_spec
-            await asyncio.to_thread(install_local, list({id(j[0]): j[0] for j in jobs}.values()))
+            await asyncio.to_thread(install_local, [j[0] for j in jobs])
 
             async def default_open(task: Task):
                 return LocalEpisode(episode_spec(task))

@@ -37,7 +37,7 @@ from .local import LocalEpisode
 from .runtime import _event_label
 from .seccomp_filter import build_bpf
 from .spec import episode_spec
-from .trust import ALLOW_ENV, allowed_by_user, untrusted_code
+from .trust import ALLOW_ENV, allowed_by_user, untrusted_checks, untrusted_code
 from .worker import DEFAULT_LIMITS, MAX_REQUEST_BYTES
 
 log = logging.getLogger("stt_arena.sandbox")
@@ -266,18 +266,12 @@ class Executor:
         now and at every restart, so workers and graders start with it compiled instead of guarding and
         compiling it per episode. Code that is not built-in takes the vetted path (``_vetted``). Returns
         how many items were new."""
-        new = []
-        for item in codecache.builtin_items(tasks):
-            key = _item_key(item)
-            if key not in self._prepared:
-                self._prepared[key] = item
-                new.append(item)
+        new = [item for item in codecache.builtin_items(tasks) if _item_key(item) not in self._prepared]
         for item in new:  # vetted and marshalled here (cached per machine): the fork server only installs it
-            key = _item_key(item)
             try:
-                self._prepared[key] = codecache.compiled(item)
+                self._prepared[_item_key(item)] = codecache.compiled(item)
             except Exception:  # noqa: BLE001 - built-in code the guard refuses: the fork server's warm skips it too
-                pass
+                self._prepared[_item_key(item)] = item
         if new:
             with self._lock:
                 try:
@@ -510,13 +504,9 @@ class Executor:
     def _shared_grading(self, task: Task, limits: dict) -> "GraderPool | None":
         """The shared graders when every check of ``task`` is built-in code (and the limits are the
         executor's own), else None: the episode forks its own grader."""
-        if limits != self.limits or not self.shared_graders:
+        if limits != self.limits or not self.shared_graders or untrusted_checks(task):
             return None
-        from .trust import builtin_code, code_hash
-        known = builtin_code()
-        if all(code_hash(c.check) in known for c in task.checklist + task.infeasible_goal):
-            return self._graders
-        return None
+        return self._graders
 
     def admit(self, task: Task) -> None:
         """Raise SandboxError for task code that is not built-in when the OS layer is unavailable and

@@ -20,8 +20,6 @@ def code_hash(code: str) -> str:
     return hashlib.sha256(code.encode()).hexdigest()
 
 
-_h = code_hash
-
 
 def allowed_by_user() -> bool:
     return os.environ.get(ALLOW_ENV, "").strip().lower() in ("1", "true", "yes")
@@ -32,17 +30,21 @@ def builtin_code() -> frozenset[str]:
     """Hashes of every environment source and check function shipped in the package."""
     from ..data import builtin_env_domains, env_source
     from ..task.io import load_tasks
-    out = {_h(env_source(d)) for d in builtin_env_domains()}  # as tasks carry them
+    out = {code_hash(env_source(d)) for d in builtin_env_domains()}  # as tasks carry them
     for path in sorted((_PKG / "data").glob("**/*.jsonl")):
         for t in load_tasks(path):
-            out.add(_h(t.environment.source))
-            out.update(_h(c.check) for c in t.checklist + t.infeasible_goal)
+            out.add(code_hash(t.environment.source))
+            out.update(code_hash(c.check) for c in t.checklist + t.infeasible_goal)
     return frozenset(out)
 
 
 def untrusted_code(task) -> list[str]:
     """What in ``task`` is not built-in code (empty: the task is trusted)."""
+    out = [] if code_hash(task.environment.source) in builtin_code() else ["environment.source"]
+    return out + untrusted_checks(task)
+
+
+def untrusted_checks(task) -> list[str]:
+    """The checks of ``task`` that are not built-in code (empty: a shared grader may grade it)."""
     known = builtin_code()
-    out = [] if _h(task.environment.source) in known else ["environment.source"]
-    out += [f"check {c.id!r}" for c in task.checklist + task.infeasible_goal if _h(c.check) not in known]
-    return out
+    return [f"check {c.id!r}" for c in task.checklist + task.infeasible_goal if code_hash(c.check) not in known]
