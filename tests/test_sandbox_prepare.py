@@ -275,3 +275,34 @@ def test_prepare_is_best_effort_when_the_fork_server_does_not_take_it(task, monk
             assert _stats(ep)["env_cache"] == [0, 1]
         finally:
             ep.close()
+
+
+def test_trigger_expressions_a_worker_compiled_are_inherited_by_later_workers(task):
+    """The first worker guards and compiles the task's trigger expressions; the harness passes them to the
+    fork server, so later workers start with them compiled (env code is prepared, checks are not involved)."""
+    from stt_arena.sandbox.triggers import expressions
+    n = len(expressions([t.model_dump() for t in task.triggers]))
+    assert n >= 1
+    seen = []
+    with Executor() as ex:
+        ex.prepare([task])
+        for _ in range(6):  # warm items ride on later fork requests: one is compiled per request
+            ep = ex.open(task)
+            try:
+                seen.append(_stats(ep)["expr_cache"])
+            finally:
+                ep.close()
+            if seen[-1] == [n, 0]:
+                break
+    assert seen[0] == [0, n], seen  # guarded in the worker
+    assert seen[-1] == [n, 0], seen  # then inherited compiled
+
+
+def test_a_refused_trigger_expression_is_refused_in_every_worker(task):
+    """Refusals are not cached anywhere: the same hostile condition fails the second episode too."""
+    bad = task.model_copy(deep=True)
+    bad.triggers[0].condition = "().__class__.__bases__[0].__subclasses__()"
+    with Executor() as ex:
+        for _ in range(3):
+            with pytest.raises(SandboxError, match="(?i)condition"):
+                ex.open(bad)

@@ -201,3 +201,32 @@ def test_bad_trigger_expression_rejected():
         local(make_task(triggers=[trig(condition="__import__('os')")]))
     with pytest.raises(GuardError):
         local(make_task(triggers=[trig(condition="state.__class__")]))
+
+
+def test_compiled_expressions_are_memoised_and_refusals_are_not():
+    from stt_arena.sandbox.guard import GuardError
+    from stt_arena.sandbox.triggers import _COMPILED, compile_expr
+    a = compile_expr("step > 2", "condition of memo-test")
+    assert compile_expr(" step > 2 ", "condition of memo-test") is a  # the same text: compiled once
+    assert compile_expr("step > 2", "condition of another") is not a  # error messages name their trigger
+    for _ in range(2):
+        with pytest.raises(GuardError):
+            compile_expr("().__class__.__bases__", "condition of memo-bad")
+    assert not any(k[1] == "condition of memo-bad" for k in _COMPILED)
+
+
+def test_each_make_globals_has_its_own_clock_bound_shims():
+    """The datetime/random shims are made per globals dict on first import: never shared between episodes."""
+    import random
+
+    from stt_arena.sandbox.safe_env import SimClock, make_globals
+    c1, c2 = SimClock("2026-01-01T08:00:00"), SimClock("2030-05-05T10:00:00")
+    g1, g2 = make_globals(c1, random.Random(1)), make_globals(c2, random.Random(1))
+    imp1, imp2 = g1["__builtins__"]["__import__"], g2["__builtins__"]["__import__"]
+    d1, d2 = imp1("datetime", fromlist=("datetime",)), imp2("datetime", fromlist=("datetime",))
+    assert d1.datetime is not d2.datetime and imp1("datetime") is d1  # one shim per globals, made once
+    assert d1.datetime.now().year == 2026 and d2.datetime.now().year == 2030
+    d1.datetime.marker = 1  # a mutation stays in its own episode
+    assert not hasattr(d2.datetime, "marker")
+    r1, r2 = imp1("random"), imp2("random")
+    assert r1 is not r2 and [r1.random() for _ in range(3)] == [r2.random() for _ in range(3)]

@@ -31,7 +31,7 @@ from typing import Any, Callable
 
 from ..task.models import Task
 from ..util.aio import within
-from . import codecache, protocol
+from . import codecache, protocol, triggers
 from .cgroups import TreeLimits, pids_writable
 from .local import LocalEpisode
 from .runtime import _event_label
@@ -326,7 +326,7 @@ class Executor:
         key = _item_key(item)
         if key in self._prepared:
             return
-        if len(key) + sum(len(s) for v in item.values() for s in v) > WARM_MAX_BYTES:
+        if len(key) + len(json.dumps(item)) > WARM_MAX_BYTES:
             return
         with self._wlock:
             if key not in self._warm_sent:
@@ -862,6 +862,8 @@ class SandboxEpisode:
             self._seed = spec.get("seed", 0)
             if self.on_vetted:
                 self.on_vetted({"env": [spec["source"], spec["class_name"]]})
+                if spec.get("triggers"):  # the worker compiled them: later workers inherit them compiled
+                    self.on_vetted({"exprs": triggers.expressions(spec["triggers"])})
         return {"op": "init", "spec": {k: v for k, v in spec.items() if k != "checks"}}, max(self.timeout_s, 10.0), post
 
     def _tools_op(self) -> tuple:

@@ -6,7 +6,6 @@ with ``select`` when it would block.
 """
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
@@ -14,6 +13,10 @@ import select
 import socket
 import struct
 import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # asyncio is imported where used: the fork server and its workers never load it
+    import asyncio
 
 _HDR = struct.Struct(">I")
 HEADER_BYTES = _HDR.size
@@ -142,6 +145,8 @@ async def _aread_exact(loop: asyncio.AbstractEventLoop, sock: socket.socket, n: 
 
 async def arecv(sock: socket.socket, max_bytes: int = 1 << 30):
     """Read one frame from a non-blocking socket (wrap in a timeout)."""
+    import asyncio
+
     loop = asyncio.get_running_loop()
     size = _frame_size(await _aread_exact(loop, sock, _HDR.size), max_bytes)
     return decode(await _aread_exact(loop, sock, size))
@@ -149,5 +154,7 @@ async def arecv(sock: socket.socket, max_bytes: int = 1 << 30):
 
 async def arequest(sock: socket.socket, obj, max_bytes: int = 1 << 30):
     """Send one frame and read the reply on a non-blocking socket (wrap in a timeout)."""
+    import asyncio
+
     await asyncio.get_running_loop().sock_sendall(sock, encode(obj))
     return await arecv(sock, max_bytes)

@@ -18,7 +18,7 @@ from .conventions import IN_CODE_FLAG, mutating_tools
 from .guard import check_source, compile_tree
 from .safe_env import SimClock, make_globals
 from .state import public_state, set_path, to_jsonable
-from .triggers import TaskError, TriggerEngine
+from .triggers import TaskError, TriggerEngine, compile_expr
 
 MAX_RESULT_CHARS = 64_000
 
@@ -139,8 +139,8 @@ def _unguarded_env(source: str, class_name: str):
 
 
 def warm(items: list[dict]) -> None:
-    """Fill the vetting caches with ``{"env": [source, class_name]}`` and ``{"checks": [source...]}``
-    items (or ``export``ed ones, installed as they are). The fork server does it with code a worker already
+    """Fill the vetting caches with ``{"env": [source, class_name]}``, ``{"checks": [source...]}`` and
+    ``{"exprs": [[trigger expression, what]...]}`` items (or ``export``ed ones, installed as they are). The fork server does it with code a worker already
     vetted and with the harness's built-in code, so later workers start with it compiled."""
     for it in items:
         try:
@@ -151,6 +151,8 @@ def warm(items: list[dict]) -> None:
                 _vetted_env(*it["env"])
             for src in it.get("checks") or []:
                 _vetted_check(src)
+            for expr, what in it.get("exprs") or []:
+                compile_expr(str(expr), str(what))
         except Exception:  # noqa: BLE001 - a cache miss later is the only consequence
             pass
 
@@ -184,8 +186,9 @@ class EnvRuntime:
         cls = self.globals.get(spec["class_name"])
         if not isinstance(cls, type):
             raise EnvError(f"class {spec['class_name']!r} not found in environment code")
-        try:
-            self.env = cls(copy.deepcopy(spec.get("init_config") or {}))
+        init = spec.get("init_config") or {}
+        try:  # ``owned``: the spec was decoded for this runtime alone (the sandbox worker): no copy needed
+            self.env = cls(init if spec.get("owned") is True else copy.deepcopy(init))
         except Exception as e:
             raise EnvError(_err("environment __init__ failed", e)) from None
         self.tools = sorted(n for n in dir(cls) if not n.startswith("_") and callable(getattr(cls, n)))

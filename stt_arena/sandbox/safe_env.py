@@ -127,31 +127,39 @@ def _datetime_shim(clock: SimClock) -> types.SimpleNamespace:
             d = clock.now().date()
             return cls(d.year, d.month, d.day)
 
-    ns = _filtered(_dt)
-    ns.datetime, ns.date = datetime, date
-    return ns
+    return types.SimpleNamespace(**{**_DT_ATTRS, "datetime": datetime, "date": date})
+
+
+_DT_ATTRS = vars(_filtered(_dt))
+_RANDOM_ATTRS = vars(_filtered(_random))
+_RANDOM_BOUND = [n for n in _RANDOM_ATTRS if callable(b := getattr(_random.Random(), n, None))
+                 and not isinstance(b, type) and not n[0].isupper()]  # what an rng binds: its methods
 
 
 def _random_shim(rng: _random.Random) -> types.SimpleNamespace:
-    ns = _filtered(_random)
-    for name in list(vars(ns)):
-        bound = getattr(rng, name, None)
-        if callable(bound) and not isinstance(bound, type) and not name[0].isupper():
-            setattr(ns, name, bound)
-    return ns
+    return types.SimpleNamespace(**{**_RANDOM_ATTRS, **{n: getattr(rng, n) for n in _RANDOM_BOUND}})
 
 
 _C_INTERNAL = {"time": time, "_strptime": sys.modules["_strptime"]}
 
 
+_SAFE_BUILTINS = {n: getattr(builtins, n) for n in _SAFE_BUILTIN_NAMES}
+_SAFE_BUILTINS.update({n: getattr(builtins, n) for n in _EXCEPTIONS})
+_SAFE_BUILTINS["__build_class__"] = builtins.__build_class__
+
+
 def make_globals(clock: SimClock, rng: _random.Random, module_name: str = "stt_env") -> dict:
-    """Fresh globals for one episode's untrusted code."""
-    shims = dict(_STATIC_SHIMS, datetime=_datetime_shim(clock), random=_random_shim(rng))
+    """Fresh globals for one episode's untrusted code (the clock- and rng-bound ``datetime`` and
+    ``random`` shims are made on first import: most check functions import neither)."""
+    shims: dict = dict(_STATIC_SHIMS)
+    bound = {"datetime": lambda: _datetime_shim(clock), "random": lambda: _random_shim(rng)}
 
     def guarded_import(name, globals=None, locals=None, fromlist=(), level=0):  # noqa: A002
         root = name.split(".")[0]
         if root in _C_INTERNAL and not level:  # imports made by C code (strftime, strptime), never by env code:
             return _C_INTERNAL[root]          # the AST guard rejects `import time` in env source
+        if root in bound and not level and root not in shims:
+            shims[root] = bound[root]()
         if level or root not in shims:
             raise ImportError(f"import of '{name}' is not allowed in the sandbox")
         mod = shims[root]
@@ -163,7 +171,5 @@ def make_globals(clock: SimClock, rng: _random.Random, module_name: str = "stt_e
     def _print(*args, **kwargs):
         return None
 
-    safe = {n: getattr(builtins, n) for n in _SAFE_BUILTIN_NAMES}
-    safe.update({n: getattr(builtins, n) for n in _EXCEPTIONS})
-    safe.update(__build_class__=builtins.__build_class__, __import__=guarded_import, print=_print)
+    safe = dict(_SAFE_BUILTINS, __import__=guarded_import, print=_print)
     return {"__builtins__": safe, "__name__": module_name, "now": clock.now}

@@ -13,9 +13,26 @@ class TaskError(RuntimeError):
     """The task itself is wrong (e.g. a mutation's old value does not match the state)."""
 
 
+_COMPILED: dict[tuple[str, str], Any] = {}  # (expression, what) -> code: guarded once per process
+COMPILE_COUNTS = [0, 0]  # hits, misses (the worker's ``stats``)
+
+
 def compile_expr(expr: str, what: str):
+    """A trigger expression guarded and compiled (once per process and text; refusals are not kept)."""
     expr = (expr or "").strip() or "True"
-    return compile_tree(check_expression(expr, what), f"<{what}>", "eval")
+    code = _COMPILED.get((expr, what))
+    COMPILE_COUNTS[code is None] += 1
+    if code is None:
+        code = compile_tree(check_expression(expr, what), f"<{what}>", "eval")
+        if len(_COMPILED) < 8192:
+            _COMPILED[(expr, what)] = code
+    return code
+
+
+def expressions(triggers: list[dict]) -> list[list[str]]:
+    """The ``[expression, what]`` pairs ``TriggerEngine`` compiles for ``triggers``."""
+    out = [[t.get("condition", "True"), f"condition of {t['id']}"] for t in triggers]
+    return out + [[t["recovery_guard"], f"recovery_guard of {t['id']}"] for t in triggers if t.get("recovery_guard")]
 
 
 class TriggerEngine:

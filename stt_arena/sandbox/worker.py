@@ -13,7 +13,7 @@ from .audit import install_audit_hook
 from .guard import GuardError
 from .runtime import EnvError, EnvRuntime, _vetted_check, _vetted_env, judge
 from .safe_env import harden_process
-from .triggers import TaskError
+from .triggers import COMPILE_COUNTS, TaskError
 
 DEFAULT_LIMITS = {
     "cpu_seconds": 30,          # per episode (RLIMIT_CPU)
@@ -47,16 +47,16 @@ def _set_limits(limits: dict) -> None:
     lim(resource.RLIMIT_CORE, 0)
 
 
-def _cache_counts() -> tuple[int, int, int, int]:
+def _cache_counts() -> tuple[int, ...]:
     env, checks = _vetted_env.cache_info(), _vetted_check.cache_info()
-    return env.hits, env.misses, checks.hits, checks.misses
+    return env.hits, env.misses, checks.hits, checks.misses, *COMPILE_COUNTS
 
 
-def process_stats(base: tuple[int, int, int, int]) -> dict:
+def process_stats(base: tuple[int, ...]) -> dict:
     """CPU seconds of this process so far, and the hits/misses of its code caches since ``base`` (a
     miss: guarded and compiled here, not inherited compiled from the fork server)."""
     d = [a - b for a, b in zip(_cache_counts(), base)]
-    return {"cpu_s": time.process_time(), "env_cache": d[:2], "check_cache": d[2:]}
+    return {"cpu_s": time.process_time(), "env_cache": d[:2], "check_cache": d[2:4], "expr_cache": d[4:]}
 
 
 def serve(fd: int, limits: dict | None = None, judge_only: bool = False) -> None:
@@ -85,7 +85,8 @@ def serve(fd: int, limits: dict | None = None, judge_only: bool = False) -> None
         op = req.get("op") if isinstance(req, dict) else None
         try:
             if op == "init" and rt is None and not judge_only:
-                spec = dict(req["spec"], max_result_chars=limits["max_result_chars"], unguarded=not python_layers)
+                spec = dict(req["spec"], max_result_chars=limits["max_result_chars"], unguarded=not python_layers,
+                            owned=True)
                 rt = EnvRuntime(spec)
                 reply = {"ok": True, "tools": rt.list_tools(), "now": rt.clock.now().isoformat()}
             elif op == "stats":  # diagnostics: this process's CPU time and compile-cache use
