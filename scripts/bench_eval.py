@@ -54,8 +54,9 @@ def _serve(tasks, delay: float, conn) -> None:
     with FakeOpenAIServer(oracle_policy(tasks, delay), record=False) as sv:
         conn.send(sv.base_url)
         conn.recv()  # until the harness is done
+        late = dict(sv.late)
     ru = resource.getrusage(resource.RUSAGE_SELF)
-    conn.send(ru.ru_utime + ru.ru_stime)
+    conn.send((ru.ru_utime + ru.ru_stime, late))
 
 
 def _cpu_ticks() -> tuple[int, int] | None:
@@ -117,7 +118,8 @@ def _self_cpu() -> float:
 @contextmanager
 def server_process(tasks, delay: float, cpu: dict | None = None):
     """The scripted server in its own process, so its CPU time is not charged to the harness; its CPU
-    seconds land in ``cpu["server"]``."""
+    seconds land in ``cpu["server"]``, how late its delayed replies went out (past arrival + delay: the
+    server's own queueing, not the harness's) in ``cpu["server_late"]``."""
     ctx = mp.get_context("fork")
     parent, child = ctx.Pipe()
     p = ctx.Process(target=_serve, args=(tasks, delay, child), daemon=True)
@@ -127,7 +129,7 @@ def server_process(tasks, delay: float, cpu: dict | None = None):
     finally:
         parent.send("stop")
         if parent.poll(10) and cpu is not None:
-            cpu["server"] = parent.recv()
+            cpu["server"], cpu["server_late"] = parent.recv()
         p.join(10)
 
 
@@ -171,13 +173,16 @@ async def _minimal_episodes(tasks, base_url: str, concurrency: int) -> int:
     from stt_arena.sandbox.local import LocalEpisode
     from stt_arena.sandbox.spec import episode_spec
 
+    from stt_arena.prompts import load_prompt
+
     sem, done = asyncio.Semaphore(concurrency), [0]
+    system = load_prompt("agent_system")  # the same system prompt as ours: the same request sizes
 
     async def episode(session, task):
         async with sem:
             ep = LocalEpisode(episode_spec(task))
             tools = agent_tools(task)
-            msgs = [{"role": "system", "content": "You are a helpful agent."}, {"role": "user", "content": task.query}]
+            msgs = [{"role": "system", "content": system}, {"role": "user", "content": task.query}]
             for _ in range(50):
                 async with session.post(f"{base_url}/chat/completions",
                                         json={"model": "m", "messages": msgs, "tools": tools}) as r:
@@ -246,6 +251,11 @@ def schedule_ideals(eps, per_task: dict, delay: float, c: int) -> tuple[float, f
     return list_schedule(ours, c), list_schedule(dur, c)
 
 
+def _late_ms(c: dict) -> str:
+    late = c.get("server_late") or {}
+    return f"{1000 * late.get('late_s', 0.0) / max(1, late.get('replies', 0)):.1f}"
+
+
 def cpu_line(s: dict, completions: int) -> str:
     c = s["cpu"]
     ms = lambda sec: 1000 * sec / max(1, completions)  # noqa: E731
@@ -259,6 +269,8 @@ def cpu_line(s: dict, completions: int) -> str:
         rest = c["machine"] - c["harness"] - c.get("server", 0.0)
         line += f", rest of machine {ms(max(0.0, rest)):.2f} ms CPU per completion; all {os.cpu_count()} " \
                 f"cores {c['busy_pct']:.0f}% busy"
+    if (c.get("server_late") or {}).get("replies"):
+        line += f"; server replies late by {_late_ms(c)} ms on average"
     return line
 
 
@@ -310,6 +322,8 @@ def main() -> None:
                           f"schedule: ours {100 * (wall / o_sched - 1):.1f}% (schedule {100 * (o_sched / ideal - 1):.1f}% "
                           f"over sum/c), minimal {100 * (mwall / m_sched - 1):.1f}% (schedule "
                           f"{100 * (m_sched / ideal - 1):.1f}%)")
+                    print(f"{'':>22s} server lateness (its own queueing past arrival + {delay * 1000:.0f} ms): ours "
+                          f"{_late_ms(s['cpu'])}, minimal {_late_ms(m['cpu'])} ms per reply")
         return
 
     print("\n== zero-latency server ==")

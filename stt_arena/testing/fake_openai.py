@@ -10,7 +10,8 @@ list gives ``default``):
 * ``{"content": ..., "tool_calls": [{"name": ..., "arguments": dict | raw str, "id"?: ...}],
   "reasoning_content" | "reasoning": ..., "finish_reason": ..., "usage": {...}}``;
 * ``{"error": 429, "retry_after": 1.5, "message": ...}`` -- an HTTP error (any status);
-* ``{"delay": seconds, ...}`` -- sleep first (combine with any other keys);
+* ``{"delay": seconds, ...}`` -- answer ``seconds`` after the request arrived (combine with any other keys;
+  the server's own work on the request overlaps the delay, as an endpoint's would);
 * ``{"drop": True}`` -- close the connection without answering;
 * ``{"raw": obj}`` -- send ``obj`` verbatim as the 200 JSON body (e.g. ``{"choices": []}``).
 * ``{"garbage": text}`` -- a 200 response whose body is not JSON (a broken proxy).
@@ -71,6 +72,7 @@ class FakeOpenAIServer:
         self._thread: threading.Thread | None = None
         self._server: asyncio.base_events.Server | None = None
         self._port: int | None = None
+        self.late = {"replies": 0, "late_s": 0.0, "max_late_s": 0.0}  # delayed replies: sent past their due time
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> "FakeOpenAIServer":
@@ -152,7 +154,7 @@ class FakeOpenAIServer:
                 except (_BadRequest, ValueError):
                     writer.write(_response(400, _error_body(400, "malformed HTTP request"), close=True))
                     return
-                keep = await self._respond(method, path, headers, body, writer)
+                keep = await self._respond(method, path, headers, body, writer, asyncio.get_running_loop().time())
                 await writer.drain()
                 if not keep or headers.get("connection", "").lower() == "close":
                     return
@@ -164,8 +166,9 @@ class FakeOpenAIServer:
             writer.close()
 
     async def _respond(self, method: str, path: str, headers: dict[str, str], raw: bytes,
-                       writer: asyncio.StreamWriter) -> bool:
-        """Write one response; False when the connection must close (a scripted drop)."""
+                       writer: asyncio.StreamWriter, arrived: float) -> bool:
+        """Write one response; False when the connection must close (a scripted drop). A ``delay`` counts
+        from ``arrived`` (loop time); how late delayed replies go out is summed in ``late``."""
         route = path.split("?")[0].rstrip("/")
         if method == "GET" and route.endswith("/models"):
             writer.write(_response(200, {"object": "list", "data": [
@@ -193,8 +196,23 @@ class FakeOpenAIServer:
         except Exception as e:  # a failing callable script shows up as an HTTP 500
             writer.write(_response(500, _error_body(500, f"FakeOpenAIServer script raised {e!r}")))
             return True
+        plain = not isinstance(item, dict) or not (item.get("drop") or item.get("error") or item.get("trickle")
+                                                   or "raw" in item or "garbage" in item)
+        if plain:  # built before the delay: the reply is due ``delay`` after arrival
+            data = _response(200, self._completion(body, None if isinstance(item, dict) and set(item) <= {"delay"}
+                                                   else item))
         if isinstance(item, dict) and item.get("delay"):
-            await asyncio.sleep(float(item["delay"]))
+            loop = asyncio.get_running_loop()
+            due = arrived + float(item["delay"])
+            await asyncio.sleep(max(0.0, due - loop.time()))
+            if plain:
+                late = max(0.0, loop.time() - due)
+                self.late["replies"] += 1
+                self.late["late_s"] += late
+                self.late["max_late_s"] = max(self.late["max_late_s"], late)
+        if plain:
+            writer.write(data)
+            return True
         if isinstance(item, dict) and item.get("drop"):
             return False
         if isinstance(item, dict) and item.get("error"):
@@ -214,10 +232,6 @@ class FakeOpenAIServer:
                 writer.write(data[i:i + 1])
         elif isinstance(item, dict) and "garbage" in item:  # a 200 whose body is not JSON
             writer.write(_response(200, str(item["garbage"]).encode()))
-        else:
-            if isinstance(item, dict) and set(item) <= {"delay", "trickle"}:
-                item = None  # a bare delay then the default reply
-            writer.write(_response(200, self._completion(body, item)))
         return True
 
     # -- scripting -------------------------------------------------------------------------
