@@ -38,3 +38,30 @@ def test_deep_frames_refused_before_decoding():
         decode(json.dumps(deep).encode())
     shallow = {"s": "[" * 10_000 + "{" * 10_000}  # brackets inside a string: not nesting
     assert decode(json.dumps(shallow).encode()) == shallow
+
+
+def test_reader_takes_pipelined_frames_from_one_read_and_split_frames_across_reads():
+    import socket
+
+    from stt_arena.sandbox import protocol
+    a, b = socket.socketpair()
+    try:
+        frames = [{"id": i, "pad": "x" * (i * 5000)} for i in range(1, 4)]
+        a.sendall(b"".join(protocol.encode(f) for f in frames))  # three replies waiting at once
+        reader = protocol.Reader()
+        got = [protocol.recv(b.fileno(), 1 << 20, reader=reader) for _ in frames]
+        assert got == frames and not reader.buf
+        data = protocol.encode({"id": 9})
+        a.sendall(data[:3])  # a header split across reads
+        a.sendall(data[3:])
+        assert protocol.recv(b.fileno(), 1 << 20, reader=reader) == {"id": 9}
+        a.sendall(protocol.encode({"big": "y" * 5000}))
+        with pytest.raises(protocol.FrameError, match="exceeds"):  # refused on its header: no body read
+            protocol.recv(b.fileno(), 1000, reader=reader)
+        a.sendall(data[:6])
+        a.close()
+        with pytest.raises(EOFError):  # the peer went away mid-frame
+            protocol.recv(b.fileno(), 1 << 20, reader=protocol.Reader())
+    finally:
+        a.close()
+        b.close()

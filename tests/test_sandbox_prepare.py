@@ -47,7 +47,7 @@ def test_without_prepare_each_worker_compiles_its_code(task):
 
 def test_prepared_builtin_code_is_inherited_by_workers_and_graders(task):
     with Executor() as ex:
-        assert ex.prepare([task]) == 1 + len(task.checklist) + len(task.infeasible_goal)
+        assert ex.prepare([task]) == 1 + len(task.checklist) + len(task.infeasible_goal) + 1  # + trigger exprs
         assert ex.prepare([task]) == 0  # once
         for _ in range(3):
             ep = ex.open(task)
@@ -80,8 +80,9 @@ def test_code_that_is_not_builtin_is_not_prepared_and_still_guarded(task):
     hostile = task.model_copy(deep=True)
     hostile.environment.source += "\nimport os\n"
     with Executor() as ex:
-        # only the hostile task's untouched (built-in) checks; neither edited source, nor the edited checks
-        assert ex.prepare([edited, hostile]) == len(task.checklist) + len(task.infeasible_goal)
+        # the hostile task's untouched (built-in) checks and both tasks' (same, built-in) trigger expressions;
+        # neither edited source, nor the edited checks
+        assert ex.prepare([edited, hostile]) == len(task.checklist) + len(task.infeasible_goal) + 1
         ep = ex.open(edited)
         try:
             _grade(ep, edited)
@@ -277,25 +278,30 @@ def test_prepare_is_best_effort_when_the_fork_server_does_not_take_it(task, monk
             ep.close()
 
 
-def test_trigger_expressions_a_worker_compiled_are_inherited_by_later_workers(task):
-    """The first worker guards and compiles the task's trigger expressions; the harness passes them to the
-    fork server, so later workers start with them compiled (env code is prepared, checks are not involved)."""
+def test_prepared_trigger_expressions_are_inherited_and_others_are_passed_on(task):
+    """Built-in trigger expressions are prepared like built-in code: every worker starts with them compiled.
+    An edited expression is guarded in the worker, and the harness passes it on to the fork server."""
+    from stt_arena.sandbox.executor import _item_key
     from stt_arena.sandbox.triggers import expressions
     n = len(expressions([t.model_dump() for t in task.triggers]))
     assert n >= 1
-    seen = []
+    edited = task.model_copy(deep=True)
+    edited.triggers[0].condition = f"({edited.triggers[0].condition}) and True"
     with Executor() as ex:
-        ex.prepare([task])
-        for _ in range(6):  # warm items ride on later fork requests: one is compiled per request
+        ex.prepare([task, edited])
+        for _ in range(2):
             ep = ex.open(task)
             try:
-                seen.append(_stats(ep)["expr_cache"])
+                assert _stats(ep)["expr_cache"] == [n, 0]  # compiled in the fork server, not here
             finally:
                 ep.close()
-            if seen[-1] == [n, 0]:
-                break
-    assert seen[0] == [0, n], seen  # guarded in the worker
-    assert seen[-1] == [n, 0], seen  # then inherited compiled
+        ep = ex.open(edited)
+        try:
+            assert _stats(ep)["expr_cache"] == [n - 1, 1]  # the edited one: guarded in the worker
+        finally:
+            ep.close()
+        item = {"exprs": expressions([t.model_dump() for t in edited.triggers])}
+        assert _item_key(item) in ex._warm_sent  # queued for the fork server (later workers inherit it)
 
 
 def test_a_refused_trigger_expression_is_refused_in_every_worker(task):

@@ -21,7 +21,7 @@ from pathlib import Path
 from . import runtime
 
 CACHE_ENV = "STT_ARENA_CODE_CACHE"
-_RULES = ("guard.py", "runtime.py", "safe_env.py", "conventions.py")
+_RULES = ("guard.py", "runtime.py", "safe_env.py", "conventions.py", "triggers.py")
 
 
 @lru_cache(maxsize=1)
@@ -55,7 +55,7 @@ def compiled(item: dict) -> dict:
     if path is not None:
         try:
             got = json.loads(path.read_text())
-            if got.get("env") == item.get("env") and got.get("checks") == item.get("checks"):
+            if all(got.get(k) == item.get(k) for k in ("env", "checks", "exprs")):
                 _memory[key] = got
                 return got
         except (OSError, ValueError, AttributeError):
@@ -75,14 +75,18 @@ def compiled(item: dict) -> dict:
 
 
 def builtin_items(tasks: list) -> list[dict]:
-    """The distinct built-in code of ``tasks`` as vetting items: ``{"env": [source, class_name]}`` and
-    ``{"checks": [source]}`` (one per check); code that is not built-in is left out."""
+    """The distinct built-in code of ``tasks`` as vetting items: ``{"env": [source, class_name]}``,
+    ``{"checks": [source]}`` (one per check) and ``{"exprs": [[expression, what]...]}`` (a task's built-in
+    trigger expressions); code that is not built-in is left out."""
+    from .triggers import expressions
     from .trust import builtin_code, code_hash
     known, seen, out = builtin_code(), set(), []
     for task in tasks:
         env = task.environment
         items = [{"env": [env.source, env.class_name]}] if code_hash(env.source) in known else []
         items += [{"checks": [c.check]} for c in task.checklist + task.infeasible_goal if code_hash(c.check) in known]
+        exprs = [[e, w] for e, w in expressions([t.model_dump() for t in task.triggers]) if code_hash(e) in known]
+        items += [{"exprs": exprs}] if exprs else []
         for item in items:
             key = json.dumps(item, sort_keys=True)
             if key not in seen:

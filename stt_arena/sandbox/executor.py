@@ -720,6 +720,7 @@ class SandboxEpisode:
         self.on_vetted = on_vetted
         self._unread = 0  # replies of pipelined (unawaited) requests still in the socket
         self._rid = 0  # request ids: every reply must echo its request's
+        self._reader = protocol.Reader()  # bytes read past a reply (pipelined replies) wait here
         sock.setblocking(False)  # asyncio needs it; the blocking helpers select() when it would block
         self.alive = True
         self.death: str | None = None
@@ -795,10 +796,11 @@ class SandboxEpisode:
         t = self.timeout_s if timeout_s is None else timeout_s
         try:
             for _ in range(self._unread):  # replies to messages pipelined by arecord_message
-                protocol.recv(self.sock.fileno(), self.max_frame, time.monotonic() + t)
+                protocol.recv(self.sock.fileno(), self.max_frame, time.monotonic() + t, self._reader)
                 self._unread -= 1
             protocol.send_bytes(self.sock.fileno(), data)
-            return self._checked(req, protocol.recv(self.sock.fileno(), self.max_frame, time.monotonic() + t))
+            return self._checked(req, protocol.recv(self.sock.fileno(), self.max_frame, time.monotonic() + t,
+                                                    self._reader))
         except (TimeoutError, protocol.FrameError, EOFError, OSError) as e:
             return self._failed(req, t, e)
 
@@ -820,12 +822,12 @@ class SandboxEpisode:
 
     async def _aexchange(self, data: bytes):
         while self._unread:  # replies to pipelined messages (always ok unless the worker broke)
-            r = await protocol.arecv(self.sock, self.max_frame)
+            r = await protocol.arecv(self.sock, self.max_frame, self._reader)
             self._unread -= 1
             if not isinstance(r, dict) or not r.get("ok"):
                 log.warning("sandbox worker %s: message failed: %s", self.pid, r.get("error") if isinstance(r, dict) else r)
         await asyncio.get_running_loop().sock_sendall(self.sock, data)
-        return await protocol.arecv(self.sock, self.max_frame)
+        return await protocol.arecv(self.sock, self.max_frame, self._reader)
 
     # -- operations: (request, timeout, reply -> result), run by _do / _ado ----------------
     def _post(self, post: Callable[[dict], object], r: dict):

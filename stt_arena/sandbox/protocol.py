@@ -13,10 +13,6 @@ import select
 import socket
 import struct
 import time
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # asyncio is imported where used: the fork server and its workers never load it
-    import asyncio
 
 _HDR = struct.Struct(">I")
 HEADER_BYTES = _HDR.size
@@ -108,48 +104,62 @@ def send_bytes(fd: int, data: bytes) -> None:
         buf = buf[n:]
 
 
-def _read_exact(fd: int, n: int, deadline: float | None) -> bytes:
-    chunks, got = [], 0
-    while got < n:
+class Reader:
+    """Frames of one stream, read with as few system calls as the data allows: each read takes what is
+    there (a reply's header and body usually come in one), and bytes past a frame (a pipelined reply)
+    wait for the next one. Both the blocking and the asyncio helpers take one: use one per stream."""
+
+    CHUNK = 1 << 16
+
+    def __init__(self) -> None:
+        self.buf = bytearray()
+
+    def want(self, max_bytes: int) -> int:
+        """Bytes missing for the next whole frame (0: one is here); an oversize header raises at once."""
+        if len(self.buf) < _HDR.size:
+            return _HDR.size - len(self.buf)
+        return max(0, _HDR.size + _frame_size(bytes(self.buf[:_HDR.size]), max_bytes) - len(self.buf))
+
+    def take(self, max_bytes: int, max_depth: int = MAX_DEPTH):
+        """The next frame, decoded (call when ``want`` is 0)."""
+        size = _frame_size(bytes(self.buf[:_HDR.size]), max_bytes)
+        data = bytes(self.buf[_HDR.size:_HDR.size + size])
+        del self.buf[:_HDR.size + size]
+        return decode(data, max_depth)
+
+    def feed(self, chunk: bytes) -> None:
+        if not chunk:
+            raise EOFError("worker closed the connection")
+        self.buf += chunk
+
+
+def recv(fd: int, max_bytes: int = 1 << 30, deadline: float | None = None, reader: Reader | None = None):
+    """Read one frame from ``fd`` (blocking or not: waits with ``select``); ``reader`` keeps the bytes
+    read past it."""
+    reader = Reader() if reader is None else reader
+    while (n := reader.want(max_bytes)):
         if deadline is not None:
             left = deadline - time.monotonic()
             if left <= 0 or not select.select([fd], [], [], left)[0]:
                 raise TimeoutError
         try:
-            chunk = os.read(fd, min(n - got, 1 << 20))
+            chunk = os.read(fd, max(n, Reader.CHUNK) if n <= 1 << 20 else 1 << 20)
         except BlockingIOError:
             select.select([fd], [], [])
             continue
-        if not chunk:
-            raise EOFError("worker closed the connection")
-        chunks.append(chunk)
-        got += len(chunk)
-    return b"".join(chunks)
+        reader.feed(chunk)
+    return reader.take(max_bytes)
 
 
-def recv(fd: int, max_bytes: int = 1 << 30, deadline: float | None = None):
-    size = _frame_size(_read_exact(fd, _HDR.size, deadline), max_bytes)
-    return decode(_read_exact(fd, size, deadline))
-
-
-async def _aread_exact(loop: asyncio.AbstractEventLoop, sock: socket.socket, n: int) -> bytes:
-    buf = bytearray(n)
-    view, got = memoryview(buf), 0
-    while got < n:
-        k = await loop.sock_recv_into(sock, view[got:])
-        if not k:
-            raise EOFError("worker closed the connection")
-        got += k
-    return bytes(buf)
-
-
-async def arecv(sock: socket.socket, max_bytes: int = 1 << 30):
-    """Read one frame from a non-blocking socket (wrap in a timeout)."""
-    import asyncio
+async def arecv(sock: socket.socket, max_bytes: int = 1 << 30, reader: Reader | None = None):
+    """Read one frame from a non-blocking socket (wrap in a timeout); ``reader`` as for ``recv``."""
+    import asyncio  # here: the fork server and its workers never load asyncio
 
     loop = asyncio.get_running_loop()
-    size = _frame_size(await _aread_exact(loop, sock, _HDR.size), max_bytes)
-    return decode(await _aread_exact(loop, sock, size))
+    reader = Reader() if reader is None else reader
+    while (n := reader.want(max_bytes)):
+        reader.feed(await loop.sock_recv(sock, max(n, Reader.CHUNK) if n <= 1 << 20 else 1 << 20))
+    return reader.take(max_bytes)
 
 
 async def arequest(sock: socket.socket, obj, max_bytes: int = 1 << 30):

@@ -18,7 +18,7 @@ from .conventions import IN_CODE_FLAG, mutating_tools
 from .guard import check_source, compile_tree
 from .safe_env import SimClock, make_globals
 from .state import public_state, set_path, to_jsonable
-from .triggers import TaskError, TriggerEngine, compile_expr
+from .triggers import TaskError, TriggerEngine, compile_expr, install_expr
 
 MAX_RESULT_CHARS = 64_000
 
@@ -110,8 +110,12 @@ _vetted_check = _Vetted(_vet_check, 4096)
 
 
 def export(item: dict) -> dict:
-    """``item`` (``{"env": [source, class_name]}`` or ``{"checks": [source]}``) vetted here, with its code
-    marshalled (``install`` takes it). Trusted callers only: the harness, for built-in code."""
+    """``item`` (``{"env": [source, class_name]}``, ``{"checks": [source]}`` or ``{"exprs": [[expression,
+    what]...]}``) vetted here, with its code marshalled (``install`` takes it). Trusted callers only: the
+    harness, for built-in code."""
+    if item.get("exprs"):
+        codes = [compile_expr(str(e), str(w)) for e, w in item["exprs"]]
+        return {"exprs": item["exprs"], "code": base64.b64encode(marshal.dumps(codes)).decode()}
     if item.get("env"):
         code, declared, flags = _vet_env(*item["env"])
         return {"env": item["env"], "code": base64.b64encode(marshal.dumps(code)).decode(), "declared": list(declared),
@@ -124,6 +128,10 @@ def export(item: dict) -> dict:
 def install(item: dict) -> None:
     """Put an ``export``ed item in the caches (the fork server, for the harness's built-in code)."""
     code = marshal.loads(base64.b64decode(item["code"]))
+    if item.get("exprs"):
+        for (e, w), c in zip(item["exprs"], code):
+            install_expr(str(e), str(w), c)
+        return
     if item.get("env"):
         declared = tuple(item["declared"])
         _vetted_env.put(tuple(item["env"]), (code, declared, bool(item["flags"])))

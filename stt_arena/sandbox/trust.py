@@ -27,14 +27,16 @@ def allowed_by_user() -> bool:
 
 @lru_cache(maxsize=1)
 def builtin_code() -> frozenset[str]:
-    """Hashes of every environment source and check function shipped in the package."""
+    """Hashes of every environment source, check function and trigger expression shipped in the package."""
     from ..data import builtin_env_domains, env_source
     from ..task.io import load_tasks
+    from .triggers import expressions
     out = {code_hash(env_source(d)) for d in builtin_env_domains()}  # as tasks carry them
     for path in sorted((_PKG / "data").glob("**/*.jsonl")):
         for t in load_tasks(path):
             out.add(code_hash(t.environment.source))
             out.update(code_hash(c.check) for c in t.checklist + t.infeasible_goal)
+            out.update(code_hash(e) for e, _what in expressions([tr.model_dump() for tr in t.triggers]))
     return frozenset(out)
 
 

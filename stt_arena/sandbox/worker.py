@@ -76,9 +76,10 @@ def serve(fd: int, limits: dict | None = None, judge_only: bool = False) -> None
         harden_process()
         install_audit_hook()
     rt: EnvRuntime | None = None
+    reader = protocol.Reader()  # pipelined requests (messages) may arrive in one read
     while True:
         try:
-            req = protocol.recv(fd, MAX_REQUEST_BYTES)
+            req = protocol.recv(fd, MAX_REQUEST_BYTES, reader=reader)
         except (EOFError, OSError, protocol.FrameError):
             return
         rid = req.get("id") if isinstance(req, dict) else None
