@@ -15,6 +15,7 @@ import time
 from stt_arena.data import benchmark_path, data_path
 from stt_arena.benchmark.generate import GenerationError
 from stt_arena.benchmark.pinned import V2_SEED, V2_SIZE, generate_v2
+from stt_arena.sandbox.trust import write_manifest
 from stt_arena.task.io import save_tasks
 
 if __name__ == "__main__":
@@ -42,5 +43,7 @@ if __name__ == "__main__":
     log = {"seed": a.seed, "size": a.size, "seconds": round(time.time() - t0, 1),
            "attempts": {t.task_id: t.provenance.extra["attempt"] for t in tasks},
            "rejected_draws": {tasks[i].task_id: why for i, why in rejected.items() if why}}
-    data_path("benchmark_v2_build.json").write_text(json.dumps(log, indent=1) + "\n") if a.out is None else None
+    if a.out is None:
+        data_path("benchmark_v2_build.json").write_text(json.dumps(log, indent=1) + "\n")
+        write_manifest()  # the shipped code hashes (sandbox trust) follow the new file
     print(f"wrote {n} tasks to {out} in {log['seconds']} s; {sum(len(w) for w in rejected.values())} draws rejected")

@@ -8,6 +8,7 @@ run as before; any other task's code is refused unless the user opts in (``--all
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -25,19 +26,55 @@ def allowed_by_user() -> bool:
     return os.environ.get(ALLOW_ENV, "").strip().lower() in ("1", "true", "yes")
 
 
-@lru_cache(maxsize=1)
-def builtin_code() -> frozenset[str]:
-    """Hashes of every environment source, check function and trigger expression shipped in the package."""
-    from ..data import builtin_env_domains, env_source
+MANIFEST = _PKG / "data" / "builtin_code.json"  # the data files' code hashes, as shipped (scripts/build_benchmark.py)
+
+
+def _data_files() -> list[Path]:
+    return sorted((_PKG / "data").glob("**/*.jsonl"))
+
+
+def _file_digests() -> dict[str, str]:
+    return {p.relative_to(_PKG / "data").as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in _data_files()}
+
+
+def _task_code() -> set[str]:
+    """Hashes of the code in the shipped task files (every task parsed: ~0.3 s)."""
     from ..task.io import load_tasks
     from .triggers import expressions
-    out = {code_hash(env_source(d)) for d in builtin_env_domains()}  # as tasks carry them
-    for path in sorted((_PKG / "data").glob("**/*.jsonl")):
+    out: set[str] = set()
+    for path in _data_files():
         for t in load_tasks(path):
             out.add(code_hash(t.environment.source))
             out.update(code_hash(c.check) for c in t.checklist + t.infeasible_goal)
             out.update(code_hash(e) for e, _what in expressions([tr.model_dump() for tr in t.triggers]))
-    return frozenset(out)
+    return out
+
+
+def manifest() -> dict:
+    """What ``MANIFEST`` holds: each shipped task file's sha256 and the hashes of the code in them."""
+    return {"files": _file_digests(), "hashes": sorted(_task_code())}
+
+
+def write_manifest() -> Path:
+    MANIFEST.write_text(json.dumps(manifest(), indent=0) + "\n")
+    return MANIFEST
+
+
+@lru_cache(maxsize=1)
+def builtin_code() -> frozenset[str]:
+    """Hashes of every environment source, check function and trigger expression shipped in the package.
+    The task files' part comes from ``MANIFEST`` when it describes the files as they are (their sha256),
+    else from parsing them."""
+    from ..data import builtin_env_domains, env_source
+    out = {code_hash(env_source(d)) for d in builtin_env_domains()}  # as tasks carry them
+    try:
+        shipped = json.loads(MANIFEST.read_text())
+        if shipped["files"] == _file_digests():
+            return frozenset(out | {str(h) for h in shipped["hashes"]})
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return frozenset(out | _task_code())
 
 
 def untrusted_code(task) -> list[str]:
