@@ -54,7 +54,7 @@ def _serve(tasks, delay: float, conn) -> None:
     with FakeOpenAIServer(oracle_policy(tasks, delay), record=False) as sv:
         conn.send(sv.base_url)
         conn.recv()  # until the harness is done
-        late = dict(sv.late)
+        late = dict(getattr(sv, "late", {}))  # (an older checkout's server records none)
     ru = resource.getrusage(resource.RUSAGE_SELF)
     conn.send((ru.ru_utime + ru.ru_stime, late))
 

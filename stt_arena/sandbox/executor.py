@@ -262,9 +262,9 @@ class Executor:
                 self._start_server()
 
     def prepare(self, tasks: list[Task]) -> int:
-        """Compile the built-in code of ``tasks`` (environment sources, check functions) in the fork server
-        now and at every restart, so workers and graders start with it compiled instead of guarding and
-        compiling it per episode. Code that is not built-in takes the vetted path (``_vetted``). Returns
+        """Compile the built-in code of ``tasks`` (environment sources, check functions, trigger expressions)
+        in the fork server now and at every restart, so workers and graders start with it compiled instead of
+        guarding and compiling it per episode. Code that is not built-in takes the vetted path (``_vetted``). Returns
         how many items were new."""
         new = [item for item in codecache.builtin_items(tasks) if _item_key(item) not in self._prepared]
         for item in new:  # vetted and marshalled here (cached per machine): the fork server only installs it
