@@ -176,6 +176,7 @@ class Executor:
         self._warm_sent: set[str] = set()  # code keys the fork server has (or will get) compiled
         self._warm_queue: list[dict] = []  # sent with the next fork request
         self._prepared: dict[str, dict] = {}  # built-in code compiled in the fork server at its start (prepare)
+        self._keys: dict[tuple, str] = {}  # _key's memo
         self._tree: TreeLimits | None = None  # per-episode cgroups, where writable
         self.shared_graders = shared_graders
         self._generation = 0
@@ -320,10 +321,10 @@ class Executor:
     def _vetted(self, item: dict) -> None:
         """A worker accepted this code (see ``runtime.warm``): queue it for the fork server once."""
         if "checks" in item:  # prepared checks are compiled already
-            item = {"checks": [c for c in item["checks"] if _item_key({"checks": [c]}) not in self._prepared]}
+            item = {"checks": [c for c in item["checks"] if self._key({"checks": [c]}) not in self._prepared]}
             if not item["checks"]:
                 return
-        key = _item_key(item)
+        key = self._key(item)
         if key in self._prepared:
             return
         if len(key) + len(json.dumps(item)) > WARM_MAX_BYTES:
@@ -332,6 +333,16 @@ class Executor:
             if key not in self._warm_sent:
                 self._warm_sent.add(key)
                 self._warm_queue.append(item)
+
+    def _key(self, item: dict) -> str:
+        """``_item_key(item)``, memoised on the item's strings (the same task's code comes back every episode)."""
+        nat = tuple((k, tuple(tuple(x) if isinstance(x, list) else x for x in v)) for k, v in item.items())
+        key = self._keys.get(nat)
+        if key is None:
+            if len(self._keys) > 4096:
+                self._keys.clear()
+            key = self._keys[nat] = _item_key(item)
+        return key
 
     def _fork_request(self, limits: dict, grader: bool = True) -> bytes:
         req: dict = {"limits": limits, "grader": grader}
