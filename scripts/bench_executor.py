@@ -42,6 +42,54 @@ def timed(fn, n: int) -> list[float]:
     return out
 
 
+def _fork_server(ex: Executor) -> "psutil.Process | None":
+    """The fork server: the first Python process the executor started (spares and workers are its children)."""
+    procs = [p for p in psutil.Process().children(recursive=True) if p.name().startswith("python")]
+    pids = {p.pid for p in procs}
+    tops = [p for p in procs if p.ppid() not in pids]
+    return tops[0] if len(tops) == 1 else None
+
+
+def episode_cpu(ex: Executor, n: int) -> None:
+    """CPU per sandboxed episode by process, cgroup-measured (needs a writable cpuacct hierarchy: root):
+    open, the task's oracle calls, grading, close; ``n`` distinct built-in tasks, prepared, one at a time."""
+    from bench_eval import CpuGroup
+
+    from stt_arena.data import default_tasks_path
+    from stt_arena.task.models import FINAL_MESSAGE
+    tasks = load_tasks(default_tasks_path())[:n]
+    ex.prepare(tasks)
+    for t in tasks[:4]:
+        ex.open(t).close()
+    fs = _fork_server(ex)
+    group = CpuGroup("episode")
+    if fs is None or not group.ok:
+        print("\n== CPU per episode ==\nunavailable here (needs root for a cpuacct cgroup)")
+        group.close()
+        return
+    for p in [psutil.Process(), *psutil.Process().children(recursive=True)]:
+        try:
+            group.add(p.pid)
+        except OSError:  # gone meanwhile
+            pass
+    fs_cpu = lambda: sum(fs.cpu_times()[:2])  # noqa: E731
+    t0, h0, f0, calls = group.seconds(), time.process_time(), fs_cpu(), 0
+    for t in tasks:
+        ep = ex.open(t)
+        for st in t.plans.oracle:
+            if st.method != FINAL_MESSAGE:
+                ep.call(st.method, st.arguments)
+                calls += 1
+        ep.grade([c.model_dump() for c in t.checklist], [c.model_dump() for c in t.infeasible_goal])
+        ep.close()
+    total, harness, server = group.seconds() - t0, time.process_time() - h0, fs_cpu() - f0
+    group.close()
+    per = lambda x: 1000 * x / len(tasks)  # noqa: E731
+    print(f"\n== CPU per episode (open, {calls / len(tasks):.1f} oracle calls, grade, close; {len(tasks)} tasks) ==\n"
+          f"total {per(total):.2f} ms: harness {per(harness):.2f}, fork server {per(server):.2f}, workers and "
+          f"graders {per(total - harness - server):.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--calls", type=int, default=3000)
@@ -50,7 +98,8 @@ def main() -> None:
     ap.add_argument("--parallel-calls", type=int, default=2000)
     ap.add_argument("--compare", metavar="ROOT", help="checkout whose stt_arena is the previous executor")
     ap.add_argument("--rounds", type=int, default=2)
-    ap.add_argument("--core", action="store_true", help="round trip, start, grade and memory only")
+    ap.add_argument("--core", action="store_true", help="round trip, start, grade, memory and CPU per episode only")
+    ap.add_argument("--episodes", type=int, default=96, help="built-in v2 tasks played for the CPU per episode")
     a = ap.parse_args()
     if a.compare:
         return compare(a)
@@ -105,6 +154,7 @@ def main() -> None:
                   f"(grader RSS {statistics.mean(c.memory_info().rss for c in kids) / 2**20:.1f} MB, shared pages counted)")
         for e in eps:
             e.close()
+        episode_cpu(ex, a.episodes)
         if a.core:
             return
 
@@ -134,14 +184,16 @@ FIGURES = {"round trip p50 (ms)": r"sandbox round trip\s+([\d.]+)", "round trip 
            "episode start p50 (ms)": r"close\) ==\np50 ([\d.]+)", "episode start p99 (ms)": r"close\) ==\np50 [\d.]+ ms\s+p99 ([\d.]+)",
            "open+call+grade p50 (ms)": r"grade, close\) ==\np50 ([\d.]+)", "RSS per episode (MB)": r"RSS mean ([\d.]+)",
            "PSS per episode (MB)": r"PSS mean ([\d.]+)", "USS per episode (MB)": r"USS mean ([\d.]+)",
-           "PSS with grader (MB)": r"with its grader: PSS ([\d.]+)", "USS with grader (MB)": r"grader: PSS [\d.]+ MB\s+USS ([\d.]+)"}
+           "PSS with grader (MB)": r"with its grader: PSS ([\d.]+)", "USS with grader (MB)": r"grader: PSS [\d.]+ MB\s+USS ([\d.]+)",
+           "CPU per episode (ms)": r"\) ==\ntotal ([\d.]+) ms", "  harness (ms)": r"ms: harness ([\d.]+)",
+           "  fork server (ms)": r"fork server ([\d.]+)", "  workers, graders (ms)": r"and graders ([\d.]+)"}
 
 
 def compare(a) -> None:
     """This checkout's executor and ROOT's, alternately, same arguments; figures side by side."""
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     args = [sys.executable, os.path.abspath(__file__), "--core", "--calls", str(a.calls), "--starts", str(a.starts),
-            "--live", str(a.live)]
+            "--live", str(a.live), "--episodes", str(a.episodes)]
     runs: dict[str, list[dict]] = {"current": [], "previous": []}
     for r in range(a.rounds):
         for name, root in (("previous", a.compare), ("current", here)) if r % 2 else (("current", here), ("previous", a.compare)):
