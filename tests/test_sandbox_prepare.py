@@ -1,5 +1,6 @@
 """Executor.prepare: built-in code is compiled once in the fork server (workers and graders inherit it);
 code that is not built-in still goes through the guard in a worker, prepared or not."""
+import json
 import os
 import signal
 
@@ -312,3 +313,26 @@ def test_a_refused_trigger_expression_is_refused_in_every_worker(task):
         for _ in range(3):
             with pytest.raises(SandboxError, match="(?i)condition"):
                 ex.open(bad)
+
+
+def test_an_oversize_prepared_item_goes_as_source_or_not_at_all(task, monkeypatch):
+    """A prepared item over the per-datagram limit is sent without its marshalled code (the fork server
+    compiles the source itself); one whose source alone is over it is left to the workers."""
+    from stt_arena.sandbox import executor as X
+    from stt_arena.sandbox.triggers import expressions
+    n = len(expressions([t.model_dump() for t in task.triggers]))
+    from stt_arena.sandbox.codecache import builtin_items, compiled
+    item = next(it for it in builtin_items([task]) if "exprs" in it)
+    limit = 400
+    assert len(json.dumps(item)) <= limit < len(json.dumps(compiled(item)))  # over it only with its code
+    assert limit < len(task.environment.source)
+    monkeypatch.setattr(X, "WARM_ITEM_BYTES", limit)
+    with Executor() as ex:
+        ex.prepare([task])
+        ep = ex.open(task)
+        try:
+            st = _stats(ep)
+            assert st["expr_cache"] == [n, 0]  # sent as source, compiled by the fork server
+            assert st["env_cache"] == [0, 1]  # too big even as source: vetted in the worker
+        finally:
+            ep.close()

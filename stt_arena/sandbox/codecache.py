@@ -42,26 +42,32 @@ def cache_dir() -> Path | None:
     return Path(base) / "stt-arena" / "vetted"
 
 
-_memory: dict[str, dict] = {}
+_memory: dict[tuple, dict] = {}
+
+
+def item_id(item: dict) -> tuple:
+    """A vetting item as a hashable value (cheap for the same task's strings: Python caches their hashes)."""
+    return tuple(sorted((k, tuple(tuple(x) if isinstance(x, list) else x for x in v)) for k, v in item.items()))
 
 
 def compiled(item: dict) -> dict:
     """``runtime.export(item)``, from the cache when there (an unreadable entry is vetted again)."""
+    mem = (_salt(), item_id(item))
+    if mem in _memory:
+        return _memory[mem]
     key = hashlib.sha256((_salt() + json.dumps(item, sort_keys=True)).encode()).hexdigest()
-    if key in _memory:
-        return _memory[key]
     d = cache_dir()
     path = d / key[:2] / f"{key}.json" if d is not None else None
     if path is not None:
         try:
             got = json.loads(path.read_text())
             if all(got.get(k) == item.get(k) for k in ("env", "checks", "exprs")):
-                _memory[key] = got
+                _memory[mem] = got
                 return got
         except (OSError, ValueError, AttributeError):
             pass
     out = runtime.export(item)
-    _memory[key] = out
+    _memory[mem] = out
     if path is not None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -88,7 +94,7 @@ def builtin_items(tasks: list) -> list[dict]:
         exprs = [[e, w] for e, w in expressions([t.model_dump() for t in task.triggers]) if code_hash(e) in known]
         items += [{"exprs": exprs}] if exprs else []
         for item in items:
-            key = json.dumps(item, sort_keys=True)
+            key = item_id(item)
             if key not in seen:
                 seen.add(key)
                 out.append(item)

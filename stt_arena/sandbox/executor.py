@@ -267,23 +267,23 @@ class Executor:
         in the fork server now and at every restart, so workers and graders start with it compiled instead of
         guarding and compiling it per episode. Code that is not built-in takes the vetted path (``_vetted``). Returns
         how many items were new."""
-        new = [item for item in codecache.builtin_items(tasks) if _item_key(item) not in self._prepared]
-        for item in new:  # vetted and marshalled here (cached per machine): the fork server only installs it
+        new = [(key, item) for item in codecache.builtin_items(tasks) if (key := self._key(item)) not in self._prepared]
+        for key, item in new:  # vetted and marshalled here (cached per machine): the fork server only installs it
             try:
-                self._prepared[_item_key(item)] = codecache.compiled(item)
+                self._prepared[key] = codecache.compiled(item)
             except Exception:  # noqa: BLE001 - built-in code the guard refuses: the fork server's warm skips it too
-                self._prepared[_item_key(item)] = item
+                self._prepared[key] = item
         if new:
             with self._lock:
                 try:
                     if self._server_alive():
-                        self._send_warm([self._prepared[_item_key(it)] for it in new])
+                        self._send_warm([self._prepared[key] for key, _item in new])
                     else:
                         self._start_server()  # sends every prepared item
                 except (SandboxError, OSError) as e:  # an optimisation only: episodes compile their code
                     log.warning("sandbox: prepared code not taken by the fork server (%s); compiling per episode", e)
-                    for it in new:
-                        self._prepared.pop(_item_key(it), None)
+                    for key, _item in new:
+                        self._prepared.pop(key, None)
                     self._shutdown_server()
                     return 0
         return len(new)
@@ -298,21 +298,20 @@ class Executor:
 
     def _send_warm_chunks(self, ctrl: socket.socket, items: list[dict]) -> None:
         ctrl.settimeout(120)
-        chunk: list[dict] = []
-        size = 0
-        sized = []
+        encoded = []  # each item's JSON, once (ASCII: characters are bytes)
         for item in items:
-            n = len(json.dumps(item))
-            if n > WARM_ITEM_BYTES and "code" in item:  # too big for one datagram with its code: source only
-                item = {k: item[k] for k in ("env", "checks") if k in item}
-                n = len(json.dumps(item))
-            if n <= WARM_ITEM_BYTES:
-                sized.append((item, n))
-        for i, (item, n) in enumerate(sized):
-            chunk.append(item)
-            size += n
-            if size > WARM_CHUNK_BYTES or i == len(sized) - 1:
-                ctrl.sendall(json.dumps({"op": "warm", "items": chunk}).encode())
+            enc = json.dumps(item)
+            if len(enc) > WARM_ITEM_BYTES and "code" in item:  # too big for one datagram with its code: source only
+                enc = json.dumps({k: item[k] for k in ("env", "checks", "exprs") if k in item})
+            if len(enc) <= WARM_ITEM_BYTES:
+                encoded.append(enc)
+        chunk: list[str] = []
+        size = 0
+        for i, enc in enumerate(encoded):
+            chunk.append(enc)
+            size += len(enc)
+            if size > WARM_CHUNK_BYTES or i == len(encoded) - 1:
+                ctrl.sendall(('{"op": "warm", "items": [' + ", ".join(chunk) + "]}").encode())
                 reply = ctrl.recv(4096)
                 if not reply:
                     raise SandboxError("the sandbox fork server exited while compiling prepared code")
@@ -336,7 +335,7 @@ class Executor:
 
     def _key(self, item: dict) -> str:
         """``_item_key(item)``, memoised on the item's strings (the same task's code comes back every episode)."""
-        nat = tuple((k, tuple(tuple(x) if isinstance(x, list) else x for x in v)) for k, v in item.items())
+        nat = codecache.item_id(item)
         key = self._keys.get(nat)
         if key is None:
             if len(self._keys) > 4096:
