@@ -336,3 +336,28 @@ def test_an_oversize_prepared_item_goes_as_source_or_not_at_all(task, monkeypatc
             assert st["env_cache"] == [0, 1]  # too big even as source: vetted in the worker
         finally:
             ep.close()
+
+
+def test_prepared_code_in_many_chunks_and_an_unfinished_sequence(task, monkeypatch):
+    """Each prepared item in its own control message ("more" until the last): all of it is inherited. A
+    sequence the harness never finishes (it died mid-way) does not stop the server: the next request ends it."""
+    from stt_arena.sandbox import executor as X
+    monkeypatch.setattr(X, "WARM_CHUNK_BYTES", 1)
+    with Executor() as ex:
+        assert ex.prepare([task]) >= 3
+        ep = ex.open(task)
+        try:
+            assert _stats(ep)["env_cache"] == [1, 0]
+        finally:
+            ep.close()
+        with ex._lock:  # an unfinished sequence: "more" and then nothing
+            ctrl = ex._control()
+            ctrl.sendall(b'{"op": "warm", "more": true, "items": []}')
+            assert ctrl.recv(4096)
+        step = task.plans.oracle[0]
+        for _ in range(3):  # served as before (spares are made on demand while none wait)
+            ep = ex.open(task)
+            try:
+                assert ep.call(step.method, step.arguments)["result"]
+            finally:
+                ep.close()

@@ -310,8 +310,10 @@ class Executor:
         for i, enc in enumerate(encoded):
             chunk.append(enc)
             size += len(enc)
-            if size > WARM_CHUNK_BYTES or i == len(encoded) - 1:
-                ctrl.sendall(('{"op": "warm", "items": [' + ", ".join(chunk) + "]}").encode())
+            last = i == len(encoded) - 1
+            if size > WARM_CHUNK_BYTES or last:  # "more": the server prepares no spares until the last chunk
+                ctrl.sendall(('{"op": "warm", "more": %s, "items": [' % ("false" if last else "true")
+                              + ", ".join(chunk) + "]}").encode())
                 reply = ctrl.recv(4096)
                 if not reply:
                     raise SandboxError("the sandbox fork server exited while compiling prepared code")

@@ -12,9 +12,9 @@ across PID namespaces). Each worker serves one episode, then exits.
 With the OS layer (``--os-layer BPF_HEX``), a worker is PID 1 of its own user, PID, mount, network, IPC
 and UTS namespaces (one ``clone``), without capabilities and under the seccomp program (``oslayer``).
 
-A control message ``{"op": "warm", "items"}`` (no sockets attached) carries the harness's built-in code
-(``Executor.prepare``): compiled at once, before spares are prepared anew, so no worker or grader guards and
-compiles it per episode. Off the request path (and one item per request when never idle), the server
+A control message ``{"op": "warm", "items", "more"}`` (no sockets attached) carries the harness's built-in
+code (``Executor.prepare``): compiled at once, before spares are prepared anew, so no worker or grader guards and
+compiles it per episode (``more``: another chunk follows, so no spare is prepared meanwhile). Off the request path (and one item per request when never idle), the server
 (1) compiles ``warm`` items that requests carry: code an earlier worker already vetted under its limits, so
 later workers inherit the compiled code; (2) keeps ``SPARES`` prepared workers waiting (namespaces, mounts and filter already applied), so
 a request costs a hand-over instead of a fork. A spare receives the episode socket and its limits over
@@ -65,6 +65,7 @@ class ForkServer:
         self.cgroups: list[str] = []  # cgroups of handed-over workers, removed once empty
         self._swept = 0.0
         self.to_warm: list[dict] = []
+        self.warming = False  # between the chunks of one prepared-code sequence: spares would be dropped at once
         self.spares: list[tuple[socket.socket, int | None]] = []  # (our end of its hand-over socket, pid)
 
     def add_spare(self) -> None:
@@ -197,6 +198,8 @@ class ForkServer:
 
     def idle_work(self) -> bool:
         """One piece of background work (spares first while few are left); False when there is none."""
+        if self.warming:
+            return False
         if self.to_warm and len(self.spares) >= SPARES // 2:
             warm([self.to_warm.pop(0)])  # spares prepared before this compile it themselves: cheaper than
             return True                  # re-forking them all here, on the server's one core
@@ -227,8 +230,10 @@ class ForkServer:
                 req = {}
             if not fds and isinstance(req, dict) and req.get("op") == "warm":
                 self.warm_now(req.get("items") or [])
+                self.warming = req.get("more") is True
                 self.ctrl.sendall(b'{"ok": true}')
                 continue
+            self.warming = False  # a request ends any unfinished prepared-code sequence
             if len(fds) != 2:
                 for fd in fds:
                     os.close(fd)
