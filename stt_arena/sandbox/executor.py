@@ -328,11 +328,11 @@ class Executor:
         key = self._key(item)
         if key in self._prepared:
             return
-        if len(key) + len(json.dumps(item)) > WARM_MAX_BYTES:
-            return
         with self._wlock:
-            if key not in self._warm_sent:
-                self._warm_sent.add(key)
+            if key in self._warm_sent:
+                return
+            self._warm_sent.add(key)  # a too-big item too: measured once
+            if len(key) + len(json.dumps(item)) <= WARM_MAX_BYTES:
                 self._warm_queue.append(item)
 
     def _key(self, item: dict) -> str:

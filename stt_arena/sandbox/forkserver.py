@@ -13,9 +13,9 @@ With the OS layer (``--os-layer BPF_HEX``), a worker is PID 1 of its own user, P
 and UTS namespaces (one ``clone``), without capabilities and under the seccomp program (``oslayer``).
 
 A control message ``{"op": "warm", "items", "more"}`` (no sockets attached) carries the harness's built-in
-code (``Executor.prepare``): compiled at once, before spares are prepared anew, so no worker or grader guards and
-compiles it per episode (``more``: another chunk follows, so no spare is prepared meanwhile). Off the request path (and one item per request when never idle), the server
-(1) compiles ``warm`` items that requests carry: code an earlier worker already vetted under its limits, so
+code (``Executor.prepare``): compiled at once, before spares are prepared anew, so no worker or grader guards
+and compiles it per episode (``more``: another chunk follows, so no spare is prepared meanwhile). Off the
+request path (and one item per request when never idle), the server (1) compiles ``warm`` items that requests carry: code an earlier worker already vetted under its limits, so
 later workers inherit the compiled code; (2) keeps ``SPARES`` prepared workers waiting (namespaces, mounts and filter already applied), so
 a request costs a hand-over instead of a fork. A spare receives the episode socket and its limits over
 its own socket, then applies the rest of the sandbox exactly as a freshly started worker does.
