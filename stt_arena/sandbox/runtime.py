@@ -148,8 +148,9 @@ def _unguarded_env(source: str, class_name: str):
 
 def warm(items: list[dict]) -> None:
     """Fill the vetting caches with ``{"env": [source, class_name]}``, ``{"checks": [source...]}`` and
-    ``{"exprs": [[trigger expression, what]...]}`` items (or ``export``ed ones, installed as they are). The fork server does it with code a worker already
-    vetted and with the harness's built-in code, so later workers start with it compiled."""
+    ``{"exprs": [[trigger expression, what]...]}`` items (or ``export``ed ones, installed as they are). The
+    fork server does it with code a worker already vetted and with the harness's built-in code, so later
+    workers start with it compiled."""
     for it in items:
         try:
             if it.get("code"):
