@@ -282,7 +282,7 @@ def test_prepare_is_best_effort_when_the_fork_server_does_not_take_it(task, monk
 def test_prepared_trigger_expressions_are_inherited_and_others_are_passed_on(task):
     """Built-in trigger expressions are prepared like built-in code: every worker starts with them compiled.
     An edited expression is guarded in the worker, and the harness passes it on to the fork server."""
-    from stt_arena.sandbox.executor import _item_key
+    from stt_arena.sandbox.codecache import item_id
     from stt_arena.sandbox.triggers import expressions
     n = len(expressions([t.model_dump() for t in task.triggers]))
     assert n >= 1
@@ -302,7 +302,7 @@ def test_prepared_trigger_expressions_are_inherited_and_others_are_passed_on(tas
         finally:
             ep.close()
         item = {"exprs": expressions([t.model_dump() for t in edited.triggers])}
-        assert _item_key(item) in ex._warm_sent  # queued for the fork server (later workers inherit it)
+        assert item_id(item) in ex._warm_sent  # queued for the fork server (later workers inherit it)
 
 
 def test_a_refused_trigger_expression_is_refused_in_every_worker(task):

@@ -12,7 +12,6 @@ grading in a fresh worker that never ran environment code.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
 import os
@@ -173,10 +172,9 @@ class Executor:
         self._pipe_users = 0  # aopen calls between sending and getting their reply
         self._pipeline_loop: asyncio.AbstractEventLoop | None = None
         self._wlock = threading.Lock()
-        self._warm_sent: set[str] = set()  # code keys the fork server has (or will get) compiled
+        self._warm_sent: set[tuple] = set()  # items (codecache.item_id) the fork server has or will get compiled
         self._warm_queue: list[dict] = []  # sent with the next fork request
-        self._prepared: dict[str, dict] = {}  # built-in code compiled in the fork server at its start (prepare)
-        self._keys: dict[tuple, str] = {}  # _key's memo
+        self._prepared: dict[tuple, dict] = {}  # built-in code compiled in the fork server at its start (prepare)
         self._tree: TreeLimits | None = None  # per-episode cgroups, where writable
         self.shared_graders = shared_graders
         self._generation = 0
@@ -267,7 +265,7 @@ class Executor:
         in the fork server now and at every restart, so workers and graders start with it compiled instead of
         guarding and compiling it per episode. Code that is not built-in takes the vetted path (``_vetted``). Returns
         how many items were new."""
-        new = [(key, item) for item in codecache.builtin_items(tasks) if (key := self._key(item)) not in self._prepared]
+        new = [(key, item) for item in codecache.builtin_items(tasks) if (key := codecache.item_id(item)) not in self._prepared]
         for key, item in new:  # vetted and marshalled here (cached per machine): the fork server only installs it
             try:
                 self._prepared[key] = codecache.compiled(item)
@@ -322,28 +320,18 @@ class Executor:
     def _vetted(self, item: dict) -> None:
         """A worker accepted this code (see ``runtime.warm``): queue it for the fork server once."""
         if "checks" in item:  # prepared checks are compiled already
-            item = {"checks": [c for c in item["checks"] if self._key({"checks": [c]}) not in self._prepared]}
+            item = {"checks": [c for c in item["checks"] if codecache.item_id({"checks": [c]}) not in self._prepared]}
             if not item["checks"]:
                 return
-        key = self._key(item)
+        key = codecache.item_id(item)
         if key in self._prepared:
             return
         with self._wlock:
             if key in self._warm_sent:
                 return
             self._warm_sent.add(key)  # a too-big item too: measured once
-            if len(key) + len(json.dumps(item)) <= WARM_MAX_BYTES:
+            if len(json.dumps(item)) <= WARM_MAX_BYTES:
                 self._warm_queue.append(item)
-
-    def _key(self, item: dict) -> str:
-        """``_item_key(item)``, memoised on the item's strings (the same task's code comes back every episode)."""
-        nat = codecache.item_id(item)
-        key = self._keys.get(nat)
-        if key is None:
-            if len(self._keys) > 4096:
-                self._keys.clear()
-            key = self._keys[nat] = _item_key(item)
-        return key
 
     def _fork_request(self, limits: dict, grader: bool = True) -> bytes:
         req: dict = {"limits": limits, "grader": grader}
@@ -660,10 +648,6 @@ class GraderPool:
             self._uses.clear()
         for _gen, host in idle:
             host.close()
-
-
-def _item_key(item: dict) -> str:
-    return hashlib.sha1(json.dumps(item, sort_keys=True).encode()).hexdigest()
 
 
 def _signal(pid: int, pidfd: int | None) -> None:

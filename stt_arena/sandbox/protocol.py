@@ -120,12 +120,17 @@ class Reader:
             return _HDR.size - len(self.buf)
         return max(0, _HDR.size + _frame_size(bytes(self.buf[:_HDR.size]), max_bytes) - len(self.buf))
 
-    def take(self, max_bytes: int, max_depth: int = MAX_DEPTH):
+    @classmethod
+    def read_size(cls, missing: int) -> int:
+        """How much one read asks for: what is there, at least the missing bytes, at most 1 MB."""
+        return min(max(missing, cls.CHUNK), 1 << 20)
+
+    def take(self, max_bytes: int):
         """The next frame, decoded (call when ``want`` is 0)."""
         size = _frame_size(bytes(self.buf[:_HDR.size]), max_bytes)
         data = bytes(self.buf[_HDR.size:_HDR.size + size])
         del self.buf[:_HDR.size + size]
-        return decode(data, max_depth)
+        return decode(data)
 
     def feed(self, chunk: bytes) -> None:
         if not chunk:
@@ -143,7 +148,7 @@ def recv(fd: int, max_bytes: int = 1 << 30, deadline: float | None = None, reade
             if left <= 0 or not select.select([fd], [], [], left)[0]:
                 raise TimeoutError
         try:
-            chunk = os.read(fd, max(n, Reader.CHUNK) if n <= 1 << 20 else 1 << 20)
+            chunk = os.read(fd, Reader.read_size(n))
         except BlockingIOError:
             select.select([fd], [], [])
             continue
@@ -158,7 +163,7 @@ async def arecv(sock: socket.socket, max_bytes: int = 1 << 30, reader: Reader | 
     loop = asyncio.get_running_loop()
     reader = Reader() if reader is None else reader
     while (n := reader.want(max_bytes)):
-        reader.feed(await loop.sock_recv(sock, max(n, Reader.CHUNK) if n <= 1 << 20 else 1 << 20))
+        reader.feed(await loop.sock_recv(sock, Reader.read_size(n)))
     return reader.take(max_bytes)
 
 

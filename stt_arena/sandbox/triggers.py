@@ -17,9 +17,13 @@ _COMPILED: dict[tuple[str, str], Any] = {}  # (expression, what) -> code: guarde
 COMPILE_COUNTS = [0, 0]  # hits, misses (the worker's ``stats``)
 
 
+def _text(expr: str) -> str:
+    return (expr or "").strip() or "True"
+
+
 def compile_expr(expr: str, what: str):
     """A trigger expression guarded and compiled (once per process and text; refusals are not kept)."""
-    expr = (expr or "").strip() or "True"
+    expr = _text(expr)
     code = _COMPILED.get((expr, what))
     COMPILE_COUNTS[code is None] += 1
     if code is None:
@@ -31,7 +35,7 @@ def compile_expr(expr: str, what: str):
 
 def install_expr(expr: str, what: str, code) -> None:
     """Keep ``code`` as ``compile_expr(expr, what)`` (vetted by the harness: built-in expressions)."""
-    _COMPILED[((expr or "").strip() or "True", what)] = code
+    _COMPILED[(_text(expr), what)] = code
 
 
 def expressions(triggers: list[dict]) -> list[list[str]]:
