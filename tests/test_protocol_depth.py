@@ -65,3 +65,28 @@ def test_reader_takes_pipelined_frames_from_one_read_and_split_frames_across_rea
     finally:
         a.close()
         b.close()
+
+
+def test_the_harness_refuses_a_deep_request_before_it_reaches_the_worker():
+    """Workers decode the harness's frames without the text depth pass (the harness checked them): a
+    request nested past the cap must never be sent, and the episode goes on."""
+    from stt_arena.sandbox.executor import Executor
+    from tests.helpers import make_task
+
+    def nest(n: int) -> list:
+        out: list = []
+        for _ in range(n - 1):
+            out = [out]
+        return out  # n lists deep
+
+    deep, ok = nest(63), nest(62)  # inside a call frame: + the frame and its args, so 65 and 64
+    with Executor() as ex:
+        ep = ex.open(make_task())
+        try:
+            r = ep.call("get_count", {"x": deep})
+            assert r["result"]["success"] is False and "nested too deep" in r["result"]["error"], r
+            assert ep.alive and ep.call("get_count")["result"]["success"]  # nothing was sent: still in step
+            r = ep.call("get_count", {"x": ok})  # at the cap: sent, and the worker answers
+            assert ep.alive and "nested too deep" not in str(r), r
+        finally:
+            ep.close()

@@ -61,6 +61,67 @@ def test_prepared_builtin_code_is_inherited_by_workers_and_graders(task):
         assert ex._graders.started == 1  # built-in checks: one shared grader served all three
 
 
+def _status(ex) -> dict:
+    """The fork server's own report (no fork request may be in flight)."""
+    with ex._lock:
+        ctrl = ex._control()
+        ctrl.settimeout(10)
+        ctrl.sendall(b'{"op": "status"}')
+        return json.loads(ctrl.recv(4096))
+
+
+def _host_pid(ex, pid: int) -> int:
+    """The host's pid of a process the fork server names by its own (PID namespace) pid."""
+    import psutil
+
+    def read(p) -> tuple[list[int], str, int] | None:  # (NSpid, cmdline, depth); None: gone meanwhile
+        try:
+            with open(f"/proc/{p.pid}/status") as f:
+                ns = [int(x) for x in next(line for line in f if line.startswith("NSpid:")).split()[1:]]
+            return ns, " ".join(p.cmdline()), len(p.parents())
+        except (OSError, psutil.Error):
+            return None
+    procs = [(p.pid, got) for p in psutil.Process(ex._proc.pid).children(recursive=True) if (got := read(p))]
+    server = min((got for _pid, got in procs if "stt_arena.sandbox.forkserver" in got[1]), key=lambda g: g[2])
+    level = len(server[0]) - 1
+    (found,) = [hp for hp, (ns, _c, _d) in procs if len(ns) > level and ns[level] == pid]
+    return found
+
+
+def test_prepared_checks_live_in_the_grader_template_not_where_workers_are_forked(task):
+    """Workers never run checks: the prepared checks go to the grader template (which starts the
+    shared graders), so the process that forks every episode's worker stays small."""
+    n_checks = len(task.checklist) + len(task.infeasible_goal)
+    with Executor() as ex:
+        ex.prepare([task])
+        assert isinstance(_status(ex)["template"], int)
+        ep = ex.open(task)
+        try:
+            held = _stats(ep)["cached"]
+            assert held["checks"] == 0 and held["env"] >= 1 and held["exprs"] >= 1, held
+            _grade(ep, task)
+            grader = _stats(ep, grader=True)
+            assert grader["cached"]["checks"] >= n_checks and grader["check_cache"][1] == 0, grader
+        finally:
+            ep.close()
+
+
+def test_without_its_grader_template_the_fork_server_starts_graders_itself(task):
+    """The planted failure: the template dies; shared graders then come from the fork server (checks
+    compiled in the grader on first use) and grading is unchanged."""
+    with Executor() as ex:
+        ex.prepare([task])
+        os.kill(_host_pid(ex, _status(ex)["template"]), signal.SIGKILL)
+        ep = ex.open(task)
+        try:
+            _grade(ep, task)
+            grader = _stats(ep, grader=True)
+            assert grader["check_cache"][1] >= 1 and ep.alive, grader  # compiled there: not inherited
+        finally:
+            ep.close()
+        assert _status(ex)["template"] is None and ex._graders.started == 1
+
+
 def test_prepared_code_survives_a_fork_server_restart(task):
     with Executor() as ex:
         ex.prepare([task])

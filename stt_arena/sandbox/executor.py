@@ -333,8 +333,10 @@ class Executor:
             if len(json.dumps(item)) <= WARM_MAX_BYTES:
                 self._warm_queue.append(item)
 
-    def _fork_request(self, limits: dict, grader: bool = True) -> bytes:
+    def _fork_request(self, limits: dict, grader: bool = True, pool: bool = False) -> bytes:
         req: dict = {"limits": limits, "grader": grader}
+        if pool:  # a shared grader's host: started by the grader template, which holds the prepared checks
+            req["pool"] = True
         with self._wlock:
             if self._warm_queue:
                 req["warm"] = self._warm_queue[:WARM_PER_REQUEST]
@@ -362,7 +364,7 @@ class Executor:
         cgroup = reply.get("cgroup")
         return mine[0], pid, pidfd, cgroup if isinstance(cgroup, str) and not cgroup.startswith("!") else None, mine[1]
 
-    def _fork_worker(self, limits: dict, grader: bool = True) -> tuple:
+    def _fork_worker(self, limits: dict, grader: bool = True, pool: bool = False) -> tuple:
         mine, theirs = _socket_pairs()
         with self._lock:
             for attempt in range(2):
@@ -372,7 +374,7 @@ class Executor:
                 try:
                     ctrl = self._control()
                     ctrl.settimeout(30)
-                    socket.send_fds(ctrl, [self._fork_request(limits, grader)], [t.fileno() for t in theirs])
+                    socket.send_fds(ctrl, [self._fork_request(limits, grader, pool)], [t.fileno() for t in theirs])
                     data, fds, _flags, _addr = socket.recv_fds(ctrl, 4096, 1)
                     break
                 except (OSError, SandboxError):
@@ -382,7 +384,7 @@ class Executor:
                         raise SandboxError("the sandbox fork server is not responding") from None
         return self._forked(mine, theirs, data, fds)
 
-    async def _afork_worker(self, limits: dict, grader: bool = True) -> tuple:
+    async def _afork_worker(self, limits: dict, grader: bool = True, pool: bool = False) -> tuple:
         """The fork round trip on the event loop, pipelined: requests go out at once and replies (in
         order on the control socket) resolve them, so a burst of opens does not queue on round trips.
         While any is in flight this loop holds the thread lock; starting or restarting the server, a
@@ -392,24 +394,25 @@ class Executor:
             await asyncio.to_thread(self._ensure_server)
         if not self._pipe_users:
             if self._pipeline or not self._server_alive() or not self._lock.acquire(blocking=False):
-                return await asyncio.to_thread(self._fork_worker, limits, grader)
+                return await asyncio.to_thread(self._fork_worker, limits, grader, pool)
             ctrl = self._control()
             ctrl.setblocking(False)
             loop.add_reader(ctrl.fileno(), self._on_fork_reply)
             self._pipeline_loop = loop
         elif loop is not self._pipeline_loop:
-            return await asyncio.to_thread(self._fork_worker, limits, grader)
+            return await asyncio.to_thread(self._fork_worker, limits, grader, pool)
         self._pipe_users += 1
         try:
-            return await self._afork_send(loop, limits, grader)
+            return await self._afork_send(loop, limits, grader, pool)
         finally:
             self._pipe_users -= 1
             self._pipeline_maybe_end()
 
-    async def _afork_send(self, loop: asyncio.AbstractEventLoop, limits: dict, grader: bool = True) -> tuple:
+    async def _afork_send(self, loop: asyncio.AbstractEventLoop, limits: dict, grader: bool = True,
+                          pool: bool = False) -> tuple:
         mine, theirs = _socket_pairs()
         fut = loop.create_future()
-        msg, give_up = self._fork_request(limits, grader), time.monotonic() + 30
+        msg, give_up = self._fork_request(limits, grader, pool), time.monotonic() + 30
         while True:
             try:
                 socket.send_fds(self._control(), [msg], [t.fileno() for t in theirs])
@@ -626,7 +629,7 @@ class GraderPool:
         gen, host = self.executor._generation, self._take()
         try:
             if host is None:
-                host = self._new(self.executor._fork_worker(self.executor.limits, True))
+                host = self._new(self.executor._fork_worker(self.executor.limits, True, pool=True))
         except SandboxError as e:
             return {"ok": False, "grader_failed": True, "error": str(e)}
         assert host._grader is not None
@@ -636,7 +639,7 @@ class GraderPool:
         gen, host = self.executor._generation, self._take()
         try:
             if host is None:
-                host = self._new(await self.executor._afork_worker(self.executor.limits, True))
+                host = self._new(await self.executor._afork_worker(self.executor.limits, True, pool=True))
         except SandboxError as e:
             return {"ok": False, "grader_failed": True, "error": str(e)}
         assert host._grader is not None
@@ -862,7 +865,7 @@ class SandboxEpisode:
                 self.on_vetted({"env": [spec["source"], spec["class_name"]]})
                 if spec.get("triggers"):  # the worker compiled them: later workers inherit them compiled
                     self.on_vetted({"exprs": triggers.expressions(spec["triggers"])})
-        return {"op": "init", "spec": {k: v for k, v in spec.items() if k != "checks"}}, max(self.timeout_s, 10.0), post
+        return {"op": "init", "spec": spec}, max(self.timeout_s, 10.0), post
 
     def _tools_op(self) -> tuple:
         def post(r: dict) -> list[dict]:

@@ -22,7 +22,13 @@ its own socket, then applies the rest of the sandbox exactly as a freshly starte
 With ``--tree JSON`` (cgroup limit files and values), each prepared worker also moves itself into its
 own cgroup under ``/cgroup/<controller>`` (the executor's cgroup parents, mounted there) before it is
 confined: limits for the whole episode tree, set off the request path.
-Usage: ``python -m stt_arena.sandbox.forkserver CONTROL_FD [--os-layer BPF_HEX] [--tree JSON]``.
+
+The grader template (``start_template``, unless ``--no-template``): a second fork server forked at start,
+before anything is compiled, that takes the prepared checks and starts the shared graders (requests
+marked ``"pool"``, relayed with their sockets). Workers never run checks, and forking and ending a process
+costs in proportion to its memory, so the process forking every episode's worker holds no check code.
+``{"op": "status"}`` reports the template's pid and the spares (diagnostics).
+Usage: ``python -m stt_arena.sandbox.forkserver CONTROL_FD [--os-layer BPF_HEX] [--tree JSON] [--no-template]``.
 """
 from __future__ import annotations
 
@@ -40,6 +46,7 @@ from .runtime import warm
 
 MAX_REQUEST = 1 << 20
 SPARES = 16
+TEMPLATE_SPARES = 2  # the grader template's: shared graders start rarely
 
 
 def _become_worker(fd: int, limits: dict | None) -> None:
@@ -60,8 +67,10 @@ def _send(sock: socket.socket, obj: dict) -> None:
 
 class ForkServer:
     def __init__(self, ctrl: socket.socket, bpf: bytes | None = None, isolate: bool = False,
-                 tree: dict[str, int] | None = None):
-        self.ctrl, self.bpf, self.isolate, self.tree = ctrl, bpf, isolate, tree
+                 tree: dict[str, int] | None = None, spares: int = SPARES):
+        self.ctrl, self.bpf, self.isolate, self.tree, self.n_spares = ctrl, bpf, isolate, tree, spares
+        self.template: socket.socket | None = None  # control socket of the grader template (start_template)
+        self.template_pid: int | None = None
         self.cgroups: list[str] = []  # cgroups of handed-over workers, removed once empty
         self._swept = 0.0
         self.to_warm: list[dict] = []
@@ -169,10 +178,70 @@ class ForkServer:
                 sock.close()
         return {"error": error}, None
 
-    def warm_now(self, items: list[dict]) -> None:
-        """Compile the harness's prepared (built-in) code now; spares prepared before it would compile it
-        again per episode, so they are let go and prepared anew."""
-        warm(items)
+    def start_template(self) -> None:
+        """Fork the grader template while this process is still small: a fork server of its own (few
+        spares) that takes the prepared checks and starts the shared graders (requests marked ``pool``),
+        so the process forking episode workers never holds check code: workers need none, and every
+        fork and exit costs in proportion to the memory of the process forked."""
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            pid = os.fork()
+        except OSError:
+            ours.close()
+            theirs.close()
+            return
+        if pid == 0:
+            code = 0
+            try:
+                self.ctrl.close()
+                ours.close()
+                ForkServer(theirs, self.bpf, self.isolate, self.tree, TEMPLATE_SPARES).serve()
+            except BaseException:  # noqa: BLE001
+                code = 2
+            os._exit(code)
+        theirs.close()
+        ours.settimeout(30)
+        self.template, self.template_pid = ours, pid
+
+    def _template_gone(self) -> None:
+        if self.template is not None:
+            self.template.close()
+            self.template = self.template_pid = None  # from now on this process starts graders itself
+
+    def relay(self, msg: bytes, fds: list[int]) -> tuple[bytes, int | None] | None:
+        """A shared grader's request passed to the grader template: its reply and pidfd, or None when the
+        template is gone (the request is then served here)."""
+        assert self.template is not None
+        try:
+            socket.send_fds(self.template, [msg], fds)
+            data, got, _flags, _addr = socket.recv_fds(self.template, 4096, 1)
+        except OSError:
+            data, got = b"", []
+        if not data:
+            for fd in got:
+                os.close(fd)
+            self._template_gone()
+            return None
+        return data, got[0] if got else None
+
+    def _warm_template(self, items: list[dict], more: bool) -> list[dict]:
+        """Pass prepared checks (compiled code) to the grader template; the items left are this process's."""
+        if self.template is None:
+            return items
+        checks = [it for it in items if it.get("checks") and it.get("code")]
+        try:
+            self.template.sendall(json.dumps({"op": "warm", "items": checks, "more": more}).encode())
+            if self.template.recv(4096):
+                return [it for it in items if not (it.get("checks") and it.get("code"))]
+        except OSError:
+            pass
+        self._template_gone()
+        return items
+
+    def warm_now(self, items: list[dict], more: bool = False) -> None:
+        """Compile the harness's prepared (built-in) code now (its checks in the grader template); spares
+        prepared before it would compile it again per episode, so they are let go and prepared anew."""
+        warm(self._warm_template(items, more))
         for sock, _pid in self.spares:
             sock.close()  # the spare exits on EOF
         self.spares = []
@@ -200,10 +269,10 @@ class ForkServer:
         """One piece of background work (spares first while few are left); False when there is none."""
         if self.warming:
             return False
-        if self.to_warm and len(self.spares) >= SPARES // 2:
+        if self.to_warm and len(self.spares) >= self.n_spares // 2:
             warm([self.to_warm.pop(0)])  # spares prepared before this compile it themselves: cheaper than
             return True                  # re-forking them all here, on the server's one core
-        if len(self.spares) < SPARES:
+        if len(self.spares) < self.n_spares:
             self.add_spare()
             return True
         if self.to_warm:
@@ -228,10 +297,15 @@ class ForkServer:
                 req = json.loads(msg)
             except ValueError:
                 req = {}
-            if not fds and isinstance(req, dict) and req.get("op") == "warm":
-                self.warm_now(req.get("items") or [])
+            if not isinstance(req, dict):
+                req = {}
+            if not fds and req.get("op") == "warm":
                 self.warming = req.get("more") is True
+                self.warm_now(req.get("items") or [], self.warming)
                 self.ctrl.sendall(b'{"ok": true}')
+                continue
+            if not fds and req.get("op") == "status":  # diagnostics
+                self.ctrl.sendall(json.dumps({"template": self.template_pid, "spares": len(self.spares)}).encode())
                 continue
             self.warming = False  # a request ends any unfinished prepared-code sequence
             if len(fds) != 2:
@@ -239,13 +313,18 @@ class ForkServer:
                     os.close(fd)
                 self.ctrl.sendall(json.dumps({"error": "two sockets (worker, grader) must be attached"}).encode())
                 continue
-            reply, pidfd = self.start_worker(fds, req.get("limits"), req.get("grader") is not False)
+            relayed = self.relay(msg, fds) if req.get("pool") is True and self.template is not None else None
+            if relayed is not None:
+                data, pidfd = relayed
+            else:
+                reply, pidfd = self.start_worker(fds, req.get("limits"), req.get("grader") is not False)
+                data = json.dumps(reply).encode()
             for fd in fds:
                 os.close(fd)
             if pidfd is None:
-                self.ctrl.sendall(json.dumps(reply).encode())
+                self.ctrl.sendall(data)
             else:
-                socket.send_fds(self.ctrl, [json.dumps(reply).encode()], [pidfd])
+                socket.send_fds(self.ctrl, [data], [pidfd])
                 os.close(pidfd)
             self.to_warm += req.get("warm") or []
             if self.to_warm:  # one item per request even when never idle: a busy server still warms up
@@ -264,7 +343,10 @@ def main(argv: list[str]) -> None:
     bpf_hex = argv[argv.index("--os-layer") + 1] if "--os-layer" in argv else None
     bpf = bytes.fromhex(bpf_hex) if bpf_hex else None
     tree = json.loads(argv[argv.index("--tree") + 1]) if "--tree" in argv else None
-    ForkServer(socket.socket(fileno=int(argv[0])), bpf, isolate=bpf_hex is not None, tree=tree).serve()
+    server = ForkServer(socket.socket(fileno=int(argv[0])), bpf, isolate=bpf_hex is not None, tree=tree)
+    if "--no-template" not in argv:
+        server.start_template()
+    server.serve()
 
 
 if __name__ == "__main__":

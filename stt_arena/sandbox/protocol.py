@@ -61,8 +61,9 @@ def text_depth_ok(data: bytes, limit: int = MAX_DEPTH) -> bool:
     return not rest
 
 
-def decode(data: bytes, max_depth: int = MAX_DEPTH):
-    if not text_depth_ok(data, max_depth):  # before decoding: a deep text never becomes objects
+def decode(data: bytes, max_depth: int | None = MAX_DEPTH):
+    """``data`` as JSON; ``max_depth`` None: not checked (frames the sender checked, see ``recv``)."""
+    if max_depth is not None and not text_depth_ok(data, max_depth):  # a deep text never becomes objects
         raise FrameError(f"frame nested deeper than {max_depth}")
     try:
         obj = json.loads(data)
@@ -125,12 +126,12 @@ class Reader:
         """How much one read asks for: what is there, at least the missing bytes, at most 1 MB."""
         return min(max(missing, cls.CHUNK), 1 << 20)
 
-    def take(self, max_bytes: int):
+    def take(self, max_bytes: int, max_depth: int | None = MAX_DEPTH):
         """The next frame, decoded (call when ``want`` is 0)."""
         size = _frame_size(bytes(self.buf[:_HDR.size]), max_bytes)
         data = bytes(self.buf[_HDR.size:_HDR.size + size])
         del self.buf[:_HDR.size + size]
-        return decode(data)
+        return decode(data, max_depth)
 
     def feed(self, chunk: bytes) -> None:
         if not chunk:
@@ -138,9 +139,11 @@ class Reader:
         self.buf += chunk
 
 
-def recv(fd: int, max_bytes: int = 1 << 30, deadline: float | None = None, reader: Reader | None = None):
+def recv(fd: int, max_bytes: int = 1 << 30, deadline: float | None = None, reader: Reader | None = None,
+         max_depth: int | None = MAX_DEPTH):
     """Read one frame from ``fd`` (blocking or not: waits with ``select``); ``reader`` keeps the bytes
-    read past it."""
+    read past it. ``max_depth`` None: the sender is trusted to have checked the depth (the worker's
+    requests: the harness checks every frame it sends, ``SandboxEpisode._frame``)."""
     reader = Reader() if reader is None else reader
     while (n := reader.want(max_bytes)):
         if deadline is not None:
@@ -153,7 +156,7 @@ def recv(fd: int, max_bytes: int = 1 << 30, deadline: float | None = None, reade
             select.select([fd], [], [])
             continue
         reader.feed(chunk)
-    return reader.take(max_bytes)
+    return reader.take(max_bytes, max_depth)
 
 
 async def arecv(sock: socket.socket, max_bytes: int = 1 << 30, reader: Reader | None = None):

@@ -166,15 +166,6 @@ def warm(items: list[dict]) -> None:
             pass
 
 
-def precompile_checks(sources: list[str]) -> None:
-    """Vet and compile check functions ahead of grading (errors surface when the check runs)."""
-    for src in sources:
-        try:
-            _vetted_check(src)
-        except Exception:  # noqa: BLE001
-            pass
-
-
 class EnvRuntime:
     def __init__(self, spec: dict):
         """``spec``: class_name, source, init_config, clock {start, minutes_per_call}, seed, triggers."""

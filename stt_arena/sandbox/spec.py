@@ -14,7 +14,6 @@ def episode_spec(task: Task, seed: int | None = None, max_result_chars: int | No
         "seed": env.seed if seed is None else seed,
         "mutating_tools": env.mutating_tools,
         "triggers": [t.model_dump() for t in task.triggers],
-        "checks": [c.check for c in task.checklist + task.infeasible_goal],  # compiled while the agent thinks
     }
     if max_result_chars:
         spec["max_result_chars"] = max_result_chars

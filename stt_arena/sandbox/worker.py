@@ -13,7 +13,7 @@ from .audit import install_audit_hook
 from .guard import GuardError
 from .runtime import EnvError, EnvRuntime, _vetted_check, _vetted_env, judge
 from .safe_env import harden_process
-from .triggers import COMPILE_COUNTS, TaskError
+from .triggers import COMPILE_COUNTS, TaskError, compiled_count
 
 DEFAULT_LIMITS = {
     "cpu_seconds": 30,          # per episode (RLIMIT_CPU)
@@ -54,9 +54,11 @@ def _cache_counts() -> tuple[int, ...]:
 
 def process_stats(base: tuple[int, ...]) -> dict:
     """CPU seconds of this process so far, and the hits/misses of its code caches since ``base`` (a
-    miss: guarded and compiled here, not inherited compiled from the fork server)."""
+    miss: guarded and compiled here, not inherited compiled from the fork server); ``cached``: entries held."""
     d = [a - b for a, b in zip(_cache_counts(), base)]
-    return {"cpu_s": time.process_time(), "env_cache": d[:2], "check_cache": d[2:4], "expr_cache": d[4:]}
+    return {"cpu_s": time.process_time(), "env_cache": d[:2], "check_cache": d[2:4], "expr_cache": d[4:],
+            "cached": {"env": _vetted_env.cache_info().currsize, "checks": _vetted_check.cache_info().currsize,
+                       "exprs": compiled_count()}}
 
 
 def serve(fd: int, limits: dict | None = None, judge_only: bool = False) -> None:
@@ -79,7 +81,7 @@ def serve(fd: int, limits: dict | None = None, judge_only: bool = False) -> None
     reader = protocol.Reader()  # pipelined requests (messages) may arrive in one read
     while True:
         try:
-            req = protocol.recv(fd, MAX_REQUEST_BYTES, reader=reader)
+            req = protocol.recv(fd, MAX_REQUEST_BYTES, reader=reader, max_depth=None)  # checked by the harness
         except (EOFError, OSError, protocol.FrameError):
             return
         rid = req.get("id") if isinstance(req, dict) else None
