@@ -90,6 +90,41 @@ def episode_cpu(ex: Executor, n: int) -> None:
           f"graders {per(total - harness - server):.2f}")
 
 
+_FLOOR = r"""
+import os, resource, sys
+from stt_arena.sandbox import forkserver, oslayer  # the fork server's imports: its size
+mode, n, bpf = sys.argv[1], int(sys.argv[2]), bytes.fromhex(sys.argv[3])
+def cpu(who):
+    r = resource.getrusage(who)
+    return r.ru_utime + r.ru_stime
+p0, c0 = cpu(resource.RUSAGE_SELF), cpu(resource.RUSAGE_CHILDREN)
+for _ in range(n):
+    pid = os.fork() if mode == "fork" else oslayer.clone_isolated()
+    if pid == 0:
+        if mode == "confine":
+            oslayer.confine(bpf or None)
+        os._exit(0)
+    os.waitpid(pid, 0)
+print(1000 * (cpu(resource.RUSAGE_SELF) - p0 + cpu(resource.RUSAGE_CHILDREN) - c0) / n)
+"""
+
+
+def isolation_floor(n: int = 200) -> None:
+    """What a process per episode costs before any episode work: fork + exit of a process the size of the
+    fork server (its imports, no prepared code), then in new namespaces, then confined as a worker is
+    (mounts, no privileges, seccomp). Run on the host, not inside bubblewrap."""
+    from stt_arena.sandbox.seccomp_filter import build_bpf
+    bpf, _why = build_bpf()
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=os.environ.get("PYTHONPATH") or root)
+    print("\n== isolation floor per episode (CPU ms, parent + child, no episode work) ==")
+    for mode in ("fork", "namespaces", "confine"):
+        out = subprocess.run([sys.executable, "-c", _FLOOR, mode, str(n), (bpf or b"").hex()], env=env,
+                             capture_output=True, text=True)
+        got = out.stdout.strip() or f"unavailable ({(out.stderr.strip().splitlines() or ['?'])[-1]})"
+        print(f"{mode:11s} {got if not out.stdout.strip() else f'{float(got):.2f}'}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--calls", type=int, default=3000)
@@ -155,6 +190,7 @@ def main() -> None:
         for e in eps:
             e.close()
         episode_cpu(ex, a.episodes)
+        isolation_floor()
         if a.core:
             return
 
@@ -186,7 +222,9 @@ FIGURES = {"round trip p50 (ms)": r"sandbox round trip\s+([\d.]+)", "round trip 
            "PSS per episode (MB)": r"PSS mean ([\d.]+)", "USS per episode (MB)": r"USS mean ([\d.]+)",
            "PSS with grader (MB)": r"with its grader: PSS ([\d.]+)", "USS with grader (MB)": r"grader: PSS [\d.]+ MB\s+USS ([\d.]+)",
            "CPU per episode (ms)": r"\) ==\ntotal ([\d.]+) ms", "  harness (ms)": r"ms: harness ([\d.]+)",
-           "  fork server (ms)": r"fork server ([\d.]+)", "  workers, graders (ms)": r"and graders ([\d.]+)"}
+           "  fork server (ms)": r"fork server ([\d.]+)", "  workers, graders (ms)": r"and graders ([\d.]+)",
+           "floor: fork + exit (ms)": r"\nfork +([\d.]+)", "floor: + namespaces (ms)": r"\nnamespaces +([\d.]+)",
+           "floor: + confined (ms)": r"\nconfine +([\d.]+)"}
 
 
 def compare(a) -> None:

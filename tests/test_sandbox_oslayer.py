@@ -323,3 +323,27 @@ def test_nothing_survives_the_executor_or_a_killed_harness(tmp_path):
     while pid_ns_members(ns) and time.time() < deadline:
         time.sleep(0.05)
     assert pid_ns_members(ns) == []
+
+
+def test_reused_cgroups_never_carry_an_episodes_limits_over(ex):
+    """Cgroups are reused once empty (no cgroup made and removed per episode); a worker that gets one
+    again runs under the executor's limits, not the lower ones an earlier episode set there."""
+    body = ("import os, time\nn = 0\nfor i in range(8):\n    try:\n        if os.fork() == 0:\n            time.sleep(30)\n"
+            "        n += 1\n    except OSError:\n        break\nx = bytearray(250 << 20)\n"
+            "return {'success': True, 'data': [n, len(x)]}")
+    task = make_task(attack_env(body), "E")
+    ep = ex.open(task, limits={**UNGUARDED, "processes": 2, "memory_mb": 120})
+    first = sorted(d.name for d in ep.cgroups)
+    ep.close()
+    if not first:
+        pytest.skip("no writable cgroup controller here")
+    for _ in range(300):
+        ep = ex.open(task)
+        try:
+            if sorted(d.name for d in ep.cgroups) == first:
+                r = ep.call("attack")["result"]
+                assert r.get("data") == [UNGUARDED["processes"], 250 << 20], r
+                return
+        finally:
+            ep.close()
+    pytest.fail("no cgroup was reused in 300 episodes")

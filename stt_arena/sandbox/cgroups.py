@@ -56,6 +56,7 @@ class TreeLimits:
         self.bases: dict[str, Path] = {}
         self.pending: list[Path] = []
         self.live: set[Path] = set()
+        self.adopted: set[Path] = set()  # joined by workers themselves: the fork server reuses them
         self._n = itertools.count()
         tag = f"stt-arena-{os.getpid()}-{next(self._serial)}"
         for ctrl, own in _own_paths().items():
@@ -79,7 +80,8 @@ class TreeLimits:
         return {"pids.max": processes + 2, "memory.max": memory_mb << 20, "memory.limit_in_bytes": memory_mb << 20}
 
     def adopt(self, name: str, processes: int, memory_mb: int, default_processes: int, default_mb: int) -> list[Path]:
-        """The cgroups a worker joined by itself (named ``name``); limits rewritten if this episode's differ."""
+        """The cgroups a worker joined by itself (named ``name``); limits rewritten if this episode's differ
+        (the fork server writes its own again when it reuses the cgroup for a later worker)."""
         dirs = [base / name for base in self.bases.values()]
         if (processes, memory_mb) != (default_processes, default_mb):
             for d in dirs:
@@ -89,6 +91,7 @@ class TreeLimits:
                     except OSError:
                         pass
         self.live.update(dirs)
+        self.adopted.update(dirs)
         return dirs
 
     def place(self, pid: int, processes: int, memory_mb: int) -> list[Path]:
@@ -112,16 +115,26 @@ class TreeLimits:
         return made
 
     def release(self, dirs: list[Path]) -> None:
-        """After the worker was killed: removed now or on a later ``place``/``close``."""
+        """After the worker was killed: cgroups the harness made removed now or on a later ``place``/
+        ``close``; those the worker joined are left to the fork server, which reuses them once empty."""
         self.live.difference_update(dirs)
-        self.pending += [d for d in dirs if not _rmdir(d)]
+        mine = [d for d in dirs if d not in self.adopted]
+        self.adopted.difference_update(dirs)
+        self.pending += [d for d in mine if not _rmdir(d)]
+
+    def sweep(self) -> None:
+        """Remove the empty cgroups a fork server that is gone left (none of a live episode's)."""
+        for base in self.bases.values():
+            for d in base.iterdir() if base.is_dir() else ():
+                if d.is_dir() and d not in self.live:
+                    _rmdir(d)
 
     def close(self) -> None:
         import time
         deadline = time.monotonic() + 2
         self.pending += sorted(self.live) + [d for b in self.bases.values() if b.is_dir() for d in b.iterdir()
                                              if d.is_dir()]
-        self.live = set()
+        self.live, self.adopted = set(), set()
         while self.pending and time.monotonic() < deadline:
             self.pending = [p for p in self.pending if not _rmdir(p)]
             if self.pending:

@@ -193,6 +193,8 @@ class Executor:
         if self.os_layer:
             if self._tree is None:
                 self._tree = TreeLimits()
+            else:  # a restart: the cgroups the last fork server kept for reuse
+                self._tree.sweep()
             tree = self._tree.files(int(self.limits["processes"]), int(self.limits["memory_mb"]))
             bpf, why = build_bpf()
             if bpf is None:

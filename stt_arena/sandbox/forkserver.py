@@ -40,6 +40,7 @@ import signal
 import socket
 import sys
 import time
+from collections import deque
 
 from . import oslayer, worker  # noqa: F401 - pre-import everything the workers need (no imports after fork)
 from .runtime import warm
@@ -47,6 +48,7 @@ from .runtime import warm
 MAX_REQUEST = 1 << 20
 SPARES = 16
 TEMPLATE_SPARES = 2  # the grader template's: shared graders start rarely
+FREE_CGROUPS = 64  # empty episode cgroups kept for reuse (making and removing one costs the kernel ~1 ms)
 
 
 def _become_worker(fd: int, limits: dict | None) -> None:
@@ -71,36 +73,38 @@ class ForkServer:
         self.ctrl, self.bpf, self.isolate, self.tree, self.n_spares = ctrl, bpf, isolate, tree, spares
         self.template: socket.socket | None = None  # control socket of the grader template (start_template)
         self.template_pid: int | None = None
-        self.cgroups: list[str] = []  # cgroups of handed-over workers, removed once empty
+        self.busy: deque[str] = deque()  # cgroups of handed-over workers and dropped spares: reused once empty
+        self.free: list[str] = []  # empty cgroups: the next spares join them (limits written anew)
         self._swept = 0.0
         self.to_warm: list[dict] = []
         self.warming = False  # between the chunks of one prepared-code sequence: spares would be dropped at once
-        self.spares: list[tuple[socket.socket, int | None]] = []  # (our end of its hand-over socket, pid)
+        self.spares: list[tuple[socket.socket, int | None, str | None]] = []  # (our end of its socket, pid, cgroup)
 
     def add_spare(self) -> None:
         """Prepare a worker that waits for an episode; it reports ``{"ready"}`` (or ``{"error"}``) on its
         hand-over socket. Under the OS layer it is PID 1 of new namespaces (one clone, no intermediate)."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        cgroup = self._spare_cgroup()
         try:
             pid = oslayer.clone_isolated() if self.isolate else os.fork()
         except OSError as e:
             _send(theirs, {"error": f"worker setup failed: {e}"})
             theirs.close()
-            self.spares.append((ours, None))
+            self.spares.append((ours, None, cgroup))
             return
         if pid == 0:
             try:
                 self.ctrl.close()
                 ours.close()
-                for s, _ in self.spares:
+                for s, *_ in self.spares:
                     s.close()
                 ready: dict = {"ready": True}
                 pair = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)  # before seccomp denies it
                 if self.isolate:
                     oslayer.close_fds_except({theirs.fileno(), *(p.fileno() for p in pair)})
-                    if self.tree:
+                    if cgroup:
                         try:
-                            ready["cgroup"] = oslayer.join_cgroups(self.tree)
+                            ready["cgroup"] = oslayer.join_cgroups(self.tree or {}, cgroup)
                         except OSError as e:  # the harness places it from outside instead
                             ready["cgroup"] = f"!{e}"
                     oslayer.confine(self.bpf)
@@ -110,7 +114,32 @@ class ForkServer:
                 _send(theirs, {"error": f"worker setup failed: {type(e).__name__}: {e}"})
             os._exit(3)
         theirs.close()
-        self.spares.append((ours, pid))
+        self.spares.append((ours, pid, cgroup))
+
+    def _spare_cgroup(self) -> str | None:
+        """The cgroup the next spare joins: an empty one reused, else a new name (None: no cgroups)."""
+        if not (self.tree and self.isolate):
+            return None
+        if not self.free:
+            self.recycle_cgroups(4)
+        return self.free.pop() if self.free else oslayer.new_cgroup_name()
+
+    def _retire(self, cgroup: str | None) -> None:
+        if cgroup:
+            self.busy.append(cgroup)
+
+    def recycle_cgroups(self, limit: int | None = None) -> None:
+        """Cgroups of workers that are gone back to the free list (up to ``FREE_CGROUPS``; the rest are
+        removed); those still in use go to the back of the queue. ``limit``: look at that many at most."""
+        for _ in range(len(self.busy) if limit is None else min(limit, len(self.busy))):
+            name = self.busy.popleft()
+            state = oslayer.cgroup_state(name)  # None: gone (removed by the harness)
+            if state is False:
+                self.busy.append(name)
+            elif state and len(self.free) < FREE_CGROUPS:
+                self.free.append(name)
+            elif state and not oslayer.remove_cgroup(name):
+                self.busy.append(name)
 
     @staticmethod
     def _fork_judge(episode_fd: int, pair: tuple) -> socket.socket:
@@ -160,7 +189,8 @@ class ForkServer:
         for _ in range(SPARES + 2):
             if not self.spares:
                 self.add_spare()
-            sock, pid = self.spares.pop(0)
+            sock, pid, joined = self.spares.pop(0)
+            self._retire(joined)  # handed over or gone: reused once empty
             try:
                 hello = json.loads(sock.recv(4096) or b"{}")
                 if pid is None or not hello.get("ready"):
@@ -169,8 +199,6 @@ class ForkServer:
                 cgroup = hello.get("cgroup")
                 pidfd = _pidfd(pid)
                 socket.send_fds(sock, [json.dumps({"limits": limits, "grader": grader}).encode()], fds)
-                if cgroup and not cgroup.startswith("!"):
-                    self.cgroups.append(cgroup)
                 return {"pid": pid, "cgroup": cgroup}, pidfd
             except (OSError, ValueError) as e:  # that spare is gone: try the next one
                 error = f"worker hand-over failed: {e}"
@@ -242,28 +270,19 @@ class ForkServer:
         """Compile the harness's prepared (built-in) code now (its checks in the grader template); spares
         prepared before it would compile it again per episode, so they are let go and prepared anew."""
         warm(self._warm_template(items, more))
-        for sock, _pid in self.spares:
+        for sock, _pid, cgroup in self.spares:
             sock.close()  # the spare exits on EOF
+            self._retire(cgroup)
         self.spares = []
         gc.collect()
         gc.freeze()
 
     def sweep_cgroups(self) -> None:
-        """Remove the cgroups of workers that are gone (at most once a second)."""
+        """``recycle_cgroups`` over all of them (at most once a second)."""
         now = time.monotonic()
-        if not self.cgroups or now - self._swept < 1.0:
-            return
-        self._swept, left = now, []
-        for name in self.cgroups:
-            for ctrl in os.listdir(oslayer.CGROUP_BOX):
-                try:
-                    os.rmdir(f"{oslayer.CGROUP_BOX}/{ctrl}/{name}")
-                except FileNotFoundError:
-                    pass
-                except OSError:
-                    left.append(name)
-                    break
-        self.cgroups = left
+        if self.busy and now - self._swept >= 1.0:
+            self._swept = now
+            self.recycle_cgroups()
 
     def idle_work(self) -> bool:
         """One piece of background work (spares first while few are left); False when there is none."""
@@ -305,7 +324,8 @@ class ForkServer:
                 self.ctrl.sendall(b'{"ok": true}')
                 continue
             if not fds and req.get("op") == "status":  # diagnostics
-                self.ctrl.sendall(json.dumps({"template": self.template_pid, "spares": len(self.spares)}).encode())
+                self.ctrl.sendall(json.dumps({"template": self.template_pid, "spares": len(self.spares),
+                                              "cgroups": {"free": len(self.free), "busy": len(self.busy)}}).encode())
                 continue
             self.warming = False  # a request ends any unfinished prepared-code sequence
             if len(fds) != 2:
@@ -313,7 +333,9 @@ class ForkServer:
                     os.close(fd)
                 self.ctrl.sendall(json.dumps({"error": "two sockets (worker, grader) must be attached"}).encode())
                 continue
-            relayed = self.relay(msg, fds) if req.get("pool") is True and self.template is not None else None
+            relayed = None
+            if req.get("pool") is True and self.template is not None:  # code to warm stays here: for workers
+                relayed = self.relay(json.dumps({k: v for k, v in req.items() if k != "warm"}).encode(), fds)
             if relayed is not None:
                 data, pidfd = relayed
             else:

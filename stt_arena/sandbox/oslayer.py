@@ -79,18 +79,52 @@ def clone_isolated() -> int:
 CGROUP_BOX = "/cgroup"  # where the executor's per-episode cgroup parents are mounted inside bubblewrap
 
 
-def join_cgroups(limits: dict[str, int]) -> str:
-    """Move this process (the episode's PID 1) into a fresh cgroup under each mounted controller, with
-    ``{"pids.max": n, "memory.max"|"memory.limit_in_bytes": bytes}`` set; returns its name."""
-    name = "ep-" + os.urandom(6).hex()
+def new_cgroup_name() -> str:
+    return "ep-" + os.urandom(6).hex()
+
+
+def join_cgroups(limits: dict[str, int], name: str) -> str:
+    """Move this process (the episode's PID 1) into cgroup ``name`` under each mounted controller, made
+    if new or reused (an empty one: its worker is gone), with ``{"pids.max": n, "memory.max"|
+    "memory.limit_in_bytes": bytes}`` written first; returns ``name``."""
     for ctrl in sorted(os.listdir(CGROUP_BOX)):
         d = f"{CGROUP_BOX}/{ctrl}/{name}"
-        os.mkdir(d)
+        try:
+            os.mkdir(d)
+        except FileExistsError:
+            pass
         for f, value in limits.items():
             if os.path.exists(f"{d}/{f}"):
                 _write(f"{d}/{f}", str(value))
         _write(f"{d}/cgroup.procs", "0")
     return name
+
+
+def cgroup_state(name: str) -> bool | None:
+    """Whether cgroup ``name`` is empty (True: reusable), has processes (False), or is gone (None)."""
+    try:
+        ctrls = os.listdir(CGROUP_BOX)
+        if not ctrls:
+            return None
+        for ctrl in ctrls:
+            with open(f"{CGROUP_BOX}/{ctrl}/{name}/cgroup.procs") as f:
+                if f.read().strip():
+                    return False
+        return True
+    except OSError:
+        return None
+
+
+def remove_cgroup(name: str) -> bool:
+    """rmdir ``name`` under every controller; False while it still has processes."""
+    for ctrl in os.listdir(CGROUP_BOX):
+        try:
+            os.rmdir(f"{CGROUP_BOX}/{ctrl}/{name}")
+        except FileNotFoundError:
+            pass
+        except OSError:
+            return False
+    return True
 
 
 def private_mounts() -> None:
