@@ -44,16 +44,33 @@ def test_async_episode_matches_sync(ex):
     assert not ep.alive and ep.death == "closed"
 
 
-def test_sync_call_after_pipelined_message(ex):
-    async def start():
-        ep = await ex.aopen(make_task())
-        await ep.arecord_message("user", "hi")  # its reply is still unread
-        return ep
+def test_messages_travel_with_the_next_request_and_reach_the_worker_first(ex):
+    """A recorded message costs no round trip: it goes with the next request, and the worker logs it before
+    that request's call runs (a trigger conditioned on it fires), on the async and the sync path alike."""
+    heard = [{"id": "heard", "activation": {"tool": "add", "timing": "before"}, "condition": "called('user')",
+              "effects": {"mutations": [{"state_path": "count", "old": 0, "new": 10}]}}]
 
-    ep = asyncio.run(start())
+    async def scenario(say: bool):
+        ep = await ex.aopen(make_task(triggers=heard))
+        if say:
+            sent = ep._rid
+            await ep.arecord_message("user", "hi")
+            assert ep._rid == sent and ep._messages  # no frame of its own
+        return ep, await ep.acall("add", {"n": 1})
+
+    for say in (False, True):
+        ep, r = asyncio.run(scenario(say))
+        try:
+            assert [e.get("trigger_id") for e in r["events"]] == (["heard"] if say else []), r
+            assert not ep._messages and [e["tool"] for e in ep.log()] == ["user", "add"][0 if say else 1:]
+            assert ep.snapshot()["count"] == (11 if say else 1)
+        finally:
+            ep.close()
+    ep = ex.open(make_task(triggers=heard))
     try:
-        assert ep.call("add", {"n": 1})["result"]["success"] is True  # the sync path skips the stale reply
-        assert ep.snapshot()["count"] == 1
+        ep.record_message("user", "hi")
+        r = ep.call("add", {"n": 1})
+        assert [e.get("trigger_id") for e in r["events"]] == ["heard"] and ep.snapshot()["count"] == 11, r
     finally:
         ep.close()
 

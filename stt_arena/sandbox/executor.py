@@ -45,6 +45,7 @@ WARM_PER_REQUEST = 1  # warm items per fork request (keeps each control message 
 WARM_CHUNK_BYTES = 64 << 10  # prepared code per control message (one datagram: under the socket buffer)
 WARM_ITEM_BYTES = 160 << 10  # a bigger prepared item goes without its code (the fork server compiles it)
 MAX_ARGS_BYTES = 1 << 20  # a tool call or message larger than this (as JSON) is refused, not sent
+MAX_MESSAGE_CHARS = 4000  # of a message, kept in the operation log (the worker keeps as much)
 _PKG_PARENT = str(Path(__file__).resolve().parents[2])
 _SANDBOX_DIR = str(Path(__file__).resolve().parent)
 _BOX_ROOT = "/opt/stt-arena"  # where the sandbox package is mounted inside bubblewrap
@@ -719,7 +720,7 @@ class SandboxEpisode:
             self._grader.quiet()
         self._signals: bool = True
         self.on_vetted = on_vetted
-        self._unread = 0  # replies of pipelined (unawaited) requests still in the socket
+        self._messages: list[dict] = []  # recorded messages not sent yet: they go with the next request
         self._rid = 0  # request ids: every reply must echo its request's
         self._reader = protocol.Reader()  # bytes read past a reply (pipelined replies) wait here
         sock.setblocking(False)  # asyncio needs it; the blocking helpers select() when it would block
@@ -770,16 +771,21 @@ class SandboxEpisode:
         return self._dead()
 
     def _frame(self, req: dict) -> tuple[dict, bytes] | dict:
-        """The request with its id, encoded; or an error reply (nothing sent) when it cannot be."""
+        """The request with its id, encoded; or an error reply (nothing sent) when it cannot be: too large,
+        or (calls and messages: what the agent wrote) nested deeper than the protocol's cap."""
         self._rid += 1
         req = {**req, "id": self._rid}
+        if self._messages:  # in order, before the request's own op (triggers may look for them)
+            req["messages"] = self._messages
         try:
             data = protocol.encode(req)
         except (ValueError, TypeError, RecursionError) as e:
             return {"ok": False, "kind": "request", "error": f"request not sent: {type(e).__name__}: {e}"}
-        cap = MAX_ARGS_BYTES if req.get("op") in ("call", "message") else MAX_REQUEST_BYTES
-        if len(data) > cap or not protocol.text_depth_ok(data[protocol.HEADER_BYTES:], protocol.MAX_DEPTH):
+        agents = req.get("op") == "call"  # what the agent wrote: capped in size and depth here
+        if len(data) > (MAX_ARGS_BYTES if agents else MAX_REQUEST_BYTES) or (
+                agents and not protocol.text_depth_ok(data[protocol.HEADER_BYTES:], protocol.MAX_DEPTH)):
             return {"ok": False, "kind": "request", "error": "request not sent: too large or nested too deep"}
+        self._messages = []  # on their way
         return req, data
 
     def _checked(self, req: dict, reply) -> dict:
@@ -796,9 +802,6 @@ class SandboxEpisode:
         req, data = framed
         t = self.timeout_s if timeout_s is None else timeout_s
         try:
-            for _ in range(self._unread):  # replies to messages pipelined by arecord_message
-                protocol.recv(self.sock.fileno(), self.max_frame, time.monotonic() + t, self._reader)
-                self._unread -= 1
             protocol.send_bytes(self.sock.fileno(), data)
             return self._checked(req, protocol.recv(self.sock.fileno(), self.max_frame, time.monotonic() + t,
                                                     self._reader))
@@ -822,11 +825,6 @@ class SandboxEpisode:
             raise
 
     async def _aexchange(self, data: bytes):
-        while self._unread:  # replies to pipelined messages (always ok unless the worker broke)
-            r = await protocol.arecv(self.sock, self.max_frame, self._reader)
-            self._unread -= 1
-            if not isinstance(r, dict) or not r.get("ok"):
-                log.warning("sandbox worker %s: message failed: %s", self.pid, r.get("error") if isinstance(r, dict) else r)
         await asyncio.get_running_loop().sock_sendall(self.sock, data)
         return await protocol.arecv(self.sock, self.max_frame, self._reader)
 
@@ -911,10 +909,13 @@ class SandboxEpisode:
             "mutating": tool in self._mutating, "time": self._now, "events": labels, "events_before": labels[:n],
         })
 
-    def _message_op(self, role: str, content: str) -> tuple:
-        self._log.append({"step": self._step, "tool": role, "args": {"content": str(content)[:4000]},
-                          "success": True, "mutating": False, "time": self._now, "events": [], "events_before": []})
-        return {"op": "message", "role": role, "content": content}, None, lambda r: None
+    def _message(self, role: str, content: str) -> None:
+        """Logged here now; sent with the next request (no round trip of its own)."""
+        text = str(content)[:MAX_MESSAGE_CHARS]
+        self._log.append({"step": self._step, "tool": role, "args": {"content": text}, "success": True,
+                          "mutating": False, "time": self._now, "events": [], "events_before": []})
+        if self.alive:
+            self._messages.append({"role": role, "content": text})
 
     def _snapshot_op(self) -> tuple:
         def post(r: dict) -> dict:
@@ -986,7 +987,7 @@ class SandboxEpisode:
         return self._do(self._call_op(tool, args))
 
     def record_message(self, role: str, content: str) -> None:
-        self._do(self._message_op(role, content))
+        self._message(role, content)
 
     def snapshot(self) -> dict:
         return self._do(self._snapshot_op())
@@ -1044,18 +1045,7 @@ class SandboxEpisode:
         return await self._ado(self._call_op(tool, args))
 
     async def arecord_message(self, role: str, content: str) -> None:
-        """Sent without waiting for the reply (read before the next request's: frames stay in order)."""
-        if not self.alive:
-            return
-        framed = self._frame(self._message_op(role, content)[0])
-        if isinstance(framed, dict):
-            return
-        try:
-            await within(asyncio.get_running_loop().sock_sendall(self.sock, framed[1]), self.timeout_s)
-        except (asyncio.TimeoutError, OSError) as e:
-            self._failed({"op": "message"}, self.timeout_s, e)
-            return
-        self._unread += 1
+        self._message(role, content)
 
     async def asnapshot(self) -> dict:
         return await self._ado(self._snapshot_op())

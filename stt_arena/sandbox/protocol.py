@@ -142,8 +142,9 @@ class Reader:
 def recv(fd: int, max_bytes: int = 1 << 30, deadline: float | None = None, reader: Reader | None = None,
          max_depth: int | None = MAX_DEPTH):
     """Read one frame from ``fd`` (blocking or not: waits with ``select``); ``reader`` keeps the bytes
-    read past it. ``max_depth`` None: the sender is trusted to have checked the depth (the worker's
-    requests: the harness checks every frame it sends, ``SandboxEpisode._frame``)."""
+    read past it. ``max_depth`` None: not checked here (the worker's requests: the harness caps the depth of
+    what the agent wrote, ``SandboxEpisode._frame``; the rest is the task's data or data it decoded under
+    the cap)."""
     reader = Reader() if reader is None else reader
     while (n := reader.want(max_bytes)):
         if deadline is not None:

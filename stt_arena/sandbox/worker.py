@@ -78,15 +78,18 @@ def serve(fd: int, limits: dict | None = None, judge_only: bool = False) -> None
         harden_process()
         install_audit_hook()
     rt: EnvRuntime | None = None
-    reader = protocol.Reader()  # pipelined requests (messages) may arrive in one read
+    reader = protocol.Reader()  # bytes read past a request wait for the next one
     while True:
         try:
-            req = protocol.recv(fd, MAX_REQUEST_BYTES, reader=reader, max_depth=None)  # checked by the harness
+            req = protocol.recv(fd, MAX_REQUEST_BYTES, reader=reader, max_depth=None)  # capped by the harness
         except (EOFError, OSError, protocol.FrameError):
             return
         rid = req.get("id") if isinstance(req, dict) else None
         op = req.get("op") if isinstance(req, dict) else None
         try:
+            if rt is not None and isinstance(req, dict) and isinstance(req.get("messages"), list):  # before the op
+                for m in req["messages"]:
+                    rt.record_message(m["role"], m["content"])
             if op == "init" and rt is None and not judge_only:
                 spec = dict(req["spec"], max_result_chars=limits["max_result_chars"], unguarded=not python_layers,
                             owned=True)
@@ -111,9 +114,6 @@ def serve(fd: int, limits: dict | None = None, judge_only: bool = False) -> None
                 reply = {"ok": True, "tools": rt.list_tools()}
             elif op == "snapshot":
                 reply = {"ok": True, "state": rt.snapshot()}
-            elif op == "message":
-                rt.record_message(req["role"], req["content"])
-                reply = {"ok": True}
             else:
                 reply = {"ok": False, "kind": "protocol", "error": f"unknown op {op!r}"}
         except GuardError as e:
