@@ -422,3 +422,17 @@ def test_prepared_code_in_many_chunks_and_an_unfinished_sequence(task, monkeypat
                 assert ep.call(step.method, step.arguments)["result"]
             finally:
                 ep.close()
+
+
+def test_the_fork_server_loads_no_threading_or_asyncio():
+    """Every worker is a fork of the fork server: threading's at-fork hook would run in each (~0.3 ms and
+    ~80 copied pages per episode), and asyncio is dead weight in every fork."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = str(Path(__file__).resolve().parents[1])
+    out = subprocess.run([sys.executable, "-S", "-c", "import sys; sys.path.insert(0, sys.argv[1]); "
+                          "import stt_arena.sandbox.forkserver; "
+                          "print(sorted(m for m in ('threading', 'asyncio') if m in sys.modules))", root],
+                         capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
