@@ -43,11 +43,17 @@ def timed(fn, n: int) -> list[float]:
 
 
 def _fork_server(ex: Executor) -> "psutil.Process | None":
-    """The fork server: the first Python process the executor started (spares and workers are its children)."""
-    procs = [p for p in psutil.Process().children(recursive=True) if p.name().startswith("python")]
-    pids = {p.pid for p in procs}
-    tops = [p for p in procs if p.ppid() not in pids]
-    return tops[0] if len(tops) == 1 else None
+    """The fork server: the first Python process the executor started (spares, workers and the grader
+    template are its children; any of them may exit while we look)."""
+    procs: dict[int, int] = {}  # pid -> parent pid
+    for p in psutil.Process().children(recursive=True):
+        try:
+            if p.name().startswith("python"):
+                procs[p.pid] = p.ppid()
+        except psutil.Error:
+            pass
+    tops = [pid for pid, ppid in procs.items() if ppid not in procs]
+    return psutil.Process(tops[0]) if len(tops) == 1 else None
 
 
 def episode_cpu(ex: Executor, n: int) -> None:
