@@ -129,16 +129,17 @@ class ForkServer:
             self.busy.append(cgroup)
 
     def recycle_cgroups(self, limit: int | None = None) -> None:
-        """Cgroups of workers that are gone back to the free list (up to ``FREE_CGROUPS``; the rest are
-        removed); those still in use go to the back of the queue. ``limit``: look at that many at most."""
+        """Cgroups of workers that are gone back to the free list (up to ``FREE_CGROUPS``; the rest, and
+        those still charged with memory, are removed); those still in use go to the back of the queue.
+        ``limit``: look at that many at most."""
         for _ in range(len(self.busy) if limit is None else min(limit, len(self.busy))):
             name = self.busy.popleft()
-            state = oslayer.cgroup_state(name)  # None: gone (removed by the harness)
-            if state is False:
+            state = oslayer.cgroup_state(name)
+            if state == "busy":
                 self.busy.append(name)
-            elif state and len(self.free) < FREE_CGROUPS:
+            elif state == "free" and len(self.free) < FREE_CGROUPS:
                 self.free.append(name)
-            elif state and not oslayer.remove_cgroup(name):
+            elif state != "gone" and not oslayer.remove_cgroup(name):  # stale, or more than we keep
                 self.busy.append(name)
 
     @staticmethod

@@ -100,19 +100,29 @@ def join_cgroups(limits: dict[str, int], name: str) -> str:
     return name
 
 
-def cgroup_state(name: str) -> bool | None:
-    """Whether cgroup ``name`` is empty (True: reusable), has processes (False), or is gone (None)."""
+REUSE_MAX_BYTES = 4 << 20  # memory still charged to an empty cgroup (slab, cache) above this: not reused
+
+
+def cgroup_state(name: str) -> str:
+    """``"free"`` (empty, reusable), ``"busy"`` (has processes), ``"stale"`` (empty, but more than
+    ``REUSE_MAX_BYTES`` still charged to it: the next episode would start under that charge) or ``"gone"``."""
     try:
         ctrls = os.listdir(CGROUP_BOX)
         if not ctrls:
-            return None
+            return "gone"
+        stale = False
         for ctrl in ctrls:
-            with open(f"{CGROUP_BOX}/{ctrl}/{name}/cgroup.procs") as f:
+            d = f"{CGROUP_BOX}/{ctrl}/{name}"
+            with open(f"{d}/cgroup.procs") as f:
                 if f.read().strip():
-                    return False
-        return True
-    except OSError:
-        return None
+                    return "busy"
+            for usage in ("memory.usage_in_bytes", "memory.current"):
+                if os.path.exists(f"{d}/{usage}"):
+                    with open(f"{d}/{usage}") as f:
+                        stale = stale or int(f.read() or 0) > REUSE_MAX_BYTES
+        return "stale" if stale else "free"
+    except (OSError, ValueError):
+        return "gone"
 
 
 def remove_cgroup(name: str) -> bool:
