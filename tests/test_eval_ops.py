@@ -419,3 +419,48 @@ def test_http_client_option_picks_the_transport(tmp_path, choice):
     assert lines(tmp_path / "o" / "results.jsonl")[0]["passed"]
     bad = cli("eval", "--model", "m", "--base-url", "http://127.0.0.1:9/v1", "--tasks", tasks, "--http-client", "curl")
     assert bad.returncode == 2 and "--http-client" in bad.stderr
+
+
+@pytest.mark.parametrize("sandbox", [False, True])
+def test_first_requests_overlap_preparation_and_no_environment_opens_before_it(tmp_path, monkeypatch, sandbox):
+    """The run's code is prepared in a thread while the episodes start: agents' first requests go out at
+    once, and every environment opens only after preparation ended (none compiles its own code)."""
+    from stt_arena.sandbox import codecache
+    from stt_arena.sandbox.executor import Executor, SandboxEpisode
+    from stt_arena.sandbox.local import LocalEpisode
+
+    marks: dict[str, float] = {}
+    opened: list[float] = []
+    slow = 0.6
+
+    def slowly(fn):
+        def prepare(*a, **k):
+            time.sleep(slow)  # a slow machine's fork server start
+            out = fn(*a, **k)
+            marks["prepared"] = time.monotonic()
+            return out
+        return prepare
+    if sandbox:
+        monkeypatch.setattr(Executor, "prepare", slowly(Executor.prepare))
+        init = SandboxEpisode.astart
+
+        async def astart(self, spec):
+            opened.append(time.monotonic())
+            return await init(self, spec)
+        monkeypatch.setattr(SandboxEpisode, "astart", astart)
+    else:  # run() imports install_local when it starts: the patched one
+        monkeypatch.setattr(codecache, "install_local", slowly(codecache.install_local))
+        local_init = LocalEpisode.__init__
+
+        def init_local(self, spec):
+            opened.append(time.monotonic())
+            local_init(self, spec)
+        monkeypatch.setattr(LocalEpisode, "__init__", init_local)
+    with FakeOpenAIServer(oracle_policy) as sv:
+        c = cfg(agent=fake_cfg("m", sv.base_url), sandbox=sandbox, concurrency=2)
+        s = run_eval(c, [clinic(), clinic().model_copy(update={"task_id": "again"})], str(tmp_path / "o"),
+                     progress=False)
+        first = min(sv.request_times)
+    assert s["metrics"]["table3"]["overall"]["mean"] == 1.0
+    assert first < marks["prepared"] - slow / 2  # sent while the code was being prepared
+    assert opened and min(opened) >= marks["prepared"]

@@ -172,21 +172,26 @@ class EpisodeLoop:
         cfg = self.cfg
         judge = make_judge(self._client("judge"))
         executor = None
+        # The run's built-in code is compiled once (in the fork server, or in this process without the
+        # sandbox), in a thread: episodes start meanwhile (an agent's first request needs no environment)
+        # and open theirs once it is there, so no environment compiles its own.
+        loop = asyncio.get_running_loop()
         if cfg.sandbox:
             from ..sandbox.executor import Executor
             executor = Executor()
-            # built-in code compiled once in the fork server, not per episode
-            await asyncio.to_thread(executor.prepare, [j[0] for j in jobs])
+            preparing = loop.run_in_executor(None, executor.prepare, [j[0] for j in jobs])
 
             async def default_open(task: Task):
+                await preparing
                 return await executor.aopen(task)
         else:
             from ..sandbox.codecache import install_local
             from ..sandbox.local import LocalEpisode
             from ..sandbox.spec import episode_spec
-            await asyncio.to_thread(install_local, [j[0] for j in jobs])
+            preparing = loop.run_in_executor(None, install_local, [j[0] for j in jobs])
 
             async def default_open(task: Task):
+                await preparing
                 return LocalEpisode(episode_spec(task))
         hook = self.open_episode
         open_ep = default_open if hook is None else (lambda task: hook(task, default_open))
@@ -290,6 +295,7 @@ class EpisodeLoop:
                 t.cancel()
             for c in self.clients.values():
                 await c.aclose()
+            await asyncio.gather(preparing, return_exceptions=True)  # a closed executor is never started again
             if executor is not None:
                 await asyncio.to_thread(executor.close)
         if fatal:

@@ -69,15 +69,24 @@ def compiled(item: dict) -> dict:
     out = runtime.export(item)
     _memory[mem] = out
     if path is not None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-            with os.fdopen(fd, "w") as f:
-                json.dump(out, f)
-            os.replace(tmp, path)
-        except OSError:  # a read-only home: the memory copy serves this process
-            pass
+        store(path, out)
     return out
+
+
+def store(path: Path, obj) -> None:
+    """Write ``obj`` as JSON to ``path`` atomically, if it reads back as itself; a read-only home is no
+    error (nothing is kept)."""
+    try:
+        text = json.dumps(obj)
+        if json.loads(text) != obj:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except (OSError, TypeError, ValueError):
+        pass
 
 
 def builtin_items(tasks: list) -> list[dict]:
