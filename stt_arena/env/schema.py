@@ -141,7 +141,11 @@ def _stored_at(source: str, class_name: str, declared_mutating: tuple[str, ...] 
     d = codecache.cache_dir()
     if d is None:
         return None
-    key = hashlib.sha256(json.dumps([_salt(), source, class_name, declared_mutating]).encode()).hexdigest()
+    try:
+        salt = _salt()
+    except OSError:  # sources not on disk (a frozen install): parsed per process
+        return None
+    key = hashlib.sha256(json.dumps([salt, source, class_name, declared_mutating]).encode()).hexdigest()
     return d / "toolspecs" / key[:2] / f"{key}.json"
 
 
