@@ -722,7 +722,7 @@ class SandboxEpisode:
         self.on_vetted = on_vetted
         self._messages: list[dict] = []  # recorded messages not sent yet: they go with the next request
         self._rid = 0  # request ids: every reply must echo its request's
-        self._reader = protocol.Reader()  # bytes read past a reply (pipelined replies) wait here
+        self._reader = protocol.Reader()  # bytes read past a reply wait here
         sock.setblocking(False)  # asyncio needs it; the blocking helpers select() when it would block
         self.alive = True
         self.death: str | None = None
@@ -771,8 +771,9 @@ class SandboxEpisode:
         return self._dead()
 
     def _frame(self, req: dict) -> tuple[dict, bytes] | dict:
-        """The request with its id, encoded; or an error reply (nothing sent) when it cannot be: too large,
-        or (calls and messages: what the agent wrote) nested deeper than the protocol's cap."""
+        """The request with its id and the messages recorded since the last one, encoded; or an error reply
+        (nothing sent) when it cannot be: too large, or (a call: the arguments the agent wrote) nested
+        deeper than the protocol's cap."""
         self._rid += 1
         req = {**req, "id": self._rid}
         if self._messages:  # in order, before the request's own op (triggers may look for them)
