@@ -75,6 +75,22 @@ def test_messages_travel_with_the_next_request_and_reach_the_worker_first(ex):
         ep.close()
 
 
+def test_many_pending_messages_never_get_a_call_refused(ex):
+    """Messages ride with the next request; a long chat before a call (here 1.2 MB of them, past a call's
+    1 MB cap on what the agent wrote) still goes, and the worker logs every one."""
+    counted = [{"id": "talked", "activation": {"tool": "add", "timing": "before"},
+                "condition": "count_calls('user') == 300",
+                "effects": {"mutations": [{"state_path": "count", "old": 0, "new": 10}]}}]
+    ep = ex.open(make_task(triggers=counted))
+    try:
+        for i in range(300):
+            ep.record_message("user", f"{i:04d}" + "x" * 4000)
+        r = ep.call("add", {"n": 1})
+        assert r["result"]["success"] and [e.get("trigger_id") for e in r["events"]] == ["talked"], r
+    finally:
+        ep.close()
+
+
 def test_async_timeout_kills_worker(ex):
     task = make_task(attack_env("while True:\n    pass"), "E")
 

@@ -783,8 +783,9 @@ class SandboxEpisode:
         except (ValueError, TypeError, RecursionError) as e:
             return {"ok": False, "kind": "request", "error": f"request not sent: {type(e).__name__}: {e}"}
         agents = req.get("op") == "call"  # what the agent wrote: capped in size and depth here
-        if len(data) > (MAX_ARGS_BYTES if agents else MAX_REQUEST_BYTES) or (
-                agents and not protocol.text_depth_ok(data[protocol.HEADER_BYTES:], protocol.MAX_DEPTH)):
+        cap = min(MAX_REQUEST_BYTES, (MAX_ARGS_BYTES if agents else MAX_REQUEST_BYTES) + sum(  # messages riding
+            6 * len(m["content"]) + 64 for m in self._messages))  # along (each capped) do not count against a call
+        if len(data) > cap or (agents and not protocol.text_depth_ok(data[protocol.HEADER_BYTES:], protocol.MAX_DEPTH)):
             return {"ok": False, "kind": "request", "error": "request not sent: too large or nested too deep"}
         self._messages = []  # on their way
         return req, data
