@@ -4,7 +4,6 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
-import sys
 from dataclasses import astuple, dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -126,15 +125,13 @@ def _tool_specs(source: str, class_name: str, declared_mutating: tuple[str, ...]
 
 @lru_cache(maxsize=1)
 def _salt() -> str:
+    """``codecache.salt`` (interpreter, guard, conventions) plus this module and its docstring parser."""
     from importlib.metadata import PackageNotFoundError, version
     try:
         parser = version("docstring_parser")
     except PackageNotFoundError:
         parser = "?"
-    h = hashlib.sha256(f"{sys.version}|{parser}".encode())
-    for mod in (sys.modules[__name__], sys.modules[parse.__module__], sys.modules[mutating_tools.__module__]):
-        h.update(Path(mod.__file__ or "").read_bytes())
-    return h.hexdigest()
+    return hashlib.sha256(f"{codecache.salt()}|{parser}|".encode() + Path(__file__).read_bytes()).hexdigest()
 
 
 def _stored_at(source: str, class_name: str, declared_mutating: tuple[str, ...] | None) -> Path | None:

@@ -25,7 +25,8 @@ _RULES = ("guard.py", "runtime.py", "safe_env.py", "conventions.py", "triggers.p
 
 
 @lru_cache(maxsize=1)
-def _salt() -> str:
+def salt() -> str:
+    """The interpreter and the sources of the sandbox's rules: what derived code and data depend on."""
     h = hashlib.sha256(f"{sys.version}|{marshal.version}".encode())
     for name in _RULES:
         h.update((Path(__file__).with_name(name)).read_bytes())
@@ -52,10 +53,10 @@ def item_id(item: dict) -> tuple:
 
 def compiled(item: dict) -> dict:
     """``runtime.export(item)``, from the cache when there (an unreadable entry is vetted again)."""
-    mem = (_salt(), item_id(item))
+    mem = (salt(), item_id(item))
     if mem in _memory:
         return _memory[mem]
-    key = hashlib.sha256((_salt() + json.dumps(item, sort_keys=True)).encode()).hexdigest()
+    key = hashlib.sha256((salt() + json.dumps(item, sort_keys=True)).encode()).hexdigest()
     d = cache_dir()
     path = d / key[:2] / f"{key}.json" if d is not None else None
     if path is not None:
