@@ -161,10 +161,91 @@ def run(tasks, concurrency: int, delay: float, sandbox: bool, workers: int = 1) 
     return s, wall, sum(r["n_tool_calls"] for r in recs)
 
 
-async def _minimal_episodes(tasks, base_url: str, concurrency: int) -> int:
+_ZYGOTE = r"""
+import gc, json, os, signal, socket, sys
+from stt_arena.sandbox import forkserver, oslayer  # noqa: F401 - the fork server's imports: its size
+from stt_arena.sandbox.local import LocalEpisode
+specs, bpf = json.load(open(sys.argv[1])), bytes.fromhex(sys.argv[2])
+ctrl = socket.socket(fileno=int(sys.argv[3]))
+for spec in specs:
+    LocalEpisode(spec)  # warm: guard and compile caches, as a prepared fork server holds them
+gc.collect()
+gc.freeze()
+pid = oslayer.clone_isolated()  # a probe: can children be confined here?
+if pid == 0:
+    oslayer.confine(bpf or None)
+    os._exit(0)
+ctrl.send(b"ready" if os.waitpid(pid, 0)[1] == 0 else b"refused")
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps the children
+while True:
+    msg, fds, _flags, _addr = socket.recv_fds(ctrl, 64, 1)
+    if not msg:
+        break
+    if oslayer.clone_isolated() == 0:
+        os.closerange(3, fds[0])
+        oslayer.confine(bpf or None)
+        ep, f = LocalEpisode(specs[int(msg)]), socket.socket(fileno=fds[0]).makefile("rwb")
+        for line in f:
+            req = json.loads(line)
+            f.write(json.dumps(ep.call(req["tool"], req["args"])).encode() + b"\n")
+            f.flush()
+        os._exit(0)
+    os.close(fds[0])
+"""
+
+
+class Zygote:
+    """The process-per-episode floor for the minimal harness: a warm process (the fork server's imports,
+    the episodes' code compiled) that starts each episode's tools in a child of its own, as confined as
+    our workers (namespaces, mounts, no privileges, seccomp), reached over a socket pair (JSON lines).
+    No cgroup, no separate grader, no frames, limits or triggers log beyond the in-process runtime's."""
+
+    def __init__(self, tasks):
+        import socket
+        import subprocess
+        import sys
+
+        from stt_arena.sandbox.seccomp_filter import build_bpf
+        from stt_arena.sandbox.spec import episode_spec
+        self.index: dict[str, int] = {}
+        specs = []
+        for t in tasks:
+            self.index[t.task_id] = len(specs)
+            specs.append(episode_spec(t))
+        self._file = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
+        json.dump(specs, self._file)
+        self._file.close()
+        self.ctrl, theirs = socket.socketpair()
+        bpf, _why = build_bpf()
+        self.proc = subprocess.Popen([sys.executable, "-c", _ZYGOTE, self._file.name, (bpf or b"").hex(),
+                                      str(theirs.fileno())], pass_fds=[theirs.fileno()])
+        theirs.close()
+        if self.ctrl.recv(16) != b"ready":
+            self.close()
+            raise RuntimeError("no confined process per episode here (user namespaces or seccomp refused)")
+
+    async def open(self, task):
+        """A (reader, writer) pair to a fresh confined child serving ``task``'s tools."""
+        import asyncio
+        import socket
+        mine, theirs = socket.socketpair()
+        socket.send_fds(self.ctrl, [str(self.index[task.task_id]).encode()], [theirs.fileno()])
+        theirs.close()
+        return await asyncio.open_unix_connection(sock=mine, limit=1 << 26)
+
+    def close(self) -> None:
+        self.ctrl.close()
+        try:
+            self.proc.wait(10)
+        finally:
+            os.unlink(self._file.name)
+
+
+async def _minimal_episodes(tasks, base_url: str, concurrency: int, zygote: Zygote | None = None) -> int:
     """The baseline: a minimal harness doing the same HTTP work (one aiohttp session, the same request body:
-    messages + tool schemas, the same server and plans) with in-process tools and no grading, recording,
-    validation, retries or sandbox. Returns the number of completions."""
+    messages + tool schemas, the same server and plans) with in-process tools (or, with ``zygote``, each
+    episode's tools in a confined child process) and no grading, recording, validation, retries or sandbox
+    layers beyond that. Returns the number of completions."""
     import asyncio
 
     import aiohttp
@@ -180,7 +261,17 @@ async def _minimal_episodes(tasks, base_url: str, concurrency: int) -> int:
 
     async def episode(session, task):
         async with sem:
-            ep = LocalEpisode(episode_spec(task))
+            if zygote is not None:
+                reader, writer = await zygote.open(task)
+
+                async def call(name: str, args: dict) -> dict:
+                    writer.write(json.dumps({"tool": name, "args": args}).encode() + b"\n")
+                    return json.loads(await reader.readline())
+            else:
+                ep = LocalEpisode(episode_spec(task))
+
+                async def call(name: str, args: dict) -> dict:
+                    return ep.call(name, args)
             tools = agent_tools(task)
             msgs = [{"role": "system", "content": system}, {"role": "user", "content": task.query}]
             for _ in range(50):
@@ -195,29 +286,36 @@ async def _minimal_episodes(tasks, base_url: str, concurrency: int) -> int:
                 if not calls:
                     break
                 fn = calls[0]["function"]
-                out = ep.call(fn["name"], json.loads(fn["arguments"] or "{}"))
+                out = await call(fn["name"], json.loads(fn["arguments"] or "{}"))
                 msgs.append({"role": "tool", "tool_call_id": calls[0]["id"], "content": json.dumps(out["result"])})
-            ep.close()
+            if zygote is not None:
+                writer.close()
 
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
         await asyncio.gather(*(episode(session, t) for t in tasks))
     return done[0]
 
 
-def run_minimal(tasks, concurrency: int, delay: float) -> tuple[dict, float, int]:
-    """The minimal harness on the same scripted server: (cpu, wall, completions)."""
+def run_minimal(tasks, concurrency: int, delay: float, isolated: bool = False) -> tuple[dict, float, int]:
+    """The minimal harness on the same scripted server: (cpu, wall, completions); ``isolated``: each
+    episode's tools in a confined process of its own (``Zygote``, started before the clock)."""
     import asyncio
 
     cpu: dict = {}
     with server_process(tasks, delay, cpu) as base_url:
+        zygote = Zygote(tasks) if isolated else None
         group = CpuGroup("minimal")
         group.add(os.getpid())
+        if zygote is not None:
+            group.add(zygote.proc.pid)
         ticks0, self0, tree0 = _cpu_ticks(), _self_cpu(), group.seconds()
         t = time.perf_counter()
-        completions = asyncio.run(_minimal_episodes(tasks, base_url, concurrency))
+        completions = asyncio.run(_minimal_episodes(tasks, base_url, concurrency, zygote))
         wall = time.perf_counter() - t
         ticks1, cpu["harness"], tree1 = _cpu_ticks(), _self_cpu() - self0, group.seconds()
         group.close()
+        if zygote is not None:
+            zygote.close()
         if tree0 is not None and tree1 is not None:
             cpu["tree"] = tree1 - tree0
     if ticks0 and ticks1:
@@ -300,8 +398,11 @@ def main() -> None:
 
     if a.baseline:
         print("\n== against a minimal harness (asyncio + aiohttp, in-process tools; alternating runs) ==")
-        print(f"{'setting':>22s} {'ours ep/s':>10s} {'min ep/s':>9s} {'ours ms CPU/compl':>18s} "
-              f"{'min ms CPU/compl':>17s} {'ratio':>6s}")
+        print("   'proc': the same minimal harness with each episode's tools in a confined process of its own")
+        print("   (namespaces, mounts, no privileges, seccomp; JSON lines over a socket pair): the floor of any")
+        print("   harness that keeps a process per episode, as ours does")
+        print(f"{'setting':>22s} {'ours ep/s':>10s} {'min ep/s':>9s} {'proc ep/s':>10s} {'ms CPU/compl: ours':>19s} "
+              f"{'min':>6s} {'proc':>6s} {'ours/min':>9s} {'proc/min':>9s} {'ours/proc':>10s}")
         settings = ((64, a.latency),) if a.latency_only else ((16, 0.0), (64, 0.0), (64, a.latency))
         for c, delay in settings:
             eps = tasks if delay == 0 else _copies(all_tasks, a.load * c)
@@ -311,19 +412,28 @@ def main() -> None:
                 ours = own_cpu(s["cpu"]) / ours_c * 1000
                 m, mwall, mc = run_minimal(eps, c, delay)
                 mine = own_cpu(m["cpu"]) / max(1, mc) * 1000
+                try:
+                    p, pwall, pc = run_minimal(eps, c, delay, isolated=True)
+                    proc = own_cpu(p["cpu"]) / max(1, pc) * 1000
+                except RuntimeError as e:  # no user namespaces or seccomp: no such floor here
+                    print(f"   proc: unavailable ({e})")
+                    p, pwall, pc, proc = {"cpu": {}}, float("inf"), 0, float("nan")
                 label = f"c={c} {'0 ms' if not delay else f'{delay * 1000:.0f} ms'} #{rnd + 1}"
-                print(f"{label:>22s} {len(eps) / wall:10.1f} {len(eps) / mwall:9.1f} {ours:18.2f} {mine:17.2f} "
-                      f"{ours / max(1e-9, mine):6.1f}")
+                r = lambda x, y: x / max(1e-9, y)  # noqa: E731
+                print(f"{label:>22s} {len(eps) / wall:10.1f} {len(eps) / mwall:9.1f} {len(eps) / pwall:10.1f} "
+                      f"{ours:19.2f} {mine:6.2f} {proc:6.2f} {r(ours, mine):9.1f} {r(proc, mine):9.1f} "
+                      f"{r(ours, proc):10.1f}")
                 if delay:
                     ideal = ours_c * delay / c
                     o_sched, m_sched = schedule_ideals(eps, s["completions_by_task"], delay, c)
                     print(f"{'':>22s} overhead vs sum/c: ours {100 * (wall / ideal - 1):.1f}%, minimal "
-                          f"{100 * (mwall / (mc * delay / c) - 1):.1f}%; vs its own job order's zero-overhead "
-                          f"schedule: ours {100 * (wall / o_sched - 1):.1f}% (schedule {100 * (o_sched / ideal - 1):.1f}% "
-                          f"over sum/c), minimal {100 * (mwall / m_sched - 1):.1f}% (schedule "
+                          f"{100 * (mwall / (mc * delay / c) - 1):.1f}%, proc {100 * (pwall / (pc * delay / c) - 1):.1f}%; "
+                          f"vs its own job order's zero-overhead schedule: ours {100 * (wall / o_sched - 1):.1f}% "
+                          f"(schedule {100 * (o_sched / ideal - 1):.1f}% over sum/c), minimal "
+                          f"{100 * (mwall / m_sched - 1):.1f}%, proc {100 * (pwall / m_sched - 1):.1f}% (schedule "
                           f"{100 * (m_sched / ideal - 1):.1f}%)")
                     print(f"{'':>22s} server lateness (its own queueing past arrival + {delay * 1000:.0f} ms): ours "
-                          f"{_late_ms(s['cpu'])}, minimal {_late_ms(m['cpu'])} ms per reply")
+                          f"{_late_ms(s['cpu'])}, minimal {_late_ms(m['cpu'])}, proc {_late_ms(p['cpu'])} ms per reply")
         return
 
     print("\n== zero-latency server ==")

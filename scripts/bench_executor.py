@@ -115,6 +115,59 @@ print(1000 * (cpu(resource.RUSAGE_SELF) - p0 + cpu(resource.RUSAGE_CHILDREN) - c
 """
 
 
+_WORK = r"""
+import os, resource, sys
+from stt_arena.sandbox import forkserver, oslayer  # the fork server's imports
+from stt_arena.sandbox.local import LocalEpisode
+from stt_arena.sandbox.spec import episode_spec
+from stt_arena.data import default_tasks_path
+from stt_arena.task.io import load_tasks
+from stt_arena.task.models import FINAL_MESSAGE
+mode, n, bpf = sys.argv[1], int(sys.argv[2]), bytes.fromhex(sys.argv[3])
+jobs = [(episode_spec(t), [(s.method, s.arguments) for s in t.plans.oracle if s.method != FINAL_MESSAGE],
+         [c.model_dump() for c in t.checklist], [c.model_dump() for c in t.infeasible_goal])
+        for t in load_tasks(default_tasks_path())[:n]]
+def play(spec, calls, items, goals):
+    ep = LocalEpisode(spec)
+    for m, args in calls:
+        ep.call(m, args)
+    ep.grade(items, goals)
+for job in jobs:
+    play(*job)  # warm: guard and compile caches, as a prepared fork server holds them
+def cpu(who):
+    r = resource.getrusage(who)
+    return r.ru_utime + r.ru_stime
+p0, c0 = cpu(resource.RUSAGE_SELF), cpu(resource.RUSAGE_CHILDREN)
+for job in jobs:
+    if mode == "in-process":
+        play(*job)
+        continue
+    pid = oslayer.clone_isolated()
+    if pid == 0:
+        oslayer.confine(bpf or None)
+        play(*job)
+        os._exit(0)
+    os.waitpid(pid, 0)
+print(1000 * (cpu(resource.RUSAGE_SELF) - p0 + cpu(resource.RUSAGE_CHILDREN) - c0) / n)
+"""
+
+
+def work_floor(n: int) -> None:
+    """The same episodes' work (init, oracle calls, grading) without our executor: in-process, then each in
+    a confined child of a warm process (namespaces, mounts, no privileges, seccomp; no IPC, no separate
+    grader, no cgroup): what a process per episode costs at least with the work in it."""
+    from stt_arena.sandbox.seccomp_filter import build_bpf
+    bpf, _why = build_bpf()
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=os.environ.get("PYTHONPATH") or root)
+    print("\n== the same episodes' work without the executor (CPU ms per episode) ==")
+    for mode in ("in-process", "confined child"):
+        out = subprocess.run([sys.executable, "-c", _WORK, mode, str(n), (bpf or b"").hex()], env=env,
+                             capture_output=True, text=True)
+        got = out.stdout.strip()
+        print(f"{mode:15s} {f'{float(got):.2f}' if got else 'unavailable (' + (out.stderr.strip().splitlines() or ['?'])[-1] + ')'}")
+
+
 def isolation_floor(n: int = 200) -> None:
     """What a process per episode costs before any episode work: fork + exit of a process the size of the
     fork server (its imports, no prepared code), then in new namespaces, then confined as a worker is
@@ -196,6 +249,7 @@ def main() -> None:
         for e in eps:
             e.close()
         episode_cpu(ex, a.episodes)
+        work_floor(a.episodes)
         isolation_floor()
         if a.core:
             return
@@ -230,7 +284,8 @@ FIGURES = {"round trip p50 (ms)": r"sandbox round trip\s+([\d.]+)", "round trip 
            "CPU per episode (ms)": r"\) ==\ntotal ([\d.]+) ms", "  harness (ms)": r"ms: harness ([\d.]+)",
            "  fork server (ms)": r"fork server ([\d.]+)", "  workers, graders (ms)": r"and graders ([\d.]+)",
            "floor: fork + exit (ms)": r"\nfork +([\d.]+)", "floor: + namespaces (ms)": r"\nnamespaces +([\d.]+)",
-           "floor: + confined (ms)": r"\nconfine +([\d.]+)"}
+           "floor: + confined (ms)": r"\nconfine +([\d.]+)", "work in-process (ms)": r"\nin-process +([\d.]+)",
+           "work in a confined child (ms)": r"\nconfined child +([\d.]+)"}
 
 
 def compare(a) -> None:
