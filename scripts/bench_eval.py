@@ -9,7 +9,9 @@ The server plays each task's oracle plan as tool calls. Prints:
   /proc/stat where available. On a small machine all three share the same cores.
 
     python scripts/bench_eval.py [--episodes 64] [--latency 0.2] [--no-sandbox] [--workers N]
-    python scripts/bench_eval.py --baseline [--rounds 2]   # ours vs a minimal aiohttp harness (issue 16)
+    python scripts/bench_eval.py --baseline [--rounds 2]   # ours vs a minimal aiohttp harness (issue 16),
+                                                            # and vs that harness with a confined process
+                                                            # per episode (the floor of any such harness)
 """
 from __future__ import annotations
 
