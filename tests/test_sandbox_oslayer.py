@@ -97,6 +97,30 @@ def test_scratch_is_private_to_the_episode(ex):
     assert not Path("/tmp/left_behind").exists()
 
 
+def test_the_working_directory_is_the_private_scratch_and_nothing_persists(ex):
+    """Found in review: the worker's working directory was the fork server's /tmp, shared by every episode
+    (a symlink target or a directory name carried data to later episodes, and filled host memory)."""
+    body = """
+import os
+out = {"same_dev": os.stat(".").st_dev == os.stat("/tmp").st_dev, "cwd": os.getcwd(), "parent": os.listdir("/..")}
+for where in (".", "/"):
+    try:
+        os.symlink("SECRET-FROM-A", os.path.join(where, "channel"))
+        out[where] = "WROTE"
+    except OSError as e:
+        out[where] = type(e).__name__
+return {"success": True, "data": out}
+"""
+    d = run(ex, body)
+    assert d["same_dev"] and d["cwd"] == "/tmp" and d["/"] != "WROTE", d
+    later = run(ex, "import os\nreturn {'success': True, 'data': [os.listdir('.'), os.listdir('/tmp')]}")
+    assert later == [[], []]
+    # the fork server's own working directory (its sys.path[0]) is read-only: no module can be planted there
+    planted = run(ex, "import os\ntry:\n    os.chdir('/')\n    os.mkdir('/json')\n    r = 'WROTE'\n"
+                      "except OSError as e:\n    r = type(e).__name__\nreturn {'success': True, 'data': r}")
+    assert planted != "WROTE"
+
+
 def test_no_network(ex):
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))

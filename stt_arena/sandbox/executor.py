@@ -79,7 +79,7 @@ def _bwrap_cmd(cgroups: dict[str, Path] | None = None) -> list[str]:
            "--new-session", "--cap-drop", "ALL", "--hostname", "sandbox", "--proc", "/proc", "--tmpfs", "/dev"]
     for dev in ("null", "zero", "urandom", "random", "full"):
         cmd += ["--ro-bind-try", f"/dev/{dev}", f"/dev/{dev}"]
-    cmd += ["--remount-ro", "/dev", "--tmpfs", "/tmp"]
+    cmd += ["--remount-ro", "/dev", "--tmpfs", "/tmp", "--remount-ro", "/tmp"]  # workers mount their own /tmp
     for b in ["/usr", "/lib", "/lib64", "/lib32", "/bin", "/etc/ld.so.cache", *binds]:
         cmd += ["--ro-bind-try", b, b]
     for h in hidden:  # the interpreter, not its third-party packages
@@ -87,7 +87,7 @@ def _bwrap_cmd(cgroups: dict[str, Path] | None = None) -> list[str]:
     cmd += ["--ro-bind", _SANDBOX_DIR, f"{_BOX_ROOT}/stt_arena/sandbox"]
     for ctrl, base in sorted((cgroups or {}).items()):
         cmd += ["--bind", str(base), f"/cgroup/{ctrl}"]
-    return cmd + ["--remount-ro", "/", "--chdir", "/tmp"]
+    return cmd + ["--remount-ro", "/", "--chdir", "/"]  # nothing writable is the fork server's cwd (sys.path[0])
 
 
 def _child_env(in_bwrap: bool = True) -> dict:

@@ -149,6 +149,7 @@ def private_mounts() -> None:
         "mount tmpfs on /proc")
     _ok(c.mount(b"none", b"/tmp", b"tmpfs", _MS_NOSUID | _MS_NODEV,
                 f"size={SCRATCH_BYTES},mode=0700".encode()), "mount tmpfs on /tmp")
+    os.chdir("/tmp")  # the private one: a working directory from before the mount is the shared one
 
 
 def drop_privileges() -> None:
