@@ -82,6 +82,31 @@ def test_module_view_pivots_fail_at_run_time(ex, name):
         assert r["success"] is False and any(k in r["error"] for k in ("AttributeError", "NameError")), r
 
 
+def _attack(ex, body: str, top: str = "") -> dict:
+    ep = ex.open(make_task(attack_env(body, top), "E"))
+    try:
+        return ep.call("attack")["result"]
+    finally:
+        ep.close()
+
+
+def test_dataclass_field_names_cannot_carry_code(ex):
+    """Found in review: a computed ``__annotations__`` key was pasted by ``dataclass`` into generated source
+    run with the real builtins (``__import__('sys')``); three-argument ``type`` took the dunder name."""
+    inj = ("ann, imp = '_' + '_annotations__', '_' + '_import' + '_' + '_'\n"
+           "C = type('C', (list,), {ann: {'append(' + imp + \"('sys'))\": int}})\n")
+    r = _attack(ex, inj + "import dataclasses\nb = dataclasses.dataclass(C, init=False, repr=False)()\nb == b\n"
+                "return {'success': True, 'data': str(b[0])}")
+    assert r["success"] is False and "not allowed" in r["error"], r
+    # a dataclass from a class statement works (it failed to load before: no module for the env's classes)
+    top = "import dataclasses\n@dataclasses.dataclass(frozen=True)\nclass K:\n    x: int = 1\n    y: str = 'a'\n"
+    r = _attack(ex, "return {'success': True, 'data': [repr(K()), K(2) == K(2), hash(K()) == hash(K())]}", top)
+    assert r == {"success": True, "data": ["K(x=1, y='a')", True, True]}, r
+    r = _attack(ex, "return {'success': True, 'data': [str(type(1)), "
+                    "isinstance(int, type), isinstance(1, type), type('N', (), {'a': 1}).a]}")
+    assert r == {"success": True, "data": ["<class 'int'>", True, False, 1]}, r
+
+
 def test_string_annotations_are_stripped_and_annotated_code_still_runs(ex):
     top = "class P:\n    a: 'int' = 1\n    b: 'list'\n\n    def f(self, x: 'int') -> 'str':\n        return str(x)\n"
     body = "return {'success': True, 'data': [P.a, P().f(2), hasattr(P, 'b')]}"

@@ -13,6 +13,7 @@ import decimal
 import enum
 import fractions
 import functools
+import keyword
 import heapq
 import itertools
 import json
@@ -58,7 +59,53 @@ def _wraps(wrapped, assigned=None, updated=None):
     return functools.wraps(wrapped)
 
 
-_REPLACED = {"functools": {"update_wrapper": _update_wrapper, "wraps": _wraps}}
+def _dataclass(cls=None, /, **kw):
+    """``dataclasses.dataclass`` for field names that are identifiers only: it pastes them into the source
+    of the methods it generates (found in review: a crafted ``__annotations__`` key ran code there with
+    the real builtins)."""
+    def wrap(c):
+        for name in c.__dict__.get("__annotations__", {}):
+            if not (isinstance(name, str) and name.isidentifier() and not keyword.iskeyword(name)):
+                raise TypeError(f"dataclass field names must be identifiers, not {name!r}")
+        if isinstance(c.__module__, str) and c.__module__ not in sys.modules:
+            # dataclasses reads the class's module (and runs the methods it generates in its namespace):
+            # a module with the sandbox's builtins, not the real ones (and not None: it failed before)
+            mod = types.ModuleType(c.__module__)
+            mod.__dict__["__builtins__"] = _SAFE_BUILTINS
+            sys.modules[c.__module__] = mod
+        if c.__dict__.get("__doc__") is None:
+            c.__doc__ = c.__name__  # else dataclasses builds one with inspect.signature (code objects: refused)
+        return dataclasses.dataclass(c, **kw)
+    return wrap if cls is None else wrap(cls)
+
+
+_REPLACED = {"functools": {"update_wrapper": _update_wrapper, "wraps": _wraps},
+             "dataclasses": {"dataclass": _dataclass}}
+
+_TYPE_DUNDERS = frozenset({"__module__", "__qualname__", "__doc__", "__slots__"})
+
+
+class _TypeMeta(type):
+    def __instancecheck__(cls, obj) -> bool:
+        return isinstance(obj, type)
+
+    def __subclasscheck__(cls, sub) -> bool:
+        return issubclass(sub, type)
+
+    def __call__(cls, *args, **kw):
+        if len(args) == 1 and not kw:
+            return type(args[0])
+        if len(args) == 3 and isinstance(args[2], dict):
+            bad = [k for k in args[2] if not isinstance(k, str) or (k.startswith("__") and k not in _TYPE_DUNDERS)]
+            if bad:
+                raise TypeError(f"type(): names {bad[:3]!r} are not allowed in the sandbox")
+        return type(*args, **kw)
+
+
+class SafeType(metaclass=_TypeMeta):
+    """The sandbox's ``type``: ``type(x)`` and ``isinstance(c, type)`` as usual; a class made with three
+    arguments gets no dunder names (the AST guard refuses them in source; a computed string would
+    otherwise define hooks such as ``__annotations__`` or ``__reduce_ex__``)."""
 
 
 def harden_process() -> None:
@@ -146,6 +193,7 @@ _C_INTERNAL = {"time": time, "_strptime": sys.modules["_strptime"]}
 _SAFE_BUILTINS = {n: getattr(builtins, n) for n in _SAFE_BUILTIN_NAMES}
 _SAFE_BUILTINS.update({n: getattr(builtins, n) for n in _EXCEPTIONS})
 _SAFE_BUILTINS["__build_class__"] = builtins.__build_class__
+_SAFE_BUILTINS["type"] = SafeType
 
 
 def make_globals(clock: SimClock, rng: _random.Random, module_name: str = "stt_env") -> dict:
