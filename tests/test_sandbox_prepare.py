@@ -156,6 +156,30 @@ def test_code_that_is_not_builtin_is_not_prepared_and_still_guarded(task):
             ex.open(hostile)
 
 
+def test_a_tasks_checks_never_reach_the_fork_server(task):
+    """Found in review: checks a grader had vetted rode to the fork server, so every later worker inherited
+    them compiled (another task's answer key, readable past the Python layers). Environment code still
+    does (it is what workers run)."""
+    edited = task.model_copy(deep=True)
+    edited.environment.source += "\n# edited\n"
+    for c in edited.checklist:
+        c.check += "\n# edited: secret answer key\n"
+    with Executor() as ex:
+        ep = ex.open(edited)
+        try:
+            _grade(ep, edited)
+        finally:
+            ep.close()
+        for _ in range(24):  # past every spare prepared before (16)
+            ex.open(edited).close()
+        ep = ex.open(edited)
+        try:
+            held = _stats(ep)
+            assert held["cached"]["checks"] == 0 and held["env_cache"] == [1, 0], held
+        finally:
+            ep.close()
+
+
 def test_code_cache_serves_later_runs_and_revets_a_bad_entry(task, tmp_path, monkeypatch):
     from stt_arena.sandbox import codecache, runtime
     monkeypatch.setenv(codecache.CACHE_ENV, str(tmp_path))

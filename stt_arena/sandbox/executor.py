@@ -321,11 +321,11 @@ class Executor:
                 chunk, size = [], 0
 
     def _vetted(self, item: dict) -> None:
-        """A worker accepted this code (see ``runtime.warm``): queue it for the fork server once."""
-        if "checks" in item:  # prepared checks are compiled already
-            item = {"checks": [c for c in item["checks"] if codecache.item_id({"checks": [c]}) not in self._prepared]}
-            if not item["checks"]:
-                return
+        """A worker accepted this code (see ``runtime.warm``): queue it for the fork server once. Checks
+        never: every later worker would inherit them compiled, readable by environment code that gets
+        past the Python layers (a task's checks are its answer key; found in review)."""
+        if "checks" in item:
+            return
         key = codecache.item_id(item)
         if key in self._prepared:
             return

@@ -349,7 +349,7 @@ class ForkServer:
             else:
                 socket.send_fds(self.ctrl, [data], [pidfd])
                 os.close(pidfd)
-            self.to_warm += req.get("warm") or []
+            self.to_warm += [it for it in req.get("warm") or [] if isinstance(it, dict) and "checks" not in it]
             if self.to_warm:  # one item per request even when never idle: a busy server still warms up
                 warm([self.to_warm.pop(0)])
 
