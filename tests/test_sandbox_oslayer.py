@@ -121,6 +121,20 @@ return {"success": True, "data": out}
     assert planted != "WROTE"
 
 
+def test_a_worker_that_stops_reading_cannot_hang_the_blocking_api(ex):
+    """Found in review: the blocking API's send had no deadline, so a request larger than the socket buffer
+    to a worker that stopped reading blocked the harness forever (the call timeout covered the reply only)."""
+    ep = ex.open(make_task(attack_env("import sys, time\nsys.modules['stt_arena.sandbox.protocol'].recv = "
+                                      "lambda *a, **k: time.sleep(10 ** 6)\nreturn {'success': True}"), "E"))
+    try:
+        assert ep.call("attack")["result"]["success"]
+        t = time.monotonic()
+        r = ep.call("get_x", {"blob": "A" * 900_000})
+        assert time.monotonic() - t < 15 and r["result"]["success"] is False and not ep.alive, r
+    finally:
+        ep.close()
+
+
 def test_no_network(ex):
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))

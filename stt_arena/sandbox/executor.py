@@ -803,10 +803,10 @@ class SandboxEpisode:
             return framed
         req, data = framed
         t = self.timeout_s if timeout_s is None else timeout_s
+        deadline = time.monotonic() + t  # sending counts too: a worker that stops reading blocks the send
         try:
-            protocol.send_bytes(self.sock.fileno(), data)
-            return self._checked(req, protocol.recv(self.sock.fileno(), self.max_frame, time.monotonic() + t,
-                                                    self._reader))
+            protocol.send_bytes(self.sock.fileno(), data, deadline)
+            return self._checked(req, protocol.recv(self.sock.fileno(), self.max_frame, deadline, self._reader))
         except (TimeoutError, protocol.FrameError, EOFError, OSError) as e:
             return self._failed(req, t, e)
 

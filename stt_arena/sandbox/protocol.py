@@ -94,13 +94,18 @@ def send(fd: int, obj) -> None:
     send_bytes(fd, encode(obj))
 
 
-def send_bytes(fd: int, data: bytes) -> None:
+def send_bytes(fd: int, data: bytes, deadline: float | None = None) -> None:
+    """Write all of ``data``; ``deadline`` (``time.monotonic()``): TimeoutError once it passes with bytes
+    left (a peer that stops reading must not hang the sender)."""
     buf = memoryview(data)
     while buf:
         try:
             n = os.write(fd, buf)
         except BlockingIOError:
-            select.select([], [fd], [])
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                raise TimeoutError("the peer stopped reading") from None
+            select.select([], [fd], [], left)
             continue
         buf = buf[n:]
 
