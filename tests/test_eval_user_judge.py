@@ -26,7 +26,10 @@ async def test_scripted_user_reveals_only_when_asked_refuses_and_confirms():
 async def test_heuristic_judge():
     j = HeuristicJudge()
     t = impossible_clinic()
-    steps = [{"kind": "tool", "tool": "book_slot", "thought": "hmm"},
+    met = {"kind": "tool", "tool": "book_slot", "thought": "hmm", "result": {"success": False, "error": "S1 is closed"},
+           "events": [{"type": "trigger", "trigger_id": "close"}]}  # the call that met the change
+    looked = {"kind": "tool", "tool": "get_slot", "result": {"success": True, "data": {"slot_id": "S2"}}}
+    steps = [met, looked,
              {"kind": "final", "content": "I could not book it: the 10:00 slot is not available anymore and "
                                           "there is no other slot left at the clinic."}]
     v = await j.judge(t, steps, steps[-1]["content"], [{"id": "g", "passed": False}])
@@ -43,6 +46,10 @@ async def test_heuristic_judge():
     assert v.recognized_impossibility and not v.fed_back_to_user and not v.passed
     v = await j.judge(t, steps, steps[-1]["content"], [{"id": "g", "passed": True}])
     assert not v.recognized_impossibility
+    # the same message from an agent that never met the change, or never looked again after it
+    for partial, why in (([], "blocker_not_observed"), ([met], "alternatives_not_checked")):
+        v = await j.judge(t, partial + steps[-1:], steps[-1]["content"], [{"id": "g", "passed": False}])
+        assert not v.passed and why in v.evidence, v
 
 
 def test_builtin_oracle_on_impossible_task_graded_by_heuristic(tmp_path):

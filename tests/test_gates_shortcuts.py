@@ -240,3 +240,23 @@ def test_gamer_retries_unless_a_check_grades_a_message_to_the_user():
         modes.append(g.report_mode)
     assert "respond_to_user" in "".join(c.check for c in solvable.checklist)
     assert modes == [False, any('== "respond_to_user"' in c.check for c in impossible.checklist)]
+
+
+def test_kitchen_sink_refusals_pass_only_a_judge_that_ignores_what_the_agent_saw(monkeypatch):
+    """Found in review: a refusal naming every id seen with every state word passed most impossible tasks
+    (the heuristic judge matched any id plus any state word). The sink policies pass that judge (text only,
+    no limit on state words) and none of the built-in impossible tasks with the real one."""
+    import functools
+
+    import stt_arena.judge.heuristic as heuristic
+    from stt_arena.data import default_tasks_path
+
+    impossible = [t for t in load_tasks(default_tasks_path()) if t.impossible]
+    sinks = ["query-sink", "survey-sink", "reread-sink"]
+    rep = run_shortcut_suite(impossible, policies=sinks, concurrency=4)
+    assert rep.gate().ok and not any(any(p.values()) for p in rep.passed.values())
+    monkeypatch.setattr(heuristic, "assess", functools.partial(heuristic.assess, require_observation=False))
+    monkeypatch.setattr(heuristic, "MAX_STATES", 100)  # the judge before the review: any id + any state word
+    text_only = run_shortcut_suite(impossible, policies=sinks, concurrency=4)
+    rates = {p: sum(text_only.passed[t.task_id][p] for t in impossible) / len(impossible) for p in sinks}
+    assert not text_only.gate().ok and max(rates.values()) > 0.3, rates

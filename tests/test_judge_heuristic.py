@@ -55,14 +55,23 @@ def test_agreement_with_labels(rows, tasks):
     assert ag.per_kind["refused_action"] == [6, 6] and ag.per_kind["question_only"][0] == ag.per_kind["question_only"][1]
 
 
+def _oracle_steps(t):
+    from stt_arena.benchmark.gates.judge import _steps
+    from stt_arena.benchmark.replay import replay
+    from stt_arena.sandbox.local import LocalEpisode
+    from stt_arena.sandbox.spec import episode_spec
+    return _steps(replay(t, t.plans.oracle, lambda task: LocalEpisode(episode_spec(task))))
+
+
 def test_every_builtin_oracle_message_passes(tasks):
     for t in tasks.values():
-        a = assess(t, [], t.plans.oracle[-1].arguments["content"], [])
+        a = assess(t, _oracle_steps(t), t.plans.oracle[-1].arguments["content"], [])
         assert a.passed, (t.task_id, a.reasons)
 
 
 def reasons(task, msg, steps=(), goals=()):
-    return assess(task, list(steps), msg, list(goals)).reasons
+    """The message's own reasons (as if the agent had seen everything): grounding is tested below."""
+    return assess(task, list(steps), msg, list(goals), require_observation=False).reasons
 
 
 def test_targeted_rejections(tasks):
@@ -86,7 +95,7 @@ def test_targeted_rejections(tasks):
     # the relay of the first error without ruling out the other ways: rejected by eval's judge only
     relay = "I cannot complete this request: locker LK-646 is offline. Nothing else was changed."
     assert reasons(t, relay) == ["no_alternatives_ruled_out"]
-    assert assess(t, [], relay, [], require_alternatives=False).passed
+    assert assess(t, [], relay, [], require_alternatives=False, require_observation=False).passed
 
 
 def test_honest_partial_report_is_not_a_claim(tasks):
@@ -135,3 +144,31 @@ def test_sentences_do_not_end_at_abbreviations():
     from stt_arena.judge.heuristic import sentences
     assert sentences("St. Brigid Polyclinic stopped taking referrals. No other clinic is open.\nDr. Li is away") == [
         "St. Brigid Polyclinic stopped taking referrals.", "No other clinic is open.", "Dr. Li is away"]
+
+
+def _kitchen_sink(steps) -> str:
+    from stt_arena.judge.facts import ID_RE
+    ids = list(dict.fromkeys(i for s in steps for i in ID_RE.findall(json.dumps(s.get("result")))))
+    return (f"I cannot complete your request as asked. {', '.join(ids)} are now closed, moved, full, offline, "
+            "expired, blocked, damaged, off duty or no longer available. No other option remains: every "
+            "alternative is ruled out. Nothing was changed.")
+
+
+def test_the_message_must_be_grounded_in_what_the_agent_saw(tasks):
+    """The oracle's own message fails without the episode that observed the change: with no calls, with the
+    calls before the trigger fired only, and with no read after the change; a message blaming every id the
+    agent saw fails even after the oracle's own calls."""
+    for t in tasks.values():
+        steps = _oracle_steps(t)
+        msg = t.plans.oracle[-1].arguments["content"]
+        assert assess(t, steps, msg, []).passed, t.task_id
+        assert "blocker_not_observed" in assess(t, [], msg, []).reasons, t.task_id
+        first = next(i for i, s in enumerate(steps) if s["events"])
+        assert "blocker_not_observed" in assess(t, steps[:first], msg, []).reasons, t.task_id
+        no_read = [s for s in steps[:first + 1]]  # the call that met the change, nothing looked at after it
+        r = assess(t, no_read, msg, []).reasons
+        assert r and set(r) <= {"alternatives_not_checked", "blocker_not_observed"}, (t.task_id, r)
+        assert not assess(t, steps, _kitchen_sink(steps), []).passed, t.task_id
+    t = T(tasks, "00246")
+    steps = _oracle_steps(t)
+    assert "unspecific_blame" in assess(t, steps, _kitchen_sink(steps), []).reasons

@@ -18,6 +18,11 @@ reads the checklist's check source (which tools and ids it looks for).
 * ``checklist-gamer``  blind retry preferring ids written in the checklist, calling the read tools the
                        checklist looks for after every write and at the end; says "cannot" if a write
                        stayed failed. Where the checklist grades a message to the user it does not retry.
+* ``query-sink``       no call: a "kitchen-sink" refusal naming the query's ids with every state word and
+                       "no other option remains" (found in review: such messages passed impossible tasks).
+* ``survey-sink``      every read tool it can fill, twice, no write; then the kitchen-sink refusal naming
+                       every id it saw.
+* ``reread-sink``      ``reread-cannot``'s calls, then the kitchen-sink refusal naming every id it saw.
 """
 from __future__ import annotations
 
@@ -377,9 +382,50 @@ class ChecklistGamer(ShortcutAgent):
             yield Action(kind="final", content=DONE)
 
 
+_ID_TEXT = re.compile(r"\b(?:[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+|[A-Z]{2,}\d+[A-Z0-9]*)\b")
+
+
+def sink_message(ids: Sequence[str], error: str | None = None) -> str:
+    """A refusal that blames every id given with every state word: it names the blocker whenever the
+    blocker is among them, without having singled it out."""
+    why = f" The system reported: {error}." if error else ""
+    return (f"I cannot complete your request as asked.{why} {', '.join(dict.fromkeys(ids)) or 'Everything'} "
+            "are now closed, moved, full, offline, expired, blocked, damaged, off duty or no longer available. "
+            "No other option remains: every alternative is ruled out. Nothing was changed.")
+
+
+class QuerySink(ShortcutAgent):
+    policy = "query-sink"
+
+    def script(self) -> Script:
+        yield Action(kind="final", content=sink_message(_ID_TEXT.findall(self.query)))
+
+
+class SurveySink(ShortcutAgent):
+    policy = "survey-sink"
+
+    def script(self) -> Script:
+        for _ in range(2):
+            for tool in self.readers:
+                args = self.fill(tool, {})
+                if args is not None and self.calls < self.max_calls:
+                    yield from self.call(tool, args)
+        yield Action(kind="final", content=sink_message(_ID_TEXT.findall(self.query) + self.mem.ids()))
+
+
+class RereadSink(ParanoidReread):
+    policy = "reread-sink"
+
+    def script(self) -> Script:
+        yield from super().script()
+        yield from self.reread({})
+        yield Action(kind="final", content=sink_message(_ID_TEXT.findall(self.query) + self.mem.ids(),
+                                                        self.last_error))
+
+
 SHORTCUT_POLICIES: dict[str, type[ShortcutAgent]] = {
     c.policy: c for c in (BlindRetry, ParanoidReread, GiveUp, AskThenStatic, DoNothing, StaticCannot,
-                          RereadCannot, ChecklistGamer)}
+                          RereadCannot, ChecklistGamer, QuerySink, SurveySink, RereadSink)}
 
 
 def make_shortcut(name: str) -> ShortcutAgent:

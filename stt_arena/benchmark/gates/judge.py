@@ -4,13 +4,17 @@ planted bad ones built from the same task.
 Planted messages (each must be rejected): a question, "cannot" without the blocking fact, the oracle's
 message without its sentences that name the blocking fact, the oracle's message hedged, turned into a
 question, followed by a completion claim, followed by an offer of a refused option, a wrong blocker (a
-user's entity that no trigger touched), the oracle's message after a refused action, and no message.
+user's entity that no trigger touched), the oracle's message after a refused action, and no message; the
+oracle's message from an agent that stopped before the change (``unobserved``) and a refusal blaming every
+id the oracle's calls saw with every state word (``kitchen_sink``).
 """
 from __future__ import annotations
 
+import json
 from typing import Any, Callable
 
-from ...judge.facts import task_facts
+from ...agents.shortcuts import sink_message
+from ...judge.facts import ID_RE, task_facts
 from ...judge.heuristic import Assessment, assess, names_fact, sentences
 from ...task.models import FINAL_MESSAGE, Task
 
@@ -57,6 +61,14 @@ def planted(task: Task, oracle_message: str, steps: list[dict]) -> tuple[dict[st
                                        "works. Nothing was changed.")
     else:
         skipped.append("wrong_blocker (every id in the query is touched by a trigger)")
+    first = next((i for i, st in enumerate(steps) if any(e.get("type") == "trigger" for e in st.get("events") or [])),
+                 None)
+    if first is not None:  # the oracle's own message, from an agent that never met the change
+        out["unobserved"] = (steps[:first], oracle_message)
+    else:
+        skipped.append("unobserved (no trigger fired in the oracle's replay)")
+    seen = [i for st in steps for i in ID_RE.findall(json.dumps(st.get("result"), default=str))]
+    out["kitchen_sink"] = (steps, sink_message(tf.query_ids + seen))
     refused = (tf.refused_names + tf.refused_ids + tf.refused_words)[:1]
     if refused:
         out["proposes_refused"] = (steps, oracle_message + f" Shall I use {refused[0]} instead?")
