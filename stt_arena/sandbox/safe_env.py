@@ -25,6 +25,7 @@ import string
 import time
 import types
 import typing
+from typing import Any
 import _strptime  # noqa: F401 - datetime.strptime imports it lazily; pre-load it
 
 from .guard import ALLOWED_MODULES
@@ -79,7 +80,7 @@ def _dataclass(cls=None, /, **kw):
     return wrap if cls is None else wrap(cls)
 
 
-_REPLACED = {"functools": {"update_wrapper": _update_wrapper, "wraps": _wraps},
+_REPLACED: dict[str, dict[str, Any]] = {"functools": {"update_wrapper": _update_wrapper, "wraps": _wraps},
              "dataclasses": {"dataclass": _dataclass}}
 
 _TYPE_DUNDERS = frozenset({"__module__", "__qualname__", "__doc__", "__slots__"})
