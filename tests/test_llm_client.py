@@ -306,6 +306,19 @@ async def test_breaker_stays_closed_when_successes_interleave():
         assert not c.breaker.open
 
 
+async def test_rate_limiting_never_opens_the_breaker():
+    """Found in review: a few 429s in a row (with Retry-After) opened the breaker and stopped the run as
+    'endpoint down'; the same number of 503s still does."""
+    with FakeOpenAIServer([{"error": 429, "retry_after": 0.01}] * 4 + ["ok"]) as s:
+        c = make_client(s, breaker_failures=2, breaker_window_s=0.0, max_retries=6, backoff_cap_s=0.05)
+        assert (await c.chat(USER)).content == "ok" and not c.breaker.open
+    with FakeOpenAIServer([{"error": 503}] * 4 + ["ok"]) as s:
+        c = make_client(s, breaker_failures=2, breaker_window_s=0.0, max_retries=6, backoff_cap_s=0.05)
+        with pytest.raises(LLMError) as ei:
+            await c.chat(USER)
+        assert ei.value.breaker
+
+
 async def test_rate_limiter_shared_by_clients_of_one_endpoint():
     """Issue 15 item 13: two roles' clients holding one limiter share its budget."""
     import time

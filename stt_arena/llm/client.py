@@ -478,7 +478,8 @@ class LLMClient:
                     raise LLMError(f"{label} from {self._where()}: {e}", model=cfg.model,
                                    base_url=cfg.base_url, status_code=status,
                                    attempts=attempt + 1, cause=cause) from e
-                tripped = self.breaker.failure(label)
+                # a 429 comes from a live endpoint asking us to slow down: not a sign it is down
+                tripped = self.breaker.failure(label) if cause != "rate_limit" else self.breaker.open
                 if attempt >= cfg.max_retries or tripped:
                     self.usage.add(failures=1)
                     why = (f"the endpoint is down: {self.breaker.describe()}" if tripped
