@@ -265,3 +265,14 @@ def test_request_bodies_equal_the_whole_history_encoded(tmp_path):
         assert cur["messages"][len(prev["messages"])]["role"] == "assistant"
     final = recs[0]["messages"]
     assert bodies[-1]["messages"] == final[:len(bodies[-1]["messages"])]
+
+
+def test_a_lone_surrogate_from_the_model_is_recorded_not_fatal(tmp_path):
+    """Found in review: a reply with a lone surrogate escape ("\\udc80", valid JSON) crashed the run when the
+    next request or the record was encoded, and records already finished were lost."""
+    script = [{"tool_calls": [call("list_slots", {"clinic_id": "C1"})], "content": "Looking \udc80 up."},
+              *ORACLE_SCRIPT[1:-1], "Done \udc80: S1 had closed, so I booked you at 11:00 (S2)."]
+    s, [r], servers = run_fake(tmp_path, script)
+    assert r["passed"] and r["final_message"].startswith("Done \udc80"), r  # read back as sent
+    assert "\udc80" in servers[0].requests[1]["messages"][2]["content"]  # and sent on in the history
+    assert s["errors_this_session"] == 0

@@ -46,7 +46,15 @@ class EncodedList(list):
 
 
 def json_body(body: dict[str, Any]) -> bytes:
-    """``json.dumps(body)`` as UTF-8, taking ``EncodedList`` values' saved JSON where valid."""
+    """``json.dumps(body)`` as UTF-8, taking ``EncodedList`` values' saved JSON where valid; ASCII-escaped
+    where some text is not valid UTF-8 (a lone surrogate a model sent earlier in the conversation)."""
+    try:
+        return _json_body(body)
+    except UnicodeEncodeError:
+        return json.dumps(body, ensure_ascii=True).encode()
+
+
+def _json_body(body: dict[str, Any]) -> bytes:
     saved = {k: v.json() for k, v in body.items() if isinstance(v, EncodedList)}
     saved = {k: v for k, v in saved.items() if v is not None}
     if not saved:

@@ -35,7 +35,14 @@ class ResultsFileError(ValueError):
 
 
 def _dumps(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False, default=str, separators=(",", ":"))
+    """One JSON line; ASCII-escaped where the text is not valid UTF-8 (a model's lone surrogate escape
+    such as ``"\\udc80"``: found in review, it made every later write fail and lost finished episodes)."""
+    text = json.dumps(obj, ensure_ascii=False, default=str, separators=(",", ":"))
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(obj, ensure_ascii=True, default=str, separators=(",", ":"))
+    return text
 
 
 def recover_jsonl(path: Path) -> tuple[list[dict], int]:
