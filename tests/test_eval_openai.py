@@ -182,6 +182,7 @@ def test_scripted_user_is_default_without_user_model(tmp_path):
 
 IMPOSSIBLE_AGENT = [
     {"tool_calls": [call("book_slot", {"slot_id": "S1", "patient": "Ana Ruiz"})]},
+    {"tool_calls": [call("list_slots", {"clinic_id": "C1"})]},  # looks again after the change
     "Sorry, the 10:00 slot can no longer be booked: its window closed. I did not book another slot.",
 ]
 
