@@ -21,6 +21,15 @@ from stt_arena.data import benchmark_path, resolve_tasks
 from stt_arena.judge import make_judge
 from stt_arena.judge.agreement import LabelledSetError, load_labelled, measure
 from stt_arena.judge.heuristic import HeuristicJudge, assess
+
+
+def _oracle_steps(task) -> list[dict]:
+    """The oracle plan replayed in-process (built-in tasks: trusted code), as the judge gate sees it."""
+    from stt_arena.benchmark.gates.judge import _steps
+    from stt_arena.benchmark.replay import replay
+    from stt_arena.sandbox.local import LocalEpisode
+    from stt_arena.sandbox.spec import episode_spec
+    return _steps(replay(task, task.plans.oracle, lambda t: LocalEpisode(episode_spec(t))))
 from stt_arena.task.io import load_tasks
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,7 +76,7 @@ async def run(a: argparse.Namespace) -> int:
     for t in imp:
         last = t.plans.oracle[-1]
         msg = str(last.arguments.get("content", "")) if last.method == "respond_to_user" else ""
-        r = assess(t, [], msg, [])
+        r = assess(t, _oracle_steps(t), msg, [])  # the oracle's episode: the judge grounds the message in it
         if not r.passed:
             fails[t.task_id] = r.reasons
     print(f"\noracle final messages of the {len(imp)} impossible tasks accepted by eval's heuristic judge: "

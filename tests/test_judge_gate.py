@@ -36,7 +36,8 @@ def test_correct_tasks_pass(tasks, suffix):
 def test_planted_cases_of_a_task_with_refusals(tasks):
     t = T(tasks, "00246")
     cases, skipped = planted(t, t.plans.oracle[-1].arguments["content"], [])
-    assert {"refused_action", "proposes_refused", "wrong_blocker"} <= set(cases) and not skipped
+    assert {"refused_action", "proposes_refused", "wrong_blocker"} <= set(cases)
+    assert [s.split()[0] for s in skipped] == ["unobserved"]  # no steps given: no episode to cut short
     steps, msg = cases["refused_action"]
     assert steps[-1]["arguments"] == {"id": "LK-926"} and steps[-1]["result"]["success"]
     assert "LK-646" not in cases["without_blocking_fact"][1]

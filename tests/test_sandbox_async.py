@@ -156,7 +156,8 @@ def test_vetted_code_is_queued_once_for_the_fork_server():
             ep = e.open(task)
             ep.run_checks([c.model_dump() for c in task.checklist])
             ep.close()
-        assert len(e._warm_sent) == 2  # the env source and the graded checks, once each
+        assert len(e._warm_sent) == 1  # the env source, once; graded checks never (a task's answer key)
+        assert not any("checks" in it for it in e._warm_queue)
         queued = list(e._warm_queue)
         for _ in range(2):
             e._vetted({"env": ["x" * (200 << 10), "E"]})

@@ -10,6 +10,7 @@ id the oracle's calls saw with every state word (``kitchen_sink``).
 """
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any, Callable
 
@@ -93,6 +94,8 @@ def judge_gate(task: Task, replay_result: Any = None, assess_fn: Assess = assess
     if not msg:
         return False, "oracle_no_final_message", {"detail": "the oracle plan does not end with respond_to_user"}
     steps = _steps(replay_result)
+    if replay_result is None and assess_fn is assess:  # the message alone: nothing to ground it in
+        assess_fn = functools.partial(assess, require_observation=False)
     goals = list(getattr(replay_result, "goal_checks", None) or [])
     a = assess_fn(task, steps + [{"index": len(steps), "kind": "final", "content": msg}], msg, goals)
     ev: dict[str, Any] = {"oracle_message": msg, "oracle_reasons": a.reasons, "oracle_details": a.details}
