@@ -22,6 +22,10 @@ from stt_arena.judge import make_judge
 from stt_arena.judge.agreement import LabelledSetError, load_labelled, measure
 from stt_arena.judge.heuristic import HeuristicJudge, assess
 
+from stt_arena.task.io import load_tasks
+
+ROOT = Path(__file__).resolve().parents[1]
+
 
 def _oracle_steps(task) -> list[dict]:
     """The oracle plan replayed in-process (built-in tasks: trusted code), as the judge gate sees it."""
@@ -30,9 +34,8 @@ def _oracle_steps(task) -> list[dict]:
     from stt_arena.sandbox.local import LocalEpisode
     from stt_arena.sandbox.spec import episode_spec
     return _steps(replay(task, task.plans.oracle, lambda t: LocalEpisode(episode_spec(t))))
-from stt_arena.task.io import load_tasks
 
-ROOT = Path(__file__).resolve().parents[1]
+
 FIXTURE = ROOT / "tests" / "fixtures" / "judge_labelled.jsonl"
 
 
