@@ -382,6 +382,7 @@ class ChecklistGamer(ShortcutAgent):
             yield Action(kind="final", content=DONE)
 
 
+# ids in free text (the query), as the judge's facts find them (agents may not import the judge)
 _ID_TEXT = re.compile(r"\b(?:[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+|[A-Z]{2,}\d+[A-Z0-9]*)\b")
 
 

@@ -166,26 +166,28 @@ def _rules_out_alternatives(sentence: str, tf: TaskFacts) -> bool:
     return any(_has(sentence, i) for i in tf.siblings)
 
 
+def first_firing(steps: list[dict]) -> int | None:
+    """Index of the first step during which a trigger fired; None where none did."""
+    return next((i for i, st in enumerate(steps)
+                 if any(isinstance(e, dict) and e.get("type") == "trigger" for e in st.get("events") or [])), None)
+
+
 def seen_after_firing(steps: list[dict]) -> str | None:
     """What the agent was shown (tool results, errors) from the first call during which a trigger fired on;
     None where no trigger fired."""
-    for i, st in enumerate(steps):
-        if any(isinstance(e, dict) and e.get("type") == "trigger" for e in st.get("events") or []):
-            return " ".join(json.dumps([s.get("result"), s.get("error")], ensure_ascii=False, default=str)
-                            for s in steps[i:] if s.get("kind") in ("tool", "invalid"))
-    return None
+    first = first_firing(steps)
+    if first is None:
+        return None
+    return " ".join(json.dumps([s.get("result"), s.get("error")], ensure_ascii=False, default=str)
+                    for s in steps[first:] if s.get("kind") in ("tool", "invalid"))
 
 
 def _looked_again(steps: list[dict], tf: TaskFacts) -> bool:
     """A successful read (a tool that does not write) from the first call during which a trigger fired on."""
-    fired = False
-    for st in steps:
-        fired = fired or any(isinstance(e, dict) and e.get("type") == "trigger" for e in st.get("events") or [])
-        res = st.get("result")
-        if (fired and st.get("kind") == "tool" and isinstance(res, dict) and res.get("success") is True
-                and (st.get("tool") not in tf.mutating if tf.mutating else True)):
-            return True
-    return False
+    first = first_firing(steps)
+    return first is not None and any(
+        st.get("kind") == "tool" and isinstance(st.get("result"), dict) and st["result"].get("success") is True
+        and (not tf.mutating or st.get("tool") not in tf.mutating) for st in steps[first:])
 
 
 def _observed(f: BlockingFact, seen: str) -> bool:

@@ -38,10 +38,11 @@ def _dumps(obj: Any) -> str:
     """One JSON line; ASCII-escaped where the text is not valid UTF-8 (a model's lone surrogate escape
     such as ``"\\udc80"``: found in review, it made every later write fail and lost finished episodes)."""
     text = json.dumps(obj, ensure_ascii=False, default=str, separators=(",", ":"))
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        text = json.dumps(obj, ensure_ascii=True, default=str, separators=(",", ":"))
+    if not text.isascii():  # ASCII (the usual case) is valid UTF-8: no second encoding
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            text = json.dumps(obj, ensure_ascii=True, default=str, separators=(",", ":"))
     return text
 
 

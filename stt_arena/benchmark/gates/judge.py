@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from ...agents.shortcuts import sink_message
 from ...judge.facts import ID_RE, task_facts
-from ...judge.heuristic import Assessment, assess, names_fact, sentences
+from ...judge.heuristic import Assessment, assess, first_firing, names_fact, sentences
 from ...task.models import FINAL_MESSAGE, Task
 
 Assess = Callable[[Task, list[dict], "str | None", list[dict]], Assessment]
@@ -62,8 +62,7 @@ def planted(task: Task, oracle_message: str, steps: list[dict]) -> tuple[dict[st
                                        "works. Nothing was changed.")
     else:
         skipped.append("wrong_blocker (every id in the query is touched by a trigger)")
-    first = next((i for i, st in enumerate(steps) if any(e.get("type") == "trigger" for e in st.get("events") or [])),
-                 None)
+    first = first_firing(steps)
     if first is not None:  # the oracle's own message, from an agent that never met the change
         out["unobserved"] = (steps[:first], oracle_message)
     else:
